@@ -1,0 +1,190 @@
+"""The MHMTC research registry: ``create_app`` is the one place that wires it together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import sys
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, request
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.wrappers import Response
+
+from registry.config import Mode, Settings
+from registry.crypto.keys import default_keyring_path, open_keyring
+from registry.db import Database
+from registry.errors import register_error_handlers
+from registry.extensions import api, csrf, limiter, login_manager
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.load()
+    app = Flask(__name__, instance_path=settings.instance_path or None)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+    _configure_logging(settings)
+    _configure_flask(app, settings)
+    _configure_templates(app)
+
+    Database(settings.database_url or _default_database_url(app)).init_app(app)
+    _load_keyring(app, settings)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_request_hooks(app, settings)
+    return app
+
+
+def _configure_flask(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SETTINGS=settings,
+        TESTING=settings.mode is Mode.TEST,
+        SECRET_KEY=settings.secret_key or _development_secret_key(app),
+        SESSION_COOKIE_NAME="registry_session",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.absolute_timeout_hours),
+        REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session, which expires itself
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        API_TITLE="MHMTC Research Registry API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Enrolment, cohort queries and recruitment for the EP and TRD "
+                "research cohorts. Errors always have the shape "
+                '{"error": {"status", "code", "message", "fields"}}.'
+            },
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+
+
+def _configure_templates(app: Flask) -> None:
+    # nhsuk-frontend-jinja's macros expect ChainableUndefined (see its README).
+    app.jinja_options = {
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader(
+            [
+                FileSystemLoader(str(Path(app.root_path) / "templates")),
+                PackageLoader("nhsuk_frontend_jinja"),
+            ]
+        ),
+        "autoescape": True,
+    }
+    app.jinja_env.globals["nhsuk_css_installed"] = (
+        Path(app.static_folder or "") / "nhsuk" / "nhsuk-frontend.min.css"
+    ).is_file()
+
+
+def _default_database_url(app: Flask) -> str:
+    return f"sqlite:///{Path(app.instance_path) / 'registry.sqlite3'}"
+
+
+def _development_secret_key(app: Flask) -> str:
+    """Development and test only (production refuses to start without SECRET_KEY)."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _load_keyring(app: Flask, settings: Settings) -> None:
+    path = Path(settings.keyring_path) if settings.keyring_path else default_keyring_path()
+    keyring, created = open_keyring(path, create_if_missing=not settings.is_production)
+    if created:
+        print(
+            f"WARNING: created a new keyring at {path}. It holds the keys that protect every "
+            "participant's identifiers: back it up separately from the database, never commit "
+            "it, and in production use REGISTRY_KEYRING with a managed key.",
+            file=sys.stderr,
+        )
+    app.extensions["registry.keys"] = keyring
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.api.health import blp as health_api
+    from registry.audit.api import blp as audit_api
+    from registry.auth.api import blp as auth_api
+    from registry.auth.views import bp as auth_views
+    from registry.web.views import bp as home_views
+
+    app.register_blueprint(auth_views)
+    app.register_blueprint(home_views)
+    for blueprint in (health_api, auth_api, audit_api):
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
+
+
+def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = uuid.uuid4().hex
+
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        """The request owns the transaction: commit on success, roll back on any error."""
+        db_session = g.get("db_session")
+        if db_session is not None:
+            if response.status_code < 400:
+                db_session.commit()
+            else:
+                db_session.rollback()
+        return response
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        headers["X-Request-ID"] = g.get("request_id", "")
+        if not request.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        if settings.is_production:
+            headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        return response
+
+
+def _configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )

@@ -1,0 +1,199 @@
+"""Appending to the audit chain, and verifying it."""
+
+from __future__ import annotations
+
+import getpass
+import hmac
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+from flask import g, has_request_context
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
+from registry.auth.models import User
+from registry.crypto import key_provider
+from registry.db import session, utcnow
+
+AUDIT_KEY_PURPOSE = "audit-mac"
+
+# Keys that would carry a participant's identity; details must never hold them.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {
+        "nhs_number",
+        "given_name",
+        "family_name",
+        "name",
+        "date_of_birth",
+        "postcode",
+        "email",
+        "phone",
+        "address",
+        "password",
+        "token",
+        "totp_code",
+    }
+)
+
+
+class AuditDetailError(ValueError):
+    """An action tried to put something that may identify a person into the audit log."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as the audit log names them."""
+
+    label: str
+    role: str | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> Actor:
+        return cls(label=f"user:{user.id}", role=user.role.value, user_id=user.id)
+
+    @classmethod
+    def command_line(cls) -> Actor:
+        return cls(label=f"cli:{getpass.getuser()}"[:64])
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(label="anonymous")
+
+
+def record_event(
+    action: str,
+    *,
+    by: Actor,
+    outcome: str = "success",
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    participant_id: str | None = None,
+    purpose: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction, under the chain-head lock."""
+    details_json = _canonical(_checked_details(details or {}))
+    db = session()
+    # populate_existing: re-read the head even if this session loaded it before the lock.
+    head = db.execute(
+        select(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    event = AuditEvent(
+        seq=head.last_seq + 1,
+        at=utcnow().isoformat(timespec="microseconds"),
+        actor=by.label,
+        role=by.role,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        participant_id=participant_id,
+        purpose=purpose,
+        outcome=outcome,
+        request_id=_request_id(),
+        details=details_json,
+        prev_mac=head.last_mac,
+    )
+    event.mac = _mac(event)
+    db.add(event)
+    head.last_seq = event.seq
+    head.last_mac = event.mac
+    db.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    intact: bool
+    events: int
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify_chain(db: Session, *, batch_size: int = 5000) -> ChainReport:
+    """Walk the chain in order; report the first event that was edited, removed or moved."""
+    expected_seq = 1
+    prev_mac = GENESIS_MAC
+    count = 0
+    for event in _events_in_order(db, batch_size):
+        if event.seq != expected_seq:
+            return ChainReport(False, count, expected_seq, f"event {expected_seq} is missing")
+        if not hmac.compare_digest(event.prev_mac, prev_mac):
+            return ChainReport(False, count, event.seq, "link to the previous event is broken")
+        if not hmac.compare_digest(event.mac, _mac(event)):
+            return ChainReport(False, count, event.seq, "event content does not match its MAC")
+        prev_mac = event.mac
+        expected_seq += 1
+        count += 1
+    head = db.get(AuditChainHead, 1)
+    if head is None or head.last_seq != count or not hmac.compare_digest(head.last_mac, prev_mac):
+        return ChainReport(
+            False, count, count + 1, "events after the last one found were removed"
+        )
+    return ChainReport(True, count)
+
+
+def _events_in_order(db: Session, batch_size: int) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        batch = (
+            db.execute(
+                select(AuditEvent)
+                .where(AuditEvent.seq > last)
+                .order_by(AuditEvent.seq)
+                .limit(batch_size)
+            )
+            .scalars()
+            .all()
+        )
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq
+        db.expunge_all()
+
+
+def _mac(event: AuditEvent) -> bytes:
+    row = {
+        "seq": event.seq,
+        "at": event.at,
+        "actor": event.actor,
+        "role": event.role,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "participant_id": event.participant_id,
+        "purpose": event.purpose,
+        "outcome": event.outcome,
+        "request_id": event.request_id,
+        "details": event.details,
+    }
+    message = _canonical(row).encode("utf-8") + event.prev_mac
+    return hmac.new(key_provider().subkey(AUDIT_KEY_PURPOSE), message, sha256).digest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _checked_details(details: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key, value in details.items():
+        if key.lower() in FORBIDDEN_DETAIL_KEYS:
+            raise AuditDetailError(f"audit details may not contain {key!r}")
+        if isinstance(value, Mapping):
+            _checked_details(value)
+    return details
+
+
+def _request_id() -> str | None:
+    if has_request_context():
+        request_id: str | None = g.get("request_id")
+        return request_id
+    return None

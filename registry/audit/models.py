@@ -1,0 +1,47 @@
+"""Audit events and the chain head that serialises appends."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base
+
+GENESIS_MAC = bytes(32)
+
+
+class AuditEvent(Base):
+    """One audited act. Rows are never updated or deleted (database triggers refuse)."""
+
+    __tablename__ = "audit_event"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(
+        String(40), comment="ISO 8601 UTC instant exactly as hashed into the MAC"
+    )
+    actor: Mapped[str] = mapped_column(String(64), comment="user:<id>, cli:<os user>, anonymous")
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    participant_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(Text, comment="canonical JSON; never personal data")
+    prev_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    def __repr__(self) -> str:
+        return f"<AuditEvent {self.seq} {self.action} {self.outcome}>"
+
+
+class AuditChainHead(Base):
+    """A single row holding the chain's tip; appenders lock it, so the chain never forks."""
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int]
+    last_mac: Mapped[bytes] = mapped_column(LargeBinary(32))

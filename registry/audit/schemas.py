@@ -1,0 +1,35 @@
+"""Audit log input and output."""
+
+from __future__ import annotations
+
+import json
+
+from marshmallow import Schema, fields, validate
+
+from registry.api.schemas import PageArgs, PageMetaSchema
+
+
+class AuditEventSchema(Schema):
+    seq = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    target_type = fields.String(allow_none=True)
+    target_id = fields.String(allow_none=True)
+    participant_id = fields.String(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    outcome = fields.String(required=True)
+    request_id = fields.String(allow_none=True)
+    details = fields.Function(lambda event: json.loads(event.details), required=True)
+
+
+class AuditPageSchema(Schema):
+    meta = fields.Nested(PageMetaSchema, required=True)
+    events = fields.List(fields.Nested(AuditEventSchema), required=True)
+
+
+class AuditArgs(PageArgs):
+    actor = fields.String(validate=validate.Length(max=64))
+    action = fields.String(validate=validate.Length(max=64))
+    participant_id = fields.String(validate=validate.Length(max=40))

@@ -1,0 +1,356 @@
+"""Accounts, passwords, second factors and API tokens. Every change is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from registry.audit.actions import Actor, record_event
+from registry.auth.models import ApiToken, Site, User
+from registry.auth.permissions import SECOND_FACTOR_ROLES, Role
+from registry.config import Settings
+from registry.crypto import key_provider
+from registry.crypto.fields import FieldContext, open_text, seal_field
+from registry.db import session, utcnow
+from registry.errors import Conflict, NotFound, ValidationFailed
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 128
+TOKEN_PREFIX = "mhr_"
+TOTP_STEP_SECONDS = 30
+_TOTP_KEY_PURPOSE = "totp-secret"
+
+
+# -- passwords ------------------------------------------------------------------------
+
+
+def password_hasher() -> PasswordHasher:
+    settings: Settings = current_app.config["SETTINGS"]
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+def check_password_rules(password: str) -> list[str]:
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"Use at least {PASSWORD_MIN_LENGTH} characters.")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        problems.append(f"Use at most {PASSWORD_MAX_LENGTH} characters.")
+    return problems
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)  # 20 characters, ~120 bits
+
+
+def _dummy_hash() -> str:
+    """A real hash to verify against for unknown users, so timing does not tell them apart."""
+    cached: str | None = current_app.extensions.get("registry.dummy_hash")
+    if cached is None:
+        cached = password_hasher().hash(secrets.token_urlsafe(16))
+        current_app.extensions["registry.dummy_hash"] = cached
+    return cached
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None. Audited either way."""
+    user = session().scalar(select(User).where(User.email == normalise_email(email)))
+    hasher = password_hasher()
+    try:
+        hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        verified = user is not None
+    except (VerificationError, InvalidHashError):
+        verified = False
+    if not verified or user is None or not user.is_active:
+        record_event(
+            "auth.sign_in",
+            by=Actor.anonymous(),
+            outcome="denied",
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            details={"reason": "bad_credentials" if not verified else "inactive"},
+        )
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return user
+
+
+def needs_second_factor(user: User) -> bool:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings.totp_required and user.role in SECOND_FACTOR_ROLES
+
+
+def record_sign_in(user: User, *, second_factor: bool) -> None:
+    user.last_sign_in_at = utcnow()
+    record_event(
+        "auth.sign_in",
+        by=Actor.for_user(user),
+        target_type="user",
+        target_id=user.id,
+        details={"second_factor": second_factor},
+    )
+
+
+def sign_out(user: User) -> None:
+    """End every session of this user: cookies name the old generation and stop working."""
+    user.session_generation += 1
+    record_event("auth.sign_out", by=Actor.for_user(user), target_type="user", target_id=user.id)
+
+
+def change_password(user: User, *, new_password: str) -> None:
+    problems = check_password_rules(new_password)
+    if problems:
+        raise ValidationFailed({"password": problems})
+    user.password_hash = password_hasher().hash(new_password)
+    user.password_must_change = False
+    record_event("user.change_password", by=Actor.for_user(user), target_type="user",
+                 target_id=user.id)
+
+
+# -- second factor (TOTP) -------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_provisioning_uri(user: User, secret: str) -> str:
+    settings: Settings = current_app.config["SETTINGS"]
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=settings.totp_issuer)
+
+
+def _totp_context(user: User) -> FieldContext:
+    return FieldContext(table="user_account", column="totp_secret", participant_id=str(user.id))
+
+
+def _matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """The time step whose code this is (allowing one step of clock drift), or None."""
+    code = code.strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
+    current_step = int(now.timestamp()) // TOTP_STEP_SECONDS
+    for step in (current_step, current_step - 1, current_step + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def enrol_second_factor(user: User, *, secret: str, code: str) -> bool:
+    """Keep the secret only once the user has proved their app holds it."""
+    step = _matching_step(secret, code, utcnow())
+    if step is None:
+        record_event("auth.totp_enrol", by=Actor.for_user(user), outcome="denied",
+                     target_type="user", target_id=user.id)
+        return False
+    user.totp_secret_sealed = seal_field(
+        key_provider().subkey(_TOTP_KEY_PURPOSE), secret, context=_totp_context(user)
+    )
+    user.totp_last_step = step
+    record_event("auth.totp_enrol", by=Actor.for_user(user), target_type="user",
+                 target_id=user.id)
+    return True
+
+
+def verify_second_factor(user: User, code: str) -> bool:
+    """Accept each code once: a step at or before the last accepted one is refused."""
+    if user.totp_secret_sealed is None:
+        return False
+    secret = open_text(
+        key_provider().subkey(_TOTP_KEY_PURPOSE), user.totp_secret_sealed,
+        context=_totp_context(user),
+    )
+    step = _matching_step(secret, code, utcnow())
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        record_event("auth.totp_verify", by=Actor.for_user(user), outcome="denied",
+                     target_type="user", target_id=user.id,
+                     details={"reason": "reused" if step is not None else "wrong_code"})
+        return False
+    user.totp_last_step = step
+    return True
+
+
+# -- users and sites ------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user: User
+    password: str | None  # the generated one-time password, shown once; None if given
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    site_code: str | None = None,
+    organisation: str | None = None,
+    password: str | None = None,
+    by: Actor,
+) -> NewUser:
+    db = session()
+    email = normalise_email(email)
+    problems: dict[str, list[str]] = {}
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
+        problems["email"] = ["Enter an email address like name@example.nhs.uk."]
+    if not name.strip():
+        problems["name"] = ["Enter the person's name."]
+    site = None
+    if role is Role.CLINICIAN:
+        if not site_code:
+            problems["site"] = ["A clinician needs a site (--site CODE)."]
+        else:
+            site = db.scalar(select(Site).where(Site.code == site_code.upper()))
+            if site is None:
+                problems["site"] = [f"No site with code {site_code.upper()}."]
+    elif site_code:
+        problems["site"] = ["Only clinicians belong to a site."]
+    if role is Role.PARTNER and not (organisation or "").strip():
+        problems["organisation"] = ["A partner needs an organisation (--organisation ORG)."]
+    generated = None
+    if password is None:
+        generated = password = generate_password()
+    elif rule_problems := check_password_rules(password):
+        problems["password"] = rule_problems
+    if problems:
+        raise ValidationFailed(problems)
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("user_exists", "A user with that email address already exists.")
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        site=site,
+        organisation=(organisation or "").strip() or None,
+        password_hash=password_hasher().hash(password),
+        password_must_change=generated is not None,
+    )
+    db.add(user)
+    db.flush()
+    record_event("user.create", by=by, target_type="user", target_id=user.id,
+                 details={"role": role.value, "site": site.code if site else None})
+    return NewUser(user=user, password=generated)
+
+
+def find_user_by_email(email: str) -> User:
+    user = session().scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound("No user with that email address.")
+    return user
+
+
+def deactivate_user(user: User, *, by: Actor) -> None:
+    if not user.is_active:
+        return
+    user.is_active = False
+    user.deactivated_at = utcnow()
+    user.session_generation += 1
+    for token in user_tokens(user):
+        if token.revoked_at is None:
+            token.revoked_at = user.deactivated_at
+    record_event("user.deactivate", by=by, target_type="user", target_id=user.id)
+
+
+def add_site(*, code: str, name: str, by: Actor) -> Site:
+    code = code.strip().upper()
+    problems: dict[str, list[str]] = {}
+    if not (2 <= len(code) <= 16 and code.isalnum()):
+        problems["code"] = ["A site code is 2 to 16 letters and digits, e.g. RXT."]
+    if not name.strip():
+        problems["name"] = ["Enter the site's name."]
+    if problems:
+        raise ValidationFailed(problems)
+    db = session()
+    if db.scalar(select(Site.id).where(Site.code == code)) is not None:
+        raise Conflict("site_exists", f"A site with code {code} already exists.")
+    site = Site(code=code, name=name.strip())
+    db.add(site)
+    db.flush()
+    record_event("site.add", by=by, target_type="site", target_id=site.id,
+                 details={"code": code})
+    return site
+
+
+# -- API tokens -----------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> bytes:
+    # Tokens carry 256 random bits, so a fast hash is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def issue_token(user: User, *, name: str, expires_days: int, by: Actor) -> IssuedToken:
+    problems: dict[str, list[str]] = {}
+    if not user.is_active:
+        problems["email"] = ["That user is deactivated."]
+    if not 1 <= expires_days <= 365:
+        problems["expires_days"] = ["A token lasts between 1 and 365 days."]
+    if not 1 <= len(name.strip()) <= 100:
+        problems["name"] = ["A token's label is 1 to 100 characters."]
+    if problems:
+        raise ValidationFailed(problems)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=name.strip(),
+        token_hash=_token_digest(secret),
+        expires_at=utcnow() + dt.timedelta(days=expires_days),
+    )
+    session().add(token)
+    session().flush()
+    record_event("token.issue", by=by, target_type="api_token", target_id=token.id,
+                 details={"user_id": user.id, "expires_days": expires_days})
+    return IssuedToken(token=token, secret=secret)
+
+
+def revoke_token(token_id: int, *, by: Actor) -> ApiToken:
+    token = session().get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No token with id {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_event("token.revoke", by=by, target_type="api_token", target_id=token.id,
+                     details={"user_id": token.user_id})
+    return token
+
+
+def user_tokens(user: User) -> list[ApiToken]:
+    return list(session().scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
+
+
+def user_for_token(secret: str) -> User | None:
+    """The user behind a bearer token, if the token is known, unexpired and unrevoked."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    token = session().scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(secret)))
+    now = utcnow()
+    if token is None or not token.is_usable(now):
+        return None
+    # Record last use at minute precision: enough to spot stale tokens, no write per call.
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        token.last_used_at = now
+    return token.user

@@ -1,0 +1,134 @@
+"""Who is asking: web sessions (Flask-Login), bearer tokens, and the permission check.
+
+A web session is a signed cookie naming the user *and* their session generation, with the
+time it started and was last used. Sign-out and deactivation bump the generation, so an
+old cookie replayed later names a generation that no longer exists and is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
+
+from registry.audit.actions import Actor
+from registry.auth.actions import user_for_token
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.config import Settings
+from registry.db import session as db_session
+from registry.errors import Forbidden, Unauthorised, wants_json
+from registry.extensions import login_manager
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@login_manager.user_loader
+def load_user_from_session(user_id: str) -> User | None:
+    if request.headers.get("Authorization"):
+        return None  # an explicit token wins over a cookie sent alongside it
+    id_part, _, generation = user_id.partition(":")
+    if not id_part.isdigit():
+        return None
+    user = db_session().get(User, int(id_part))
+    if user is None or not user.is_active or str(user.session_generation) != generation:
+        session.clear()
+        return None
+    settings: Settings = current_app.config["SETTINGS"]
+    now = time.time()
+    started = float(session.get("started_at", 0))
+    last_seen = float(session.get("last_seen_at", 0))
+    if now - started > settings.absolute_timeout_hours * 3600:
+        return _expire("Your session reached its 12-hour limit. Sign in again.")
+    if now - last_seen > settings.idle_timeout_minutes * 60:
+        return _expire("You were signed out after 15 minutes without activity. Sign in again.")
+    session["last_seen_at"] = now
+    return user
+
+
+def _expire(message: str) -> None:
+    session.clear()
+    if not request.path.startswith("/api/"):
+        flash(message, "info")
+    return None
+
+
+@login_manager.request_loader
+def load_user_from_token(req: object) -> User | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return user_for_token(secret.strip())
+
+
+def start_session(user: User) -> None:
+    """A fresh session for a newly signed-in user (no state carried over from before)."""
+    session.clear()
+    now = time.time()
+    session.permanent = True
+    login_user(user)
+    session["started_at"] = now
+    session["last_seen_at"] = now
+
+
+def signed_in_user() -> User | None:
+    user = current_user._get_current_object()
+    return user if isinstance(user, User) else None
+
+
+def current_actor() -> Actor | None:
+    user = signed_in_user()
+    return Actor.for_user(user) if user else None
+
+
+def authenticated_by_token() -> bool:
+    return bool(request.headers.get("Authorization")) and signed_in_user() is not None
+
+
+def requires(permission: Permission) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Let the view run only for a signed-in user whose role has ``permission``.
+
+    Anonymous: 401 under /api, otherwise a redirect to the sign-in page. Wrong role: 403,
+    audited. Queries check again, scoped to the user (defence in depth).
+    """
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R | Response]:
+        @wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+            user = signed_in_user()
+            if user is None:
+                if wants_json():
+                    raise Unauthorised()
+                return redirect(url_for("auth.sign_in", next=request.path))
+            if user.password_must_change and not authenticated_by_token():
+                if wants_json():
+                    raise Forbidden("Change your one-time password first.",
+                                    code="password_change_required")
+                return redirect(url_for("auth.change_password"))
+            if not user.can(permission):
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def safe_next_url(target: str | None) -> str:
+    """Only same-site paths: an open redirect would make phishing the sign-in page easy."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("home.index")
+
+
+def flash_and_redirect(message: str, endpoint: str) -> Response:
+    flash(message, "info")
+    return redirect(url_for(endpoint))

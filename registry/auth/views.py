@@ -1,0 +1,178 @@
+"""Sign-in, second factor, sign-out and password change pages (thin: rules live in actions)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import segno
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_login import logout_user
+from werkzeug.wrappers import Response
+
+from registry.auth import actions
+from registry.auth.forms import ChangePasswordForm, SecurityCodeForm, SignInForm
+from registry.auth.models import User
+from registry.auth.session import safe_next_url, signed_in_user, start_session
+from registry.config import Settings
+from registry.db import session as db_session
+from registry.errors import ValidationFailed
+from registry.extensions import limiter
+
+bp = Blueprint("auth", __name__)
+
+PENDING_SECONDS = 300  # between the password and the second factor
+
+
+def _settings() -> Settings:
+    from flask import current_app
+
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _account_key() -> str:
+    """Throttle per account (hashed, so the limiter's store holds no email addresses)."""
+    email = (request.form.get("email") or session.get("pending_user", "")).strip().lower()
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _failed(response: Response) -> bool:
+    return bool(g.get("sign_in_failed"))
+
+
+_per_account = limiter.limit(
+    lambda: _settings().sign_in_limit_per_account,
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-account",
+)
+_per_address = limiter.limit(
+    lambda: _settings().sign_in_limit_per_address,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="sign-in-address",
+)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@_per_account
+@_per_address
+def sign_in() -> str | Response:
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = actions.authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            g.sign_in_failed = True
+            # One message for unknown user, wrong password and deactivated account alike.
+            form.password.errors.append("Enter a correct email address and password.")
+        elif actions.needs_second_factor(user):
+            next_url = safe_next_url(request.args.get("next"))
+            session.clear()
+            session["pending_user"] = user.get_id()
+            session["pending_since"] = time.time()
+            session["next"] = next_url
+            endpoint = "auth.second_factor" if user.has_second_factor else "auth.set_up_second_factor"
+            return redirect(url_for(endpoint))
+        else:
+            start_session(user)
+            actions.record_sign_in(user, second_factor=False)
+            return redirect(safe_next_url(request.args.get("next")))
+    return render_template("auth/sign_in.html", form=form)
+
+
+def _pending_user() -> User | None:
+    """The user who gave the right password in the last five minutes, if any."""
+    pending = session.get("pending_user")
+    since = float(session.get("pending_since", 0))
+    if not pending or time.time() - since > PENDING_SECONDS:
+        return None
+    user_id, _, generation = pending.partition(":")
+    user = db_session().get(User, int(user_id))
+    if user is None or not user.is_active or str(user.session_generation) != generation:
+        return None
+    return user
+
+
+def _finish_sign_in(user: User) -> Response:
+    next_url = session.get("next")
+    start_session(user)
+    actions.record_sign_in(user, second_factor=True)
+    return redirect(safe_next_url(next_url))
+
+
+@bp.route("/sign-in/security-code", methods=["GET", "POST"])
+@_per_account
+def second_factor() -> str | Response:
+    user = _pending_user()
+    if user is None:
+        flash("Sign in again to continue.", "info")
+        return redirect(url_for("auth.sign_in"))
+    if not user.has_second_factor:
+        return redirect(url_for("auth.set_up_second_factor"))
+    form = SecurityCodeForm()
+    if form.validate_on_submit():
+        if actions.verify_second_factor(user, form.code.data or ""):
+            return _finish_sign_in(user)
+        g.sign_in_failed = True
+        form.code.errors.append("The code is not correct, or it was already used. Wait for a new one.")
+    return render_template("auth/second_factor.html", form=form)
+
+
+@bp.route("/sign-in/set-up-security-code", methods=["GET", "POST"])
+@_per_account
+def set_up_second_factor() -> str | Response:
+    user = _pending_user()
+    if user is None:
+        flash("Sign in again to continue.", "info")
+        return redirect(url_for("auth.sign_in"))
+    if user.has_second_factor:
+        return redirect(url_for("auth.second_factor"))
+    # The secret lives in the signed session until the user proves their app holds it.
+    secret = session.get("totp_setup_secret") or actions.new_totp_secret()
+    session["totp_setup_secret"] = secret
+    form = SecurityCodeForm()
+    if form.validate_on_submit():
+        if actions.enrol_second_factor(user, secret=secret, code=form.code.data or ""):
+            return _finish_sign_in(user)
+        g.sign_in_failed = True
+        form.code.errors.append("The code is not correct. Check the app shows the registry, then try the new code.")
+    qr = segno.make(actions.totp_provisioning_uri(user, secret), error="m")
+    return render_template(
+        "auth/set_up_second_factor.html",
+        form=form,
+        secret=secret,
+        qr_data_uri=qr.svg_data_uri(scale=5),
+    )
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    user = signed_in_user()
+    if user is not None:
+        actions.sign_out(user)
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> str | Response:
+    user = signed_in_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in", next=request.path))
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if actions.authenticate(user.email, form.current_password.data or "") is None:
+            form.current_password.errors.append("Your current password is not correct.")
+        else:
+            try:
+                actions.change_password(user, new_password=form.new_password.data or "")
+            except ValidationFailed as exc:
+                form.new_password.errors.extend(exc.fields.get("password", []))
+            else:
+                flash("Your password has been changed.", "info")
+                return redirect(url_for("home.index"))
+    return render_template("auth/change_password.html", form=form)

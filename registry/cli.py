@@ -1,0 +1,238 @@
+"""The ``registry`` command group. Each command is one transaction and calls actions.
+
+Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from registry.audit.actions import Actor, verify_chain
+from registry.auth import actions as auth_actions
+from registry.auth.permissions import Role
+from registry.db import database, session
+from registry.errors import RegistryError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def one_transaction(command: Callable[P, R]) -> Callable[P, R]:
+    """Commit when the command succeeds; otherwise roll back and say why in one line."""
+
+    @wraps(command)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        db = session()
+        try:
+            result = command(*args, **kwargs)
+        except RegistryError as exc:
+            db.rollback()
+            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+            raise click.ClickException(f"{exc.message} {details}".strip()) from None
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+        return result
+
+    return wrapped
+
+
+def _create_app() -> Flask:
+    from registry import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Manage the MHMTC research registry."""
+
+
+# -- database -------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from registry.migrations import upgrade
+
+    upgrade(database().url, revision)
+    click.echo(f"database at revision {revision}")
+
+
+# -- users, sites, tokens -------------------------------------------------------------
+
+
+@main.group("users")
+def users_group() -> None:
+    """Staff and partner accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", required=True)
+@click.option("--site", "site_code", help="Site code (clinicians only).")
+@click.option("--organisation", help="Organisation (partners).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+@one_transaction
+def users_create(
+    email: str,
+    role: str,
+    name: str,
+    site_code: str | None,
+    organisation: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create an account. Prints a one-time password unless one is given on stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    created = auth_actions.create_user(
+        email=email,
+        name=name,
+        role=Role(role),
+        site_code=site_code,
+        organisation=organisation,
+        password=password,
+        by=Actor.command_line(),
+    )
+    click.echo(f"created {created.user.role.value} {created.user.email} (id {created.user.id})")
+    if created.password:
+        click.echo("one-time password (shown once; it must be changed at first sign-in):")
+        click.echo(created.password)
+
+
+@users_group.command("deactivate")
+@click.option("--email", required=True)
+@with_appcontext
+@one_transaction
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: its sessions and tokens stop working at once."""
+    user = auth_actions.find_user_by_email(email)
+    auth_actions.deactivate_user(user, by=Actor.command_line())
+    click.echo(f"deactivated {user.email}")
+
+
+@main.group("sites")
+def sites_group() -> None:
+    """Recruiting sites."""
+
+
+@sites_group.command("add")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@with_appcontext
+@one_transaction
+def sites_add(code: str, name: str) -> None:
+    """Add a site (its NHS organisation code and name)."""
+    site = auth_actions.add_site(code=code, name=name, by=Actor.command_line())
+    click.echo(f"added site {site.code}: {site.name}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API bearer tokens."""
+
+
+@tokens_group.command("issue")
+@click.option("--email", required=True)
+@click.option("--name", "label", default="api", show_default=True, help="A label for the token.")
+@click.option("--expires-days", type=click.IntRange(1, 365), default=90, show_default=True)
+@with_appcontext
+@one_transaction
+def tokens_issue(email: str, label: str, expires_days: int) -> None:
+    """Issue a token. It is printed once, alone on the last line, and stored only hashed."""
+    user = auth_actions.find_user_by_email(email)
+    issued = auth_actions.issue_token(
+        user, name=label, expires_days=expires_days, by=Actor.command_line()
+    )
+    click.echo(
+        f"token {issued.token.id} for {user.email}, expires "
+        f"{issued.token.expires_at:%Y-%m-%d}; it will not be shown again:"
+    )
+    click.echo(issued.secret)
+
+
+@tokens_group.command("revoke")
+@click.option("--token-id", required=True, type=int)
+@with_appcontext
+@one_transaction
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    token = auth_actions.revoke_token(token_id, by=Actor.command_line())
+    click.echo(f"revoked token {token.id}")
+
+
+# -- keys and audit -------------------------------------------------------------------
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The keyring: KEK epochs and derived keys."""
+
+
+@keys_group.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """Show the keyring's epochs."""
+    from registry.crypto import key_provider
+
+    keyring = key_provider()
+    click.echo(f"keyring: {keyring.path}")
+    click.echo(f"current KEK epoch: {keyring.current_epoch()}")
+    click.echo(f"epochs held: {', '.join(map(str, keyring.epochs()))}")
+    destroyed = keyring.destroyed_epochs()
+    click.echo(f"epochs destroyed: {', '.join(map(str, destroyed)) or 'none'}")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The append-only audit log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the HMAC chain; exit 1 naming the first broken event."""
+    report = verify_chain(session())
+    session().rollback()
+    if report.intact:
+        click.echo(f"audit chain intact: {report.events} events")
+        return
+    click.echo(
+        f"audit chain BROKEN at seq {report.first_broken_seq}: {report.problem} "
+        f"({report.events} events verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+# -- serving --------------------------------------------------------------------------
+
+
+@main.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve with gunicorn (config/gunicorn.conf.py); extra arguments go to gunicorn."""
+    config = PROJECT_ROOT / "config" / "gunicorn.conf.py"
+    argv = ["gunicorn", "-c", str(config), *gunicorn_args, "registry.wsgi:app"]
+    os.execvp(argv[0], argv)  # noqa: S606 - replacing this process with gunicorn is the point

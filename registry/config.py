@@ -1,0 +1,172 @@
+"""Typed settings, read once from an optional TOML file and the environment.
+
+Precedence: built-in defaults < TOML file (``REGISTRY_CONFIG``, else ``config/registry.toml``
+in the working directory if present) < environment variables. Production refuses to start
+on anything unsafe, naming what is wrong, rather than running half-protected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(Exception):
+    """Settings that must not be used; the message says which and why."""
+
+
+# Environment variable -> settings field. Anything else in the environment is ignored.
+ENVIRONMENT_NAMES = {
+    "REGISTRY_MODE": "mode",
+    "DATABASE_URL": "database_url",
+    "SECRET_KEY": "secret_key",
+    "REGISTRY_KEYRING": "keyring_path",
+    "REDIS_URL": "redis_url",
+    "REGISTRY_INSTANCE_PATH": "instance_path",
+    "REGISTRY_SESSION_COOKIE_SECURE": "session_cookie_secure",
+    "REGISTRY_TOTP_REQUIRED": "totp_required",
+    "REGISTRY_ALLOW_SYNTHETIC_NHS_NUMBERS": "allow_synthetic_nhs_numbers",
+    "REGISTRY_EXPECTED_POPULATION": "expected_population",
+    "REGISTRY_LOG_LEVEL": "log_level",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.DEVELOPMENT
+    database_url: str | None = None
+    secret_key: str | None = None
+    # The local keyring file (KEK epochs, root secret for derived keys); mode 0600.
+    keyring_path: str | None = None
+    redis_url: str | None = None
+    instance_path: str | None = None
+
+    session_cookie_secure: bool = True
+    idle_timeout_minutes: int = 15
+    absolute_timeout_hours: int = 12
+    totp_required: bool = True
+    totp_issuer: str = "MHMTC Registry"
+
+    # Sign-in throttling (Flask-Limiter syntax). Per account the window is short so that an
+    # attacker cannot lock a real user out for long; per address it is wider.
+    sign_in_limit_per_account: str = "10 per 15 minutes"
+    sign_in_limit_per_address: str = "50 per 15 minutes"
+    api_rate_limit: str = "600 per minute"
+
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    token_default_expiry_days: int = 90
+    allow_synthetic_nhs_numbers: bool = False
+    # Planned participants; sizes the NHS-number blind index (see registry.crypto).
+    expected_population: int = 100_000
+    log_level: str = "INFO"
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode is Mode.PRODUCTION
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        config_file = environ.get("REGISTRY_CONFIG")
+        path = Path(config_file) if config_file else Path("config/registry.toml")
+        if config_file and not path.is_file():
+            raise ConfigurationError(f"REGISTRY_CONFIG points to a missing file: {path}")
+        if path.is_file():
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh).get("registry", {}))
+        for env_name, field_name in ENVIRONMENT_NAMES.items():
+            if env_name in environ and environ[env_name] != "":
+                values[field_name] = environ[env_name]
+        values.update(overrides)
+        settings = cls.from_mapping(values)
+        settings.check()
+        return settings
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+        mode = Mode(values.get("mode", Mode.DEVELOPMENT))
+        defaults = _MODE_DEFAULTS[mode]
+        coerced: dict[str, Any] = {"mode": mode}
+        for name, value in {**defaults, **values}.items():
+            if name == "mode":
+                continue
+            coerced[name] = _coerce(name, value, known[name].type)
+        return cls(**coerced)
+
+    def check(self) -> None:
+        """Refuse settings that would run production unprotected; name every problem."""
+        if not self.is_production:
+            return
+        problems = []
+        if not self.database_url:
+            problems.append("DATABASE_URL is not set")
+        elif self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must be PostgreSQL in production")
+        if not self.secret_key or len(self.secret_key) < 32:
+            problems.append("SECRET_KEY is not set (at least 32 characters)")
+        if not self.keyring_path:
+            problems.append("REGISTRY_KEYRING is not set (production never creates a keyring)")
+        if not self.session_cookie_secure:
+            problems.append("session cookies must be Secure in production")
+        if not self.totp_required:
+            problems.append("the second factor cannot be turned off in production")
+        if self.allow_synthetic_nhs_numbers:
+            problems.append("synthetic NHS numbers are not allowed in production")
+        if problems:
+            raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+
+_MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
+    Mode.DEVELOPMENT: {"session_cookie_secure": False, "allow_synthetic_nhs_numbers": True},
+    Mode.TEST: {
+        "session_cookie_secure": False,
+        "allow_synthetic_nhs_numbers": True,
+        "secret_key": "test-secret-key-not-for-production-use-0123456789",
+    },
+    Mode.PRODUCTION: {},
+}
+
+
+def _coerce(name: str, value: Any, annotation: Any) -> Any:
+    text = str(annotation)
+    if value is None:
+        return None
+    if text.startswith("bool"):
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+    if text.startswith("int"):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+    return value

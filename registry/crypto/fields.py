@@ -1,0 +1,239 @@
+"""Field-level encryption: the sealed-field format and data-key wrapping.
+
+A sealed field is::
+
+    format_version (1) || algorithm (1) || dek_version (4, big-endian) || nonce_length (1)
+    || nonce (12) || ciphertext || tag (16)
+
+AES-256-GCM with a fresh random 96-bit nonce per seal. The associated data binds the header
+and the field's location (table, column, participant), so a ciphertext copied to another row
+or column, or a header byte edited to steer key selection, fails authentication instead of
+decrypting under the wrong label.
+
+Each participant has their own data key (DEK), wrapped under a key-encryption key (KEK) with
+``wrap_dek``; the wrapped form is bound to the participant, DEK version and KEK epoch.
+
+Parsing is strict and each failure has its own exception (see ``errors``). There is
+deliberately no "try every key" fallback: the header names the DEK version and the caller
+fetches exactly that key.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from registry.crypto.errors import (
+    DecryptionFailed,
+    MalformedCiphertext,
+    UnknownAlgorithm,
+    UnknownFormatVersion,
+)
+
+FORMAT_VERSION = 1
+ALGORITHM_AES_256_GCM = 1
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+MAX_UINT32 = 0xFFFF_FFFF
+
+_HEADER = struct.Struct(">BBIB")  # format version, algorithm, DEK version, nonce length
+HEADER_BYTES = _HEADER.size
+MIN_FIELD_BYTES = HEADER_BYTES + NONCE_BYTES + TAG_BYTES  # sealed empty string
+
+WRAP_FORMAT_VERSION = 1
+WRAPPED_DEK_BYTES = 1 + NONCE_BYTES + KEY_BYTES + TAG_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class FieldContext:
+    """Where a sealed value lives; bound into its associated data."""
+
+    table: str
+    column: str
+    participant_id: str
+
+
+def length_prefixed(*parts: bytes) -> bytes:
+    """Concatenate ``parts`` as ``len (4 bytes, big-endian) || bytes`` each.
+
+    Unlike plain concatenation this is injective: ("ab", "c") and ("a", "bc") differ.
+    """
+    out = bytearray()
+    for part in parts:
+        size = len(part)
+        if size > MAX_UINT32:
+            raise ValueError("length_prefixed part is longer than 2**32 - 1 bytes")
+        out += size.to_bytes(4, "big")
+        out += part
+    return bytes(out)
+
+
+def new_dek() -> bytes:
+    """A fresh random 256-bit data key."""
+    return os.urandom(KEY_BYTES)
+
+
+# -- sealed fields ---------------------------------------------------------------------------
+
+
+def seal_field(
+    dek: bytes, plaintext: str | bytes, *, context: FieldContext, dek_version: int = 1
+) -> bytes:
+    """Encrypt one field value for ``context`` under ``dek`` (whose version is ``dek_version``)."""
+    _check_key(dek, "data key")
+    _check_uint32(dek_version, "dek_version")
+    if isinstance(plaintext, str):
+        plaintext = _encode_text(plaintext)
+    header = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, dek_version, NONCE_BYTES)
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(dek).encrypt(nonce, plaintext, _field_aad(header, context))
+    return header + nonce + sealed
+
+
+def open_field(dek: bytes, blob: bytes, *, context: FieldContext) -> bytes:
+    """Decrypt a sealed field, checking it belongs to ``context``; returns the raw bytes."""
+    _check_key(dek, "data key")
+    _parse_field(blob, context)
+    header = blob[:HEADER_BYTES]
+    nonce = blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
+    try:
+        return AESGCM(dek).decrypt(
+            nonce, blob[HEADER_BYTES + NONCE_BYTES :], _field_aad(header, context)
+        )
+    except InvalidTag:
+        raise DecryptionFailed(
+            f"field ciphertext failed authentication {_where(context)}"
+        ) from None
+
+
+def open_text(dek: bytes, blob: bytes, *, context: FieldContext) -> str:
+    """``open_field`` for text columns: the plaintext decoded as UTF-8."""
+    plaintext = open_field(dek, blob, context=context)
+    # Raised outside the ``except``: a codec error holds the whole plaintext in ``.object``
+    # and would otherwise stay reachable as ``__context__`` of ours (and in tracebacks).
+    text: str | None
+    try:
+        text = plaintext.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        raise MalformedCiphertext(f"field plaintext is not UTF-8 text {_where(context)}")
+    return text
+
+
+def dek_version_of(blob: bytes) -> int:
+    """The DEK version a sealed field names, so the caller can fetch exactly that key.
+
+    Checks the whole structure, raising the same specific errors ``open_field`` would.
+    """
+    _, dek_version = _parse_field(blob, None)
+    return dek_version
+
+
+def _parse_field(blob: bytes, context: FieldContext | None) -> tuple[int, int]:
+    """Validate the structure of a sealed field; returns (algorithm, dek_version)."""
+    size = len(blob)
+    if size < HEADER_BYTES:
+        problem = "is empty" if size == 0 else "is truncated inside its header"
+        raise MalformedCiphertext(f"field ciphertext {problem}{_where(context, ' ')}")
+    version, algorithm, dek_version, nonce_length = _HEADER.unpack_from(blob)
+    if version != FORMAT_VERSION:
+        raise UnknownFormatVersion(
+            f"unknown field ciphertext format version {version}{_where(context, ' ')}"
+        )
+    if algorithm != ALGORITHM_AES_256_GCM:
+        raise UnknownAlgorithm(
+            f"unknown field ciphertext algorithm {algorithm}{_where(context, ' ')}"
+        )
+    if nonce_length != NONCE_BYTES:
+        raise MalformedCiphertext(f"nonce must be 12 bytes{_where(context, ' ')}")
+    if size < MIN_FIELD_BYTES:
+        raise MalformedCiphertext(f"field ciphertext is too short{_where(context, ' ')}")
+    return algorithm, dek_version
+
+
+def _encode_text(text: str) -> bytes:
+    # As in open_text, keep the codec error (which holds the plaintext) out of our exception.
+    data: bytes | None
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = None
+    if data is None:
+        raise ValueError("field plaintext is not encodable as UTF-8 (lone surrogate?)")
+    return data
+
+
+def _field_aad(header: bytes, context: FieldContext) -> bytes:
+    return length_prefixed(
+        header,
+        context.table.encode("utf-8"),
+        context.column.encode("utf-8"),
+        context.participant_id.encode("utf-8"),
+    )
+
+
+def _where(context: FieldContext | None, sep: str = "") -> str:
+    # Table and column are schema names, safe to log; the participant id is left out.
+    if context is None:
+        return ""
+    return f"{sep}(table {context.table}, column {context.column})"
+
+
+# -- wrapped data keys -----------------------------------------------------------------------
+
+
+def wrap_dek(
+    kek: bytes, dek: bytes, *, participant_id: str, dek_version: int, kek_epoch: int
+) -> bytes:
+    """Seal a participant's DEK under a KEK: ``version (1) || nonce (12) || ct+tag``."""
+    _check_key(kek, "key-encryption key")
+    _check_key(dek, "data key")
+    nonce = os.urandom(NONCE_BYTES)
+    aad = _wrap_aad(participant_id, dek_version, kek_epoch)
+    return bytes([WRAP_FORMAT_VERSION]) + nonce + AESGCM(kek).encrypt(nonce, dek, aad)
+
+
+def unwrap_dek(
+    kek: bytes, blob: bytes, *, participant_id: str, dek_version: int, kek_epoch: int
+) -> bytes:
+    """Recover a DEK sealed by ``wrap_dek`` for exactly this participant, version and epoch."""
+    _check_key(kek, "key-encryption key")
+    aad = _wrap_aad(participant_id, dek_version, kek_epoch)
+    if len(blob) == 0:
+        raise MalformedCiphertext("wrapped data key is empty")
+    if blob[0] != WRAP_FORMAT_VERSION:
+        raise UnknownFormatVersion(f"unknown wrapped data key format version {blob[0]}")
+    if len(blob) != WRAPPED_DEK_BYTES:
+        raise MalformedCiphertext(f"wrapped data key must be {WRAPPED_DEK_BYTES} bytes")
+    try:
+        return AESGCM(kek).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+    except InvalidTag:
+        raise DecryptionFailed("wrapped data key failed authentication") from None
+
+
+def _wrap_aad(participant_id: str, dek_version: int, kek_epoch: int) -> bytes:
+    _check_uint32(dek_version, "dek_version")
+    _check_uint32(kek_epoch, "kek_epoch")
+    return length_prefixed(
+        b"dek",
+        participant_id.encode("utf-8"),
+        dek_version.to_bytes(4, "big"),
+        kek_epoch.to_bytes(4, "big"),
+    )
+
+
+def _check_key(key: bytes, name: str) -> None:
+    # AESGCM would also accept 16- and 24-byte keys; the format promises AES-256.
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"{name} must be {KEY_BYTES} bytes")
+
+
+def _check_uint32(value: int, name: str) -> None:
+    if isinstance(value, bool) or not 0 <= value <= MAX_UINT32:
+        raise ValueError(f"{name} must be an integer in 0..2**32-1")

@@ -1,0 +1,224 @@
+"""Domain errors, and the one place they become HTTP answers.
+
+Under ``/api`` every error is JSON of one shape::
+
+    {"error": {"status": 422, "code": "validation_error", "message": "…", "fields": {…}}}
+
+Elsewhere an HTML page in the site's layout. Never a traceback, never request data echoed.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class RegistryError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "The request could not be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        if code:
+            self.code = code
+        self.fields = {k: list(v) for k, v in (fields or {}).items()}
+
+
+class ValidationFailed(RegistryError):
+    status = 422
+    code = "validation_error"
+    message = "Some of the information given is not valid."
+
+    def __init__(self, fields: Mapping[str, Sequence[str]], message: str | None = None) -> None:
+        super().__init__(message, fields=fields)
+
+
+class Unauthorised(RegistryError):
+    status = 401
+    code = "unauthorised"
+    message = "Sign in, or send a valid API token."
+
+
+class Forbidden(RegistryError):
+    status = 403
+    code = "forbidden"
+    message = "Your role does not allow this."
+
+
+class NotFound(RegistryError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(RegistryError):
+    status = 409
+    code = "conflict"
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorised",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+_HTTP_MESSAGES = {
+    400: "The request is malformed.",
+    401: "Sign in, or send a valid API token.",
+    403: "Your role does not allow this.",
+    404: "Not found.",
+    405: "This method is not allowed here.",
+    413: "The request is too large.",
+    415: "Send JSON with Content-Type: application/json.",
+    422: "Some of the information given is not valid.",
+    429: "Too many requests. Wait a moment and try again.",
+    500: "Something went wrong on our side. The error has been logged.",
+    503: "The service is unavailable. Try again shortly.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: Mapping[str, Sequence[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if wants_json():
+        body: dict[str, Any] = {"status": status, "code": code, "message": message}
+        if fields:
+            body["fields"] = {k: list(v) for k, v in fields.items()}
+        response = jsonify({"error": body})
+    else:
+        response = Response(
+            render_template("errors/error.html", status=status, message=message, fields=fields),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"field": [...]}}); callers want fields."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "_schema", []).extend(value)
+        else:
+            flat.setdefault(prefix or "_schema", []).append(str(value))
+
+    if isinstance(messages, Mapping):
+        for location, inner in messages.items():
+            if location in {"json", "query", "querystring", "form", "headers", "files"}:
+                walk("", inner)
+            else:
+                walk(str(location), inner)
+    return flat
+
+
+def _audit_denial(exc: RegistryError) -> None:
+    """Denied attempts are audited in their own transaction (the request's was rolled back)."""
+    from registry.audit.actions import Actor, record_event
+    from registry.auth.session import current_actor
+    from registry.db import session
+
+    db = session()
+    db.rollback()
+    record_event(
+        "access.denied",
+        by=current_actor() or Actor.anonymous(),
+        outcome="denied",
+        target_type="endpoint",
+        target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
+        details={"method": request.method, "status": exc.status},
+    )
+    db.commit()
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RegistryError)
+    def handle_registry_error(exc: RegistryError) -> Response:
+        if exc.status in (401, 403):
+            _audit_denial(exc)
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(exc: CSRFError) -> Response:
+        return error_response(
+            400, "csrf_failed", "The form expired or was not sent from this site. Try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        fields = None
+        data = getattr(exc, "data", None)
+        if isinstance(data, Mapping) and "messages" in data:
+            fields = _flatten_webargs(data["messages"])
+            # webargs reports unparseable JSON as a 400 with a "json" message.
+            if status == 400 or fields.get("_schema") == ["Invalid JSON body."]:
+                status, fields = 400, None
+                return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        headers = {}
+        if status == 429:
+            retry_after = g.get("retry_after_seconds")
+            headers["Retry-After"] = str(retry_after or 60)
+        if status == 405 and exc.get_headers():
+            headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
+        message = _HTTP_MESSAGES.get(status, exc.description or "Error.")
+        if status == 429 and exc.description:
+            message = f"Too many requests ({exc.description}). Wait and try again."
+        return error_response(status, _HTTP_CODES.get(status, "error"), message, fields, headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> Response:
+        # The type, the frames and the request id only: an exception's text (a database
+        # error's parameters, say) may carry data from the request.
+        log.error(
+            "unhandled %s in %s %s (request %s)\n%s",
+            type(exc).__name__,
+            request.method,
+            request.url_rule.rule if request.url_rule else "?",
+            g.get("request_id"),
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return error_response(500, "internal_error", _HTTP_MESSAGES[500])

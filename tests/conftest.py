@@ -1,0 +1,265 @@
+"""Shared fixtures: a migrated database per run, an app, and a rolled-back transaction per test.
+
+The database is SQLite unless TEST_DATABASE_URL names a PostgreSQL server, in which case a
+fresh ``registry_test_<random>`` database is made there and dropped afterwards. Either way
+the schema comes from the Alembic migrations, as in production.
+
+Each test runs inside one outer transaction that is rolled back at the end; the app's
+commits become savepoint releases (warehouse's pattern), so tests never see each other.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import sessionmaker
+
+from registry import create_app
+from registry.audit.actions import Actor
+from registry.auth import actions as auth_actions
+from registry.auth.models import Site, User
+from registry.auth.permissions import Role
+from registry.config import Settings
+from registry.crypto.keys import LocalKeyring
+from registry.db import session
+from registry.extensions import limiter
+from registry.migrations import upgrade
+
+PASSWORD = "correct horse battery staple"
+
+
+# -- databases ------------------------------------------------------------------------
+
+
+def _postgres_server_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def on_postgresql() -> bool:
+    return _postgres_server_url() is not None
+
+
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """A new, migrated database of the backend under test; removed afterwards."""
+    server = _postgres_server_url()
+    if server is None:
+        path = tmp_dir / f"registry_test_{secrets.token_hex(4)}.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    name = f"registry_test_{secrets.token_hex(6)}"
+    admin_url = make_url(server).set(database="postgres")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "keyring.json"
+    LocalKeyring.create(path)
+    return path
+
+
+def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra: Any) -> Settings:
+    return Settings.from_mapping(
+        {
+            "mode": "test",
+            "database_url": database_url,
+            "keyring_path": str(keyring_path),
+            "instance_path": str(instance),
+            **extra,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(
+    database_url: str, keyring_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Flask:
+    return create_app(make_settings(database_url, keyring_path, tmp_path_factory.mktemp("inst")))
+
+
+@pytest.fixture(autouse=True)
+def _rolled_back_transaction(request: pytest.FixtureRequest) -> Iterator[Connection | None]:
+    """Wrap every test that uses the app in one transaction, rolled back afterwards."""
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    flask_app: Flask = request.getfixturevalue("app")
+    db = flask_app.extensions["registry.db"]
+    connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.sessionmaker
+    db.sessionmaker = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    limiter.reset()
+    try:
+        yield connection
+    finally:
+        db.sessionmaker = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def connection(_rolled_back_transaction: Connection) -> Connection:
+    return _rolled_back_transaction
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# -- builders -------------------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    user: User
+    password: str
+    totp_secret: str | None = None
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+@pytest.fixture
+def create_site(app: Flask) -> Callable[..., Site]:
+    def build(code: str | None = None, name: str = "Test Trust") -> Site:
+        with app.test_request_context():
+            site = auth_actions.add_site(
+                code=code or f"S{secrets.token_hex(3).upper()}", name=name, by=Actor.command_line()
+            )
+            session().commit()
+            return site
+
+    return build
+
+
+@pytest.fixture
+def create_account(app: Flask, create_site: Callable[..., Site]) -> Callable[..., Account]:
+    """Build a user of a role (clinicians get a site) with a known password and TOTP set up."""
+
+    def build(
+        role: Role | str = Role.RESEARCHER,
+        *,
+        site: Site | None = None,
+        with_totp: bool = True,
+        email: str | None = None,
+    ) -> Account:
+        role = Role(role)
+        if role is Role.CLINICIAN and site is None:
+            site = create_site()
+        with app.test_request_context():
+            created = auth_actions.create_user(
+                email=email or f"{role.value}-{secrets.token_hex(4)}@example.nhs.uk",
+                name=f"Test {role.value.title()}",
+                role=role,
+                site_code=site.code if site else None,
+                organisation="Example Pharma Ltd" if role is Role.PARTNER else None,
+                password=PASSWORD,
+                by=Actor.command_line(),
+            )
+            user = created.user
+            secret = None
+            if with_totp and role in (Role.CLINICIAN, Role.ADMIN):
+                secret = pyotp.random_base32()
+                code = pyotp.TOTP(secret).now()
+                assert auth_actions.enrol_second_factor(user, secret=secret, code=code)
+                user.totp_last_step = None  # let the test sign in with the current code
+            session().commit()
+            return Account(user=user, password=PASSWORD, totp_secret=secret)
+
+    return build
+
+
+@pytest.fixture
+def issue_token(app: Flask) -> Callable[..., str]:
+    def build(account: Account, *, expires_days: int = 30) -> str:
+        with app.test_request_context():
+            user = session().get(User, account.user.id)
+            assert user is not None
+            issued = auth_actions.issue_token(
+                user, name="test", expires_days=expires_days, by=Actor.command_line()
+            )
+            session().commit()
+            return issued.secret
+
+    return build
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "page has no CSRF token field"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, str], **kwargs: Any) -> Any:
+    """Submit a form as a browser would: load the page first to get its CSRF token."""
+    page = client.get(url)
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def sign_in(client: FlaskClient) -> Callable[..., Any]:
+    """Sign an account in through the real pages, second factor included."""
+
+    def do(account: Account, *, test_client: FlaskClient | None = None) -> Any:
+        web = test_client or client
+        response = post_form(
+            web, "/sign-in", {"email": account.email, "password": account.password}
+        )
+        if account.totp_secret:
+            assert response.status_code == 302, response.get_data(as_text=True)
+            response = post_form(
+                web,
+                "/sign-in/security-code",
+                {"code": pyotp.TOTP(account.totp_secret).now()},
+            )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do

@@ -1,0 +1,314 @@
+"""Sign-in, second factor, sessions and sign-out through the real pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from registry.audit.models import AuditEvent
+from registry.auth.models import User
+from registry.auth.permissions import Role
+from registry.db import session
+from tests.conftest import PASSWORD, Account, csrf_token_from, post_form
+
+SessionCookie = str
+
+
+def _session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie("registry_session")
+    return cookie.value if cookie else None
+
+
+def test_sign_in_page_renders_form_with_csrf_token(client: FlaskClient) -> None:
+    response = client.get("/sign-in")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Sign in" in html
+    assert csrf_token_from(html)
+
+
+def test_sign_in_researcher_reaches_role_home_page(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    sign_in(account)
+    home = client.get("/")
+
+    html = home.get_data(as_text=True)
+    assert "Query the cohorts and see exact counts" in html
+    assert "a researcher" in html
+
+
+def test_sign_in_wrong_password_and_unknown_user_get_same_answer(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    wrong_password = post_form(client, "/sign-in", {"email": account.email, "password": "x" * 12})
+    unknown_user = post_form(
+        client, "/sign-in", {"email": "nobody@example.nhs.uk", "password": "x" * 12}
+    )
+
+    assert wrong_password.status_code == unknown_user.status_code == 200
+    strip = lambda r: r.get_data(as_text=True).replace(account.email, "").replace(  # noqa: E731
+        "nobody@example.nhs.uk", ""
+    )
+    assert "Enter a correct email address and password." in strip(wrong_password)
+    import re
+
+    normalise = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731
+    assert normalise(strip(wrong_password)) == normalise(strip(unknown_user))
+
+
+def test_sign_in_failures_are_audited_without_the_password(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    post_form(client, "/sign-in", {"email": account.email, "password": "wrong-password-1"})
+
+    with app.app_context():
+        event = session().scalars(
+            select(AuditEvent).where(AuditEvent.action == "auth.sign_in").order_by(
+                AuditEvent.seq.desc()
+            )
+        ).first()
+        assert event is not None
+        assert event.outcome == "denied"
+        assert event.target_id == str(account.user.id)
+        assert "wrong-password-1" not in event.details
+
+
+def test_sign_in_throttled_after_repeated_failures(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    for _ in range(10):
+        post_form(client, "/sign-in", {"email": account.email, "password": "not the password"})
+
+    response = post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
+    assert "Too many" in response.get_data(as_text=True)
+
+
+def test_sign_in_throttle_does_not_count_successes(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    for _ in range(12):
+        response = sign_in(account)
+        client.post("/sign-out", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
+
+    assert response.status_code == 302
+
+
+def test_sign_in_changes_the_session_cookie(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    client.get("/sign-in")
+    before = _session_cookie(client)
+
+    sign_in(account)
+
+    after = _session_cookie(client)
+    assert before and after and before != after
+
+
+def test_sign_out_ends_session_even_for_a_replayed_cookie(
+    app: Flask, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    browser = app.test_client()
+    sign_in(account, test_client=browser)
+    stolen = _session_cookie(browser)
+    token = csrf_token_from(browser.get("/").get_data(as_text=True))
+
+    browser.post("/sign-out", data={"csrf_token": token})
+    attacker = app.test_client()
+    attacker.set_cookie("registry_session", stolen or "")
+    response = attacker.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+def test_sign_out_requires_post(client: FlaskClient) -> None:
+    response = client.get("/sign-out")
+
+    assert response.status_code == 405
+
+
+def test_idle_session_expires_after_fifteen_minutes(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    sign_in(account)
+    assert client.get("/api/v1/me").status_code == 200
+    real_time = time.time
+
+    monkeypatch.setattr(time, "time", lambda: real_time() + 16 * 60)
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+def test_absolute_session_limit_is_twelve_hours_even_when_active(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    sign_in(account)
+    real_time = time.time
+    # Active every ten minutes for twelve hours and ten minutes.
+    for step in range(1, 74):
+        monkeypatch.setattr(time, "time", lambda s=step: real_time() + s * 600)
+        response = client.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+def test_form_post_without_csrf_token_is_refused(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    response = client.post("/sign-in", data={"email": account.email, "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+
+
+def test_clinician_first_sign_in_sets_up_second_factor(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.CLINICIAN, with_totp=False)
+
+    first = post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+    setup_page = client.get(first.headers["Location"])
+    html = setup_page.get_data(as_text=True)
+    import re
+
+    secret = re.search(r'data-testid="totp-key">([A-Z2-7]+)<', html)
+    assert secret
+    done = client.post(
+        "/sign-in/set-up-security-code",
+        data={"csrf_token": csrf_token_from(html), "code": pyotp.TOTP(secret.group(1)).now()},
+    )
+
+    assert first.headers["Location"].endswith("/sign-in/set-up-security-code")
+    assert "data:image/svg+xml" in html
+    assert done.status_code == 302
+    assert client.get("/api/v1/me").get_json()["role"] == "clinician"
+    with app.app_context():
+        user = session().get(User, account.user.id)
+        assert user is not None and user.totp_secret_sealed is not None
+        assert secret.group(1).encode() not in user.totp_secret_sealed
+
+
+def test_clinician_cannot_skip_second_factor(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.CLINICIAN)
+
+    post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 401
+
+
+def test_totp_code_is_accepted_once_only(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.ADMIN)
+    assert account.totp_secret
+    code = pyotp.TOTP(account.totp_secret).now()
+    first, second = app.test_client(), app.test_client()
+
+    post_form(first, "/sign-in", {"email": account.email, "password": PASSWORD})
+    accepted = post_form(first, "/sign-in/security-code", {"code": code})
+    post_form(second, "/sign-in", {"email": account.email, "password": PASSWORD})
+    replayed = post_form(second, "/sign-in/security-code", {"code": code})
+
+    assert accepted.status_code == 302
+    assert replayed.status_code == 200
+    assert "already used" in replayed.get_data(as_text=True)
+    assert second.get("/api/v1/me").status_code == 401
+
+
+def test_one_time_password_must_be_changed_before_anything_else(
+    app: Flask, client: FlaskClient
+) -> None:
+    from registry.audit.actions import Actor
+    from registry.auth.actions import create_user
+
+    with app.test_request_context():
+        created = create_user(
+            email="new.researcher@example.nhs.uk", name="New Researcher",
+            role=Role.RESEARCHER, by=Actor.command_line(),
+        )
+        session().commit()
+    assert created.password
+
+    post_form(client, "/sign-in", {"email": "new.researcher@example.nhs.uk",
+                                   "password": created.password})
+    home = client.get("/")
+    blocked_api = client.get("/api/v1/me")
+    changed = post_form(client, "/account/password", {
+        "current_password": created.password, "new_password": "a brand new passphrase"})
+
+    assert home.status_code == 302 and home.headers["Location"].endswith("/account/password")
+    assert blocked_api.status_code == 403
+    assert blocked_api.get_json()["error"]["code"] == "password_change_required"
+    assert changed.status_code == 302
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_open_redirect_after_sign_in_is_refused(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    response = post_form(
+        client, "/sign-in?next=//evil.example/phish",
+        {"email": account.email, "password": PASSWORD},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_deactivated_user_session_ends_at_once(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+) -> None:
+    from registry.audit.actions import Actor
+    from registry.auth.actions import deactivate_user
+
+    account = create_account(Role.RESEARCHER)
+    sign_in(account)
+    with app.test_request_context():
+        user = session().get(User, account.user.id)
+        assert user is not None
+        deactivate_user(user, by=Actor.command_line())
+        session().commit()
+
+    response = client.get("/api/v1/me")
+
+    assert response.status_code == 401
