@@ -71,6 +71,7 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session, which expires itself
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in protect_from_csrf, which knows about tokens
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         API_TITLE="MHMTC Research Registry API",
@@ -84,9 +85,7 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
                 "research cohorts. Errors always have the shape "
                 '{"error": {"status", "code", "message", "fields"}}.'
             },
-            "components": {
-                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
     )
@@ -106,6 +105,9 @@ def _configure_templates(app: Flask) -> None:
     }
     app.jinja_env.globals["nhsuk_css_installed"] = (
         Path(app.static_folder or "") / "nhsuk" / "nhsuk-frontend.min.css"
+    ).is_file()
+    app.jinja_env.globals["nhsuk_js_installed"] = (
+        Path(app.static_folder or "") / "nhsuk" / "nhsuk-frontend.min.js"
     ).is_file()
 
 
@@ -139,12 +141,13 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.health import blp as health_api
     from registry.audit.api import blp as audit_api
     from registry.auth.api import blp as auth_api
+    from registry.auth.api import sites_blp as sites_api
     from registry.auth.views import bp as auth_views
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
-    for blueprint in (health_api, auth_api, audit_api):
+    for blueprint in (health_api, auth_api, sites_api, audit_api):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 
@@ -152,6 +155,19 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = uuid.uuid4().hex
+
+    @app.before_request
+    def protect_from_csrf() -> None:
+        """Every state-changing request made with the session cookie needs a CSRF token.
+
+        A request carrying an Authorization header is exempt: a browser cannot attach one
+        cross-site, so it cannot be forged that way (and a bad token gets 401 anyway).
+        """
+        if request.method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
+            return
+        if request.path.startswith("/api/") and request.headers.get("Authorization"):
+            return
+        csrf.protect()
 
     @app.after_request
     def finish_transaction(response: Response) -> Response:
@@ -188,3 +204,4 @@ def _configure_logging(settings: Settings) -> None:
             level=settings.log_level,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -15,9 +15,11 @@ from typing import ParamSpec, TypeVar
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from registry.audit.actions import Actor, verify_chain
 from registry.auth import actions as auth_actions
+from registry.auth.models import Site, User
 from registry.auth.permissions import Role
 from registry.db import database, session
 from registry.errors import RegistryError
@@ -224,6 +226,49 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+# -- demo ---------------------------------------------------------------------------
+
+DEMO_SITE = ("RXT", "Demo Mental Health Trust (synthetic)")
+DEMO_USERS = [
+    ("admin@demo.example", "Demo Administrator", Role.ADMIN, None, None),
+    ("clinician@demo.example", "Demo Clinician", Role.CLINICIAN, DEMO_SITE[0], None),
+    ("researcher@demo.example", "Demo Researcher", Role.RESEARCHER, None, None),
+    ("partner@demo.example", "Demo Partner", Role.PARTNER, None, "Demo Pharma Ltd"),
+]
+
+
+@main.group("demo")
+def demo_group() -> None:
+    """Synthetic demonstration data (never in production)."""
+
+
+@demo_group.command("users")
+@with_appcontext
+@one_transaction
+def demo_users() -> None:
+    """Create a demo site and one account per role; print their one-time passwords."""
+    from flask import current_app
+
+    if current_app.config["SETTINGS"].is_production:
+        raise click.ClickException("demo data is refused in production mode")
+    actor = Actor.command_line()
+    if session().scalar(select(Site.id).where(Site.code == DEMO_SITE[0])) is None:
+        auth_actions.add_site(code=DEMO_SITE[0], name=DEMO_SITE[1], by=actor)
+    for email, name, role, site_code, organisation in DEMO_USERS:
+        if session().scalar(select(User.id).where(User.email == email)) is not None:
+            click.echo(f"{role.value:<10} {email:<26} exists (password unchanged)")
+            continue
+        created = auth_actions.create_user(
+            email=email,
+            name=name,
+            role=role,
+            site_code=site_code,
+            organisation=organisation,
+            by=actor,
+        )
+        click.echo(f"{role.value:<10} {email:<26} one-time password: {created.password}")
 
 
 # -- serving --------------------------------------------------------------------------

@@ -82,9 +82,7 @@ class Settings:
         return self.mode is Mode.PRODUCTION
 
     @classmethod
-    def load(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         config_file = environ.get("REGISTRY_CONFIG")

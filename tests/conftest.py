@@ -103,9 +103,7 @@ def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra
 
 
 @pytest.fixture(scope="session")
-def app(
-    database_url: str, keyring_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Flask:
+def app(database_url: str, keyring_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return create_app(make_settings(database_url, keyring_path, tmp_path_factory.mktemp("inst")))
 
 

@@ -9,7 +9,8 @@ class ErrorBodySchema(Schema):
     status = fields.Integer(required=True, metadata={"description": "HTTP status"})
     code = fields.String(required=True, metadata={"description": "machine-readable error code"})
     message = fields.String(required=True, metadata={"description": "what went wrong, in words"})
-    fields = fields.Dict(
+    field_errors = fields.Dict(
+        data_key="fields",
         keys=fields.String(),
         values=fields.List(fields.String()),
         metadata={"description": "field name -> messages, for validation errors"},

@@ -134,9 +134,7 @@ def verify_chain(db: Session, *, batch_size: int = 5000) -> ChainReport:
         count += 1
     head = db.get(AuditChainHead, 1)
     if head is None or head.last_seq != count or not hmac.compare_digest(head.last_mac, prev_mac):
-        return ChainReport(
-            False, count, count + 1, "events after the last one found were removed"
-        )
+        return ChainReport(False, count, count + 1, "events after the last one found were removed")
     return ChainReport(True, count)
 
 

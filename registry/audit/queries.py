@@ -9,7 +9,7 @@ from registry.audit.models import AuditEvent
 
 def audit_events(
     *, actor: str | None = None, action: str | None = None, participant_id: str | None = None
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     statement = select(AuditEvent).order_by(AuditEvent.seq.desc())
     if actor:
         statement = statement.where(AuditEvent.actor == actor)

@@ -25,7 +25,7 @@ from registry.errors import Conflict, NotFound, ValidationFailed
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
-TOKEN_PREFIX = "mhr_"
+TOKEN_PREFIX = "mhr_"  # noqa: S105 - a marker that lets secret scanners spot leaked tokens
 TOTP_STEP_SECONDS = 30
 _TOTP_KEY_PURPOSE = "totp-secret"
 
@@ -116,8 +116,9 @@ def change_password(user: User, *, new_password: str) -> None:
         raise ValidationFailed({"password": problems})
     user.password_hash = password_hasher().hash(new_password)
     user.password_must_change = False
-    record_event("user.change_password", by=Actor.for_user(user), target_type="user",
-                 target_id=user.id)
+    record_event(
+        "user.change_password", by=Actor.for_user(user), target_type="user", target_id=user.id
+    )
 
 
 # -- second factor (TOTP) -------------------------------------------------------------
@@ -153,15 +154,19 @@ def enrol_second_factor(user: User, *, secret: str, code: str) -> bool:
     """Keep the secret only once the user has proved their app holds it."""
     step = _matching_step(secret, code, utcnow())
     if step is None:
-        record_event("auth.totp_enrol", by=Actor.for_user(user), outcome="denied",
-                     target_type="user", target_id=user.id)
+        record_event(
+            "auth.totp_enrol",
+            by=Actor.for_user(user),
+            outcome="denied",
+            target_type="user",
+            target_id=user.id,
+        )
         return False
     user.totp_secret_sealed = seal_field(
         key_provider().subkey(_TOTP_KEY_PURPOSE), secret, context=_totp_context(user)
     )
     user.totp_last_step = step
-    record_event("auth.totp_enrol", by=Actor.for_user(user), target_type="user",
-                 target_id=user.id)
+    record_event("auth.totp_enrol", by=Actor.for_user(user), target_type="user", target_id=user.id)
     return True
 
 
@@ -170,14 +175,20 @@ def verify_second_factor(user: User, code: str) -> bool:
     if user.totp_secret_sealed is None:
         return False
     secret = open_text(
-        key_provider().subkey(_TOTP_KEY_PURPOSE), user.totp_secret_sealed,
+        key_provider().subkey(_TOTP_KEY_PURPOSE),
+        user.totp_secret_sealed,
         context=_totp_context(user),
     )
     step = _matching_step(secret, code, utcnow())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        record_event("auth.totp_verify", by=Actor.for_user(user), outcome="denied",
-                     target_type="user", target_id=user.id,
-                     details={"reason": "reused" if step is not None else "wrong_code"})
+        record_event(
+            "auth.totp_verify",
+            by=Actor.for_user(user),
+            outcome="denied",
+            target_type="user",
+            target_id=user.id,
+            details={"reason": "reused" if step is not None else "wrong_code"},
+        )
         return False
     user.totp_last_step = step
     return True
@@ -245,8 +256,13 @@ def create_user(
     )
     db.add(user)
     db.flush()
-    record_event("user.create", by=by, target_type="user", target_id=user.id,
-                 details={"role": role.value, "site": site.code if site else None})
+    record_event(
+        "user.create",
+        by=by,
+        target_type="user",
+        target_id=user.id,
+        details={"role": role.value, "site": site.code if site else None},
+    )
     return NewUser(user=user, password=generated)
 
 
@@ -284,8 +300,7 @@ def add_site(*, code: str, name: str, by: Actor) -> Site:
     site = Site(code=code, name=name.strip())
     db.add(site)
     db.flush()
-    record_event("site.add", by=by, target_type="site", target_id=site.id,
-                 details={"code": code})
+    record_event("site.add", by=by, target_type="site", target_id=site.id, details={"code": code})
     return site
 
 
@@ -322,8 +337,13 @@ def issue_token(user: User, *, name: str, expires_days: int, by: Actor) -> Issue
     )
     session().add(token)
     session().flush()
-    record_event("token.issue", by=by, target_type="api_token", target_id=token.id,
-                 details={"user_id": user.id, "expires_days": expires_days})
+    record_event(
+        "token.issue",
+        by=by,
+        target_type="api_token",
+        target_id=token.id,
+        details={"user_id": user.id, "expires_days": expires_days},
+    )
     return IssuedToken(token=token, secret=secret)
 
 
@@ -333,8 +353,13 @@ def revoke_token(token_id: int, *, by: Actor) -> ApiToken:
         raise NotFound(f"No token with id {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        record_event("token.revoke", by=by, target_type="api_token", target_id=token.id,
-                     details={"user_id": token.user_id})
+        record_event(
+            "token.revoke",
+            by=by,
+            target_type="api_token",
+            target_id=token.id,
+            details={"user_id": token.user_id},
+        )
     return token
 
 

@@ -1,15 +1,21 @@
-"""Who am I: lets a script check its token and see what its role may do."""
+"""The signed-in account, and the list of sites."""
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from typing import Any
 
-from registry.auth.models import User
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from registry.auth import actions
+from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
-from registry.auth.schemas import CurrentUserSchema
-from registry.auth.session import requires, signed_in_user
+from registry.auth.schemas import CurrentUserSchema, SiteArgs, SiteSchema
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.db import session
 
 blp = Blueprint("account", __name__, description="The signed-in account")
+sites_blp = Blueprint("sites", __name__, description="Recruiting sites")
 
 
 @blp.route("/me")
@@ -18,3 +24,21 @@ blp = Blueprint("account", __name__, description="The signed-in account")
 def me() -> User | None:
     """The account behind this token or session, its role and permissions."""
     return signed_in_user()
+
+
+@sites_blp.route("/sites")
+@requires(Permission.VIEW_OWN_ACCOUNT)
+@sites_blp.response(200, SiteSchema(many=True))
+def list_sites() -> list[Site]:
+    """Every site, by code."""
+    return list(session().scalars(select(Site).order_by(Site.code)))
+
+
+@sites_blp.route("/sites", methods=["POST"])
+@requires(Permission.MANAGE_USERS)
+@sites_blp.arguments(SiteArgs)
+@sites_blp.response(201, SiteSchema)
+@sites_blp.alt_response(409, description="A site with that code exists")
+def add_site(args: dict[str, Any]) -> Site:
+    """Add a recruiting site (admins)."""
+    return actions.add_site(code=args["code"], name=args["name"], by=acting_as())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from registry.auth.permissions import ROLE_PERMISSIONS
 
@@ -16,3 +16,19 @@ class CurrentUserSchema(Schema):
     permissions = fields.Function(
         lambda user: sorted(p.value for p in ROLE_PERMISSIONS[user.role]), required=True
     )
+
+
+class SiteSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "RXT"})
+    name = fields.String(required=True)
+
+
+class SiteArgs(Schema):
+    code = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=2, max=16),
+            validate.Regexp(r"^[A-Za-z0-9]+$", error="Use letters and digits only, e.g. RXT."),
+        ],
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))

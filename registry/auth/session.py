@@ -45,9 +45,11 @@ def load_user_from_session(user_id: str) -> User | None:
     started = float(session.get("started_at", 0))
     last_seen = float(session.get("last_seen_at", 0))
     if now - started > settings.absolute_timeout_hours * 3600:
-        return _expire("Your session reached its 12-hour limit. Sign in again.")
+        _expire("Your session reached its 12-hour limit. Sign in again.")
+        return None
     if now - last_seen > settings.idle_timeout_minutes * 60:
-        return _expire("You were signed out after 15 minutes without activity. Sign in again.")
+        _expire("You were signed out after 15 minutes without activity. Sign in again.")
+        return None
     session["last_seen_at"] = now
     return user
 
@@ -56,7 +58,6 @@ def _expire(message: str) -> None:
     session.clear()
     if not request.path.startswith("/api/"):
         flash(message, "info")
-    return None
 
 
 @login_manager.request_loader
@@ -88,6 +89,14 @@ def current_actor() -> Actor | None:
     return Actor.for_user(user) if user else None
 
 
+def acting_as() -> Actor:
+    """The signed-in user as an audit actor; views behind @requires always have one."""
+    actor = current_actor()
+    if actor is None:
+        raise Unauthorised()
+    return actor
+
+
 def authenticated_by_token() -> bool:
     return bool(request.headers.get("Authorization")) and signed_in_user() is not None
 
@@ -109,8 +118,9 @@ def requires(permission: Permission) -> Callable[[Callable[P, R]], Callable[P, R
                 return redirect(url_for("auth.sign_in", next=request.path))
             if user.password_must_change and not authenticated_by_token():
                 if wants_json():
-                    raise Forbidden("Change your one-time password first.",
-                                    code="password_change_required")
+                    raise Forbidden(
+                        "Change your one-time password first.", code="password_change_required"
+                    )
                 return redirect(url_for("auth.change_password"))
             if not user.can(permission):
                 raise Forbidden()
@@ -127,8 +137,3 @@ def safe_next_url(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("home.index")
-
-
-def flash_and_redirect(message: str, endpoint: str) -> Response:
-    flash(message, "info")
-    return redirect(url_for(endpoint))

@@ -73,7 +73,9 @@ def sign_in() -> str | Response:
             session["pending_user"] = user.get_id()
             session["pending_since"] = time.time()
             session["next"] = next_url
-            endpoint = "auth.second_factor" if user.has_second_factor else "auth.set_up_second_factor"
+            endpoint = (
+                "auth.second_factor" if user.has_second_factor else "auth.set_up_second_factor"
+            )
             return redirect(url_for(endpoint))
         else:
             start_session(user)
@@ -116,7 +118,9 @@ def second_factor() -> str | Response:
         if actions.verify_second_factor(user, form.code.data or ""):
             return _finish_sign_in(user)
         g.sign_in_failed = True
-        form.code.errors.append("The code is not correct, or it was already used. Wait for a new one.")
+        form.code.errors.append(
+            "The code is not correct, or it was already used. Wait for a new one."
+        )
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -137,7 +141,9 @@ def set_up_second_factor() -> str | Response:
         if actions.enrol_second_factor(user, secret=secret, code=form.code.data or ""):
             return _finish_sign_in(user)
         g.sign_in_failed = True
-        form.code.errors.append("The code is not correct. Check the app shows the registry, then try the new code.")
+        form.code.errors.append(
+            "The code is not correct. Check the app shows the registry, then try the new code."
+        )
     qr = segno.make(actions.totp_provisioning_uri(user, secret), error="m")
     return render_template(
         "auth/set_up_second_factor.html",

@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from registry.crypto.errors import (
     CryptoError,
@@ -96,6 +97,25 @@ def test_seal_field_header_layout_matches_spec() -> None:
     assert blob[:HEADER_BYTES] == bytes([1, 1, 1, 2, 3, 4, 12])
     assert len(blob) == HEADER_BYTES + NONCE_BYTES + len("Smith") + TAG_BYTES
     assert MIN_FIELD_BYTES == 35
+
+
+def test_seal_field_output_opens_with_bare_aesgcm_and_spec_associated_data() -> None:
+    # Conformance with the documented format, independent of the module's own parser.
+    blob = seal_field(DEK, SECRET, context=ALICE, dek_version=9)
+    header, nonce = blob[:7], blob[7:19]
+    aad = length_prefixed(header, b"participants", b"family_name", b"P-000001")
+
+    assert AESGCM(DEK).decrypt(nonce, blob[19:], aad) == SECRET.encode()
+
+
+def test_open_field_hand_built_spec_blob_opens() -> None:
+    header = bytes([1, 1, 0, 0, 0, 5, 12])
+    nonce = bytes(range(12))
+    aad = length_prefixed(header, b"participants", b"family_name", b"P-000001")
+    blob = header + nonce + AESGCM(DEK).encrypt(nonce, b"Smith", aad)
+
+    assert open_text(DEK, blob, context=ALICE) == "Smith"
+    assert dek_version_of(blob) == 5
 
 
 @pytest.mark.parametrize("dek_version", [0, 1, 2, 0xFFFF_FFFF])
