@@ -138,6 +138,7 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from registry.api.limits import rate_limit_api
     from registry.api.health import blp as health_api
     from registry.audit.api import blp as audit_api
     from registry.auth.api import blp as auth_api
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
     for blueprint in (health_api, auth_api, sites_api, audit_api):
+        rate_limit_api(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 
@@ -165,6 +167,8 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         """
         if request.method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
             return
+        if request.routing_exception is not None:
+            return  # no such route or method: the 404/405 follows and nothing changes
         if request.path.startswith("/api/") and request.headers.get("Authorization"):
             return
         csrf.protect()

@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 from registry import create_app
 from registry.audit.actions import Actor
@@ -64,7 +65,7 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
         return
     name = f"registry_test_{secrets.token_hex(6)}"
     admin_url = make_url(server).set(database="postgres")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
@@ -103,8 +104,15 @@ def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, keyring_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    return create_app(make_settings(database_url, keyring_path, tmp_path_factory.mktemp("inst")))
+def app(
+    database_url: str, keyring_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    flask_app = create_app(
+        make_settings(database_url, keyring_path, tmp_path_factory.mktemp("inst"))
+    )
+    yield flask_app
+    # Close pooled connections before the database is dropped underneath them.
+    flask_app.extensions["registry.db"].engine.dispose()
 
 
 @pytest.fixture(autouse=True)
