@@ -138,8 +138,8 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from registry.api.limits import rate_limit_api
     from registry.api.health import blp as health_api
+    from registry.api.limits import rate_limit_api
     from registry.audit.api import blp as audit_api
     from registry.auth.api import blp as auth_api
     from registry.auth.api import sites_blp as sites_api

@@ -79,19 +79,23 @@ def test_verify_command_reports_intact_chain(app: Flask) -> None:
 def test_update_through_the_app_is_refused(app: Flask) -> None:
     seq = _append(app, 1)[0]
 
-    with app.app_context(), pytest.raises(DBAPIError, match="append-only"):
-        with session().begin_nested():
-            session().execute(
-                update(AuditEvent).where(AuditEvent.seq == seq).values(outcome="success")
-            )
+    with (
+        app.app_context(),
+        pytest.raises(DBAPIError, match="append-only"),
+        session().begin_nested(),
+    ):
+        session().execute(update(AuditEvent).where(AuditEvent.seq == seq).values(outcome="success"))
 
 
 def test_delete_through_the_app_is_refused(app: Flask) -> None:
     seq = _append(app, 1)[0]
 
-    with app.app_context(), pytest.raises(DBAPIError, match="append-only"):
-        with session().begin_nested():
-            session().execute(delete(AuditEvent).where(AuditEvent.seq == seq))
+    with (
+        app.app_context(),
+        pytest.raises(DBAPIError, match="append-only"),
+        session().begin_nested(),
+    ):
+        session().execute(delete(AuditEvent).where(AuditEvent.seq == seq))
 
 
 @pytest.mark.postgres_only
@@ -99,9 +103,12 @@ def test_delete_through_the_app_is_refused(app: Flask) -> None:
 def test_truncate_is_refused_on_postgresql(app: Flask) -> None:
     _append(app, 1)
 
-    with app.app_context(), pytest.raises(DBAPIError, match="append-only"):
-        with session().begin_nested():
-            session().execute(text("TRUNCATE audit_event"))
+    with (
+        app.app_context(),
+        pytest.raises(DBAPIError, match="append-only"),
+        session().begin_nested(),
+    ):
+        session().execute(text("TRUNCATE audit_event"))
 
 
 def test_edited_event_is_reported_at_its_seq(app: Flask, tamper: Callable[[str], None]) -> None:
@@ -187,7 +194,7 @@ def test_concurrent_appends_never_fork_the_chain(keyring_path: Path, tmp_path: P
                 start.wait()
                 for _ in range(10):
                     _append(app, 1)
-            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=writer) for _ in range(16)]
