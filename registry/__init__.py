@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.wrappers import Response
 
@@ -169,8 +169,10 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
             return
         if request.routing_exception is not None:
             return  # no such route or method: the 404/405 follows and nothing changes
-        if request.path.startswith("/api/") and request.headers.get("Authorization"):
-            return
+        if request.path.startswith("/api/") and (
+            request.headers.get("Authorization") or "_user_id" not in session
+        ):
+            return  # not authenticated by cookie: nothing to forge (401 follows if needed)
         csrf.protect()
 
     @app.after_request

@@ -1,0 +1,136 @@
+"""Every route, for every kind of caller, against a declared policy.
+
+The route list comes from the app's URL map, so a new route without a policy entry fails
+here until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from registry.auth.models import ApiToken
+from registry.auth.permissions import Role
+from registry.db import session, utcnow
+from tests.conftest import Account
+
+CALLERS = ["anonymous", "clinician", "researcher", "admin", "partner", "expired", "revoked"]
+_site_codes = (f"M{n:04d}" for n in itertools.count())
+
+
+def _everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+def _signed_in(status: int, **by_role: int) -> dict[str, int]:
+    return {
+        "anonymous": 401,
+        "expired": 401,
+        "revoked": 401,
+        **{role.value: by_role.get(role.value, status) for role in Role},
+    }
+
+
+# (method, rule) -> (request body factory or None, caller -> expected status)
+API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]]] = {
+    ("GET", "/api/v1/health"): (None, _everyone(200)),
+    ("GET", "/api/v1/openapi.json"): (None, _everyone(200)),
+    ("GET", "/api/v1/me"): (None, _signed_in(200)),
+    ("GET", "/api/v1/sites"): (None, _signed_in(200)),
+    ("POST", "/api/v1/sites"): (
+        lambda: {"code": next(_site_codes), "name": "Matrix site"},
+        _signed_in(403, admin=201),
+    ),
+    ("GET", "/api/v1/audit"): (None, _signed_in(403, admin=200)),
+}
+
+# Web pages, as an anonymous browser sees them.
+WEB_POLICY: dict[tuple[str, str], int] = {
+    ("GET", "/"): 200,
+    ("GET", "/sign-in"): 200,
+    ("POST", "/sign-in"): 400,  # no CSRF token
+    ("GET", "/sign-in/security-code"): 302,  # no password given yet: back to sign-in
+    ("POST", "/sign-in/security-code"): 400,
+    ("GET", "/sign-in/set-up-security-code"): 302,
+    ("POST", "/sign-in/set-up-security-code"): 400,
+    ("POST", "/sign-out"): 400,
+    ("GET", "/account/password"): 302,
+    ("POST", "/account/password"): 400,
+}
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_has_a_policy(app: Flask) -> None:
+    assert _routes(app) == set(API_POLICY) | set(WEB_POLICY)
+
+
+@pytest.fixture
+def callers(
+    app: Flask, create_account: Callable[..., Account], issue_token: Callable[..., str]
+) -> dict[str, dict[str, str]]:
+    headers = {"anonymous": {}}
+    for role in Role:
+        headers[role.value] = {"Authorization": f"Bearer {issue_token(create_account(role))}"}
+    for kind in ("expired", "revoked"):
+        token = issue_token(create_account(Role.ADMIN))
+        headers[kind] = {"Authorization": f"Bearer {token}"}
+        with app.app_context():
+            change = (
+                {"expires_at": utcnow() - dt.timedelta(minutes=1)}
+                if kind == "expired"
+                else {"revoked_at": utcnow()}
+            )
+            session().execute(
+                update(ApiToken).where(ApiToken.id == _latest_token_id()).values(**change)
+            )
+            session().commit()
+    return headers
+
+
+def _latest_token_id() -> int:
+    from sqlalchemy import func, select
+
+    token_id = session().scalar(select(func.max(ApiToken.id)))
+    assert token_id is not None
+    return token_id
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(API_POLICY))
+def test_api_route_answers_each_caller_as_declared(
+    client: FlaskClient, callers: dict[str, dict[str, str]], method: str, rule: str
+) -> None:
+    body, expected = API_POLICY[(method, rule)]
+
+    answers = {
+        caller: client.open(
+            rule, method=method, headers=headers, json=body() if body else None
+        ).status_code
+        for caller, headers in callers.items()
+    }
+
+    assert answers == expected
+
+
+@pytest.mark.parametrize(("method", "rule"), sorted(WEB_POLICY))
+def test_web_route_answers_anonymous_as_declared(
+    client: FlaskClient, method: str, rule: str
+) -> None:
+    response = client.open(rule, method=method)
+
+    assert response.status_code == WEB_POLICY[(method, rule)]

@@ -1,0 +1,218 @@
+"""The `registry` command group, through Flask's CLI runner (one transaction per command)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from registry import create_app
+from registry.auth.permissions import Role
+from registry.cli import main
+from tests.conftest import Account, fresh_database, make_settings
+
+
+def invoke(app: Flask, *args: str, input: str | None = None) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(main, list(args), input=input)
+    return result.exit_code, result.output  # stdout and stderr, as a terminal shows them
+
+
+def test_users_create_prints_one_time_password_that_signs_in(app: Flask) -> None:
+    from registry.auth.actions import authenticate
+
+    code, output = invoke(
+        app,
+        "users",
+        "create",
+        "--email",
+        "New.Admin@Example.NHS.uk",
+        "--role",
+        "admin",
+        "--name",
+        "New Admin",
+    )
+    password = output.strip().splitlines()[-1]
+
+    with app.test_request_context():
+        user = authenticate("new.admin@example.nhs.uk", password)
+    assert code == 0
+    assert "created admin new.admin@example.nhs.uk" in output
+    assert len(password) >= 12
+    assert user is not None and user.password_must_change
+
+
+def test_users_create_with_password_from_stdin(app: Flask) -> None:
+    code, output = invoke(
+        app,
+        "users",
+        "create",
+        "--email",
+        "r@example.nhs.uk",
+        "--role",
+        "researcher",
+        "--name",
+        "R",
+        "--password-stdin",
+        input="a long enough passphrase\n",
+    )
+
+    assert code == 0
+    assert "one-time password" not in output
+
+
+def test_users_create_short_password_fails_with_one_line(app: Flask) -> None:
+    code, output = invoke(
+        app,
+        "users",
+        "create",
+        "--email",
+        "r@example.nhs.uk",
+        "--role",
+        "researcher",
+        "--name",
+        "R",
+        "--password-stdin",
+        input="short\n",
+    )
+
+    assert code == 1
+    assert output.strip().splitlines() == [
+        "Error: Some of the information given is not valid. password: Use at least 12 characters."
+    ]
+
+
+def test_users_create_unknown_role_is_a_usage_error(app: Flask) -> None:
+    code, output = invoke(
+        app, "users", "create", "--email", "x@example.nhs.uk", "--role", "wizard", "--name", "X"
+    )
+
+    assert code == 2
+    assert "Invalid value for '--role'" in output
+
+
+def test_users_create_clinician_needs_existing_site(app: Flask) -> None:
+    code, output = invoke(
+        app,
+        "users",
+        "create",
+        "--email",
+        "c@example.nhs.uk",
+        "--role",
+        "clinician",
+        "--name",
+        "C",
+        "--site",
+        "NOPE",
+    )
+
+    assert code == 1
+    assert "No site with code NOPE." in output
+
+
+def test_users_create_duplicate_email_fails(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    code, output = invoke(
+        app, "users", "create", "--email", account.email, "--role", "researcher", "--name", "Again"
+    )
+
+    assert code == 1
+    assert "already exists" in output
+
+
+def test_users_deactivate_unknown_user_fails(app: Flask) -> None:
+    code, output = invoke(app, "users", "deactivate", "--email", "ghost@example.nhs.uk")
+
+    assert code == 1
+    assert output.strip() == "Error: No user with that email address."
+
+
+def test_users_deactivate_revokes_tokens(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issue_token: Callable[..., str],
+) -> None:
+    account = create_account(Role.PARTNER)
+    token = issue_token(account)
+
+    code, _ = invoke(app, "users", "deactivate", "--email", account.email)
+
+    assert code == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_sites_add_and_duplicate(app: Flask) -> None:
+    first = invoke(app, "sites", "add", "--code", "rxt", "--name", "Birmingham and Solihull")
+    second = invoke(app, "sites", "add", "--code", "RXT", "--name", "Again")
+
+    assert first == (0, "added site RXT: Birmingham and Solihull\n")
+    assert second[0] == 1 and "already exists" in second[1]
+
+
+def test_tokens_issue_prints_token_alone_on_last_line(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    code, output = invoke(
+        app, "tokens", "issue", "--email", account.email, "--name", "laptop", "--expires-days", "7"
+    )
+    token = output.strip().splitlines()[-1]
+
+    assert code == 0
+    assert token.startswith("mhr_") and " " not in token
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_tokens_issue_rejects_out_of_range_expiry(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    code, _ = invoke(app, "tokens", "issue", "--email", account.email, "--expires-days", "0")
+
+    assert code == 2
+
+
+def test_tokens_revoke_unknown_id_fails(app: Flask) -> None:
+    code, output = invoke(app, "tokens", "revoke", "--token-id", "999999")
+
+    assert code == 1
+    assert "No token with id 999999." in output
+
+
+def test_tokens_revoke_ends_access(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    _, output = invoke(app, "tokens", "issue", "--email", account.email)
+    token_id = output.split()[1]
+    token = output.strip().splitlines()[-1]
+
+    code, revoked = invoke(app, "tokens", "revoke", "--token-id", token_id)
+
+    assert code == 0 and revoked.strip() == f"revoked token {token_id}"
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_demo_users_creates_one_account_per_role_once(app: Flask) -> None:
+    first = invoke(app, "demo", "users")
+    second = invoke(app, "demo", "users")
+
+    assert first[0] == second[0] == 0
+    assert first[1].count("one-time password:") == 4
+    assert second[1].count("exists (password unchanged)") == 4
+
+
+def test_db_upgrade_is_idempotent(keyring_path: Path, tmp_path: Path) -> None:
+    with fresh_database(tmp_path) as url:
+        app = create_app(make_settings(url, keyring_path, tmp_path))
+        results = [invoke(app, "db", "upgrade") for _ in range(2)]
+        app.extensions["registry.db"].engine.dispose()
+
+    assert results == [(0, "database at revision head\n")] * 2
