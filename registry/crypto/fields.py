@@ -82,34 +82,65 @@ def new_dek() -> bytes:
 # -- sealed fields ---------------------------------------------------------------------------
 
 
+class FieldCipher:
+    """Seals and opens one participant's fields under one data key.
+
+    Build it once per participant after unwrapping their DEK: constructing AESGCM costs
+    about as much as sealing a short field, so a whole record pays for it once, not per field.
+    """
+
+    __slots__ = ("_aad", "_aead", "_header", "dek_version")
+
+    def __init__(self, dek: bytes, *, dek_version: int = 1) -> None:
+        _check_key(dek, "data key")
+        _check_uint32(dek_version, "dek_version")
+        self._aead = AESGCM(dek)
+        self.dek_version = dek_version
+        self._header = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, dek_version, NONCE_BYTES)
+        # A participant has a handful of fields: remember each one's associated data.
+        self._aad: dict[tuple[bytes, FieldContext], bytes] = {}
+
+    def _associated_data(self, header: bytes, context: FieldContext) -> bytes:
+        aad = self._aad.get((header, context))
+        if aad is None:
+            aad = self._aad[(header, context)] = _field_aad(header, context)
+        return aad
+
+    def seal(self, plaintext: str | bytes, *, context: FieldContext) -> bytes:
+        if isinstance(plaintext, str):
+            plaintext = _encode_text(plaintext)
+        header = self._header
+        nonce = os.urandom(NONCE_BYTES)
+        aad = self._associated_data(header, context)
+        return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
+
+    def open(self, blob: bytes, *, context: FieldContext) -> bytes:
+        _parse_field(blob, context)
+        header = blob[:HEADER_BYTES]
+        nonce = blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
+        try:
+            return self._aead.decrypt(
+                nonce, blob[HEADER_BYTES + NONCE_BYTES :], self._associated_data(header, context)
+            )
+        except InvalidTag:
+            raise DecryptionFailed(
+                f"field ciphertext failed authentication {_where(context)}"
+            ) from None
+
+    def __repr__(self) -> str:  # never show key material
+        return f"<FieldCipher dek_version={self.dek_version}>"
+
+
 def seal_field(
     dek: bytes, plaintext: str | bytes, *, context: FieldContext, dek_version: int = 1
 ) -> bytes:
     """Encrypt one field value for ``context`` under ``dek`` (whose version is ``dek_version``)."""
-    _check_key(dek, "data key")
-    _check_uint32(dek_version, "dek_version")
-    if isinstance(plaintext, str):
-        plaintext = _encode_text(plaintext)
-    header = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, dek_version, NONCE_BYTES)
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(dek).encrypt(nonce, plaintext, _field_aad(header, context))
-    return header + nonce + sealed
+    return FieldCipher(dek, dek_version=dek_version).seal(plaintext, context=context)
 
 
 def open_field(dek: bytes, blob: bytes, *, context: FieldContext) -> bytes:
     """Decrypt a sealed field, checking it belongs to ``context``; returns the raw bytes."""
-    _check_key(dek, "data key")
-    _parse_field(blob, context)
-    header = blob[:HEADER_BYTES]
-    nonce = blob[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
-    try:
-        return AESGCM(dek).decrypt(
-            nonce, blob[HEADER_BYTES + NONCE_BYTES :], _field_aad(header, context)
-        )
-    except InvalidTag:
-        raise DecryptionFailed(
-            f"field ciphertext failed authentication {_where(context)}"
-        ) from None
+    return FieldCipher(dek).open(blob, context=context)
 
 
 def open_text(dek: bytes, blob: bytes, *, context: FieldContext) -> str:
