@@ -158,11 +158,18 @@ def tokens_group() -> None:
 @tokens_group.command("issue")
 @click.option("--email", required=True)
 @click.option("--name", "label", default="api", show_default=True, help="A label for the token.")
-@click.option("--expires-days", type=click.IntRange(1, 365), default=90, show_default=True)
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 365),
+    help="Days until it expires (default: the token_default_expiry_days setting, 90).",
+)
 @with_appcontext
 @one_transaction
-def tokens_issue(email: str, label: str, expires_days: int) -> None:
+def tokens_issue(email: str, label: str, expires_days: int | None) -> None:
     """Issue a token. It is printed once, alone on the last line, and stored only hashed."""
+    from flask import current_app
+
+    expires_days = expires_days or current_app.config["SETTINGS"].token_default_expiry_days
     user = auth_actions.find_user_by_email(email)
     issued = auth_actions.issue_token(
         user, name=label, expires_days=expires_days, by=Actor.command_line()
