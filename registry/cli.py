@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
@@ -167,8 +167,6 @@ def tokens_group() -> None:
 @one_transaction
 def tokens_issue(email: str, label: str, expires_days: int | None) -> None:
     """Issue a token. It is printed once, alone on the last line, and stored only hashed."""
-    from flask import current_app
-
     expires_days = expires_days or current_app.config["SETTINGS"].token_default_expiry_days
     user = auth_actions.find_user_by_email(email)
     issued = auth_actions.issue_token(
@@ -256,8 +254,6 @@ def demo_group() -> None:
 @one_transaction
 def demo_users() -> None:
     """Create a demo site and one account per role; print their one-time passwords."""
-    from flask import current_app
-
     if current_app.config["SETTINGS"].is_production:
         raise click.ClickException("demo data is refused in production mode")
     actor = Actor.command_line()
