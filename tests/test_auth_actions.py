@@ -1,0 +1,65 @@
+"""Password hashing rules that a user never sees directly but relies on."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from registry.auth.actions import authenticate
+from registry.auth.models import User
+from registry.auth.permissions import Role
+from registry.db import session
+from tests.conftest import PASSWORD, Account, post_form
+
+
+def test_hash_is_argon2id_with_at_least_asvs_parameters(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    prefix = account.user.password_hash.split("$")[1:4]
+
+    assert prefix[0] == "argon2id"
+    params = dict(part.split("=") for part in prefix[2].split(","))
+    assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2 and params["p"] == "1"
+
+
+def test_password_is_rehashed_when_parameters_rise(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    original = app.config["SETTINGS"]
+    app.config["SETTINGS"] = dataclasses.replace(original, argon2_time_cost=3)
+    try:
+        with app.test_request_context():
+            user = authenticate(account.email, PASSWORD)
+            session().commit()
+            assert user is not None
+            new_hash = session().get(User, user.id).password_hash  # type: ignore[union-attr]
+    finally:
+        app.config["SETTINGS"] = original
+
+    assert new_hash != account.user.password_hash
+    assert ",t=3," in new_hash
+
+
+def test_sign_in_never_logs_the_password_or_email(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    caplog.set_level(logging.DEBUG)
+
+    for _ in range(11):  # enough to hit the throttle, which logs its own line
+        post_form(client, "/sign-in", {"email": account.email, "password": "Secret-Guess-123"})
+
+    logged = caplog.text
+    assert "Secret-Guess-123" not in logged
+    assert account.email not in logged
+    assert "exceeded" in logged  # the throttle did log, under a hashed account key
