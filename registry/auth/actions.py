@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -88,6 +89,11 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def _record_own_act(user: User, action: str, **event: Any) -> None:
+    """Audit something a user did to their own account."""
+    record_event(action, by=Actor.for_user(user), target_type="user", target_id=user.id, **event)
+
+
 def needs_second_factor(user: User) -> bool:
     settings: Settings = current_app.config["SETTINGS"]
     return settings.totp_required and user.role in SECOND_FACTOR_ROLES
@@ -95,19 +101,13 @@ def needs_second_factor(user: User) -> bool:
 
 def record_sign_in(user: User, *, second_factor: bool) -> None:
     user.last_sign_in_at = utcnow()
-    record_event(
-        "auth.sign_in",
-        by=Actor.for_user(user),
-        target_type="user",
-        target_id=user.id,
-        details={"second_factor": second_factor},
-    )
+    _record_own_act(user, "auth.sign_in", details={"second_factor": second_factor})
 
 
 def sign_out(user: User) -> None:
     """End every session of this user: cookies name the old generation and stop working."""
     user.session_generation += 1
-    record_event("auth.sign_out", by=Actor.for_user(user), target_type="user", target_id=user.id)
+    _record_own_act(user, "auth.sign_out")
 
 
 def change_password(user: User, *, new_password: str) -> None:
@@ -116,9 +116,7 @@ def change_password(user: User, *, new_password: str) -> None:
         raise ValidationFailed({"password": problems})
     user.password_hash = password_hasher().hash(new_password)
     user.password_must_change = False
-    record_event(
-        "user.change_password", by=Actor.for_user(user), target_type="user", target_id=user.id
-    )
+    _record_own_act(user, "user.change_password")
 
 
 # -- second factor (TOTP) -------------------------------------------------------------
@@ -154,19 +152,13 @@ def enrol_second_factor(user: User, *, secret: str, code: str) -> bool:
     """Keep the secret only once the user has proved their app holds it."""
     step = _matching_step(secret, code, utcnow())
     if step is None:
-        record_event(
-            "auth.totp_enrol",
-            by=Actor.for_user(user),
-            outcome="denied",
-            target_type="user",
-            target_id=user.id,
-        )
+        _record_own_act(user, "auth.totp_enrol", outcome="denied")
         return False
     user.totp_secret_sealed = seal_field(
         key_provider().subkey(_TOTP_KEY_PURPOSE), secret, context=_totp_context(user)
     )
     user.totp_last_step = step
-    record_event("auth.totp_enrol", by=Actor.for_user(user), target_type="user", target_id=user.id)
+    _record_own_act(user, "auth.totp_enrol")
     return True
 
 
@@ -181,12 +173,10 @@ def verify_second_factor(user: User, code: str) -> bool:
     )
     step = _matching_step(secret, code, utcnow())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        record_event(
+        _record_own_act(
+            user,
             "auth.totp_verify",
-            by=Actor.for_user(user),
             outcome="denied",
-            target_type="user",
-            target_id=user.id,
             details={"reason": "reused" if step is not None else "wrong_code"},
         )
         return False
