@@ -282,5 +282,13 @@ def demo_users() -> None:
 def serve(gunicorn_args: tuple[str, ...]) -> None:
     """Serve with gunicorn (config/gunicorn.conf.py); extra arguments go to gunicorn."""
     config = PROJECT_ROOT / "config" / "gunicorn.conf.py"
-    argv = ["gunicorn", "-c", str(config), *gunicorn_args, "registry.wsgi:app"]
-    os.execvp(argv[0], argv)  # noqa: S606 - replacing this process with gunicorn is the point
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(config),
+        *gunicorn_args,
+        "registry.wsgi:app",
+    ]
+    os.execv(argv[0], argv)  # noqa: S606 - replacing this process with gunicorn is the point
