@@ -280,3 +280,43 @@ def test_errors_never_show_a_traceback(client: FlaskClient, path: str) -> None:
 
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def _redis_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_rate_limit_counters_shared_through_redis(
+    database_url: str, keyring_path: Path, tmp_path: Path
+) -> None:
+    """With REDIS_URL set the counters live in Redis, where every process shares them."""
+    import secrets
+
+    import redis
+
+    settings = make_settings(
+        database_url,
+        keyring_path,
+        tmp_path,
+        api_rate_limit="3 per minute",
+        redis_url="redis://127.0.0.1:6379/0",
+    )
+    limited = create_app(settings)
+    caller = {"Authorization": f"Bearer mhr_{secrets.token_hex(8)}"}  # a fresh budget key
+    key_part = hashlib.sha256(caller["Authorization"].encode()).hexdigest()
+
+    statuses = [
+        limited.test_client().get("/api/v1/health", headers=caller).status_code for _ in range(4)
+    ]
+    limited.extensions["registry.db"].engine.dispose()
+    stored = redis.Redis(host="127.0.0.1", port=6379).keys(f"*{key_part}*")
+
+    assert statuses == [200, 200, 200, 429]
+    assert stored, "the rate-limit counter should be in Redis"
