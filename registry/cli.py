@@ -17,12 +17,13 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from registry.audit.actions import Actor, verify_chain
+from registry.audit.actions import Actor, record_event, verify_chain
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
 from registry.auth.permissions import Role
 from registry.db import database, session
 from registry.errors import RegistryError
+from registry.participants import dek_cache, identity
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -209,6 +210,55 @@ def keys_status() -> None:
     click.echo(f"epochs held: {', '.join(map(str, keyring.epochs()))}")
     destroyed = keyring.destroyed_epochs()
     click.echo(f"epochs destroyed: {', '.join(map(str, destroyed)) or 'none'}")
+    per_epoch = identity.keys_per_epoch()
+    session().rollback()
+    for epoch in sorted({*keyring.epochs(), *per_epoch}):
+        click.echo(f"epoch {epoch}: wraps {per_epoch.get(epoch, 0)} data keys")
+
+
+@keys_group.command("rotate")
+@with_appcontext
+@one_transaction
+def keys_rotate() -> None:
+    """Add a KEK epoch, make it current, and re-wrap every data key under it.
+
+    The new epoch is saved before any data key moves to it, and the old one stays, so a
+    failure part-way leaves every key readable; running the command again finishes the job.
+    """
+    from registry.crypto import key_provider
+
+    epoch = key_provider().add_epoch()
+    with click.progressbar(
+        length=identity.keys_to_rewrap(), label="re-wrapping data keys", file=sys.stderr
+    ) as bar:
+        count = identity.rewrap_all_keys(progress=bar.update)
+    record_event(
+        "keys.rotate", by=Actor.command_line(), details={"epoch": epoch, "rewrapped": count}
+    )
+    click.echo(f"rotated to KEK epoch {epoch}; re-wrapped {count} data keys")
+
+
+@keys_group.command("destroy-epoch")
+@click.option("--epoch", required=True, type=int)
+@with_appcontext
+@one_transaction
+def keys_destroy_epoch(epoch: int) -> None:
+    """Destroy a KEK epoch for good; refused while any data key is still wrapped under it."""
+    from registry.crypto import key_provider
+    from registry.crypto.keys import KeyringError
+
+    still = identity.keys_per_epoch().get(epoch, 0)
+    if still:
+        raise click.ClickException(
+            f"KEK epoch {epoch} still wraps {still} data keys; run `registry keys rotate` first"
+        )
+    try:
+        key_provider().destroy_epoch(epoch)
+    except KeyringError as exc:
+        raise click.ClickException(str(exc)) from None
+    dek_cache.clear()
+    record_event("keys.destroy_epoch", by=Actor.command_line(), details={"epoch": epoch})
+    click.echo(f"destroyed KEK epoch {epoch}")
 
 
 @main.group("audit")

@@ -2,5 +2,15 @@
 
 from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
+from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
 
-__all__ = ["ApiToken", "AuditChainHead", "AuditEvent", "Site", "User"]
+__all__ = [
+    "ApiToken",
+    "AuditChainHead",
+    "AuditEvent",
+    "NhsNumberIndex",
+    "Participant",
+    "ParticipantKey",
+    "Site",
+    "User",
+]

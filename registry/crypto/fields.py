@@ -10,8 +10,8 @@ and the field's location (table, column, participant), so a ciphertext copied to
 or column, or a header byte edited to steer key selection, fails authentication instead of
 decrypting under the wrong label.
 
-Each participant has their own data key (DEK), wrapped under a key-encryption key (KEK) with
-``wrap_dek``; the wrapped form is bound to the participant, DEK version and KEK epoch.
+Each participant has their own data key (DEK), wrapped by the keyring (``crypto.keys``) under
+a key-encryption key epoch, bound to the participant and DEK version.
 
 Parsing is strict and each failure has its own exception (see ``errors``). There is
 deliberately no "try every key" fallback: the header names the DEK version and the caller
@@ -46,9 +46,6 @@ HEADER_BYTES = _HEADER.size
 _U32 = struct.Struct(">I").pack
 _U32_HEADER_BYTES = _U32(HEADER_BYTES)
 MIN_FIELD_BYTES = HEADER_BYTES + NONCE_BYTES + TAG_BYTES  # sealed empty string
-
-WRAP_FORMAT_VERSION = 1
-WRAPPED_DEK_BYTES = 1 + NONCE_BYTES + KEY_BYTES + TAG_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +124,20 @@ class FieldCipher:
                 f"field ciphertext failed authentication {_where(context)}"
             ) from None
 
+    def open_text(self, blob: bytes, *, context: FieldContext) -> str:
+        """``open`` for text columns: the plaintext decoded as UTF-8."""
+        plaintext = self.open(blob, context=context)
+        # Raised outside the ``except``: a codec error holds the whole plaintext in ``.object``
+        # and would otherwise stay reachable as ``__context__`` of ours (and in tracebacks).
+        text: str | None
+        try:
+            text = plaintext.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None:
+            raise MalformedCiphertext(f"field plaintext is not UTF-8 text {_where(context)}")
+        return text
+
     def __repr__(self) -> str:  # never show key material
         return f"<FieldCipher dek_version={self.dek_version}>"
 
@@ -145,17 +156,7 @@ def open_field(dek: bytes, blob: bytes, *, context: FieldContext) -> bytes:
 
 def open_text(dek: bytes, blob: bytes, *, context: FieldContext) -> str:
     """``open_field`` for text columns: the plaintext decoded as UTF-8."""
-    plaintext = open_field(dek, blob, context=context)
-    # Raised outside the ``except``: a codec error holds the whole plaintext in ``.object``
-    # and would otherwise stay reachable as ``__context__`` of ours (and in tracebacks).
-    text: str | None
-    try:
-        text = plaintext.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None:
-        raise MalformedCiphertext(f"field plaintext is not UTF-8 text {_where(context)}")
-    return text
+    return FieldCipher(dek).open_text(blob, context=context)
 
 
 def dek_version_of(blob: bytes) -> int:
@@ -225,49 +226,6 @@ def _where(context: FieldContext | None, sep: str = "") -> str:
     if context is None:
         return ""
     return f"{sep}(table {context.table}, column {context.column})"
-
-
-# -- wrapped data keys -----------------------------------------------------------------------
-
-
-def wrap_dek(
-    kek: bytes, dek: bytes, *, participant_id: str, dek_version: int, kek_epoch: int
-) -> bytes:
-    """Seal a participant's DEK under a KEK: ``version (1) || nonce (12) || ct+tag``."""
-    _check_key(kek, "key-encryption key")
-    _check_key(dek, "data key")
-    nonce = os.urandom(NONCE_BYTES)
-    aad = _wrap_aad(participant_id, dek_version, kek_epoch)
-    return bytes([WRAP_FORMAT_VERSION]) + nonce + AESGCM(kek).encrypt(nonce, dek, aad)
-
-
-def unwrap_dek(
-    kek: bytes, blob: bytes, *, participant_id: str, dek_version: int, kek_epoch: int
-) -> bytes:
-    """Recover a DEK sealed by ``wrap_dek`` for exactly this participant, version and epoch."""
-    _check_key(kek, "key-encryption key")
-    aad = _wrap_aad(participant_id, dek_version, kek_epoch)
-    if len(blob) == 0:
-        raise MalformedCiphertext("wrapped data key is empty")
-    if blob[0] != WRAP_FORMAT_VERSION:
-        raise UnknownFormatVersion(f"unknown wrapped data key format version {blob[0]}")
-    if len(blob) != WRAPPED_DEK_BYTES:
-        raise MalformedCiphertext(f"wrapped data key must be {WRAPPED_DEK_BYTES} bytes")
-    try:
-        return AESGCM(kek).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
-    except InvalidTag:
-        raise DecryptionFailed("wrapped data key failed authentication") from None
-
-
-def _wrap_aad(participant_id: str, dek_version: int, kek_epoch: int) -> bytes:
-    _check_uint32(dek_version, "dek_version")
-    _check_uint32(kek_epoch, "kek_epoch")
-    return length_prefixed(
-        b"dek",
-        participant_id.encode("utf-8"),
-        dek_version.to_bytes(4, "big"),
-        kek_epoch.to_bytes(4, "big"),
-    )
 
 
 def _check_key(key: bytes, name: str) -> None:

@@ -20,7 +20,6 @@ from registry.crypto.fields import (
     MIN_FIELD_BYTES,
     NONCE_BYTES,
     TAG_BYTES,
-    WRAPPED_DEK_BYTES,
     FieldContext,
     dek_version_of,
     length_prefixed,
@@ -28,14 +27,10 @@ from registry.crypto.fields import (
     open_field,
     open_text,
     seal_field,
-    unwrap_dek,
-    wrap_dek,
 )
 
 DEK = bytes(range(32))
 OTHER_DEK = bytes(range(32, 64))
-KEK = bytes(range(64, 96))
-OTHER_KEK = bytes(range(96, 128))
 SECRET = "Zoë Ó'Brien-Ñúñez 李"
 ALICE = FieldContext("participants", "family_name", "P-000001")
 BOB = FieldContext("participants", "family_name", "P-000002")
@@ -428,92 +423,6 @@ def test_seal_field_lone_surrogate_raises_value_error_without_plaintext() -> Non
 
     assert_leaks_nothing(caught.value, "Smith", "secret")
     assert caught.value.__context__ is None
-
-
-# -- wrapped data keys ----------------------------------------------------------------------
-
-
-def wrap_for(participant_id: str, dek: bytes = DEK) -> bytes:
-    return wrap_dek(KEK, dek, participant_id=participant_id, dek_version=1, kek_epoch=3)
-
-
-def test_unwrap_dek_matching_labels_round_trips() -> None:
-    dek = new_dek()
-    blob = wrap_for("P-000001", dek)
-
-    unwrapped = unwrap_dek(KEK, blob, participant_id="P-000001", dek_version=1, kek_epoch=3)
-
-    assert unwrapped == dek
-    assert len(blob) == WRAPPED_DEK_BYTES == 61
-    assert blob[0] == 1
-    assert dek not in blob
-
-
-def test_unwrap_dek_swapped_between_participants_raises_decryption_failed() -> None:
-    alice_wrapped = wrap_for("P-000001")
-
-    with pytest.raises(DecryptionFailed) as caught:
-        unwrap_dek(KEK, alice_wrapped, participant_id="P-000002", dek_version=1, kek_epoch=3)
-
-    assert_leaks_nothing(caught.value, DEK, KEK, alice_wrapped)
-
-
-@pytest.mark.parametrize(
-    ("kek", "participant_id", "dek_version", "kek_epoch"),
-    [
-        (OTHER_KEK, "P-000001", 1, 3),
-        (KEK, "P-000001", 2, 3),
-        (KEK, "P-000001", 1, 4),
-        (KEK, "P-00000", 1, 3),
-    ],
-    ids=["other-kek", "other-dek-version", "other-kek-epoch", "prefix-participant"],
-)
-def test_unwrap_dek_any_label_or_key_changed_raises_decryption_failed(
-    kek: bytes, participant_id: str, dek_version: int, kek_epoch: int
-) -> None:
-    blob = wrap_for("P-000001")
-
-    with pytest.raises(DecryptionFailed):
-        unwrap_dek(
-            kek, blob, participant_id=participant_id, dek_version=dek_version, kek_epoch=kek_epoch
-        )
-
-
-def test_unwrap_dek_bit_flip_at_every_offset_raises_crypto_error() -> None:
-    blob = wrap_for("P-000001")
-    failures: list[tuple[int, int]] = []
-
-    for offset in range(len(blob)):
-        for bit in range(8):
-            try:
-                unwrap_dek(
-                    KEK,
-                    flipped(blob, offset, 1 << bit),
-                    participant_id="P-000001",
-                    dek_version=1,
-                    kek_epoch=3,
-                )
-            except CryptoError as exc:
-                assert_leaks_nothing(exc, DEK, KEK, blob)
-            else:
-                failures.append((offset, bit))
-
-    assert failures == []
-
-
-def test_unwrap_dek_every_truncation_raises_malformed() -> None:
-    blob = wrap_for("P-000001")
-
-    for length in range(len(blob)):
-        with pytest.raises(MalformedCiphertext):
-            unwrap_dek(KEK, blob[:length], participant_id="P-000001", dek_version=1, kek_epoch=3)
-
-
-def test_unwrap_dek_unknown_format_version_raises_unknown_format_version() -> None:
-    blob = replaced(wrap_for("P-000001"), 0, 2)
-
-    with pytest.raises(UnknownFormatVersion):
-        unwrap_dek(KEK, blob, participant_id="P-000001", dek_version=1, kek_epoch=3)
 
 
 def test_new_dek_returns_distinct_256_bit_keys() -> None:

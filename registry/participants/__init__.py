@@ -1,0 +1,1 @@
+"""Participants: pseudonymous records whose identifiers are sealed field by field."""

@@ -1,0 +1,414 @@
+"""Enrolling a participant's identity, reading it back, finding them, and shredding them.
+
+Actions take ``by=Actor``, only flush, and leave the commit to the request or command.
+
+Duplicate detection: the NHS number's truncated blind index narrows the search to a few
+candidates, each of which is decrypted and compared exactly. Two enrolments of the same
+person must not both pass that check, so the check and the insert run under a lock on the
+index value: an advisory lock on PostgreSQL; on SQLite the BEGIN IMMEDIATE transaction has
+already serialised every writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, text
+
+from registry.audit.actions import Actor, record_event
+from registry.auth.models import Site
+from registry.crypto import key_provider
+from registry.crypto.blind_index import blind_index, plan_index_bits
+from registry.crypto.errors import DecryptionFailed, KeyUnavailable
+from registry.crypto.fields import FieldCipher, FieldContext, length_prefixed, new_dek
+from registry.crypto.keys import KeyringError, wrapped_epoch
+from registry.db import database, session, utcnow
+from registry.errors import Conflict, NotFound, ValidationFailed
+from registry.participants import dek_cache
+from registry.participants.models import (
+    COHORTS,
+    SEALED_COLUMNS,
+    STATUS_SHREDDED,
+    NhsNumberIndex,
+    Participant,
+    ParticipantKey,
+)
+from registry.participants.validation import (
+    canonical_nhs_number,
+    canonical_postcode,
+    check_date_of_birth,
+    check_email,
+    check_name,
+    check_phone,
+)
+
+TABLE = "participant"
+BLIND_INDEX_PURPOSE = "blind-index/nhs_number/v1"
+# First half of pg_advisory_xact_lock(int, int): names "NHS-number duplicate check" so
+# these locks cannot collide with advisory locks taken for anything else.
+NHS_DEDUPE_LOCK = 0x4E48_5331  # "NHS1"
+DEK_VERSION = 1
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+_ID_CHARS = 12  # 60 random bits
+UPDATABLE = ("given_name", "family_name", "postcode", "email", "phone")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A participant's identifiers in the clear. Its repr shows none of them."""
+
+    participant_id: str
+    nhs_number: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    postcode: str
+    email: str | None
+    phone: str | None
+
+    def __repr__(self) -> str:
+        masked = ", ".join(f"{f.name}=***" for f in fields(self) if f.name != "participant_id")
+        return f"Identity(participant_id={self.participant_id!r}, {masked})"
+
+    __str__ = __repr__
+
+
+# -- enrolment ----------------------------------------------------------------------------
+
+
+def create_participant_identity(
+    *,
+    cohort: str,
+    site: Site,
+    nhs_number: str,
+    given_name: str,
+    family_name: str,
+    date_of_birth: dt.date,
+    postcode: str,
+    email: str | None = None,
+    phone: str | None = None,
+    by: Actor,
+) -> Participant:
+    """Enrol a person; Conflict("duplicate_participant") if their NHS number is enrolled."""
+    if cohort not in COHORTS:
+        raise ValidationFailed({"cohort": [f"Choose one of {', '.join(COHORTS)}."]})
+    canonical = canonical_nhs_number(nhs_number)
+    full_postcode, district = canonical_postcode(postcode)
+    values = {
+        "nhs_number": canonical,
+        "given_name": check_name("given_name", given_name),
+        "family_name": check_name("family_name", family_name),
+        "date_of_birth": check_date_of_birth(date_of_birth).isoformat(),
+        "postcode": full_postcode,
+        "email": check_email(email),
+        "phone": check_phone(phone),
+    }
+    index_value, bits = nhs_number_index(canonical)
+    _lock_index_value(index_value)
+    if _find_among_candidates(canonical) is not None:
+        raise Conflict("duplicate_participant", "This person is already enrolled.")
+
+    participant = Participant(
+        participant_id=new_participant_id(),
+        cohort=cohort,
+        site_id=site.id,
+        birth_year=date_of_birth.year,
+        birth_month=date_of_birth.month,
+        postcode_district=district,
+    )
+    dek = new_dek()
+    cipher = FieldCipher(dek, dek_version=DEK_VERSION)
+    for name, value in values.items():
+        setattr(participant, f"{name}_sealed", _seal(cipher, participant, name, value))
+    db = session()
+    db.add(participant)
+    db.flush()
+    db.add(
+        ParticipantKey(
+            participant_pk=participant.id,
+            dek_version=DEK_VERSION,
+            kek_epoch=key_provider().current_epoch(),
+            wrapped_dek=key_provider().wrap(
+                dek, associated_data=_dek_aad(participant.participant_id, DEK_VERSION)
+            ),
+        )
+    )
+    db.add(NhsNumberIndex(participant_pk=participant.id, index_value=index_value, bits=bits))
+    record_event(
+        "participant.create_identity",
+        by=by,
+        target_type="participant",
+        target_id=participant.participant_id,
+        participant_id=participant.participant_id,
+        details={"cohort": cohort, "site": site.code},
+    )
+    db.flush()
+    return participant
+
+
+def new_participant_id() -> str:
+    """Random, so the id says nothing about the person or the order of enrolment."""
+    return "P-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_CHARS))
+
+
+def nhs_number_index(canonical: str) -> tuple[int, int]:
+    """(blind index value, bits) of a canonical NHS number under the current settings."""
+    bits = plan_index_bits(current_app.config["SETTINGS"].expected_population)
+    return blind_index(key_provider().subkey(BLIND_INDEX_PURPOSE), canonical, bits=bits), bits
+
+
+def _lock_index_value(index_value: int) -> None:
+    if database().is_postgresql:
+        # The two-int form takes int4s; folding the index to 31 bits only coarsens the lock.
+        session().execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": NHS_DEDUPE_LOCK, "key": index_value & 0x7FFF_FFFF},
+        )
+
+
+# -- reading and finding ------------------------------------------------------------------
+
+
+def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Identity:
+    """Decrypt a participant's identifiers; audited with the purpose given."""
+    if participant.status == STATUS_SHREDDED:
+        raise NotFound("This participant has withdrawn and their identity was destroyed.")
+    cipher = _cipher_for(participant)
+    identity = Identity(
+        participant_id=participant.participant_id,
+        nhs_number=_open_required(cipher, participant, "nhs_number"),
+        given_name=_open_required(cipher, participant, "given_name"),
+        family_name=_open_required(cipher, participant, "family_name"),
+        date_of_birth=dt.date.fromisoformat(_open_required(cipher, participant, "date_of_birth")),
+        postcode=_open_required(cipher, participant, "postcode"),
+        email=_open(cipher, participant, "email"),
+        phone=_open(cipher, participant, "phone"),
+    )
+    record_event(
+        "participant.read_identity",
+        by=by,
+        target_type="participant",
+        target_id=participant.participant_id,
+        participant_id=participant.participant_id,
+        purpose=purpose,
+    )
+    return identity
+
+
+def find_by_nhs_number(nhs_number: str) -> Participant | None:
+    """The enrolled participant with this NHS number, if any (not audited: no identity out)."""
+    return _find_among_candidates(canonical_nhs_number(nhs_number))
+
+
+def _find_among_candidates(canonical: str) -> Participant | None:
+    # Rows indexed when expected_population gave another width keep that width; look them
+    # up at their own width too, or a change of setting would let duplicates through.
+    db = session()
+    key = key_provider().subkey(BLIND_INDEX_PURPOSE)
+    widths = {nhs_number_index(canonical)[1], *db.scalars(select(NhsNumberIndex.bits).distinct())}
+    wanted = [
+        and_(
+            NhsNumberIndex.bits == bits,
+            NhsNumberIndex.index_value == blind_index(key, canonical, bits=bits),
+        )
+        for bits in sorted(widths)
+    ]
+    candidates: Sequence[Participant] = db.scalars(
+        select(Participant)
+        .join(NhsNumberIndex, NhsNumberIndex.participant_pk == Participant.id)
+        .where(or_(*wanted))
+        .order_by(Participant.id)
+    ).all()
+    for candidate in candidates:
+        if _open(_cipher_for(candidate), candidate, "nhs_number") == canonical:
+            return candidate
+    return None
+
+
+# -- changing and shredding ---------------------------------------------------------------
+
+
+def update_identity(participant: Participant, *, by: Actor, **changes: str | None) -> Participant:
+    """Re-seal some identifiers (names, postcode, email, phone) under the participant's key.
+
+    Refuses once they are shredded, checked under the row lock so a shred that commits
+    first always wins over a writer that read the participant before it.
+    """
+    unknown = sorted(set(changes) - set(UPDATABLE))
+    if unknown:
+        raise ValidationFailed({name: ["This cannot be changed here."] for name in unknown})
+    locked = _lock_participant(participant)
+    if locked.status == STATUS_SHREDDED:
+        raise Conflict("participant_withdrawn", "This participant has withdrawn.")
+    cipher = _cipher_for(locked)
+    for name, value in changes.items():
+        if name in ("given_name", "family_name"):
+            value = check_name(name, value or "")
+        elif name == "postcode":
+            value, locked.postcode_district = canonical_postcode(value or "")
+        elif name == "email":
+            value = check_email(value)
+        else:
+            value = check_phone(value)
+        setattr(locked, f"{name}_sealed", _seal(cipher, locked, name, value))
+    record_event(
+        "participant.update_identity",
+        by=by,
+        target_type="participant",
+        target_id=locked.participant_id,
+        participant_id=locked.participant_id,
+        details={"fields": sorted(changes)},
+    )
+    session().flush()
+    return locked
+
+
+def shred_participant(participant: Participant, *, by: Actor) -> None:
+    """Destroy the participant's data key and sealed identifiers; idempotent."""
+    locked = _lock_participant(participant)
+    if locked.status == STATUS_SHREDDED:
+        return
+    db = session()
+    for model in (ParticipantKey, NhsNumberIndex):
+        row = db.get(model, locked.id)
+        if row is not None:
+            db.delete(row)
+    for column in SEALED_COLUMNS:
+        setattr(locked, column, None)
+    locked.status = STATUS_SHREDDED
+    locked.shredded_at = utcnow()
+    dek_cache.forget(locked.participant_id)
+    record_event(
+        "participant.shred",
+        by=by,
+        target_type="participant",
+        target_id=locked.participant_id,
+        participant_id=locked.participant_id,
+    )
+    db.flush()
+
+
+def _lock_participant(participant: Participant) -> Participant:
+    # populate_existing: re-read status under the lock, not the copy loaded before it.
+    return (
+        session()
+        .execute(
+            select(Participant)
+            .where(Participant.id == participant.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        .scalar_one()
+    )
+
+
+# -- key rotation -------------------------------------------------------------------------
+
+
+def rewrap_all_keys(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
+    """Re-wrap every data key not under the current KEK epoch; returns how many."""
+    keyring = key_provider()
+    current = keyring.current_epoch()
+    db = session()
+    done = 0
+    after = 0
+    while True:
+        batch = db.execute(
+            select(ParticipantKey, Participant.participant_id)
+            .join(Participant, Participant.id == ParticipantKey.participant_pk)
+            .where(ParticipantKey.kek_epoch != current, ParticipantKey.participant_pk > after)
+            .order_by(ParticipantKey.participant_pk)
+            .limit(batch_size)
+            .with_for_update(of=ParticipantKey)
+        ).all()
+        if not batch:
+            return done
+        for key, participant_id in batch:
+            aad = _dek_aad(participant_id, key.dek_version)
+            dek = _unwrap(key.wrapped_dek, aad)
+            key.wrapped_dek = keyring.wrap(dek, associated_data=aad)
+            key.kek_epoch = current
+            after = key.participant_pk
+        db.flush()
+        done += len(batch)
+        if progress is not None:
+            progress(len(batch))
+
+
+def keys_per_epoch() -> dict[int, int]:
+    """How many data keys each KEK epoch wraps."""
+    rows = session().execute(
+        select(ParticipantKey.kek_epoch, func.count()).group_by(ParticipantKey.kek_epoch)
+    )
+    return {int(epoch): int(count) for epoch, count in rows}
+
+
+def keys_to_rewrap() -> int:
+    current = key_provider().current_epoch()
+    return int(
+        session().scalar(
+            select(func.count())
+            .select_from(ParticipantKey)
+            .where(ParticipantKey.kek_epoch != current)
+        )
+        or 0
+    )
+
+
+# -- sealing helpers ----------------------------------------------------------------------
+
+
+def _dek_aad(participant_id: str, dek_version: int) -> bytes:
+    return length_prefixed(b"dek", participant_id.encode("utf-8"), dek_version.to_bytes(4, "big"))
+
+
+def _unwrap(blob: bytes, aad: bytes) -> bytes:
+    keyring = key_provider()
+    epoch = wrapped_epoch(blob)
+    if epoch not in keyring.epochs():
+        raise KeyUnavailable(f"data key is wrapped under KEK epoch {epoch}, which is not held")
+    try:
+        return keyring.unwrap(blob, associated_data=aad)
+    except KeyringError:
+        raise DecryptionFailed("wrapped data key failed authentication") from None
+
+
+def _cipher_for(participant: Participant) -> FieldCipher:
+    key = session().get(ParticipantKey, participant.id)
+    if key is None:
+        raise KeyUnavailable("participant has no data key (shredded)")
+    dek = dek_cache.get(participant.participant_id, key.dek_version)
+    if dek is None:
+        dek = _unwrap(key.wrapped_dek, _dek_aad(participant.participant_id, key.dek_version))
+        dek_cache.put(participant.participant_id, key.dek_version, dek)
+    return FieldCipher(dek, dek_version=key.dek_version)
+
+
+def _context(participant: Participant, name: str) -> FieldContext:
+    return FieldContext(TABLE, f"{name}_sealed", participant.participant_id)
+
+
+def _seal(
+    cipher: FieldCipher, participant: Participant, name: str, value: str | None
+) -> bytes | None:
+    if value is None:
+        return None
+    return cipher.seal(value, context=_context(participant, name))
+
+
+def _open(cipher: FieldCipher, participant: Participant, name: str) -> str | None:
+    blob: bytes | None = getattr(participant, f"{name}_sealed")
+    if blob is None:
+        return None
+    return cipher.open_text(blob, context=_context(participant, name))
+
+
+def _open_required(cipher: FieldCipher, participant: Participant, name: str) -> str:
+    value = _open(cipher, participant, name)
+    if value is None:
+        raise DecryptionFailed(f"required sealed field is missing (table {TABLE}, column {name})")
+    return value

@@ -1,0 +1,112 @@
+"""The participant record, their wrapped data key, and the NHS-number blind index.
+
+Identifiers are stored only sealed (``registry.crypto.fields``) under the participant's own
+data key; deleting their ``participant_key`` row makes every sealed field unrecoverable.
+What research needs in the clear is kept generalised: birth year and month, postcode
+district.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NoReturn
+
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from registry.db import Base, utcnow
+
+COHORTS = ("EP", "TRD")
+STATUS_ACTIVE = "active"
+STATUS_SHREDDED = "shredded"
+
+SEALED_COLUMNS = (
+    "nhs_number_sealed",
+    "given_name_sealed",
+    "family_name_sealed",
+    "date_of_birth_sealed",
+    "postcode_sealed",
+    "email_sealed",
+    "phone_sealed",
+)
+
+
+class SealedBytes(TypeDecorator[bytes]):
+    """A sealed field: stored as plain binary, but never usable in a SQL comparison.
+
+    Each seal uses a fresh nonce, so ``column == sealed_value`` could never match anyway;
+    refusing it loudly stops code from quietly searching ciphertext (or, worse, being
+    "fixed" by storing plaintext). Exact-match search goes through the blind index.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    class comparator_factory(TypeDecorator.Comparator[bytes]):
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> NoReturn:
+            raise TypeError(_REFUSAL)
+
+        def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> NoReturn:
+            raise TypeError(_REFUSAL)
+
+
+_REFUSAL = "a sealed column is encrypted; look up through the blind index"
+
+
+class Participant(Base):
+    __tablename__ = "participant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[str] = mapped_column(
+        String(32), unique=True, comment="random public id, e.g. P-7K3M0QX2V9HD; not derived"
+    )
+    cohort: Mapped[str] = mapped_column(String(3), comment="EP or TRD")
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    status: Mapped[str] = mapped_column(String(16), default=STATUS_ACTIVE)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    shredded_at: Mapped[dt.datetime | None]
+
+    nhs_number_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    given_name_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    family_name_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    date_of_birth_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    postcode_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    email_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+    phone_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
+
+    birth_year: Mapped[int | None]
+    birth_month: Mapped[int | None]
+    postcode_district: Mapped[str | None] = mapped_column(
+        String(4), comment="outward code only, e.g. B15"
+    )
+
+    def __repr__(self) -> str:  # the public id and state only, never an identifier
+        return f"<Participant {self.participant_id} {self.cohort} {self.status}>"
+
+
+class ParticipantKey(Base):
+    """The participant's data key, wrapped under a KEK epoch. Deleting the row shreds."""
+
+    __tablename__ = "participant_key"
+
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
+    dek_version: Mapped[int]
+    kek_epoch: Mapped[int] = mapped_column(index=True, comment="as named in wrapped_dek's header")
+    wrapped_dek: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def __repr__(self) -> str:
+        return f"<ParticipantKey {self.participant_pk} v{self.dek_version} epoch {self.kek_epoch}>"
+
+
+class NhsNumberIndex(Base):
+    """Truncated blind index of the NHS number: narrows duplicate checks to a few rows."""
+
+    __tablename__ = "nhs_number_index"
+
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
+    index_value: Mapped[int] = mapped_column(BigInteger, index=True)
+    bits: Mapped[int]
+
+    def __repr__(self) -> str:
+        return f"<NhsNumberIndex {self.participant_pk}>"
