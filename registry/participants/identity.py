@@ -26,6 +26,7 @@ from registry.crypto.blind_index import blind_index, plan_index_bits
 from registry.crypto.errors import DecryptionFailed, KeyUnavailable
 from registry.crypto.fields import FieldCipher, FieldContext, length_prefixed, new_dek
 from registry.crypto.keys import KeyringError, wrapped_epoch
+from registry.crypto.pseudonyms import study_pseudonym
 from registry.db import database, session, utcnow
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
@@ -48,6 +49,7 @@ from registry.participants.validation import (
 
 TABLE = "participant"
 BLIND_INDEX_PURPOSE = "blind-index/nhs_number/v1"
+PSEUDONYM_PURPOSE = "pseudonym/study/v1"
 # First half of pg_advisory_xact_lock(int, int): names "NHS-number duplicate check" so
 # these locks cannot collide with advisory locks taken for anything else.
 NHS_DEDUPE_LOCK = 0x4E48_5331  # "NHS1"
@@ -227,6 +229,13 @@ def _find_among_candidates(canonical: str) -> Participant | None:
         if _open(_cipher_for(candidate), candidate, "nhs_number") == canonical:
             return candidate
     return None
+
+
+def pseudonym_for(study_id: str, participant: Participant) -> str:
+    """The participant's study-specific pseudonym: stable in a study, unlinkable across."""
+    return study_pseudonym(
+        key_provider().subkey(PSEUDONYM_PURPOSE), study_id, participant.participant_id
+    )
 
 
 # -- changing and shredding ---------------------------------------------------------------

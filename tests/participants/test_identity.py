@@ -580,3 +580,20 @@ def test_database_copy_after_shred_holds_nothing_of_them(tmp_path: Path) -> None
     for blob in (wrapped, sealed):
         assert blob.hex().encode() not in logical.lower()
     assert kept.participant_id.encode() in logical
+
+
+def test_study_pseudonyms_are_stable_within_and_unlinkable_across_studies(
+    app_ctx: None, site: Site
+) -> None:
+    from registry.participants.identity import pseudonym_for
+
+    alice, bob = enrol(site), enrol(site)
+
+    in_study_a = pseudonym_for("STUDY-A", alice)
+    again = pseudonym_for("STUDY-A", alice)
+    in_study_b = pseudonym_for("STUDY-B", alice)
+
+    assert in_study_a == again
+    assert in_study_a != in_study_b
+    assert in_study_a != pseudonym_for("STUDY-A", bob)
+    assert alice.participant_id[2:] not in in_study_a
