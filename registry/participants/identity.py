@@ -15,6 +15,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, text
@@ -140,12 +141,10 @@ def create_participant_identity(
         )
     )
     db.add(NhsNumberIndex(participant_pk=participant.id, index_value=index_value, bits=bits))
-    record_event(
+    _audit(
         "participant.create_identity",
+        participant,
         by=by,
-        target_type="participant",
-        target_id=participant.participant_id,
-        participant_id=participant.participant_id,
         details={"cohort": cohort, "site": site.code},
     )
     db.flush()
@@ -190,14 +189,7 @@ def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Ident
         email=_open(cipher, participant, "email"),
         phone=_open(cipher, participant, "phone"),
     )
-    record_event(
-        "participant.read_identity",
-        by=by,
-        target_type="participant",
-        target_id=participant.participant_id,
-        participant_id=participant.participant_id,
-        purpose=purpose,
-    )
+    _audit("participant.read_identity", participant, by=by, purpose=purpose)
     return identity
 
 
@@ -264,14 +256,7 @@ def update_identity(participant: Participant, *, by: Actor, **changes: str | Non
         else:
             value = check_phone(value)
         setattr(locked, f"{name}_sealed", _seal(cipher, locked, name, value))
-    record_event(
-        "participant.update_identity",
-        by=by,
-        target_type="participant",
-        target_id=locked.participant_id,
-        participant_id=locked.participant_id,
-        details={"fields": sorted(changes)},
-    )
+    _audit("participant.update_identity", locked, by=by, details={"fields": sorted(changes)})
     session().flush()
     return locked
 
@@ -291,13 +276,7 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
     locked.status = STATUS_SHREDDED
     locked.shredded_at = utcnow()
     dek_cache.forget(locked.participant_id)
-    record_event(
-        "participant.shred",
-        by=by,
-        target_type="participant",
-        target_id=locked.participant_id,
-        participant_id=locked.participant_id,
-    )
+    _audit("participant.shred", locked, by=by)
     db.flush()
 
 
@@ -365,6 +344,18 @@ def keys_to_rewrap() -> int:
             .where(ParticipantKey.kek_epoch != current)
         )
         or 0
+    )
+
+
+def _audit(action: str, participant: Participant, *, by: Actor, **event: Any) -> None:
+    """Audit an act on one participant: named by their registry id, never by identity."""
+    record_event(
+        action,
+        by=by,
+        target_type="participant",
+        target_id=participant.participant_id,
+        participant_id=participant.participant_id,
+        **event,
     )
 
 
