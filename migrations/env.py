@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import registry.models  # noqa: F401 - registers every table on Base.metadata
-from registry.db import Base, make_engine
+from registry.db import Base, UTCDateTime, make_engine
 
 config = context.config
 url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
@@ -13,6 +13,14 @@ url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_o
 )
 if not url:
     raise SystemExit("no database URL: use `registry db upgrade` or `alembic -x url=…`")
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Render our UTC datetime type as the plain column type it stores, so revisions never
+    import application code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_online() -> None:
@@ -24,6 +32,7 @@ def run_migrations_online() -> None:
                 target_metadata=Base.metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                render_item=render_item,
             )
             with context.begin_transaction():
                 context.run_migrations()

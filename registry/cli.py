@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -21,6 +21,7 @@ from registry.audit.actions import Actor, record_event, verify_chain
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
 from registry.auth.permissions import Role
+from registry.consents.actions import add_consent_form
 from registry.db import database, session
 from registry.errors import RegistryError
 from registry.participants import dek_cache, identity
@@ -188,6 +189,45 @@ def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
     token = auth_actions.revoke_token(token_id, by=Actor.command_line())
     click.echo(f"revoked token {token.id}")
+
+
+# -- consent forms ------------------------------------------------------------------
+
+
+@main.group("consent-forms")
+def consent_forms_group() -> None:
+    """Consent-form and information-sheet versions."""
+
+
+@consent_forms_group.command("add")
+@click.option("--cohort", required=True, type=click.Choice(["EP", "TRD"]))
+@click.option("--version", "form_version", required=True, help="e.g. TRD-PIS-2.0")
+@click.option(
+    "--effective", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD"
+)
+@click.option(
+    "--file",
+    "document",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The information sheet, .pdf or .md.",
+)
+@with_appcontext
+@one_transaction
+def consent_forms_add(cohort: str, form_version: str, effective: Any, document: Path) -> None:
+    """Add a version of a cohort's consent form; kept with its SHA-256."""
+    form = add_consent_form(
+        cohort=cohort,
+        version=form_version,
+        effective_on=effective.date(),
+        file_name=document.name,
+        document=document.read_bytes(),
+        by=Actor.command_line(),
+    )
+    click.echo(
+        f"added {form.cohort} consent form {form.version}, effective {form.effective_on}, "
+        f"sha256 {form.sha256}"
+    )
 
 
 # -- keys and audit -------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
+from registry.consents.models import ConsentForm
 from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
 
 __all__ = [
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
+    "ConsentForm",
     "NhsNumberIndex",
     "Participant",
     "ParticipantKey",

@@ -49,6 +49,7 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         _signed_in(403, admin=201),
     ),
     ("GET", "/api/v1/audit"): (None, _signed_in(403, admin=200)),
+    ("GET", "/api/v1/consent-forms"): (None, _signed_in(403, admin=200, clinician=200)),
 }
 
 # Web pages, as an anonymous browser sees them.

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     WORK_CONTACT_LISTS = "work_contact_lists"
     MANAGE_USERS = "manage_users"
     MANAGE_CONSENT_FORMS = "manage_consent_forms"
+    VIEW_CONSENT_FORMS = "view_consent_forms"
     RECORD_WITHDRAWALS = "record_withdrawals"
     READ_AUDIT = "read_audit"
 
@@ -35,6 +36,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_OWN_ACCOUNT,
             Permission.ENROL_PARTICIPANTS,
             Permission.VIEW_IDENTIFIABLE_OWN_SITE,
+            Permission.VIEW_CONSENT_FORMS,
             Permission.WORK_CONTACT_LISTS,
         }
     ),
@@ -51,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_OWN_ACCOUNT,
             Permission.MANAGE_USERS,
             Permission.MANAGE_CONSENT_FORMS,
+            Permission.VIEW_CONSENT_FORMS,
             Permission.RECORD_WITHDRAWALS,
             Permission.DECIDE_RECRUITMENT_REQUESTS,
             Permission.VIEW_REPRESENTATIVENESS,

@@ -1,0 +1,1 @@
+"""Consent: the information-sheet versions people consent on (consent events come with #4)."""
