@@ -145,10 +145,12 @@ def _register_blueprints(app: Flask) -> None:
     from registry.auth.api import sites_blp as sites_api
     from registry.auth.views import bp as auth_views
     from registry.consents.api import blp as consent_forms_api
+    from registry.consents.views import bp as consent_views
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
+    app.register_blueprint(consent_views)
     for blueprint in (health_api, auth_api, sites_api, consent_forms_api, audit_api):
         rate_limit_api(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")

@@ -64,6 +64,8 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/sign-out"): 400,
     ("GET", "/account/password"): 302,
     ("POST", "/account/password"): 400,
+    ("GET", "/admin/consent-forms/"): 302,  # to sign-in
+    ("POST", "/admin/consent-forms/"): 400,
 }
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,7 +18,7 @@ from registry.auth.permissions import Role
 from registry.cli import main
 from registry.consents.queries import current_form
 from registry.db import session
-from tests.conftest import Account
+from tests.conftest import Account, csrf_token_from
 
 PDF = b"%PDF-1.7\n% a tiny information sheet\n%%EOF\n"
 
@@ -158,3 +160,75 @@ def test_api_lists_versions_with_the_current_one_marked(
     assert response.status_code == 200
     assert listed == [("T2", True), ("T1", False)]
     assert bad.status_code == 422
+
+
+def _upload(client: FlaskClient, content: bytes, name: str, **fields: str) -> Any:
+    page = client.get("/admin/consent-forms/").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token_from(page),
+        "cohort": "TRD",
+        "version": "TRD-WEB-1",
+        "effective_on": "2026-01-01",
+        "document": (io.BytesIO(content), name),
+        **fields,
+    }
+    return client.post("/admin/consent-forms/", data=data, content_type="multipart/form-data")
+
+
+def test_admin_adds_a_version_through_the_page(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+) -> None:
+    sign_in(create_account(Role.ADMIN))
+
+    response = _upload(client, PDF, "sheet.pdf")
+    page = client.get("/admin/consent-forms/").get_data(as_text=True)
+
+    assert response.status_code == 302
+    assert "Added TRD consent form TRD-WEB-1." in page
+    assert "TRD-WEB-1" in page and "In force" in page
+    with app.app_context():
+        form = current_form("TRD")
+        assert form is not None and form.version == "TRD-WEB-1"
+
+
+def test_page_shows_errors_and_writes_nothing_for_a_bad_file(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+) -> None:
+    sign_in(create_account(Role.ADMIN))
+
+    response = _upload(client, b"not a pdf", "sheet.pdf", version="")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "There is a problem" in html
+    assert "Enter the version, for example TRD-PIS-2.0." in html
+    with app.app_context():
+        assert current_form("TRD") is None
+
+
+def test_page_reports_a_duplicate_version_on_the_version_field(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+) -> None:
+    sign_in(create_account(Role.ADMIN))
+    _upload(client, PDF, "sheet.pdf")
+
+    response = _upload(client, b"# sheet\n", "sheet.md")
+
+    assert "TRD already has a version TRD-WEB-1." in response.get_data(as_text=True)
+
+
+def test_clinician_cannot_open_the_admin_page(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    sign_in(create_account(Role.CLINICIAN))
+
+    assert client.get("/admin/consent-forms/").status_code == 403
