@@ -196,7 +196,6 @@ def register_error_handlers(app: Flask) -> None:
             fields = _flatten_webargs(data["messages"])
             # webargs reports unparseable JSON as a 400 with a "json" message.
             if status == 400 or fields.get("_schema") == ["Invalid JSON body."]:
-                status, fields = 400, None
                 return error_response(400, "malformed_json", "The request body is not valid JSON.")
         headers = {}
         if status == 429:

@@ -326,3 +326,26 @@ def test_deactivated_user_session_ends_at_once(
     response = client.get("/api/v1/me")
 
     assert response.status_code == 401
+
+
+def test_password_change_needs_the_current_password(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    sign_in(account)
+
+    wrong = post_form(
+        client,
+        "/account/password",
+        {"current_password": "not my password", "new_password": "x" * 20},
+    )
+    short = post_form(
+        client, "/account/password", {"current_password": PASSWORD, "new_password": "short"}
+    )
+    right = post_form(
+        client, "/account/password", {"current_password": PASSWORD, "new_password": "y" * 20}
+    )
+
+    assert "Your current password is not correct." in wrong.get_data(as_text=True)
+    assert "Use between 12 and 128 characters." in short.get_data(as_text=True)
+    assert right.status_code == 302

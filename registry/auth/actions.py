@@ -110,10 +110,13 @@ def sign_out(user: User) -> None:
     _record_own_act(user, "auth.sign_out")
 
 
-def change_password(user: User, *, new_password: str) -> None:
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """Replace the password, once the current one is proved (a failure is audited)."""
+    if authenticate(user.email, current_password) is None:
+        raise ValidationFailed({"current_password": ["Your current password is not correct."]})
     problems = check_password_rules(new_password)
     if problems:
-        raise ValidationFailed({"password": problems})
+        raise ValidationFailed({"new_password": problems})
     user.password_hash = password_hasher().hash(new_password)
     user.password_must_change = False
     _record_own_act(user, "user.change_password")

@@ -171,14 +171,16 @@ def change_password() -> str | Response:
         return redirect(url_for("auth.sign_in", next=request.path))
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if actions.authenticate(user.email, form.current_password.data or "") is None:
-            form.current_password.errors.append("Your current password is not correct.")
+        try:
+            actions.change_password(
+                user,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
+            )
+        except ValidationFailed as exc:
+            for name, messages in exc.fields.items():
+                form[name].errors.extend(messages)
         else:
-            try:
-                actions.change_password(user, new_password=form.new_password.data or "")
-            except ValidationFailed as exc:
-                form.new_password.errors.extend(exc.fields.get("password", []))
-            else:
-                flash("Your password has been changed.", "info")
-                return redirect(url_for("home.index"))
+            flash("Your password has been changed.", "info")
+            return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form)

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from registry.auth.permissions import Permission
 from registry.auth.session import requires
-from registry.consents.queries import consent_forms, current_form
+from registry.consents.queries import consent_forms, current_form_ids
 from registry.consents.schemas import ConsentFormArgs, ConsentFormSchema
 from registry.db import session
 
@@ -22,9 +22,7 @@ blp = Blueprint("consent_forms", __name__, description="Consent-form versions")
 def list_consent_forms(args: dict[str, Any]) -> list[dict[str, Any]]:
     """Every version, newest first per cohort, with the one in force today marked."""
     forms = session().scalars(consent_forms(args.get("cohort"))).all()
-    current_ids = {
-        form.id for cohort in {f.cohort for f in forms} if (form := current_form(cohort))
-    }
+    current_ids = current_form_ids()
     return [
         {
             "cohort": form.cohort,

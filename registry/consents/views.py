@@ -11,10 +11,9 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.consents.actions import MAX_DOCUMENT_BYTES, add_consent_form
 from registry.consents.forms import AddConsentFormForm
-from registry.consents.queries import consent_forms, current_form
+from registry.consents.queries import consent_forms, current_form_ids
 from registry.db import session
 from registry.errors import Conflict, ValidationFailed
-from registry.participants.models import COHORTS
 
 bp = Blueprint("consents", __name__, url_prefix="/admin/consent-forms")
 
@@ -43,11 +42,10 @@ def manage() -> str | Response:
         else:
             flash(f"Added {added.cohort} consent form {added.version}.", "info")
             return redirect(url_for("consents.manage"))
-    current_ids = {f.id for cohort in COHORTS if (f := current_form(cohort))}
     return render_template(
         "consents/manage.html",
         form=form,
         forms=session().scalars(consent_forms()).all(),
-        current_ids=current_ids,
+        current_ids=current_form_ids(),
         today=dt.date.today(),
     )
