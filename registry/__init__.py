@@ -146,12 +146,20 @@ def _register_blueprints(app: Flask) -> None:
     from registry.auth.views import bp as auth_views
     from registry.consents.api import blp as consent_forms_api
     from registry.consents.views import bp as consent_views
+    from registry.participants.api import blp as participants_api
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)
-    for blueprint in (health_api, auth_api, sites_api, consent_forms_api, audit_api):
+    for blueprint in (
+        health_api,
+        auth_api,
+        sites_api,
+        consent_forms_api,
+        participants_api,
+        audit_api,
+    ):
         rate_limit_api(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 

@@ -75,6 +75,15 @@ class Settings:
     expected_population: int = 100_000
     log_level: str = "INFO"
 
+    # Cohort rules (DOMAIN: NHS England EIP access standard 14-65; TRD adults only).
+    ep_min_age: int = 14
+    ep_max_age: int = 65
+    trd_min_age: int = 18
+    # Whether EP also takes the affective psychoses (F30.2, F31.2, F31.5, F32.3, F33.3).
+    ep_affective_psychoses: bool = True
+    # Named in registry/assessments/data/treatment.toml; recorded with every count.
+    failed_trials_definition: str = "eu-pearl-2022"
+
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

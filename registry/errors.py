@@ -133,8 +133,8 @@ def error_response(
     return response
 
 
-def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
-    """webargs nests messages by location ({"json": {"field": [...]}}); callers want fields."""
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"consent.items.registry_storage": [...]}."""
     flat: dict[str, list[str]] = {}
 
     def walk(prefix: str, value: Any) -> None:
@@ -146,12 +146,18 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
         else:
             flat.setdefault(prefix or "_schema", []).append(str(value))
 
+    walk(prefix, messages)
+    return flat
+
+
+def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"field": [...]}}); callers want fields."""
+    flat: dict[str, list[str]] = {}
     if isinstance(messages, Mapping):
         for location, inner in messages.items():
-            if location in {"json", "query", "querystring", "form", "headers", "files"}:
-                walk("", inner)
-            else:
-                walk(str(location), inner)
+            known = location in {"json", "query", "querystring", "form", "headers", "files"}
+            for name, found in flatten_messages(inner, "" if known else str(location)).items():
+                flat.setdefault(name, []).extend(found)
     return flat
 
 

@@ -1,18 +1,29 @@
 """Imports every model module so that Base.metadata knows every table (for Alembic)."""
 
+from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
-from registry.consents.models import ConsentForm
-from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
+from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
+from registry.participants.models import (
+    NhsNumberIndex,
+    Participant,
+    ParticipantFacts,
+    ParticipantKey,
+)
 
 __all__ = [
     "ApiToken",
+    "Assessment",
     "AuditChainHead",
     "AuditEvent",
     "ConsentForm",
+    "ConsentItemEvent",
+    "ConsentRecord",
     "NhsNumberIndex",
     "Participant",
+    "ParticipantFacts",
     "ParticipantKey",
     "Site",
+    "TreatmentTrial",
     "User",
 ]

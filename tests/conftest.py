@@ -10,7 +10,9 @@ commits become savepoint releases (warehouse's pattern), so tests never see each
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -34,10 +36,13 @@ from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
 from registry.auth.permissions import Role
 from registry.config import Settings
+from registry.consents.actions import add_consent_form
+from registry.consents.items import CONSENT_ITEMS
 from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.extensions import limiter
 from registry.migrations import upgrade
+from registry.participants.synthetic import synthetic_nhs_numbers
 
 PASSWORD = "correct horse battery staple"
 
@@ -269,3 +274,82 @@ def sign_in(client: FlaskClient) -> Callable[..., Any]:
         return response
 
     return do
+
+
+# -- participants ---------------------------------------------------------------------
+
+_nhs_numbers = synthetic_nhs_numbers(random.Random())
+
+
+def new_nhs_number() -> str:
+    return next(_nhs_numbers)
+
+
+CONSENT_YES = {item: True for item in CONSENT_ITEMS}
+
+
+def enrolment_body(cohort: str = "TRD", **overrides: Any) -> dict[str, Any]:
+    """A valid API enrolment body for a new synthetic person (as in API.md)."""
+    clinical: dict[str, Any] = (
+        {"diagnosis_icd10": "F33.2", "episode_start": "2025-06"}
+        if cohort == "TRD"
+        else {"diagnosis_icd10": "F20.0", "psychosis_onset": "2025-09"}
+    )
+    body: dict[str, Any] = {
+        "cohort": cohort,
+        "nhs_number": new_nhs_number(),
+        "given_name": "Ada",
+        "family_name": f"Example{secrets.token_hex(3)}",
+        "date_of_birth": "1990-04-12" if cohort == "TRD" else "2001-02-03",
+        "postcode": "B15 2TT",
+        "email": "ada@example.org",
+        "phone": "0121 496 0000",
+        "sex": "female",
+        "gender_identity": "2",
+        "ethnicity": "H",
+        "imd_decile": 2,
+        "imd_version": "IoD2019",
+        "consent": {
+            "form_version": f"{cohort}-PIS-2.0",
+            "signed_on": "2026-11-20",
+            "items": dict(CONSENT_YES),
+        },
+        "clinical": clinical,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def consent_forms(app: Flask) -> None:
+    """Version 2.0 of each cohort's form, in force since 2020."""
+    with app.test_request_context():
+        for cohort in ("EP", "TRD"):
+            add_consent_form(
+                cohort=cohort,
+                version=f"{cohort}-PIS-2.0",
+                effective_on=dt.date(2020, 1, 1),
+                file_name="pis.md",
+                document=b"# Participant information sheet\n",
+                by=Actor.command_line(),
+            )
+        session().commit()
+
+
+@dataclass
+class ApiUser:
+    account: Account
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def api_user(
+    create_account: Callable[..., Account], issue_token: Callable[..., str]
+) -> Callable[..., ApiUser]:
+    """An account of a role with a bearer token, ready for API calls."""
+
+    def build(role: Role | str = Role.CLINICIAN, **kwargs: Any) -> ApiUser:
+        account = create_account(role, **kwargs)
+        return ApiUser(account, {"Authorization": f"Bearer {issue_token(account)}"})
+
+    return build

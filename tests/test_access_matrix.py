@@ -50,6 +50,27 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     ),
     ("GET", "/api/v1/audit"): (None, _signed_in(403, admin=200)),
     ("GET", "/api/v1/consent-forms"): (None, _signed_in(403, admin=200, clinician=200)),
+    # Participant routes: an empty body is a 422 once the role is allowed; the literal
+    # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
+    ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),
+    ("GET", "/api/v1/participants"): (None, _signed_in(403, clinician=200, researcher=200)),
+    ("GET", "/api/v1/participants/<participant_id>"): (
+        None,
+        _signed_in(403, clinician=404, researcher=404),
+    ),
+    ("PATCH", "/api/v1/participants/<participant_id>"): (None, _signed_in(403, clinician=422)),
+    ("POST", "/api/v1/participants/<participant_id>/assessments"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
+    ("GET", "/api/v1/participants/<participant_id>/assessments"): (
+        None,
+        _signed_in(403, clinician=404),
+    ),
+    ("POST", "/api/v1/participants/<participant_id>/treatment-trials"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
 }
 
 # Web pages, as an anonymous browser sees them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -65,19 +65,27 @@ class Actor:
         return cls(label="anonymous")
 
 
-def record_event(
-    action: str,
-    *,
-    by: Actor,
-    outcome: str = "success",
-    target_type: str | None = None,
-    target_id: str | int | None = None,
-    participant_id: str | None = None,
-    purpose: str | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event to append, before it has a place in the chain."""
+
+    action: str
+    outcome: str = "success"
+    target_type: str | None = None
+    target_id: str | int | None = None
+    participant_id: str | None = None
+    purpose: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def record_event(action: str, *, by: Actor, **entry: Any) -> AuditEvent:
     """Append one event in the caller's transaction, under the chain-head lock."""
-    details_json = _canonical(_checked_details(details or {}))
+    return record_events([AuditEntry(action, **entry)], by=by)[0]
+
+
+def record_events(entries: Sequence[AuditEntry], *, by: Actor) -> list[AuditEvent]:
+    """Append events in order under one chain-head lock (bulk enrolment audits each person)."""
+    details = [_canonical(_checked_details(entry.details or {})) for entry in entries]
     db = session()
     # populate_existing: re-read the head even if this session loaded it before the lock.
     head = db.execute(
@@ -86,27 +94,32 @@ def record_event(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
-    event = AuditEvent(
-        seq=head.last_seq + 1,
-        at=utcnow().isoformat(timespec="microseconds"),
-        actor=by.label,
-        role=by.role,
-        action=action,
-        target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
-        participant_id=participant_id,
-        purpose=purpose,
-        outcome=outcome,
-        request_id=_request_id(),
-        details=details_json,
-        prev_mac=head.last_mac,
-    )
-    event.mac = _mac(event)
-    db.add(event)
-    head.last_seq = event.seq
-    head.last_mac = event.mac
+    at = utcnow().isoformat(timespec="microseconds")
+    request_id = _request_id()
+    events = []
+    for entry, details_json in zip(entries, details, strict=True):
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            at=at,
+            actor=by.label,
+            role=by.role,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=None if entry.target_id is None else str(entry.target_id),
+            participant_id=entry.participant_id,
+            purpose=entry.purpose,
+            outcome=entry.outcome,
+            request_id=request_id,
+            details=details_json,
+            prev_mac=head.last_mac,
+        )
+        event.mac = _mac(event)
+        events.append(event)
+        head.last_seq = event.seq
+        head.last_mac = event.mac
+    db.add_all(events)
     db.flush()
-    return event
+    return events
 
 
 @dataclass(frozen=True)

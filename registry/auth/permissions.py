@@ -17,6 +17,8 @@ class Permission(StrEnum):
     ENROL_PARTICIPANTS = "enrol_participants"
     VIEW_IDENTIFIABLE_OWN_SITE = "view_identifiable_own_site"
     VIEW_PSEUDONYMISED = "view_pseudonymised"
+    VIEW_PARTICIPANTS = "view_participants"
+    RECORD_CLINICAL_DATA = "record_clinical_data"
     QUERY_EXACT_COUNTS = "query_exact_counts"
     QUERY_CONTROLLED_COUNTS = "query_controlled_counts"
     VIEW_REPRESENTATIVENESS = "view_representativeness"
@@ -35,7 +37,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.VIEW_OWN_ACCOUNT,
             Permission.ENROL_PARTICIPANTS,
+            Permission.VIEW_PARTICIPANTS,
             Permission.VIEW_IDENTIFIABLE_OWN_SITE,
+            Permission.RECORD_CLINICAL_DATA,
             Permission.VIEW_CONSENT_FORMS,
             Permission.WORK_CONTACT_LISTS,
         }
@@ -44,6 +48,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.VIEW_OWN_ACCOUNT,
             Permission.VIEW_PSEUDONYMISED,
+            Permission.VIEW_PARTICIPANTS,
             Permission.QUERY_EXACT_COUNTS,
             Permission.VIEW_REPRESENTATIVENESS,
         }

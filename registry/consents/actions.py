@@ -1,15 +1,18 @@
-"""Adding consent-form versions (admins, or the CLI). Audited."""
+"""Consent-form versions (admins, or the CLI), and participants' consent records. Audited."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from pathlib import PurePath
+from typing import Any
 
 from sqlalchemy import select
 
 from registry.audit.actions import Actor, record_event
-from registry.consents.models import ConsentForm
+from registry.consents.models import CAPACITY_CONSULTEE, ConsentForm
+from registry.crypto.fields import FieldCipher, FieldContext
 from registry.db import session
 from registry.errors import Conflict, ValidationFailed
 from registry.participants.models import COHORTS
@@ -86,3 +89,36 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def consent_record_values(
+    *,
+    participant_pk: int,
+    participant_id: str,
+    cipher: FieldCipher,
+    form: ConsentForm,
+    consent: Mapping[str, Any],
+    kind: str,
+    by: Actor,
+) -> dict[str, Any]:
+    """A consent_record row for a loaded consent (``schemas.ConsentArgs``).
+
+    A consultee's name identifies someone too: it is sealed under the participant's key,
+    and so is shredded with them.
+    """
+    consultee = consent.get("consultee") if consent["capacity"] == CAPACITY_CONSULTEE else None
+    return {
+        "participant_pk": participant_pk,
+        "consent_form_id": form.id,
+        "kind": kind,
+        "signed_on": consent["signed_on"],
+        "taken_by_id": by.user_id,
+        "capacity": consent["capacity"],
+        "consultee_type": consultee["type"] if consultee else None,
+        "consultee_name_sealed": cipher.seal(
+            consultee["name"],
+            context=FieldContext("consent_record", "consultee_name_sealed", participant_id),
+        )
+        if consultee
+        else None,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, utcnow
@@ -33,3 +33,52 @@ class ConsentForm(Base):
 
     def __repr__(self) -> str:
         return f"<ConsentForm {self.cohort} {self.version}>"
+
+
+CAPACITY_CONFIRMED = "confirmed"
+CAPACITY_CONSULTEE = "consultee"
+CONSULTEE_TYPES = ("personal", "nominated")  # Mental Capacity Act 2005 s32(2) and s32(3)
+
+
+class ConsentRecord(Base):
+    """One signing: the form version the person saw, when, who took it, and how.
+
+    Append-only (database triggers refuse UPDATE and DELETE): consent history outlives
+    every later change, withdrawal included.
+    """
+
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    consent_form_id: Mapped[int] = mapped_column(ForeignKey("consent_form.id"))
+    kind: Mapped[str] = mapped_column(String(16), comment="enrolment, reconsent or change")
+    signed_on: Mapped[dt.date]
+    taken_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id"), comment="null when it came in by bulk import"
+    )
+    capacity: Mapped[str] = mapped_column(String(16), comment="confirmed or consultee")
+    consultee_type: Mapped[str | None] = mapped_column(String(16), comment="personal, nominated")
+    consultee_name_sealed: Mapped[bytes | None] = mapped_column(
+        LargeBinary, comment="under the participant's data key"
+    )
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ConsentRecord {self.id} {self.kind}>"
+
+
+class ConsentItemEvent(Base):
+    """One item's answer in a signing. Current consent for an item is its latest event."""
+
+    __tablename__ = "consent_item_event"
+    __table_args__ = (Index("ix_consent_item_event_participant_item", "participant_pk", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("consent_record.id"))
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    item: Mapped[str] = mapped_column(String(32))
+    granted: Mapped[bool] = mapped_column(Boolean)
+
+    def __repr__(self) -> str:
+        return f"<ConsentItemEvent {self.item}={self.granted}>"

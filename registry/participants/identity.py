@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, select, text
 
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import Site
@@ -111,35 +111,24 @@ def create_participant_identity(
         "phone": check_phone(phone),
     }
     index_value, bits = nhs_number_index(canonical)
-    _lock_index_value(index_value)
-    if _find_among_candidates(canonical) is not None:
+    lock_index_values([index_value])
+    if enrolled_among([canonical]):
         raise Conflict("duplicate_participant", "This person is already enrolled.")
 
+    sealed = SealedIdentity.seal(new_participant_id(), values)
     participant = Participant(
-        participant_id=new_participant_id(),
+        participant_id=sealed.participant_id,
         cohort=cohort,
         site_id=site.id,
         birth_year=date_of_birth.year,
         birth_month=date_of_birth.month,
         postcode_district=district,
+        **sealed.columns,
     )
-    dek = new_dek()
-    cipher = FieldCipher(dek, dek_version=DEK_VERSION)
-    for name, value in values.items():
-        setattr(participant, f"{name}_sealed", _seal(cipher, participant, name, value))
     db = session()
     db.add(participant)
     db.flush()
-    db.add(
-        ParticipantKey(
-            participant_pk=participant.id,
-            dek_version=DEK_VERSION,
-            kek_epoch=key_provider().current_epoch(),
-            wrapped_dek=key_provider().wrap(
-                dek, associated_data=_dek_aad(participant.participant_id, DEK_VERSION)
-            ),
-        )
-    )
+    db.add(ParticipantKey(participant_pk=participant.id, **sealed.key_row))
     db.add(NhsNumberIndex(participant_pk=participant.id, index_value=index_value, bits=bits))
     _audit(
         "participant.create_identity",
@@ -162,13 +151,44 @@ def nhs_number_index(canonical: str) -> tuple[int, int]:
     return blind_index(key_provider().subkey(BLIND_INDEX_PURPOSE), canonical, bits=bits), bits
 
 
-def _lock_index_value(index_value: int) -> None:
+def lock_index_values(index_values: Iterable[int]) -> None:
+    """Serialise duplicate checks per index value, until the transaction ends."""
     if database().is_postgresql:
         # The two-int form takes int4s; folding the index to 31 bits only coarsens the lock.
-        session().execute(
-            text("SELECT pg_advisory_xact_lock(:space, :key)"),
-            {"space": NHS_DEDUPE_LOCK, "key": index_value & 0x7FFF_FFFF},
-        )
+        # Sorted, so two batches that share values take their locks in one order (no deadlock).
+        for key in sorted({value & 0x7FFF_FFFF for value in index_values}):
+            session().execute(
+                text("SELECT pg_advisory_xact_lock(:space, :key)"),
+                {"space": NHS_DEDUPE_LOCK, "key": key},
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SealedIdentity:
+    """A new participant's identifiers sealed under a new data key, and that key wrapped."""
+
+    participant_id: str
+    columns: dict[str, bytes | None]  # the participant's *_sealed columns
+    key_row: dict[str, Any]  # participant_key values, bar the participant's primary key
+    cipher: FieldCipher  # for sealing their other records (a consultee's name, say)
+
+    @classmethod
+    def seal(cls, participant_id: str, values: Mapping[str, str | None]) -> SealedIdentity:
+        dek = new_dek()
+        cipher = FieldCipher(dek, dek_version=DEK_VERSION)
+        keyring = key_provider()
+        columns = {
+            f"{name}_sealed": None
+            if value is None
+            else cipher.seal(value, context=FieldContext(TABLE, f"{name}_sealed", participant_id))
+            for name, value in values.items()
+        }
+        key_row = {
+            "dek_version": DEK_VERSION,
+            "kek_epoch": keyring.current_epoch(),
+            "wrapped_dek": keyring.wrap(dek, associated_data=_dek_aad(participant_id, DEK_VERSION)),
+        }
+        return cls(participant_id, columns, key_row, cipher)
 
 
 # -- reading and finding ------------------------------------------------------------------
@@ -178,7 +198,7 @@ def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Ident
     """Decrypt a participant's identifiers; audited with the purpose given."""
     if participant.status == STATUS_SHREDDED:
         raise NotFound("This participant has withdrawn and their identity was destroyed.")
-    cipher = _cipher_for(participant)
+    cipher = cipher_for(participant)
     identity = Identity(
         participant_id=participant.participant_id,
         nhs_number=_open_required(cipher, participant, "nhs_number"),
@@ -195,32 +215,45 @@ def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Ident
 
 def find_by_nhs_number(nhs_number: str) -> Participant | None:
     """The enrolled participant with this NHS number, if any (not audited: no identity out)."""
-    return _find_among_candidates(canonical_nhs_number(nhs_number))
+    canonical = canonical_nhs_number(nhs_number)
+    return enrolled_among([canonical]).get(canonical)
 
 
-def _find_among_candidates(canonical: str) -> Participant | None:
-    # Rows indexed when expected_population gave another width keep that width; look them
-    # up at their own width too, or a change of setting would let duplicates through.
+def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
+    """Which of these canonical NHS numbers are enrolled, and as whom.
+
+    The blind index narrows the search to a few candidates per number; each is decrypted
+    and compared exactly. Rows indexed when expected_population gave another width keep
+    that width, so they are looked up at their own width too: a change of setting must not
+    let duplicates through.
+    """
+    if not canonicals:
+        return {}
     db = session()
     key = key_provider().subkey(BLIND_INDEX_PURPOSE)
-    widths = {nhs_number_index(canonical)[1], *db.scalars(select(NhsNumberIndex.bits).distinct())}
-    wanted = [
-        and_(
-            NhsNumberIndex.bits == bits,
-            NhsNumberIndex.index_value == blind_index(key, canonical, bits=bits),
-        )
-        for bits in sorted(widths)
-    ]
-    candidates: Sequence[Participant] = db.scalars(
-        select(Participant)
-        .join(NhsNumberIndex, NhsNumberIndex.participant_pk == Participant.id)
-        .where(or_(*wanted))
-        .order_by(Participant.id)
-    ).all()
-    for candidate in candidates:
-        if _open(_cipher_for(candidate), candidate, "nhs_number") == canonical:
-            return candidate
-    return None
+    widths = {nhs_number_index(next(iter(canonicals)))[1]}
+    widths.update(db.scalars(select(NhsNumberIndex.bits).distinct()))
+    wanted = {
+        (bits, blind_index(key, canonical, bits=bits))
+        for canonical in canonicals
+        for bits in widths
+    }
+    found: dict[str, Participant] = {}
+    values = sorted({value for _, value in wanted})
+    for start in range(0, len(values), 500):
+        candidates = db.execute(
+            select(Participant, NhsNumberIndex.bits, NhsNumberIndex.index_value)
+            .join(NhsNumberIndex, NhsNumberIndex.participant_pk == Participant.id)
+            .where(NhsNumberIndex.index_value.in_(values[start : start + 500]))
+            .order_by(Participant.id)
+        ).all()
+        for candidate, bits, value in candidates:
+            if (bits, value) not in wanted:
+                continue
+            number = _open(cipher_for(candidate), candidate, "nhs_number")
+            if number is not None and number in canonicals:
+                found.setdefault(number, candidate)
+    return found
 
 
 def pseudonym_for(study_id: str, participant: Participant) -> str:
@@ -242,10 +275,8 @@ def update_identity(participant: Participant, *, by: Actor, **changes: str | Non
     unknown = sorted(set(changes) - set(UPDATABLE))
     if unknown:
         raise ValidationFailed({name: ["This cannot be changed here."] for name in unknown})
-    locked = _lock_participant(participant)
-    if locked.status == STATUS_SHREDDED:
-        raise Conflict("participant_withdrawn", "This participant has withdrawn.")
-    cipher = _cipher_for(locked)
+    locked = lock_active(participant)
+    cipher = cipher_for(locked)
     for name, value in changes.items():
         if name in ("given_name", "family_name"):
             value = check_name(name, value or "")
@@ -278,6 +309,18 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
     dek_cache.forget(locked.participant_id)
     _audit("participant.shred", locked, by=by)
     db.flush()
+
+
+def lock_active(participant: Participant) -> Participant:
+    """Lock the participant's row for this transaction; refuse one who has been shredded.
+
+    Every writer comes through here, so a shred that commits first always wins over a
+    writer that read the participant before it.
+    """
+    locked = _lock_participant(participant)
+    if locked.status == STATUS_SHREDDED:
+        raise Conflict("participant_withdrawn", "This participant has withdrawn.")
+    return locked
 
 
 def _lock_participant(participant: Participant) -> Participant:
@@ -377,7 +420,7 @@ def _unwrap(blob: bytes, aad: bytes) -> bytes:
         raise DecryptionFailed("wrapped data key failed authentication") from None
 
 
-def _cipher_for(participant: Participant) -> FieldCipher:
+def cipher_for(participant: Participant) -> FieldCipher:
     key = session().get(ParticipantKey, participant.id)
     if key is None:
         raise KeyUnavailable("participant has no data key (shredded)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, NoReturn
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -81,6 +81,26 @@ class Participant(Base):
         String(4), comment="outward code only, e.g. B15"
     )
 
+    # Demographics, coded (registry/participants/data/reference.toml).
+    enrolled_on: Mapped[dt.date | None]
+    enrolled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sex: Mapped[str | None] = mapped_column(String(10))
+    gender_identity: Mapped[str | None] = mapped_column(String(1), comment="MHSDS code")
+    ethnicity: Mapped[str | None] = mapped_column(String(2), comment="NHS DD ethnic category")
+    ethnicity_group: Mapped[str | None] = mapped_column(String(10), comment="ONS 2021, derived")
+    imd_decile: Mapped[int | None] = mapped_column(comment="1 most deprived; null if unknown")
+    imd_version: Mapped[str | None] = mapped_column(String(8), comment="IoD2019 or IoD2025")
+
+    # Clinical. Months are stored as their first day.
+    diagnosis_icd10: Mapped[str | None] = mapped_column(String(8))
+    psychosis_onset: Mapped[dt.date | None] = mapped_column(comment="EP, month precision")
+    first_antipsychotic_on: Mapped[dt.date | None] = mapped_column(comment="EP")
+    eip_accepted_on: Mapped[dt.date | None] = mapped_column(comment="EP")
+    dup_weeks: Mapped[int | None] = mapped_column(
+        comment="EP duration of untreated psychosis: given, or derived from the dates above"
+    )
+    episode_start: Mapped[dt.date | None] = mapped_column(comment="TRD, month precision")
+
     def __repr__(self) -> str:  # the public id and state only, never an identifier
         return f"<Participant {self.participant_id} {self.cohort} {self.status}>"
 
@@ -110,3 +130,67 @@ class NhsNumberIndex(Base):
 
     def __repr__(self) -> str:
         return f"<NhsNumberIndex {self.participant_pk}>"
+
+
+class ParticipantFacts(Base):
+    """One query-ready row per participant, kept current by the actions that change them.
+
+    Eligibility and reports read only this table: coarse attributes, latest scores and
+    derived counts, and the consent state, so a count never joins histories or decrypts.
+    """
+
+    __tablename__ = "participant_facts"
+    __table_args__ = (
+        Index("ix_participant_facts_cohort_contactable", "cohort", "contactable"),
+        Index("ix_participant_facts_site_id", "site_id"),
+    )
+
+    participant_pk: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), primary_key=True
+    )
+    cohort: Mapped[str] = mapped_column(String(3))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    birth_month_start: Mapped[dt.date | None] = mapped_column(
+        comment="first day of the birth month: age is counted from it"
+    )
+    sex: Mapped[str | None] = mapped_column(String(10))
+    gender_identity: Mapped[str | None] = mapped_column(String(1))
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
+    ethnicity_group: Mapped[str | None] = mapped_column(String(10))
+    postcode_district: Mapped[str | None] = mapped_column(String(4))
+    imd_decile: Mapped[int | None]
+    diagnosis_icd10: Mapped[str | None] = mapped_column(String(8))
+    enrolled_on: Mapped[dt.date | None]
+    psychosis_onset: Mapped[dt.date | None]
+    episode_start: Mapped[dt.date | None]
+
+    # Total of the latest assessment (by administered_on) of each instrument.
+    score_phq9: Mapped[int | None]
+    score_gad7: Mapped[int | None]
+    score_madrs: Mapped[int | None]
+    score_hamd17: Mapped[int | None]
+    score_qids_sr16: Mapped[int | None]
+    score_panss: Mapped[int | None]
+    score_bprs: Mapped[int | None]
+    score_cgi_s: Mapped[int | None]
+
+    failed_adequate_trials: Mapped[int] = mapped_column(default=0)
+    failed_trials_definition: Mapped[str | None] = mapped_column(
+        String(32), comment="which definition counted them, e.g. eu-pearl-2022"
+    )
+
+    # Current consent per item: the latest event for it.
+    consent_registry_storage: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_contact_for_research: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_record_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_record_linkage: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_commercial_partners: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_samples: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_future_research: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_inform_gp: Mapped[bool] = mapped_column(Boolean, default=False)
+    contactable: Mapped[bool] = mapped_column(
+        Boolean, default=False, comment="may be approached: consent to contact, not withdrawn"
+    )
+
+    def __repr__(self) -> str:
+        return f"<ParticipantFacts {self.participant_pk} {self.cohort}>"

@@ -1,0 +1,1 @@
+"""Rating scales: their facts as versioned data, and pure scoring."""

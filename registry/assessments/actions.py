@@ -1,0 +1,123 @@
+"""Recording assessments and treatment trials. Each refreshes the participant's facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from registry.assessments.instruments import instrument as find_instrument
+from registry.assessments.instruments import score_items, score_total
+from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.treatment import current_definition
+from registry.audit.actions import Actor, record_event
+from registry.db import session
+from registry.errors import ValidationFailed
+from registry.participants.facts import refresh_facts
+from registry.participants.identity import lock_active
+from registry.participants.models import Participant
+
+# Drug names are free text a clinician types; keep them to what a drug name can hold, so
+# the field cannot carry a sentence about the person.
+_DRUG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ()/+.,-]{1,79}$")
+
+
+def record_assessment(
+    participant: Participant,
+    *,
+    instrument: str,
+    administered_on: dt.date,
+    items: Sequence[object] | None = None,
+    total: object = None,
+    by: Actor,
+) -> Assessment:
+    """Score and store one administration of a rating scale."""
+    scale = find_instrument(instrument)
+    if items is not None:
+        score = score_items(scale, items)  # type: ignore[arg-type]  # checked inside
+    elif total is not None:
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise ValidationFailed({"total": ["Give the total as a whole number."]})
+        score = score_total(scale, total)
+    else:
+        raise ValidationFailed({"items": ["Give either the items or the total."]})
+    locked = lock_active(participant)
+    if administered_on < _earliest_assessment(locked):
+        raise ValidationFailed({"administered_on": ["This is before the person was born."]})
+    assessment = Assessment(
+        participant_pk=locked.id,
+        instrument=scale.code,
+        scale_version=scale.version,
+        administered_on=administered_on,
+        items=list(items) if items is not None else None,  # type: ignore[arg-type]
+        total=score.total,
+        subscales=score.subscales or None,
+        band=score.band,
+        recorded_by_id=by.user_id,
+    )
+    db = session()
+    db.add(assessment)
+    db.flush()
+    record_event(
+        "assessment.record",
+        by=by,
+        target_type="assessment",
+        target_id=assessment.id,
+        participant_id=locked.participant_id,
+        details={"instrument": scale.code, "total": score.total},
+    )
+    refresh_facts(locked)
+    return assessment
+
+
+def _earliest_assessment(participant: Participant) -> dt.date:
+    if participant.birth_year and participant.birth_month:
+        return dt.date(participant.birth_year, participant.birth_month, 1)
+    return dt.date(1900, 1, 1)
+
+
+def record_treatment_trial(
+    participant: Participant,
+    *,
+    drug: str,
+    started_on: dt.date,
+    adequate_dose: bool,
+    weeks: int,
+    outcome: str,
+    by: Actor,
+) -> TreatmentTrial:
+    """Store one antidepressant trial (TRD); ``failed_adequate_trials`` follows."""
+    drug = " ".join(drug.split()).lower()
+    if not _DRUG_NAME.match(drug):
+        raise ValidationFailed({"drug": ["Give the drug's name, for example sertraline."]})
+    locked = lock_active(participant)
+    if locked.cohort != "TRD":
+        raise ValidationFailed({"drug": ["Treatment trials are recorded for the TRD cohort."]})
+    if locked.episode_start is not None and started_on < locked.episode_start:
+        raise ValidationFailed({"started_on": ["This is before the current episode started."]})
+    trial = TreatmentTrial(
+        participant_pk=locked.id,
+        drug=drug,
+        started_on=started_on,
+        adequate_dose=adequate_dose,
+        weeks=weeks,
+        outcome=outcome,
+        recorded_by_id=by.user_id,
+    )
+    db = session()
+    db.add(trial)
+    db.flush()
+    facts = refresh_facts(locked)
+    record_event(
+        "treatment_trial.record",
+        by=by,
+        target_type="treatment_trial",
+        target_id=trial.id,
+        participant_id=locked.participant_id,
+        details={
+            "outcome": outcome,
+            "failed_adequate_trials": facts.failed_adequate_trials,
+            "definition": current_definition().name,
+        },
+    )
+    return trial

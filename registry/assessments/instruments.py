@@ -1,0 +1,186 @@
+"""The registry's rating scales and how they are scored: pure functions, no database or app.
+
+The facts (items, ranges, bands and their sources) live in ``data/instruments.toml``, read
+once at import; a data file that contradicts itself stops the import rather than scoring
+wrongly. Error messages name items by number and label and never repeat what the client
+sent, because they reach API responses and logs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from types import MappingProxyType
+from typing import Any
+
+from registry.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class Band:
+    """Totals from ``lower`` up to the next band's lower bound (or the scale's maximum)."""
+
+    lower: int
+    label: str
+    confirm: bool = False  # approximate: check against the primary source before a release
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    code: str
+    name: str
+    version: str  # stored with each assessment, so a score can be traced to the facts used
+    source: str
+    items: tuple[Item, ...]
+    total_min: int
+    total_max: int
+    bands: tuple[Band, ...]
+    # Item numbers (1-based) per subscale; per domain when the total is the sum of each
+    # domain's highest item (QIDS-SR16). Excluded from the hash so instruments stay hashable.
+    subscales: Mapping[str, tuple[int, ...]] = field(hash=False)
+    domains: Mapping[str, tuple[int, ...]] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Score:
+    total: int
+    subscales: dict[str, int]
+    band: str
+
+
+def _groups(table: Mapping[str, list[int]]) -> Mapping[str, tuple[int, ...]]:
+    return MappingProxyType({name: tuple(numbers) for name, numbers in table.items()})
+
+
+def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
+    instrument = Instrument(
+        code=table["code"],
+        name=table["name"],
+        version=table["version"],
+        source=table["source"],
+        items=tuple(Item(**item) for item in table["items"]),
+        total_min=table["total"]["min"],
+        total_max=table["total"]["max"],
+        bands=tuple(Band(**band) for band in table["bands"]),
+        subscales=_groups(table.get("subscales", {})),
+        domains=_groups(table.get("domains", {})),
+    )
+    _check_facts(key, instrument)
+    return instrument
+
+
+def _check_facts(key: str, instrument: Instrument) -> None:
+    """Cross-check one scale's facts, so a typo in the data file cannot reach a score."""
+    problems: list[str] = []
+    numbers = range(1, len(instrument.items) + 1)
+    if instrument.code != key:
+        problems.append(f"code {instrument.code!r} differs from its table name")
+    if instrument.domains:
+        in_domains = sorted(n for group in instrument.domains.values() for n in group)
+        if in_domains != list(numbers):
+            problems.append("domains must hold every item exactly once")
+        groups = [[instrument.items[n - 1] for n in g] for g in instrument.domains.values()]
+        lowest = sum(min(item.min for item in group) for group in groups)
+        highest = sum(max(item.max for item in group) for group in groups)
+    else:
+        lowest = sum(item.min for item in instrument.items)
+        highest = sum(item.max for item in instrument.items)
+    if (lowest, highest) != (instrument.total_min, instrument.total_max):
+        problems.append(f"items give totals {lowest}-{highest}, not the stated total range")
+    for name, group in instrument.subscales.items():
+        if not group or not set(group) <= set(numbers):
+            problems.append(f"subscale {name!r} names items the scale does not have")
+    lowers = [band.lower for band in instrument.bands]
+    if not lowers or lowers[0] != instrument.total_min or lowers != sorted(set(lowers)):
+        problems.append("bands must ascend strictly from the lowest total")
+    elif lowers[-1] > instrument.total_max:
+        problems.append("the last band starts above the highest total")
+    if problems:
+        raise ValueError(f"instruments.toml, {key}: " + "; ".join(problems))
+
+
+def _load() -> dict[str, Instrument]:
+    text = files("registry.assessments").joinpath("data/instruments.toml").read_text("utf-8")
+    return {key: _parse(key, table) for key, table in tomllib.loads(text).items()}
+
+
+_INSTRUMENTS = _load()
+
+INSTRUMENT_CODES: tuple[str, ...] = tuple(_INSTRUMENTS)  # in the data file's order
+
+
+def instrument(code: str) -> Instrument:
+    """The scale with this code; ValidationFailed listing the codes if there is none."""
+    # The isinstance check keeps unhashable JSON values (lists, objects) out of the lookup.
+    found = _INSTRUMENTS.get(code) if isinstance(code, str) else None
+    if found is None:
+        raise ValidationFailed({"instrument": [f"Choose one of {', '.join(INSTRUMENT_CODES)}."]})
+    return found
+
+
+def score_items(instrument: Instrument, items: Sequence[int]) -> Score:
+    """Score one rating per item, in the scale's item order."""
+    ratings = _checked_ratings(instrument, items)
+    if instrument.domains:
+        total = sum(max(ratings[n - 1] for n in group) for group in instrument.domains.values())
+    else:
+        total = sum(ratings)
+    subscales = {
+        name: sum(ratings[n - 1] for n in group) for name, group in instrument.subscales.items()
+    }
+    return Score(total=total, subscales=subscales, band=band_for(instrument, total))
+
+
+def score_total(instrument: Instrument, total: int) -> Score:
+    """Score a total recorded without its items: subscales cannot be known, so none."""
+    return Score(total=total, subscales={}, band=band_for(instrument, total))
+
+
+def band_for(instrument: Instrument, total: int) -> str:
+    """The severity band of a total, or ValidationFailed if the total is out of range."""
+    if not _is_whole_between(total, instrument.total_min, instrument.total_max):
+        raise ValidationFailed(
+            {
+                "total": [
+                    f"The {instrument.code} total must be a whole number "
+                    f"from {instrument.total_min} to {instrument.total_max}."
+                ]
+            }
+        )
+    return next(band.label for band in reversed(instrument.bands) if band.lower <= total)
+
+
+def _checked_ratings(instrument: Instrument, items: object) -> list[int]:
+    expected = len(instrument.items)
+    # A string is a Sequence too, but never a set of ratings.
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise ValidationFailed(
+            {"items": [f"Give the {instrument.code} items as a list of {expected} numbers."]}
+        )
+    if len(items) != expected:
+        plural = "item" if expected == 1 else "items"
+        given = {0: "none were given", 1: "1 was given"}.get(len(items), f"{len(items)} were given")
+        raise ValidationFailed({"items": [f"{instrument.code} has {expected} {plural}; {given}."]})
+    problems = [
+        f"Item {number} ({item.label}) must be a whole number from {item.min} to {item.max}."
+        for number, (item, rating) in enumerate(zip(instrument.items, items, strict=True), 1)
+        if not _is_whole_between(rating, item.min, item.max)
+    ]
+    if problems:
+        raise ValidationFailed({"items": problems})
+    return list(items)
+
+
+def _is_whole_between(value: object, lowest: int, highest: int) -> bool:
+    # bool is a subclass of int, but True is not a rating.
+    return isinstance(value, int) and not isinstance(value, bool) and lowest <= value <= highest

@@ -1,0 +1,66 @@
+"""Assessment and treatment-trial input and output."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from registry.assessments.instruments import INSTRUMENT_CODES
+from registry.assessments.treatment import trial_outcomes
+from registry.participants.schemas import Month
+
+
+def _not_in_future(value: dt.date) -> None:
+    if value > dt.date.today():
+        raise ValidationError("This date is in the future.")
+
+
+class AssessmentArgs(Schema):
+    instrument = fields.String(
+        required=True,
+        validate=validate.OneOf(INSTRUMENT_CODES, error="Choose one of: {choices}."),
+    )
+    administered_on = fields.Date(required=True, validate=_not_in_future)
+    # Ranges are checked per instrument by the scoring rules, which name each bad item.
+    items = fields.List(fields.Raw(), metadata={"description": "item ratings, in order"})
+    total = fields.Raw(metadata={"description": "instead of items, when only a total is known"})
+
+    @validates_schema
+    def _items_or_total(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("items" in data) == ("total" in data):
+            raise ValidationError("Give either the items or the total, not both.", "items")
+
+
+class AssessmentSchema(Schema):
+    id = fields.Integer(required=True)
+    instrument = fields.String(required=True)
+    scale_version = fields.String(required=True)
+    administered_on = fields.Date(required=True)
+    items = fields.List(fields.Integer(), allow_none=True)
+    total = fields.Integer(required=True)
+    subscales = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
+    band = fields.String(required=True)
+
+
+class TreatmentTrialArgs(Schema):
+    drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
+    started_on = Month(required=True)
+    adequate_dose = fields.Boolean(required=True, truthy={True}, falsy={False})
+    weeks = fields.Integer(required=True, strict=True, validate=validate.Range(0, 520))
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(trial_outcomes(), error="Choose one of: {choices}.")
+    )
+
+
+class TreatmentTrialSchema(Schema):
+    id = fields.Integer(required=True)
+    drug = fields.String(required=True)
+    started_on = Month(required=True)
+    adequate_dose = fields.Boolean(required=True)
+    weeks = fields.Integer(required=True)
+    outcome = fields.String(required=True)
+    counts_as_failed = fields.Boolean(required=True)
+    failed_adequate_trials = fields.Integer(required=True, metadata={"description": "now"})
+    failed_trials_definition = fields.String(required=True)

@@ -1,0 +1,348 @@
+"""Enrolling participants (one, or a batch) and correcting their records.
+
+One path enrols everyone: the API, the web form, the CSV import and the demo seed all
+come through ``enrol_batch``, which checks what needs the database (site, consent-form
+version, duplicates) and writes each participant whole (identity, data key, blind index,
+consent, facts and audit event) with bulk inserts. Input has already been loaded through
+``schemas.EnrolmentArgs``. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from registry.audit.actions import Actor, AuditEntry
+from registry.audit.actions import record_events as record_audit_events
+from registry.auth.models import Site
+from registry.consents.actions import consent_record_values
+from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
+from registry.db import session
+from registry.errors import Conflict, ValidationFailed
+from registry.participants.facts import facts_values, refresh_facts
+from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
+from registry.participants.identity import (
+    SealedIdentity,
+    enrolled_among,
+    lock_active,
+    lock_index_values,
+    new_participant_id,
+    nhs_number_index,
+    update_identity,
+)
+from registry.participants.models import (
+    NhsNumberIndex,
+    Participant,
+    ParticipantFacts,
+    ParticipantKey,
+)
+from registry.participants.reference import reference
+
+DUPLICATE_MESSAGE = "This person is already enrolled."
+IDENTIFIERS = ("nhs_number", "given_name", "family_name", "date_of_birth", "postcode")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why one enrolment of a batch was not made."""
+
+    code: str
+    message: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+    def error(self) -> Conflict | ValidationFailed:
+        if self.code == "duplicate_participant":
+            return Conflict(self.code, self.message)
+        return ValidationFailed(self.fields, self.message)
+
+
+def enrol_participant(
+    enrolment: Mapping[str, Any], *, by: Actor, own_site: Site | None
+) -> Participant:
+    """Enrol one person; ValidationFailed, or Conflict("duplicate_participant")."""
+    (outcome,) = enrol_batch([enrolment], by=by, own_site=own_site)
+    if isinstance(outcome, Refusal):
+        raise outcome.error()
+    participant = session().get(Participant, outcome)
+    assert participant is not None  # inserted in this transaction
+    return participant
+
+
+def enrol_batch(
+    enrolments: Sequence[Mapping[str, Any]],
+    *,
+    by: Actor,
+    own_site: Site | None,
+    enrolled_on: dt.date | None = None,
+) -> list[int | Refusal]:
+    """Enrol loaded enrolments; for each, the new participant's primary key or a Refusal.
+
+    ``own_site``: the clinician's site, the only one they may enrol at (None for the
+    command line, which may name any site). Nothing is written for a refused enrolment.
+    """
+    db = session()
+    today = enrolled_on or dt.date.today()
+    sites = _sites_by_code({e["site"] for e in enrolments if e.get("site")})
+    forms = _forms_by_version({(e["cohort"], e["consent"]["form_version"]) for e in enrolments})
+
+    outcomes: list[int | Refusal | None] = []
+    for enrolment in enrolments:
+        refusal = _check_against_registry(enrolment, sites, forms, own_site)
+        outcomes.append(refusal)
+
+    # Duplicates: lock every index value in the batch, then look for each number.
+    wanted = {
+        i: enrolment["nhs_number"] for i, enrolment in enumerate(enrolments) if outcomes[i] is None
+    }
+    lock_index_values(nhs_number_index(number)[0] for number in wanted.values())
+    already = enrolled_among(set(wanted.values()))
+    seen: set[str] = set()
+    for i, number in wanted.items():
+        if number in already or number in seen:
+            outcomes[i] = Refusal("duplicate_participant", DUPLICATE_MESSAGE)
+        seen.add(number)
+
+    accepted = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if accepted:
+        pks = _insert([enrolments[i] for i in accepted], sites, forms, own_site, by=by, today=today)
+        for i, pk in zip(accepted, pks, strict=True):
+            outcomes[i] = pk
+    db.flush()
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _sites_by_code(codes: set[str]) -> dict[str, Site]:
+    if not codes:
+        return {}
+    return {site.code: site for site in session().scalars(select(Site).where(Site.code.in_(codes)))}
+
+
+def _forms_by_version(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], ConsentForm]:
+    versions = {version for _, version in pairs}
+    rows = session().scalars(select(ConsentForm).where(ConsentForm.version.in_(versions)))
+    return {(form.cohort, form.version): form for form in rows}
+
+
+def _check_against_registry(
+    enrolment: Mapping[str, Any],
+    sites: Mapping[str, Site],
+    forms: Mapping[tuple[str, str], ConsentForm],
+    own_site: Site | None,
+) -> Refusal | None:
+    problems: dict[str, list[str]] = {}
+    code = enrolment.get("site")
+    if own_site is not None and code is not None and code != own_site.code:
+        problems["site"] = [f"You can enrol only at your own site, {own_site.code}."]
+    elif own_site is None and code is None:
+        problems["site"] = ["Give the site code."]
+    elif code is not None and code not in sites:
+        problems["site"] = ["There is no site with this code."]
+    consent = enrolment["consent"]
+    cohort = enrolment["cohort"]
+    form = forms.get((cohort, consent["form_version"]))
+    if form is None:
+        problems["consent.form_version"] = [f"There is no {cohort} consent form of this version."]
+    elif consent["signed_on"] < form.effective_on:
+        problems["consent.signed_on"] = [
+            f"Version {form.version} was not in use until {form.effective_on:%d %B %Y}."
+        ]
+    if problems:
+        return Refusal("validation_error", "Some of the information given is not valid.", problems)
+    return None
+
+
+def _insert(
+    enrolments: Sequence[Mapping[str, Any]],
+    sites: Mapping[str, Site],
+    forms: Mapping[tuple[str, str], ConsentForm],
+    own_site: Site | None,
+    *,
+    by: Actor,
+    today: dt.date,
+) -> list[int]:
+    db = session()
+    ethnicity = reference()
+    participants: list[dict[str, Any]] = []
+    sealed: list[SealedIdentity] = []
+    for enrolment in enrolments:
+        identity = SealedIdentity.seal(
+            new_participant_id(),
+            {
+                "nhs_number": enrolment["nhs_number"],
+                "given_name": enrolment["given_name"],
+                "family_name": enrolment["family_name"],
+                "date_of_birth": enrolment["date_of_birth"].isoformat(),
+                "postcode": enrolment["postcode"],
+                "email": enrolment.get("email"),
+                "phone": enrolment.get("phone"),
+            },
+        )
+        sealed.append(identity)
+        site = own_site if enrolment.get("site") is None else sites[enrolment["site"]]
+        assert site is not None  # _check_against_registry refused it otherwise
+        clinical = enrolment["clinical"]
+        birth: dt.date = enrolment["date_of_birth"]
+        participants.append(
+            {
+                "participant_id": identity.participant_id,
+                "cohort": enrolment["cohort"],
+                "site_id": site.id,
+                "birth_year": birth.year,
+                "birth_month": birth.month,
+                "postcode_district": enrolment["postcode"].split(" ")[0],
+                "enrolled_on": today,
+                "enrolled_by_id": by.user_id,
+                "sex": enrolment["sex"],
+                "gender_identity": enrolment["gender_identity"],
+                "ethnicity": enrolment["ethnicity"],
+                "ethnicity_group": ethnicity.ethnicity_group(enrolment["ethnicity"]),
+                "imd_decile": enrolment.get("imd_decile"),
+                "imd_version": enrolment.get("imd_version")
+                if enrolment.get("imd_decile") is not None
+                else None,
+                "diagnosis_icd10": clinical["diagnosis_icd10"],
+                "psychosis_onset": clinical.get("psychosis_onset"),
+                "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
+                "eip_accepted_on": clinical.get("eip_accepted_on"),
+                "dup_weeks": _dup_weeks(clinical),
+                "episode_start": clinical.get("episode_start"),
+                **identity.columns,
+            }
+        )
+    pks = list(
+        db.scalars(
+            insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
+            participants,
+        )
+    )
+    db.execute(
+        insert(ParticipantKey),
+        [{"participant_pk": pk, **s.key_row} for pk, s in zip(pks, sealed, strict=True)],
+    )
+    index_rows = []
+    for pk, enrolment in zip(pks, enrolments, strict=True):
+        value, bits = nhs_number_index(enrolment["nhs_number"])
+        index_rows.append({"participant_pk": pk, "index_value": value, "bits": bits})
+    db.execute(insert(NhsNumberIndex), index_rows)
+
+    records = [
+        consent_record_values(
+            participant_pk=pk,
+            participant_id=s.participant_id,
+            cipher=s.cipher,
+            form=forms[(enrolment["cohort"], enrolment["consent"]["form_version"])],
+            consent=enrolment["consent"],
+            kind="enrolment",
+            by=by,
+        )
+        for pk, s, enrolment in zip(pks, sealed, enrolments, strict=True)
+    ]
+    record_ids = list(
+        db.scalars(
+            insert(ConsentRecord).returning(ConsentRecord.id, sort_by_parameter_order=True),
+            records,
+        )
+    )
+    db.execute(
+        insert(ConsentItemEvent),
+        [
+            {"record_id": record_id, "participant_pk": pk, "item": item, "granted": granted}
+            for record_id, pk, enrolment in zip(record_ids, pks, enrolments, strict=True)
+            for item, granted in enrolment["consent"]["items"].items()
+        ],
+    )
+    db.execute(
+        insert(ParticipantFacts),
+        [
+            facts_values(
+                {"id": pk, **row},
+                consent=enrolment["consent"]["items"],
+                latest_scores={},
+                failed_adequate_trials=0,
+            )
+            for pk, row, enrolment in zip(pks, participants, enrolments, strict=True)
+        ],
+    )
+    record_audit_events(
+        [
+            AuditEntry(
+                "participant.enrol",
+                target_type="participant",
+                target_id=row["participant_id"],
+                participant_id=row["participant_id"],
+                details={
+                    "cohort": row["cohort"],
+                    "site_id": row["site_id"],
+                    "consent_form": enrolment["consent"]["form_version"],
+                    "capacity": enrolment["consent"]["capacity"],
+                },
+            )
+            for row, enrolment in zip(participants, enrolments, strict=True)
+        ],
+        by=by,
+    )
+    return pks
+
+
+def _dup_weeks(clinical: Mapping[str, Any]) -> int | None:
+    """Duration of untreated psychosis: as given, else onset to first treatment or EIP."""
+    if clinical.get("dup_weeks") is not None:
+        return int(clinical["dup_weeks"])
+    onset = clinical.get("psychosis_onset")
+    treated = [
+        day
+        for day in (clinical.get("first_antipsychotic_on"), clinical.get("eip_accepted_on"))
+        if day is not None
+    ]
+    if onset is None or not treated:
+        return None
+    weeks: int = (min(treated) - onset).days // 7
+    return max(0, weeks)
+
+
+# -- corrections ----------------------------------------------------------------------------
+
+DEMOGRAPHIC_FIELDS = ("sex", "gender_identity", "ethnicity", "imd_decile", "imd_version")
+
+
+def correct_participant(
+    participant: Participant, changes: Mapping[str, Any], *, by: Actor
+) -> Participant:
+    """Correct contact details (re-sealed) and demographics; the facts follow."""
+    identity_changes = {k: v for k, v in changes.items() if k in IDENTITY_FIELDS}
+    locked = lock_active(participant)
+    if identity_changes:
+        update_identity(locked, by=by, **identity_changes)
+    demographic = {k: v for k, v in changes.items() if k in DEMOGRAPHIC_FIELDS}
+    if not demographic:
+        return locked
+    if "imd_decile" in demographic and demographic["imd_decile"] is None:
+        demographic["imd_version"] = None
+    elif demographic.get("imd_decile") is not None and not (
+        demographic.get("imd_version") or locked.imd_version
+    ):
+        raise ValidationFailed(
+            {"imd_version": ["Say which index the decile comes from (IoD2019 or IoD2025)."]}
+        )
+    for name, value in demographic.items():
+        setattr(locked, name, value)
+    if "ethnicity" in demographic:
+        locked.ethnicity_group = reference().ethnicity_group(demographic["ethnicity"])
+    record_audit_events(
+        [
+            AuditEntry(
+                "participant.correct_demographics",
+                target_type="participant",
+                target_id=locked.participant_id,
+                participant_id=locked.participant_id,
+                details={"fields": sorted(demographic)},
+            )
+        ],
+        by=by,
+    )
+    refresh_facts(locked)
+    return locked

@@ -1,0 +1,179 @@
+"""Participants: enrolment, the clinician's and researcher's views, corrections, and the
+clinical records (assessments, treatment trials) entered against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.models import Assessment
+from registry.assessments.schemas import (
+    AssessmentArgs,
+    AssessmentSchema,
+    TreatmentTrialArgs,
+    TreatmentTrialSchema,
+)
+from registry.assessments.treatment import current_definition
+from registry.auth.models import Site, User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.db import session
+from registry.errors import Unauthorised
+from registry.participants.actions import correct_participant, enrol_participant
+from registry.participants.facts import failed_adequate_trials
+from registry.participants.models import Participant
+from registry.participants.queries import (
+    find_visible_by_nhs_number,
+    identifiable_to,
+    page_of,
+    participant_view,
+    visible_participant,
+    visible_participants,
+)
+from registry.participants.schemas import (
+    EnrolmentArgs,
+    ParticipantListArgs,
+    ParticipantPageSchema,
+    ParticipantSchema,
+    ParticipantUpdateArgs,
+    PseudonymisedParticipantSchema,
+)
+
+blp = Blueprint("participants", __name__, description="Participants and their clinical records")
+
+VIEW_PURPOSE = "view participant record"
+LIST_PURPOSE = "list participants"
+
+
+def current_user() -> User:
+    user = signed_in_user()
+    if user is None:
+        raise Unauthorised()
+    return user
+
+
+def _dump(user: User, view: dict[str, Any]) -> dict[str, Any]:
+    schema = ParticipantSchema() if identifiable_to(user) else PseudonymisedParticipantSchema()
+    dumped: dict[str, Any] = schema.dump(view)
+    return dumped
+
+
+@blp.route("/participants", methods=["POST"])
+@requires(Permission.ENROL_PARTICIPANTS)
+@blp.arguments(EnrolmentArgs)
+@blp.response(201, ParticipantSchema)
+@blp.alt_response(409, schema="Error", description="duplicate_participant: already enrolled")
+def enrol(args: dict[str, Any]) -> dict[str, Any]:
+    """Enrol a consenting person at the clinician's own site."""
+    user = current_user()
+    participant = enrol_participant(args, by=acting_as(), own_site=user.site)
+    return participant_view(participant, user=user, by=acting_as(), purpose="confirm enrolment")
+
+
+@blp.route("/participants", methods=["GET"])
+@requires(Permission.VIEW_PARTICIPANTS)
+@blp.arguments(ParticipantListArgs, location="query")
+@blp.response(200, ParticipantPageSchema)
+def list_participants(args: dict[str, Any]) -> dict[str, Any]:
+    """Clinicians: their own site's participants, identifiable (each one shown is audited).
+    Researchers: every site's, pseudonymised. Clinicians may find one by NHS number."""
+    user = current_user()
+    statement = visible_participants(user)
+    if args.get("cohort"):
+        statement = statement.where(Participant.cohort == args["cohort"])
+    if args.get("site"):
+        statement = statement.join(Site, Site.id == Participant.site_id).where(
+            Site.code == args["site"]
+        )
+    if args.get("nhs_number"):
+        found = find_visible_by_nhs_number(user, args["nhs_number"])
+        statement = statement.where(Participant.id == (found.id if found else -1))
+    rows, total = page_of(statement, page=args["page"], per_page=args["per_page"])
+    actor = acting_as()
+    return {
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": total,
+        "items": [
+            _dump(user, participant_view(row, user=user, by=actor, purpose=LIST_PURPOSE))
+            for row in rows
+        ],
+    }
+
+
+@blp.route("/participants/<participant_id>", methods=["GET"])
+@requires(Permission.VIEW_PARTICIPANTS)
+@blp.response(200, ParticipantSchema)
+def get_participant(participant_id: str) -> dict[str, Any]:
+    """One participant: identifiable for a clinician of their site (audited), else
+    pseudonymised (researchers). Another site's participant is 404."""
+    user = current_user()
+    participant = visible_participant(user, participant_id)
+    return _dump(
+        user, participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
+    )
+
+
+@blp.route("/participants/<participant_id>", methods=["PATCH"])
+@requires(Permission.ENROL_PARTICIPANTS)
+@blp.arguments(ParticipantUpdateArgs)
+@blp.response(200, ParticipantSchema)
+def correct(changes: dict[str, Any], participant_id: str) -> dict[str, Any]:
+    """Correct contact details and demographics (NHS number and birth date are fixed)."""
+    user = current_user()
+    participant = visible_participant(user, participant_id)
+    corrected = correct_participant(participant, changes, by=acting_as())
+    return _dump(user, participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE))
+
+
+@blp.route("/participants/<participant_id>/assessments", methods=["POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.arguments(AssessmentArgs)
+@blp.response(201, AssessmentSchema)
+def add_assessment(args: dict[str, Any], participant_id: str) -> Assessment:
+    """Record a rating scale item by item (or its total); ranges checked, total and band
+    computed."""
+    participant = visible_participant(current_user(), participant_id)
+    return record_assessment(participant, by=acting_as(), **args)
+
+
+@blp.route("/participants/<participant_id>/assessments", methods=["GET"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.response(200, AssessmentSchema(many=True))
+def list_assessments(participant_id: str) -> list[Assessment]:
+    """Every assessment of one of the clinician's own participants, newest first."""
+    participant = visible_participant(current_user(), participant_id)
+    return list(
+        session().scalars(
+            select(Assessment)
+            .where(Assessment.participant_pk == participant.id)
+            .order_by(Assessment.administered_on.desc(), Assessment.id.desc())
+        )
+    )
+
+
+@blp.route("/participants/<participant_id>/treatment-trials", methods=["POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.arguments(TreatmentTrialArgs)
+@blp.response(201, TreatmentTrialSchema)
+def add_treatment_trial(args: dict[str, Any], participant_id: str) -> dict[str, Any]:
+    """Record an antidepressant trial (TRD); failed_adequate_trials is recounted."""
+    participant = visible_participant(current_user(), participant_id)
+    trial = record_treatment_trial(participant, by=acting_as(), **args)
+    definition = current_definition()
+    return {
+        "id": trial.id,
+        "drug": trial.drug,
+        "started_on": trial.started_on,
+        "adequate_dose": trial.adequate_dose,
+        "weeks": trial.weeks,
+        "outcome": trial.outcome,
+        "counts_as_failed": definition.counts_as_failed(
+            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
+        ),
+        "failed_adequate_trials": failed_adequate_trials(participant.id),
+        "failed_trials_definition": definition.name,
+    }

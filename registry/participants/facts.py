@@ -1,0 +1,128 @@
+"""The per-participant facts row: what eligibility queries and reports read.
+
+Every action that changes something a fact derives from calls ``refresh_facts`` in its own
+transaction, so the row is never stale. Bulk enrolment builds the same row through
+``facts_values`` without reading back what it has just written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.treatment import current_definition
+from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
+from registry.consents.models import ConsentItemEvent
+from registry.db import session
+from registry.participants.models import STATUS_ACTIVE, Participant, ParticipantFacts
+
+# Instrument code -> facts column holding its latest total.
+SCORE_COLUMNS = {
+    "PHQ9": "score_phq9",
+    "GAD7": "score_gad7",
+    "MADRS": "score_madrs",
+    "HAMD17": "score_hamd17",
+    "QIDS_SR16": "score_qids_sr16",
+    "PANSS": "score_panss",
+    "BPRS": "score_bprs",
+    "CGI_S": "score_cgi_s",
+}
+_COPIED = (
+    "cohort",
+    "site_id",
+    "sex",
+    "gender_identity",
+    "ethnicity",
+    "ethnicity_group",
+    "postcode_district",
+    "imd_decile",
+    "diagnosis_icd10",
+    "enrolled_on",
+    "psychosis_onset",
+    "episode_start",
+)
+
+
+def facts_values(
+    participant: Mapping[str, Any],
+    *,
+    consent: Mapping[str, bool],
+    latest_scores: Mapping[str, int],
+    failed_adequate_trials: int,
+) -> dict[str, Any]:
+    """The facts row for a participant given as a mapping of their column values."""
+    year, month = participant.get("birth_year"), participant.get("birth_month")
+    values: dict[str, Any] = {name: participant.get(name) for name in _COPIED}
+    values["participant_pk"] = participant["id"]
+    values["birth_month_start"] = dt.date(year, month, 1) if year and month else None
+    for code, column in SCORE_COLUMNS.items():
+        values[column] = latest_scores.get(code)
+    values["failed_adequate_trials"] = failed_adequate_trials
+    values["failed_trials_definition"] = current_definition().name
+    for item in CONSENT_ITEMS:
+        values[f"consent_{item}"] = bool(consent.get(item, False))
+    values["contactable"] = (
+        participant.get("status", STATUS_ACTIVE) == STATUS_ACTIVE
+        and all(consent.get(item, False) for item in REQUIRED_ITEMS)
+        and bool(consent.get(CONTACT_ITEM, False))
+    )
+    return values
+
+
+def current_consent(participant_pk: int) -> dict[str, bool]:
+    """Each item's latest answer (events are append-only; the highest id is the latest)."""
+    rows = session().execute(
+        select(ConsentItemEvent.item, ConsentItemEvent.granted)
+        .where(ConsentItemEvent.participant_pk == participant_pk)
+        .order_by(ConsentItemEvent.id)
+    )
+    return {item: granted for item, granted in rows}
+
+
+def latest_scores(participant_pk: int) -> dict[str, Assessment]:
+    """Each instrument's most recent assessment by administered_on (then by entry order)."""
+    assessments = session().scalars(
+        select(Assessment)
+        .where(Assessment.participant_pk == participant_pk)
+        .order_by(Assessment.administered_on, Assessment.id)
+    )
+    return {assessment.instrument: assessment for assessment in assessments}
+
+
+def failed_adequate_trials(participant_pk: int) -> int:
+    definition = current_definition()
+    trials = session().scalars(
+        select(TreatmentTrial).where(TreatmentTrial.participant_pk == participant_pk)
+    )
+    return sum(
+        definition.counts_as_failed(
+            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
+        )
+        for trial in trials
+    )
+
+
+def refresh_facts(participant: Participant) -> ParticipantFacts:
+    """Recompute the participant's facts row from their records, in this transaction."""
+    db = session()
+    values = facts_values(
+        {column.key: getattr(participant, column.key) for column in Participant.__table__.c},
+        consent=current_consent(participant.id),
+        latest_scores={
+            code: assessment.total for code, assessment in latest_scores(participant.id).items()
+        },
+        failed_adequate_trials=failed_adequate_trials(participant.id),
+    )
+    facts = db.get(ParticipantFacts, participant.id)
+    if facts is None:
+        facts = ParticipantFacts(**values)
+        db.add(facts)
+    else:
+        for name, value in values.items():
+            setattr(facts, name, value)
+    db.flush()
+    return facts

@@ -1,0 +1,158 @@
+"""Reads of participants, limited by who is asking, and the two views of one participant.
+
+Clinicians see their own site's participants, identifiable (each read audited through
+``read_identity``); researchers see every site's, pseudonymised. A participant another
+site's clinician asks for is "not found", never "forbidden": the answer must not confirm
+that someone is enrolled elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from registry.audit.actions import Actor
+from registry.auth.models import Site, User
+from registry.auth.permissions import Permission
+from registry.consents.models import ConsentForm, ConsentRecord
+from registry.db import session
+from registry.errors import Forbidden, NotFound
+from registry.participants.facts import current_consent, latest_scores
+from registry.participants.identity import Identity, find_by_nhs_number, read_identity
+from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
+from registry.participants.schemas import age_on
+
+# Census-style bands (ONS mid-year estimates), so cohorts compare with the population.
+_BAND_EDGES = (18, 25, 35, 45, 55, 65, 75)
+_BAND_NAMES = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75 and over")
+
+
+def age_band(participant: Participant, today: dt.date | None = None) -> str:
+    if not participant.birth_year or not participant.birth_month:
+        return "unknown"
+    birth = dt.date(participant.birth_year, participant.birth_month, 1)
+    age = age_on(birth, today or dt.date.today())
+    return _BAND_NAMES[sum(age >= edge for edge in _BAND_EDGES)]
+
+
+def identifiable_to(user: User) -> bool:
+    return user.can(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
+
+
+def visible_participants(user: User) -> Select[Participant]:
+    """Every participant ``user`` may see (tombstones excluded), newest first."""
+    statement = (
+        select(Participant)
+        .where(Participant.status != STATUS_SHREDDED)
+        .order_by(Participant.id.desc())
+    )
+    if identifiable_to(user):
+        statement = statement.where(Participant.site_id == user.site_id)
+    elif not user.can(Permission.VIEW_PSEUDONYMISED):
+        raise Forbidden()
+    return statement
+
+
+def visible_participant(user: User, participant_id: str) -> Participant:
+    participant = session().scalar(
+        visible_participants(user).where(Participant.participant_id == participant_id)
+    )
+    if participant is None:
+        raise NotFound("There is no participant with this id that you can see.")
+    return participant
+
+
+def find_visible_by_nhs_number(user: User, nhs_number: str) -> Participant | None:
+    """Clinicians' search by NHS number (through the blind index), own site only."""
+    if not identifiable_to(user):
+        raise Forbidden("Only clinicians can search by NHS number.")
+    found = find_by_nhs_number(nhs_number)
+    if found is None or found.site_id != user.site_id or found.status == STATUS_SHREDDED:
+        return None
+    return found
+
+
+def page_of(
+    statement: Select[Participant], *, page: int, per_page: int
+) -> tuple[list[Participant], int]:
+    db = session()
+    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    rows = db.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), int(total)
+
+
+def participant_view(
+    participant: Participant, *, user: User, by: Actor, purpose: str
+) -> dict[str, Any]:
+    """The participant as ``user`` may see them: identifiable (audited) or pseudonymised."""
+    view = pseudonymised_view(participant)
+    if identifiable_to(user):
+        identity = read_identity(participant, by=by, purpose=purpose)
+        view.update(identifiable_fields(participant, identity))
+    return view
+
+
+def identifiable_fields(participant: Participant, identity: Identity) -> dict[str, Any]:
+    return {
+        "nhs_number": format_nhs_number(identity.nhs_number),
+        "given_name": identity.given_name,
+        "family_name": identity.family_name,
+        "date_of_birth": identity.date_of_birth,
+        "postcode": identity.postcode,
+        "email": identity.email,
+        "phone": identity.phone,
+        "enrolled_on": participant.enrolled_on,
+        "first_antipsychotic_on": participant.first_antipsychotic_on,
+        "eip_accepted_on": participant.eip_accepted_on,
+    }
+
+
+def pseudonymised_view(participant: Participant) -> dict[str, Any]:
+    db = session()
+    site = db.get(Site, participant.site_id)
+    facts = db.get(ParticipantFacts, participant.id)
+    latest_form = db.scalar(
+        select(ConsentForm.version)
+        .join(ConsentRecord, ConsentRecord.consent_form_id == ConsentForm.id)
+        .where(ConsentRecord.participant_pk == participant.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+    return {
+        "participant_id": participant.participant_id,
+        "cohort": participant.cohort,
+        "site": site.code if site else None,
+        "status": participant.status,
+        "enrolled_month": participant.enrolled_on,
+        "age_band": age_band(participant),
+        "sex": participant.sex,
+        "gender_identity": participant.gender_identity,
+        "ethnicity": participant.ethnicity,
+        "ethnicity_group": participant.ethnicity_group,
+        "postcode_district": participant.postcode_district,
+        "imd_decile": participant.imd_decile,
+        "imd_version": participant.imd_version,
+        "diagnosis_icd10": participant.diagnosis_icd10,
+        "psychosis_onset": participant.psychosis_onset,
+        "dup_weeks": participant.dup_weeks,
+        "episode_start": participant.episode_start,
+        "failed_adequate_trials": facts.failed_adequate_trials if facts else 0,
+        "failed_trials_definition": facts.failed_trials_definition if facts else None,
+        "latest_scores": {
+            code: {
+                "total": assessment.total,
+                "band": assessment.band,
+                "administered_on": assessment.administered_on,
+            }
+            for code, assessment in latest_scores(participant.id).items()
+        },
+        "consent": current_consent(participant.id),
+        "consent_form_version": latest_form,
+    }
+
+
+def format_nhs_number(digits: str) -> str:
+    """NHS numbers are shown 3-3-4."""
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
