@@ -230,27 +230,29 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
     if not canonicals:
         return {}
     db = session()
-    key = key_provider().subkey(BLIND_INDEX_PURPOSE)
+    index_key = key_provider().subkey(BLIND_INDEX_PURPOSE)
     widths = {nhs_number_index(next(iter(canonicals)))[1]}
     widths.update(db.scalars(select(NhsNumberIndex.bits).distinct()))
     wanted = {
-        (bits, blind_index(key, canonical, bits=bits))
+        (bits, blind_index(index_key, canonical, bits=bits))
         for canonical in canonicals
         for bits in widths
     }
     found: dict[str, Participant] = {}
     values = sorted({value for _, value in wanted})
     for start in range(0, len(values), 500):
+        # Keys come in the same query: a batch checks thousands of candidates.
         candidates = db.execute(
-            select(Participant, NhsNumberIndex.bits, NhsNumberIndex.index_value)
+            select(Participant, ParticipantKey, NhsNumberIndex.bits, NhsNumberIndex.index_value)
             .join(NhsNumberIndex, NhsNumberIndex.participant_pk == Participant.id)
+            .join(ParticipantKey, ParticipantKey.participant_pk == Participant.id)
             .where(NhsNumberIndex.index_value.in_(values[start : start + 500]))
             .order_by(Participant.id)
         ).all()
-        for candidate, bits, value in candidates:
+        for candidate, data_key, bits, value in candidates:
             if (bits, value) not in wanted:
                 continue
-            number = _open(cipher_for(candidate), candidate, "nhs_number")
+            number = _open(_cipher_from_key(candidate, data_key), candidate, "nhs_number")
             if number is not None and number in canonicals:
                 found.setdefault(number, candidate)
     return found
@@ -424,6 +426,10 @@ def cipher_for(participant: Participant) -> FieldCipher:
     key = session().get(ParticipantKey, participant.id)
     if key is None:
         raise KeyUnavailable("participant has no data key (shredded)")
+    return _cipher_from_key(participant, key)
+
+
+def _cipher_from_key(participant: Participant, key: ParticipantKey) -> FieldCipher:
     dek = dek_cache.get(participant.participant_id, key.dek_version)
     if dek is None:
         dek = _unwrap(key.wrapped_dek, _dek_aad(participant.participant_id, key.dek_version))
