@@ -13,7 +13,7 @@ from flask import Flask, g, request, session
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.wrappers import Response
 
-from registry.config import Mode, Settings
+from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
 from registry.errors import register_error_handlers
@@ -38,6 +38,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.load()
+    _check_clinical_rules(settings)
     app = Flask(__name__, instance_path=settings.instance_path or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     _configure_logging(settings)
@@ -56,6 +57,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app, settings)
     return app
+
+
+def _check_clinical_rules(settings: Settings) -> None:
+    """Cohort and counting rules decide who may enrol and who is counted: refuse nonsense."""
+    from registry.assessments.treatment import definitions
+
+    problems = []
+    if settings.failed_trials_definition not in definitions():
+        problems.append(
+            f"failed_trials_definition must be one of {', '.join(sorted(definitions()))}"
+        )
+    if not 0 < settings.ep_min_age <= settings.ep_max_age:
+        problems.append("need 0 < ep_min_age <= ep_max_age")
+    if settings.trd_min_age < 1:
+        problems.append("trd_min_age must be at least 1")
+    if problems:
+        raise ConfigurationError("; ".join(problems))
 
 
 def _configure_flask(app: Flask, settings: Settings) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from registry import create_app
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import KeyringError, LocalKeyring, open_keyring
 
@@ -145,3 +146,23 @@ def test_subkeys_differ_by_purpose_and_are_stable(tmp_path: Path) -> None:
     assert audit == LocalKeyring.load(tmp_path / "keyring.json").subkey("audit-mac")
     assert audit != keyring.subkey("blind-index/nhs_number/v1")
     assert len(audit) == 32
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"failed_trials_definition": "whatever"}, "failed_trials_definition must be one of"),
+        ({"ep_min_age": "70"}, "ep_min_age <= ep_max_age"),
+        ({"trd_min_age": "0"}, "trd_min_age"),
+    ],
+)
+def test_app_refuses_nonsense_cohort_rules(
+    tmp_path: Path, override: dict[str, str], expected: str
+) -> None:
+    settings = Settings.from_mapping(
+        {"mode": "test", "database_url": "sqlite://", "keyring_path": str(tmp_path / "k.json")}
+        | override
+    )
+
+    with pytest.raises(ConfigurationError, match=expected):
+        create_app(settings)
