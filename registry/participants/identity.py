@@ -1,4 +1,4 @@
-"""Enrolling a participant's identity, reading it back, finding them, and shredding them.
+"""A participant's sealed identity: sealing it, reading it back, finding them, shredding them.
 
 Actions take ``by=Actor``, only flush, and leave the commit to the request or command.
 
@@ -21,7 +21,6 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from registry.audit.actions import Actor, record_event
-from registry.auth.models import Site
 from registry.crypto import key_provider
 from registry.crypto.blind_index import blind_index, plan_index_bits
 from registry.crypto.errors import DecryptionFailed, KeyUnavailable
@@ -32,7 +31,6 @@ from registry.db import database, session, utcnow
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
 from registry.participants.models import (
-    COHORTS,
     SEALED_COLUMNS,
     STATUS_SHREDDED,
     NhsNumberIndex,
@@ -42,7 +40,6 @@ from registry.participants.models import (
 from registry.participants.validation import (
     canonical_nhs_number,
     canonical_postcode,
-    check_date_of_birth,
     check_email,
     check_name,
     check_phone,
@@ -80,64 +77,7 @@ class Identity:
     __str__ = __repr__
 
 
-# -- enrolment ----------------------------------------------------------------------------
-
-
-def create_participant_identity(
-    *,
-    cohort: str,
-    site: Site,
-    nhs_number: str,
-    given_name: str,
-    family_name: str,
-    date_of_birth: dt.date,
-    postcode: str,
-    email: str | None = None,
-    phone: str | None = None,
-    by: Actor,
-) -> Participant:
-    """Enrol a person; Conflict("duplicate_participant") if their NHS number is enrolled."""
-    if cohort not in COHORTS:
-        raise ValidationFailed({"cohort": [f"Choose one of {', '.join(COHORTS)}."]})
-    canonical = canonical_nhs_number(nhs_number)
-    full_postcode, district = canonical_postcode(postcode)
-    values = {
-        "nhs_number": canonical,
-        "given_name": check_name("given_name", given_name),
-        "family_name": check_name("family_name", family_name),
-        "date_of_birth": check_date_of_birth(date_of_birth).isoformat(),
-        "postcode": full_postcode,
-        "email": check_email(email),
-        "phone": check_phone(phone),
-    }
-    index_value, bits = nhs_number_index(canonical)
-    lock_index_values([index_value])
-    if enrolled_among([canonical]):
-        raise Conflict("duplicate_participant", "This person is already enrolled.")
-
-    sealed = SealedIdentity.seal(new_participant_id(), values)
-    participant = Participant(
-        participant_id=sealed.participant_id,
-        cohort=cohort,
-        site_id=site.id,
-        birth_year=date_of_birth.year,
-        birth_month=date_of_birth.month,
-        postcode_district=district,
-        **sealed.columns,
-    )
-    db = session()
-    db.add(participant)
-    db.flush()
-    db.add(ParticipantKey(participant_pk=participant.id, **sealed.key_row))
-    db.add(NhsNumberIndex(participant_pk=participant.id, index_value=index_value, bits=bits))
-    _audit(
-        "participant.create_identity",
-        participant,
-        by=by,
-        details={"cohort": cohort, "site": site.code},
-    )
-    db.flush()
-    return participant
+# -- enrolment (the action is participants.actions.enrol_batch) -------------------------
 
 
 def new_participant_id() -> str:

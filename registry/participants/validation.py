@@ -3,7 +3,6 @@ they end up in API responses, logs and bug reports."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import NoReturn
 
@@ -17,7 +16,6 @@ _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 MAX_NAME_LENGTH = 200
-EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
 
 
 def canonical_nhs_number(text: str) -> str:
@@ -62,14 +60,6 @@ def check_name(field: str, text: str) -> str:
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationFailed({field: [f"Names can be at most {MAX_NAME_LENGTH} characters."]})
     return name
-
-
-def check_date_of_birth(value: dt.date) -> dt.date:
-    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise ValidationFailed({"date_of_birth": ["Give a date."]})
-    if not EARLIEST_BIRTH_DATE <= value <= dt.date.today():
-        raise ValidationFailed({"date_of_birth": ["The date of birth is not plausible."]})
-    return value
 
 
 def check_email(text: str | None) -> str | None:

@@ -25,24 +25,27 @@ from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site
+from registry.consents.actions import add_consent_form
+from registry.consents.models import ConsentForm
 from registry.crypto import key_provider
 from registry.crypto.errors import DecryptionFailed
 from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
+from registry.participants.actions import enrol_participant
 from registry.participants.identity import (
     BLIND_INDEX_PURPOSE,
     Identity,
-    create_participant_identity,
     find_by_nhs_number,
     read_identity,
     shred_participant,
     update_identity,
 )
 from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
+from registry.participants.schemas import load_enrolment
 from registry.participants.validation import canonical_nhs_number
-from tests.conftest import fresh_database, make_settings, on_postgresql
+from tests.conftest import enrolment_body, fresh_database, make_settings, on_postgresql
 from tests.crypto.test_blind_index import find_colliding_nhs_numbers, nhs_check_digit
 
 ACTOR = Actor(label="test:clinician", role="clinician", user_id=None)
@@ -59,20 +62,33 @@ def random_nhs_number() -> str:
 
 
 def enrol(site: Site, nhs_number: str | None = None, **overrides: Any) -> Participant:
-    values: dict[str, Any] = {
-        "cohort": "EP",
-        "site": site,
-        "nhs_number": nhs_number or random_nhs_number(),
-        "given_name": "Ada",
-        "family_name": f"Quetzal{random.randrange(10**6):06d}",
-        "date_of_birth": DATE_OF_BIRTH,
-        "postcode": "b152tt",
-        "email": f"ada{random.randrange(10**6)}@example.org",
-        "phone": "07700 900123",
-        "by": ACTOR,
-        **overrides,
-    }
-    return create_participant_identity(**values)
+    """Enrol through the one enrolment path (schema, then action), as the API does."""
+    _ensure_consent_forms()
+    body = enrolment_body(
+        "EP",
+        nhs_number=nhs_number or random_nhs_number(),
+        family_name=f"Quetzal{random.randrange(10**6):06d}",
+        date_of_birth=DATE_OF_BIRTH.isoformat(),
+        postcode="b152tt",
+        email=f"ada{random.randrange(10**6)}@example.org",
+        phone="07700 900123",
+    )
+    for name, value in overrides.items():
+        body[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return enrol_participant(load_enrolment(body), by=ACTOR, own_site=site)
+
+
+def _ensure_consent_forms() -> None:
+    if session().scalar(select(ConsentForm.id).where(ConsentForm.version == "EP-PIS-2.0")):
+        return
+    add_consent_form(
+        cohort="EP",
+        version="EP-PIS-2.0",
+        effective_on=dt.date(2020, 1, 1),
+        file_name="pis.md",
+        document=b"# Information sheet\n",
+        by=ACTOR,
+    )
 
 
 @contextmanager
@@ -397,7 +413,7 @@ def test_read_is_audited_with_its_purpose(app_ctx: None, site: Site) -> None:
         .order_by(AuditEvent.seq)
     )
     assert [(e.action, e.purpose) for e in events] == [
-        ("participant.create_identity", None),
+        ("participant.enrol", None),
         ("participant.read_identity", "recruitment contact"),
     ]
 
