@@ -25,6 +25,8 @@ class RegistryError(Exception):
     status = 400
     code = "bad_request"
     message = "The request could not be processed."
+    # Refusals worth a record even though the request's own transaction is rolled back.
+    audited = False
 
     def __init__(
         self,
@@ -52,12 +54,14 @@ class ValidationFailed(RegistryError):
 class Unauthorised(RegistryError):
     status = 401
     code = "unauthorised"
+    audited = True
     message = "Sign in, or send a valid API token."
 
 
 class Forbidden(RegistryError):
     status = 403
     code = "forbidden"
+    audited = True
     message = "Your role does not allow this."
 
 
@@ -73,6 +77,17 @@ class Conflict(RegistryError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message, code=code)
+
+
+class DuplicateParticipant(Conflict):
+    """The NHS number is already enrolled. Audited: repeated attempts could be someone
+    probing who is in a mental-health registry, and the answer says nothing more."""
+
+    audited = True
+    message = "This person is already enrolled."
+
+    def __init__(self) -> None:
+        super().__init__("duplicate_participant", self.message)
 
 
 _HTTP_CODES = {
@@ -161,8 +176,8 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
     return flat
 
 
-def _audit_denial(exc: RegistryError) -> None:
-    """Denied attempts are audited in their own transaction (the request's was rolled back)."""
+def _audit_refusal(exc: RegistryError) -> None:
+    """Refused attempts are audited in their own transaction (the request's was rolled back)."""
     from registry.audit.actions import Actor, record_event
     from registry.auth.session import current_actor
     from registry.db import session
@@ -170,9 +185,9 @@ def _audit_denial(exc: RegistryError) -> None:
     db = session()
     db.rollback()
     record_event(
-        "access.denied",
+        "access.denied" if exc.status in (401, 403) else f"refused.{exc.code}",
         by=current_actor() or Actor.anonymous(),
-        outcome="denied",
+        outcome="denied" if exc.status in (401, 403) else "refused",
         target_type="endpoint",
         target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
         details={"method": request.method, "status": exc.status},
@@ -183,8 +198,8 @@ def _audit_denial(exc: RegistryError) -> None:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RegistryError)
     def handle_registry_error(exc: RegistryError) -> Response:
-        if exc.status in (401, 403):
-            _audit_denial(exc)
+        if exc.audited:
+            _audit_refusal(exc)
         return error_response(exc.status, exc.code, exc.message, exc.fields)
 
     @app.errorhandler(CSRFError)

@@ -92,7 +92,9 @@ def record_treatment_trial(
         raise ValidationFailed({"drug": ["Give the drug's name, for example sertraline."]})
     locked = lock_active(participant)
     if locked.cohort != "TRD":
-        raise ValidationFailed({"drug": ["Treatment trials are recorded for the TRD cohort."]})
+        raise ValidationFailed(
+            {"participant_id": ["Treatment trials are recorded for the TRD cohort only."]}
+        )
     if locked.episode_start is not None and started_on < locked.episode_start:
         raise ValidationFailed({"started_on": ["This is before the current episode started."]})
     trial = TreatmentTrial(

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from registry.assessments.instruments import INSTRUMENT_CODES
 from registry.assessments.treatment import trial_outcomes
-from registry.participants.schemas import Month
+from registry.participants.schemas import Month, StrictBoolean
 
 
 def _not_in_future(value: dt.date) -> None:
@@ -47,7 +47,7 @@ class AssessmentSchema(Schema):
 class TreatmentTrialArgs(Schema):
     drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
     started_on = Month(required=True)
-    adequate_dose = fields.Boolean(required=True, truthy={True}, falsy={False})
+    adequate_dose = StrictBoolean(required=True)
     weeks = fields.Integer(required=True, strict=True, validate=validate.Range(0, 520))
     outcome = fields.String(
         required=True, validate=validate.OneOf(trial_outcomes(), error="Choose one of: {choices}.")

@@ -22,7 +22,7 @@ from registry.auth.models import Site
 from registry.consents.actions import consent_record_values
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
 from registry.db import session
-from registry.errors import Conflict, ValidationFailed
+from registry.errors import DuplicateParticipant, ValidationFailed
 from registry.participants.facts import facts_values, refresh_facts
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.identity import (
@@ -42,7 +42,7 @@ from registry.participants.models import (
 )
 from registry.participants.reference import reference
 
-DUPLICATE_MESSAGE = "This person is already enrolled."
+DUPLICATE = "duplicate_participant"
 IDENTIFIERS = ("nhs_number", "given_name", "family_name", "date_of_birth", "postcode")
 
 
@@ -54,16 +54,16 @@ class Refusal:
     message: str
     fields: dict[str, list[str]] = field(default_factory=dict)
 
-    def error(self) -> Conflict | ValidationFailed:
-        if self.code == "duplicate_participant":
-            return Conflict(self.code, self.message)
+    def error(self) -> DuplicateParticipant | ValidationFailed:
+        if self.code == DUPLICATE:
+            return DuplicateParticipant()
         return ValidationFailed(self.fields, self.message)
 
 
 def enrol_participant(
     enrolment: Mapping[str, Any], *, by: Actor, own_site: Site | None
 ) -> Participant:
-    """Enrol one person; ValidationFailed, or Conflict("duplicate_participant")."""
+    """Enrol one person; ValidationFailed, or DuplicateParticipant."""
     (outcome,) = enrol_batch([enrolment], by=by, own_site=own_site)
     if isinstance(outcome, Refusal):
         raise outcome.error()
@@ -103,7 +103,7 @@ def enrol_batch(
     seen: set[str] = set()
     for i, number in wanted.items():
         if number in already or number in seen:
-            outcomes[i] = Refusal("duplicate_participant", DUPLICATE_MESSAGE)
+            outcomes[i] = Refusal(DUPLICATE, DuplicateParticipant.message)
         seen.add(number)
 
     accepted = [i for i, outcome in enumerate(outcomes) if outcome is None]
@@ -319,12 +319,16 @@ def correct_participant(
         update_identity(locked, by=by, **identity_changes)
     demographic = {k: v for k, v in changes.items() if k in DEMOGRAPHIC_FIELDS}
     if not demographic:
+        if "postcode" in identity_changes:
+            refresh_facts(locked)  # the facts row holds the postcode district
         return locked
-    if "imd_decile" in demographic and demographic["imd_decile"] is None:
+    decile = demographic.get("imd_decile", locked.imd_decile)
+    version = demographic.get("imd_version", locked.imd_version)
+    if decile is None:
+        if demographic.get("imd_version"):
+            raise ValidationFailed({"imd_decile": ["Give the decile this version applies to."]})
         demographic["imd_version"] = None
-    elif demographic.get("imd_decile") is not None and not (
-        demographic.get("imd_version") or locked.imd_version
-    ):
+    elif not version:
         raise ValidationFailed(
             {"imd_version": ["Say which index the decile comes from (IoD2019 or IoD2025)."]}
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from registry.assessments.actions import record_assessment, record_treatment_trial
@@ -61,6 +63,12 @@ def _dump(user: User, view: dict[str, Any]) -> dict[str, Any]:
     return dumped
 
 
+def _respond(user: User, view: dict[str, Any]) -> Response:
+    """The view dumped with the user's schema, as the response itself: returned as a dict,
+    flask-smorest would dump it again with the documented (clinician's) schema."""
+    return jsonify(_dump(user, view))
+
+
 @blp.route("/participants", methods=["POST"])
 @requires(Permission.ENROL_PARTICIPANTS)
 @blp.arguments(EnrolmentArgs)
@@ -75,7 +83,9 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/participants", methods=["GET"])
 @requires(Permission.VIEW_PARTICIPANTS)
-@blp.arguments(ParticipantListArgs, location="query")
+# Unknown parameters are refused: a mistyped search (?nhs=...) must not quietly become
+# "list everyone" and audit a page of identifiable records nobody asked for.
+@blp.arguments(ParticipantListArgs, location="query", unknown=RAISE)
 @blp.response(200, ParticipantPageSchema)
 def list_participants(args: dict[str, Any]) -> dict[str, Any]:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
@@ -107,12 +117,12 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/participants/<participant_id>", methods=["GET"])
 @requires(Permission.VIEW_PARTICIPANTS)
 @blp.response(200, ParticipantSchema)
-def get_participant(participant_id: str) -> dict[str, Any]:
+def get_participant(participant_id: str) -> Response:
     """One participant: identifiable for a clinician of their site (audited), else
     pseudonymised (researchers). Another site's participant is 404."""
     user = current_user()
     participant = visible_participant(user, participant_id)
-    return _dump(
+    return _respond(
         user, participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
     )
 
@@ -121,12 +131,14 @@ def get_participant(participant_id: str) -> dict[str, Any]:
 @requires(Permission.ENROL_PARTICIPANTS)
 @blp.arguments(ParticipantUpdateArgs)
 @blp.response(200, ParticipantSchema)
-def correct(changes: dict[str, Any], participant_id: str) -> dict[str, Any]:
+def correct(changes: dict[str, Any], participant_id: str) -> Response:
     """Correct contact details and demographics (NHS number and birth date are fixed)."""
     user = current_user()
     participant = visible_participant(user, participant_id)
     corrected = correct_participant(participant, changes, by=acting_as())
-    return _dump(user, participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE))
+    return _respond(
+        user, participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
+    )
 
 
 @blp.route("/participants/<participant_id>/assessments", methods=["POST"])

@@ -56,7 +56,8 @@ class Month(fields.Field[dt.date]):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> dt.date:
         match = _MONTH.match(value) if isinstance(value, str) else None
-        if match is None or not 1 <= int(match.group(2)) <= 12:
+        # Year 0000 matches the pattern but is no date at all (datetime starts at year 1).
+        if match is None or int(match.group(1)) < 1 or not 1 <= int(match.group(2)) <= 12:
             raise self.make_error("invalid")
         month = dt.date(int(match.group(1)), int(match.group(2)), 1)
         if month > dt.date.today():
@@ -64,6 +65,18 @@ class Month(fields.Field[dt.date]):
         if month < EARLIEST_DATE:
             raise ValidationError("This month is too long ago to be right.")
         return month
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only. marshmallow's ``truthy={True}`` still lets 1 and 0 (and 1.0)
+    through, because ``1 in {True}``; an answer to a consent question must be a boolean."""
+
+    default_error_messages = {"invalid": "Answer true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
 
 
 class _Checked(fields.String):
@@ -104,7 +117,7 @@ class Consultee(Schema):
 
 # Every item answered explicitly: each is agreed separately, none is assumed.
 ConsentItems = Schema.from_dict(
-    {item: fields.Boolean(required=True, truthy={True}, falsy={False}) for item in CONSENT_ITEMS},
+    {item: StrictBoolean(required=True) for item in CONSENT_ITEMS},
     name="ConsentItems",
 )
 
@@ -199,6 +212,9 @@ class EnrolmentArgs(Demographics):
             if age < low or (high is not None and age > high):
                 span = f"{low} to {high}" if high is not None else f"{low} or over"
                 problems["date_of_birth"] = [f"The {cohort} cohort is for people aged {span}."]
+        signed_on = (data.get("consent") or {}).get("signed_on")
+        if birth is not None and signed_on is not None and signed_on < birth:
+            problems["consent.signed_on"] = ["Consent cannot be signed before the date of birth."]
         clinical = data.get("clinical") or {}
         code = clinical.get("diagnosis_icd10")
         if code and not diagnosis_fits(
@@ -277,8 +293,18 @@ class ParticipantListArgs(Schema):
 
 
 class LatestScoreSchema(Schema):
+    """A latest score as a researcher sees it: the month it was taken, not the day."""
+
     total = fields.Integer(required=True)
     band = fields.String(required=True)
+    administered_month = fields.Function(
+        lambda score: f"{score['administered_on']:%Y-%m}",
+        required=True,
+        metadata={"type": "string", "example": "2026-11"},
+    )
+
+
+class IdentifiableLatestScoreSchema(LatestScoreSchema):
     administered_on = fields.Date(required=True)
 
 
@@ -312,6 +338,9 @@ class PseudonymisedParticipantSchema(Schema):
 class ParticipantSchema(PseudonymisedParticipantSchema):
     """What a clinician of the participant's own site sees."""
 
+    latest_scores = fields.Dict(
+        keys=fields.String(), values=fields.Nested(IdentifiableLatestScoreSchema)
+    )
     nhs_number = fields.String(required=True, metadata={"example": "999 012 3454"})
     given_name = fields.String(required=True)
     family_name = fields.String(required=True)

@@ -105,8 +105,10 @@ def fresh_app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def add_site(app: Flask) -> Site:
+    """A site, and the consent form its enrolments use (made once, before any thread races)."""
     with app.test_request_context():
         site = auth_actions.add_site(code="RXT", name="Test Trust", by=ACTOR)
+        _ensure_consent_forms()
         session().commit()
         return site
 
