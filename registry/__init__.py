@@ -165,11 +165,13 @@ def _register_blueprints(app: Flask) -> None:
     from registry.consents.api import blp as consent_forms_api
     from registry.consents.views import bp as consent_views
     from registry.participants.api import blp as participants_api
+    from registry.participants.views import bp as participants_web
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)
+    app.register_blueprint(participants_web)
     for blueprint in (
         health_api,
         auth_api,

@@ -79,6 +79,15 @@ class Conflict(RegistryError):
         super().__init__(message, code=code)
 
 
+class NoParticipantWithThisNumber(NotFound):
+    """A search by NHS number found no one the searcher may see. Audited like a hit: each
+    answer tells the searcher something about who is enrolled."""
+
+    code = "participant_not_found"
+    message = "No participant with this NHS number at your site."
+    audited = True
+
+
 class DuplicateParticipant(Conflict):
     """The NHS number is already enrolled. Audited: repeated attempts could be someone
     probing who is in a mental-health registry, and the answer says nothing more."""
@@ -176,7 +185,7 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
     return flat
 
 
-def _audit_refusal(exc: RegistryError) -> None:
+def record_refusal(exc: RegistryError) -> None:
     """Refused attempts are audited in their own transaction (the request's was rolled back)."""
     from registry.audit.actions import Actor, record_event
     from registry.auth.session import current_actor
@@ -199,7 +208,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RegistryError)
     def handle_registry_error(exc: RegistryError) -> Response:
         if exc.audited:
-            _audit_refusal(exc)
+            record_refusal(exc)
         return error_response(exc.status, exc.code, exc.message, exc.fields)
 
     @app.errorhandler(CSRFError)

@@ -54,6 +54,7 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),
     ("GET", "/api/v1/participants"): (None, _signed_in(403, clinician=200, researcher=200)),
+    ("POST", "/api/v1/participants/search"): (None, _signed_in(403, clinician=422)),
     ("GET", "/api/v1/participants/<participant_id>"): (
         None,
         _signed_in(403, clinician=404, researcher=404),
@@ -87,6 +88,17 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/account/password"): 400,
     ("GET", "/admin/consent-forms/"): 302,  # to sign-in
     ("POST", "/admin/consent-forms/"): 400,
+    ("GET", "/participants/"): 302,
+    ("POST", "/participants/search"): 400,
+    ("GET", "/participants/enrol/<cohort>"): 302,
+    ("POST", "/participants/enrol/<cohort>"): 400,
+    ("GET", "/participants/<participant_id>"): 302,
+    ("GET", "/participants/<participant_id>/correct"): 302,
+    ("POST", "/participants/<participant_id>/correct"): 400,
+    ("GET", "/participants/<participant_id>/assessments/new"): 302,
+    ("POST", "/participants/<participant_id>/assessments/new"): 400,
+    ("GET", "/participants/<participant_id>/treatment-trials/new"): 302,
+    ("POST", "/participants/<participant_id>/treatment-trials/new"): 400,
 }
 
 

@@ -38,6 +38,7 @@ class Band:
 @dataclass(frozen=True)
 class Instrument:
     code: str
+    short_name: str  # as clinicians write it, e.g. PHQ-9
     name: str
     version: str  # stored with each assessment, so a score can be traced to the facts used
     source: str
@@ -65,6 +66,7 @@ def _groups(table: Mapping[str, list[int]]) -> Mapping[str, tuple[int, ...]]:
 def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
     instrument = Instrument(
         code=table["code"],
+        short_name=table["short_name"],
         name=table["name"],
         version=table["version"],
         source=table["source"],

@@ -148,7 +148,8 @@ def _check_against_registry(
         problems["consent.form_version"] = [f"There is no {cohort} consent form of this version."]
     elif consent["signed_on"] < form.effective_on:
         problems["consent.signed_on"] = [
-            f"Version {form.version} was not in use until {form.effective_on:%d %B %Y}."
+            f"Version {form.version} was not in use until "
+            f"{form.effective_on.day} {form.effective_on:%B %Y}."
         ]
     if problems:
         return Refusal("validation_error", "Some of the information given is not valid.", problems)

@@ -40,6 +40,7 @@ from registry.participants.schemas import (
     ParticipantListArgs,
     ParticipantPageSchema,
     ParticipantSchema,
+    ParticipantSearchArgs,
     ParticipantUpdateArgs,
     PseudonymisedParticipantSchema,
 )
@@ -89,7 +90,7 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ParticipantPageSchema)
 def list_participants(args: dict[str, Any]) -> dict[str, Any]:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
-    Researchers: every site's, pseudonymised. Clinicians may find one by NHS number."""
+    Researchers: every site's, pseudonymised."""
     user = current_user()
     statement = visible_participants(user)
     if args.get("cohort"):
@@ -98,9 +99,6 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
         statement = statement.join(Site, Site.id == Participant.site_id).where(
             Site.code == args["site"]
         )
-    if args.get("nhs_number"):
-        found = find_visible_by_nhs_number(user, args["nhs_number"])
-        statement = statement.where(Participant.id == (found.id if found else -1))
     rows, total = page_of(statement, page=args["page"], per_page=args["per_page"])
     actor = acting_as()
     return {
@@ -112,6 +110,19 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
             for row in rows
         ],
     }
+
+
+@blp.route("/participants/search", methods=["POST"])
+@requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
+@blp.arguments(ParticipantSearchArgs)
+@blp.response(200, ParticipantSchema)
+@blp.alt_response(404, schema="Error", description="no participant with this NHS number here")
+def search(args: dict[str, Any]) -> dict[str, Any]:
+    """Find one of the clinician's own site's participants by NHS number (through the blind
+    index). A POST, so that the number is never in a URL or an access log; audited."""
+    user = current_user()
+    found = find_visible_by_nhs_number(user, args["nhs_number"], by=acting_as())
+    return participant_view(found, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
 
 @blp.route("/participants/<participant_id>", methods=["GET"])

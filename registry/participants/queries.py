@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from registry.audit.actions import Actor
+from registry.audit.actions import Actor, record_event
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
 from registry.consents.models import ConsentForm, ConsentRecord
 from registry.db import session
-from registry.errors import Forbidden, NotFound
+from registry.errors import Forbidden, NoParticipantWithThisNumber, NotFound
 from registry.participants.facts import current_consent, latest_scores
 from registry.participants.identity import Identity, find_by_nhs_number, read_identity
 from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
@@ -64,13 +64,25 @@ def visible_participant(user: User, participant_id: str) -> Participant:
     return participant
 
 
-def find_visible_by_nhs_number(user: User, nhs_number: str) -> Participant | None:
-    """Clinicians' search by NHS number (through the blind index), own site only."""
+def find_visible_by_nhs_number(user: User, nhs_number: str, *, by: Actor) -> Participant:
+    """Clinicians' search by NHS number (through the blind index), own site only.
+
+    A hit is audited here; a miss raises NoParticipantWithThisNumber, which is audited as a
+    refusal (the request's own transaction is rolled back).
+    """
     if not identifiable_to(user):
         raise Forbidden("Only clinicians can search by NHS number.")
     found = find_by_nhs_number(nhs_number)
     if found is None or found.site_id != user.site_id or found.status == STATUS_SHREDDED:
-        return None
+        raise NoParticipantWithThisNumber()
+    record_event(
+        "participant.search_by_nhs_number",
+        by=by,
+        outcome="found",
+        target_type="participant",
+        target_id=found.participant_id,
+        participant_id=found.participant_id,
+    )
     return found
 
 

@@ -283,10 +283,10 @@ class ParticipantListArgs(Schema):
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
     cohort = fields.String(validate=validate.OneOf(COHORTS))
     site = fields.String(validate=validate.Length(max=16))
-    nhs_number = fields.String(
-        validate=validate.Length(max=20),
-        metadata={"description": "clinicians: find one person (through the blind index)"},
-    )
+
+
+class ParticipantSearchArgs(Schema):
+    nhs_number = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 
 # -- output ---------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_list_and_detail_are_forbidden_to_partners_and_admins(
     responses = [
         client.get(URL, headers=user.headers),
         client.get(f"{URL}/{participant_id}", headers=user.headers),
-        client.get(f"{URL}?nhs_number={new_nhs_number()}", headers=user.headers),
+        search(client, user, new_nhs_number()),
     ]
 
     for response in responses:
@@ -195,6 +195,17 @@ def test_list_and_detail_are_forbidden_to_partners_and_admins(
 
 
 # -- NHS-number search --------------------------------------------------------------------------
+
+
+def search(client: FlaskClient, user: ApiUser, nhs_number: str) -> Any:
+    return client.post(f"{URL}/search", json={"nhs_number": nhs_number}, headers=user.headers)
+
+
+def last_event(app: Flask) -> AuditEvent:
+    with app.app_context():
+        event = session().scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert event is not None
+    return event
 
 
 @pytest.mark.parametrize(
@@ -211,10 +222,33 @@ def test_search_by_nhs_number_finds_own_sites_participant(
     wanted = enrol(client, clinician, nhs_number=number)
     enrol(client, clinician)
 
-    page = listed(client, clinician, "?" + _query(nhs_number=spelling(number)))
+    response = search(client, clinician, spelling(number))
 
-    assert [item["participant_id"] for item in page["items"]] == [wanted]
-    assert page["items"][0]["nhs_number"].replace(" ", "") == number
+    assert response.status_code == 200
+    assert response.get_json()["participant_id"] == wanted
+    assert response.get_json()["nhs_number"].replace(" ", "") == number
+
+
+def test_search_by_nhs_number_is_audited_either_way(
+    app: Flask, client: FlaskClient, clinician: ApiUser
+) -> None:
+    number = new_nhs_number()
+    wanted = enrol(client, clinician, nhs_number=number)
+
+    search(client, clinician, number)
+    search(client, clinician, new_nhs_number())
+    missed = last_event(app)
+
+    assert missed.action == "refused.participant_not_found"
+    assert (missed.outcome, missed.participant_id) == ("refused", None)
+    with app.app_context():
+        hit = (
+            session()
+            .scalars(select(AuditEvent.action).where(AuditEvent.participant_id == wanted))
+            .all()
+        )
+    # The hit is recorded against the participant, then the read of the record it showed.
+    assert hit[-2:] == ["participant.search_by_nhs_number", "participant.read_identity"]
 
 
 def test_search_by_nhs_number_does_not_find_another_sites_participant(
@@ -223,9 +257,10 @@ def test_search_by_nhs_number_does_not_find_another_sites_participant(
     number = new_nhs_number()
     enrol(client, other_clinician, nhs_number=number)
 
-    page = listed(client, clinician, f"?nhs_number={number}")
+    response = search(client, clinician, number)
 
-    assert (page["total"], page["items"]) == (0, [])
+    assert response.status_code == 404
+    assert "at your site" in response.get_json()["error"]["message"]
 
 
 def test_search_by_nhs_number_not_enrolled_finds_nobody(
@@ -233,9 +268,7 @@ def test_search_by_nhs_number_not_enrolled_finds_nobody(
 ) -> None:
     enrol(client, clinician)
 
-    page = listed(client, clinician, f"?nhs_number={new_nhs_number()}")
-
-    assert page["total"] == 0
+    assert search(client, clinician, new_nhs_number()).status_code == 404
 
 
 def test_search_by_nhs_number_is_forbidden_to_researchers(
@@ -244,7 +277,7 @@ def test_search_by_nhs_number_is_forbidden_to_researchers(
     number = new_nhs_number()
     participant_id = enrol(client, clinician, nhs_number=number)
 
-    response = client.get(f"{URL}?nhs_number={number}", headers=researcher.headers)
+    response = search(client, researcher, number)
 
     assert response.status_code == 403
     assert participant_id not in response.get_data(as_text=True)
@@ -256,11 +289,19 @@ def test_search_by_an_invalid_nhs_number_is_422_without_echoing_it(
     number = new_nhs_number()
     wrong = number[:9] + str((int(number[9]) + 1) % 10)
 
-    response = client.get(f"{URL}?nhs_number={wrong}", headers=clinician.headers)
+    response = search(client, clinician, wrong)
 
     assert response.status_code == 422
     assert "nhs_number" in response.get_json()["error"]["fields"]
     assert wrong not in response.get_data(as_text=True)
+
+
+def test_participant_list_takes_no_nhs_number_in_its_url(
+    client: FlaskClient, clinician: ApiUser
+) -> None:
+    response = client.get(f"{URL}?nhs_number={new_nhs_number()}", headers=clinician.headers)
+
+    assert response.status_code == 422
 
 
 def _query(**params: str) -> str:

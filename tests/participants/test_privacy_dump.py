@@ -151,7 +151,8 @@ def use_the_registry(registry: Registry) -> tuple[list[str], list[str]]:
     assert client.post(URL, json=invalid, headers=headers).status_code == 422
     # Reads, a search, a correction and an assessment.
     assert client.get(URL, headers=headers).status_code == 200
-    assert client.get(f"{URL}?nhs_number={numbers[2]}", headers=headers).get_json()["total"] == 1
+    found = client.post(f"{URL}/search", json={"nhs_number": numbers[2]}, headers=headers)
+    assert found.get_json()["participant_id"] == ids[2]
     assert client.get(f"{URL}/{ids[3]}", headers=headers).status_code == 200
     corrected = client.patch(f"{URL}/{ids[0]}", json=CORRECTED, headers=headers)
     assert corrected.status_code == 200, corrected.get_json()

@@ -1,0 +1,354 @@
+"""The clinician's pages for their own site's participants (thin: the rules live in the
+schemas and actions the API uses too).
+
+Identifiers never go into a URL, a log line or the session: the search by NHS number is a
+POST, pages are addressed by the random participant id, and the note a page leaves for the
+next one ("PHQ-9 total 17, moderately severe") is kept as record ids and written out there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
+from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
+from registry.assessments.treatment import current_definition
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
+from registry.consents.models import ConsentForm
+from registry.consents.queries import consent_forms, current_form
+from registry.db import session as db_session
+from registry.errors import (
+    DuplicateParticipant,
+    NoParticipantWithThisNumber,
+    NotFound,
+    Unauthorised,
+    ValidationFailed,
+    record_refusal,
+)
+from registry.participants.actions import correct_participant, enrol_participant
+from registry.participants.forms import (
+    ENROLMENT_FORMS,
+    OUTCOME_LABELS,
+    AssessmentForm,
+    CorrectionForm,
+    RegistryForm,
+    SearchForm,
+    TreatmentTrialForm,
+    consent_item_field,
+    item_field,
+)
+from registry.participants.identity import read_identity
+from registry.participants.models import COHORTS, Participant
+from registry.participants.queries import (
+    find_visible_by_nhs_number,
+    format_nhs_number,
+    page_of,
+    participant_view,
+    visible_participant,
+    visible_participants,
+)
+from registry.participants.reference import reference
+from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs, load_enrolment
+from registry.participants.schemas import load_or_fail as load
+
+bp = Blueprint("participants_web", __name__, url_prefix="/participants")
+
+PER_PAGE = 25
+# Why identifiers were decrypted, as the audit log records it.
+LIST_PURPOSE = "list participants"
+VIEW_PURPOSE = "view participant record"
+CORRECT_PURPOSE = "correct participant record"
+_NOTICE = "participants_web.notice"
+
+
+def short_name(code: str) -> str:
+    return instrument(code).short_name
+
+
+def _clinician() -> User:
+    user = signed_in_user()
+    if user is None:  # @requires has already sent anyone else to sign in
+        raise Unauthorised()
+    return user
+
+
+def _form_page(template: str, form: RegistryForm, **context: Any) -> tuple[str, int]:
+    """The page, as 422 when its form has errors: the request's transaction is rolled back,
+    so a refused submission writes nothing."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
+# -- enrolment ------------------------------------------------------------------------------
+
+
+@bp.route("/enrol/<cohort>", methods=["GET", "POST"])
+@requires(Permission.ENROL_PARTICIPANTS)
+def enrol(cohort: str) -> tuple[str, int] | Response:
+    if cohort not in ENROLMENT_FORMS:
+        raise NotFound("There is no such cohort.")
+    user = _clinician()
+    form = ENROLMENT_FORMS[cohort]()
+    versions = list(db_session().scalars(consent_forms(cohort)))
+    form.consent_form_version.choices = _version_choices(versions)
+    if not form.is_submitted():
+        in_force = current_form(cohort)
+        form.consent_form_version.data = in_force.version if in_force else None
+    if form.validate_on_submit():
+        try:
+            participant = enrol_participant(
+                load_enrolment(form.enrolment()), by=acting_as(), own_site=user.site
+            )
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        except DuplicateParticipant as exc:
+            record_refusal(exc)
+            # Only that they are enrolled: never where, nor anything else about the record.
+            form.nhs_number.errors = [*form.nhs_number.errors, exc.message]
+        else:
+            _leave_notice(participant, "enrolled")
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _form_page(
+        "participants/enrol.html",
+        form,
+        cohort=cohort,
+        cohort_name=reference().cohorts[cohort].name,
+        site=user.site,
+        has_versions=bool(versions),
+        consent_fields=[consent_item_field(item) for item in CONSENT_ITEMS],
+    )
+
+
+def _version_choices(versions: list[ConsentForm]) -> list[SelectChoice]:
+    return [
+        SelectChoice(form.version, f"{form.version} (in use from {long_date(form.effective_on)})")
+        for form in versions
+    ]
+
+
+# -- finding --------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
+def index() -> tuple[str, int]:
+    return _list_page(SearchForm())
+
+
+@bp.route("/search", methods=["POST"])
+@requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
+def search() -> tuple[str, int] | Response:
+    """Find one of the site's participants by NHS number: posted, so it is never in a URL."""
+    form = SearchForm()
+    if form.validate_on_submit():
+        try:
+            found = find_visible_by_nhs_number(
+                _clinician(), form.nhs_number.data or "", by=acting_as()
+            )
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        except NoParticipantWithThisNumber as exc:
+            record_refusal(exc)
+            form.nhs_number.errors = [*form.nhs_number.errors, exc.message]
+        else:
+            return redirect(url_for(".show", participant_id=found.participant_id))
+    return _list_page(form)
+
+
+def _list_page(search_form: SearchForm) -> tuple[str, int]:
+    user = _clinician()
+    args = load(
+        ParticipantListArgs(),
+        {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)},
+    )
+    statement = visible_participants(user)
+    if args.get("cohort"):
+        statement = statement.where(Participant.cohort == args["cohort"])
+    rows, total = page_of(statement, page=args["page"], per_page=PER_PAGE)
+    actor = acting_as()
+    # Names and NHS numbers let the clinician pick the right person; each read is audited.
+    people = [(row, read_identity(row, by=actor, purpose=LIST_PURPOSE)) for row in rows]
+    pages = max(1, math.ceil(total / PER_PAGE))
+    return _form_page(
+        "participants/index.html",
+        search_form,
+        people=people,
+        total=total,
+        page=args["page"],
+        pages=pages,
+        cohort=args.get("cohort"),
+        cohorts=COHORTS,
+    )
+
+
+# -- one participant ------------------------------------------------------------------------
+
+
+@bp.route("/<participant_id>")
+@requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
+def show(participant_id: str) -> str:
+    user = _clinician()
+    participant = visible_participant(user, participant_id)
+    record = participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
+    trials = db_session().scalars(
+        select(TreatmentTrial)
+        .where(TreatmentTrial.participant_pk == participant.id)
+        .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
+    )
+    return render_template(
+        "participants/show.html",
+        p=record,
+        notice=_take_notice(participant),
+        trials=list(trials),
+        definition=current_definition(),
+        consent_items=[(item, CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS],
+    )
+
+
+@bp.route("/<participant_id>/correct", methods=["GET", "POST"])
+@requires(Permission.ENROL_PARTICIPANTS)
+def correct(participant_id: str) -> tuple[str, int] | Response:
+    user = _clinician()
+    participant = visible_participant(user, participant_id)
+    record = participant_view(participant, user=user, by=acting_as(), purpose=CORRECT_PURPOSE)
+    current = CorrectionForm.values_of(record)
+    form = CorrectionForm(data=current)
+    if form.validate_on_submit():
+        try:
+            changes = load(ParticipantUpdateArgs(), form.changes(current))
+            correct_participant(participant, changes, by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            _leave_notice(participant, "corrected")
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _form_page("participants/correct.html", form, p=record)
+
+
+# -- clinical records -----------------------------------------------------------------------
+
+
+@bp.route("/<participant_id>/assessments/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
+    participant = visible_participant(_clinician(), participant_id)
+    code = request.args.get("instrument")
+    if not code:
+        return render_template(
+            "participants/choose_instrument.html",
+            participant=participant,
+            instruments=[instrument(code) for code in INSTRUMENT_CODES],
+        )
+    scale = _instrument_or_404(code)
+    form = AssessmentForm.for_instrument(scale)()
+    if form.validate_on_submit():
+        try:
+            assessment = record_assessment(
+                participant, by=acting_as(), **load(AssessmentArgs(), form.assessment())
+            )
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            _leave_notice(participant, "assessment", assessment.id)
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _form_page(
+        "participants/assessment.html",
+        form,
+        participant=participant,
+        scale=scale,
+        item_fields=[item_field(number) for number in range(1, len(scale.items) + 1)],
+    )
+
+
+def _instrument_or_404(code: str) -> Instrument:
+    try:
+        return instrument(code)
+    except ValidationFailed:
+        raise NotFound("There is no rating scale with this code.") from None
+
+
+@bp.route("/<participant_id>/treatment-trials/new", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
+    participant = visible_participant(_clinician(), participant_id)
+    if participant.cohort != "TRD":
+        raise NotFound("Treatment trials are recorded for the TRD cohort only.")
+    form = TreatmentTrialForm()
+    if form.validate_on_submit():
+        try:
+            trial = record_treatment_trial(
+                participant, by=acting_as(), **load(TreatmentTrialArgs(), form.treatment_trial())
+            )
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            _leave_notice(participant, "treatment_trial", trial.id)
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _form_page("participants/treatment_trial.html", form, participant=participant)
+
+
+# -- what the next page says ----------------------------------------------------------------
+
+
+def _leave_notice(participant: Participant, kind: str, record_id: int | None = None) -> None:
+    # Ids only: the session cookie is signed, not encrypted, so no clinical data goes in it.
+    session[_NOTICE] = {"participant": participant.participant_id, "kind": kind, "id": record_id}
+
+
+def _take_notice(participant: Participant) -> str | None:
+    """The success message the last submission left for this participant's page, once."""
+    notice = session.pop(_NOTICE, None)
+    if not isinstance(notice, dict) or notice.get("participant") != participant.participant_id:
+        return None
+    db = db_session()
+    kind, record_id = notice.get("kind"), notice.get("id")
+    if kind == "enrolled":
+        return f"Enrolled in the {reference().cohorts[participant.cohort].name.lower()} cohort."
+    if kind == "corrected":
+        return "Their record has been corrected."
+    if kind == "assessment":
+        assessment = db.get(Assessment, record_id)
+        if assessment is not None and assessment.participant_pk == participant.id:
+            return (
+                f"{short_name(assessment.instrument)} total {assessment.total}, {assessment.band}"
+            )
+    if kind == "treatment_trial":
+        trial = db.get(TreatmentTrial, record_id)
+        if trial is not None and trial.participant_pk == participant.id:
+            return f"Treatment trial of {trial.drug} recorded."
+    return None
+
+
+# -- how dates and codes read on these pages ------------------------------------------------
+
+
+def long_date(day: dt.date | None) -> str:
+    return "" if day is None else f"{day.day} {day:%B %Y}"
+
+
+def long_month(day: dt.date | None) -> str:
+    return "" if day is None else f"{day:%B %Y}"
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "long_date": long_date,
+        "long_month": long_month,
+        "short_name": short_name,
+        "reference": reference(),
+        "outcome_labels": OUTCOME_LABELS,
+        "format_nhs_number": format_nhs_number,
+        "permissions": Permission,
+    }
