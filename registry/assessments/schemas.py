@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.assessments.instruments import INSTRUMENT_CODES
 from registry.assessments.treatment import trial_outcomes
-from registry.participants.schemas import Month, StrictBoolean
-
-
-def _not_in_future(value: dt.date) -> None:
-    if value > dt.date.today():
-        raise ValidationError("This date is in the future.")
+from registry.participants.schemas import Month, PastDate, StrictBoolean, WholeNumber
 
 
 class AssessmentArgs(Schema):
@@ -22,7 +16,7 @@ class AssessmentArgs(Schema):
         required=True,
         validate=validate.OneOf(INSTRUMENT_CODES, error="Choose one of: {choices}."),
     )
-    administered_on = fields.Date(required=True, validate=_not_in_future)
+    administered_on = PastDate(required=True)
     # Ranges are checked per instrument by the scoring rules, which name each bad item.
     items = fields.List(fields.Raw(), metadata={"description": "item ratings, in order"})
     total = fields.Raw(metadata={"description": "instead of items, when only a total is known"})
@@ -48,7 +42,7 @@ class TreatmentTrialArgs(Schema):
     drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
     started_on = Month(required=True)
     adequate_dose = StrictBoolean(required=True)
-    weeks = fields.Integer(required=True, strict=True, validate=validate.Range(0, 520))
+    weeks = WholeNumber(0, 520, "a number of weeks", required=True)
     outcome = fields.String(
         required=True, validate=validate.OneOf(trial_outcomes(), error="Choose one of: {choices}.")
     )

@@ -39,6 +39,26 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
+def PastDate(**kwargs: Any) -> fields.Date:
+    """A date in ISO form, not in the future, with messages a clinician can act on."""
+    return fields.Date(
+        validate=_not_in_future,
+        error_messages={"invalid": "Give a date as YYYY-MM-DD, for example 2026-11-20."},
+        **kwargs,
+    )
+
+
+def WholeNumber(low: int, high: int, what: str, **kwargs: Any) -> fields.Integer:
+    """A JSON whole number in a range; the message says the range in words."""
+    message = f"Give {what} from {low} to {high}."
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(low, high, error=message),
+        error_messages={"invalid": message},
+        **kwargs,
+    )
+
+
 def _not_in_future(value: dt.date) -> None:
     if value > dt.date.today():
         raise ValidationError("This date is in the future.")
@@ -124,7 +144,7 @@ ConsentItems = Schema.from_dict(
 
 class ConsentArgs(Schema):
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    signed_on = fields.Date(required=True, validate=_not_in_future)
+    signed_on = PastDate(required=True)
     items = fields.Nested(ConsentItems, required=True)
     capacity = fields.String(
         load_default=CAPACITY_CONFIRMED,
@@ -153,11 +173,9 @@ class ClinicalArgs(Schema):
         validate=validate.Regexp(_ICD10, error="Give an ICD-10 code, for example F33.2."),
     )
     psychosis_onset = Month(metadata={"description": "EP: YYYY-MM"})
-    first_antipsychotic_on = fields.Date(validate=_not_in_future, metadata={"description": "EP"})
-    eip_accepted_on = fields.Date(validate=_not_in_future, metadata={"description": "EP"})
-    dup_weeks = fields.Integer(
-        strict=True, validate=validate.Range(0, MAX_DUP_WEEKS), metadata={"description": "EP"}
-    )
+    first_antipsychotic_on = PastDate(metadata={"description": "EP"})
+    eip_accepted_on = PastDate(metadata={"description": "EP"})
+    dup_weeks = WholeNumber(0, MAX_DUP_WEEKS, "a number of weeks", metadata={"description": "EP"})
     episode_start = Month(metadata={"description": "TRD: YYYY-MM"})
 
 
@@ -165,7 +183,7 @@ class Demographics(Schema):
     sex = fields.String(required=True, validate=_codes("sex"))
     gender_identity = fields.String(required=True, validate=_codes("gender_identity"))
     ethnicity = fields.String(required=True, validate=_codes("ethnicity"))
-    imd_decile = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 10))
+    imd_decile = WholeNumber(1, 10, "a decile", allow_none=True)
     imd_version = fields.String(allow_none=True, validate=_codes("imd_versions"))
 
     @validates_schema
@@ -185,7 +203,7 @@ class EnrolmentArgs(Demographics):
     nhs_number = _Checked(canonical_nhs_number, required=True, metadata={"example": "9990123454"})
     given_name = _name("given_name")
     family_name = _name("family_name")
-    date_of_birth = fields.Date(required=True, validate=_not_in_future)
+    date_of_birth = PastDate(required=True)
     postcode = _Checked(lambda text: canonical_postcode(text)[0], required=True)
     email = _Checked(check_email, load_default=None, allow_none=True)
     phone = _Checked(check_phone, load_default=None, allow_none=True)
@@ -256,7 +274,7 @@ class ParticipantUpdateArgs(Schema):
     sex = fields.String(validate=_codes("sex"))
     gender_identity = fields.String(validate=_codes("gender_identity"))
     ethnicity = fields.String(validate=_codes("ethnicity"))
-    imd_decile = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, 10))
+    imd_decile = WholeNumber(1, 10, "a decile", allow_none=True)
     imd_version = fields.String(allow_none=True, validate=_codes("imd_versions"))
 
     @validates_schema

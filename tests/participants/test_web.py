@@ -388,7 +388,7 @@ RULES = [
         "TRD",
         {"date_of_birth": "12/04/1990"},
         "date_of_birth",
-        "Not a valid date.",
+        "Give a date as YYYY-MM-DD, for example 2026-11-20.",
         id="birth-not-a-date",
     ),
     pytest.param(
@@ -553,13 +553,13 @@ RULES = [
         id="treated-before-onset",
     ),
     pytest.param(
-        "EP", {"dup_weeks": "lots"}, "dup_weeks", "Not a valid integer.", id="dup-not-a-number"
+        "EP", {"dup_weeks": "lots"}, "dup_weeks", "Give a number of weeks from 0 to 1040.", id="dup-not-a-number"
     ),
     pytest.param(
         "EP",
         {"dup_weeks": "-1"},
         "dup_weeks",
-        "Must be greater than or equal to 0 and less than or equal to 1040.",
+        "Give a number of weeks from 0 to 1040.",
         id="dup-negative",
     ),
 ]
@@ -593,7 +593,7 @@ def test_enrolment_error_keeps_every_answer_given(client: FlaskClient, clinician
 
     page = page_of(post_form(client, "/participants/enrol/EP", answers))
 
-    assert page.summary == [("#dup_weeks", "Not a valid integer.")]
+    assert page.summary == [("#dup_weeks", "Give a number of weeks from 0 to 1040.")]
     for name in ("nhs_number", "family_name", "date_of_birth", "postcode", "psychosis_onset"):
         assert page.value(name) == answers[name], name
     assert page.checked["sex"] == "female"
