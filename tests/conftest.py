@@ -320,19 +320,24 @@ def enrolment_body(cohort: str = "TRD", **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def add_consent_forms(by: Actor, cohorts: tuple[str, ...] = ("EP", "TRD")) -> None:
+    """Version 2.0 of each cohort's form, in force since 2020 (inside an app context)."""
+    for cohort in cohorts:
+        add_consent_form(
+            cohort=cohort,
+            version=f"{cohort}-PIS-2.0",
+            effective_on=dt.date(2020, 1, 1),
+            file_name="pis.md",
+            document=b"# Participant information sheet\n",
+            by=by,
+        )
+
+
 @pytest.fixture
 def consent_forms(app: Flask) -> None:
     """Version 2.0 of each cohort's form, in force since 2020."""
     with app.test_request_context():
-        for cohort in ("EP", "TRD"):
-            add_consent_form(
-                cohort=cohort,
-                version=f"{cohort}-PIS-2.0",
-                effective_on=dt.date(2020, 1, 1),
-                file_name="pis.md",
-                document=b"# Participant information sheet\n",
-                by=Actor.command_line(),
-            )
+        add_consent_forms(Actor.command_line())
         session().commit()
 
 

@@ -10,7 +10,6 @@ hide a missing lock.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,12 +24,12 @@ from registry import create_app
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
-from registry.consents.actions import add_consent_form
 from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.participants.identity import enrolled_among
 from registry.participants.models import Participant
 from tests.conftest import (
+    add_consent_forms,
     enrolment_body,
     fresh_database,
     make_settings,
@@ -76,15 +75,7 @@ def registry(tmp_path: Path) -> Iterator[tuple[Flask, list[Clinic]]]:
                     ).user
                     token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
                     clinics.append(Clinic(code, {"Authorization": f"Bearer {token.secret}"}))
-                for cohort in ("EP", "TRD"):
-                    add_consent_form(
-                        cohort=cohort,
-                        version=f"{cohort}-PIS-2.0",
-                        effective_on=dt.date(2020, 1, 1),
-                        file_name="pis.md",
-                        document=b"# Participant information sheet\n",
-                        by=by,
-                    )
+                add_consent_forms(by)
                 session().commit()
             yield app, clinics
         finally:

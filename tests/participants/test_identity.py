@@ -25,7 +25,6 @@ from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site
-from registry.consents.actions import add_consent_form
 from registry.consents.models import ConsentForm
 from registry.crypto import key_provider
 from registry.crypto.errors import DecryptionFailed
@@ -45,7 +44,13 @@ from registry.participants.identity import (
 from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
 from registry.participants.schemas import load_enrolment
 from registry.participants.validation import canonical_nhs_number
-from tests.conftest import enrolment_body, fresh_database, make_settings, on_postgresql
+from tests.conftest import (
+    add_consent_forms,
+    enrolment_body,
+    fresh_database,
+    make_settings,
+    on_postgresql,
+)
 from tests.crypto.test_blind_index import find_colliding_nhs_numbers, nhs_check_digit
 
 ACTOR = Actor(label="test:clinician", role="clinician", user_id=None)
@@ -81,14 +86,7 @@ def enrol(site: Site, nhs_number: str | None = None, **overrides: Any) -> Partic
 def _ensure_consent_forms() -> None:
     if session().scalar(select(ConsentForm.id).where(ConsentForm.version == "EP-PIS-2.0")):
         return
-    add_consent_form(
-        cohort="EP",
-        version="EP-PIS-2.0",
-        effective_on=dt.date(2020, 1, 1),
-        file_name="pis.md",
-        document=b"# Information sheet\n",
-        by=ACTOR,
-    )
+    add_consent_forms(ACTOR, cohorts=("EP",))
 
 
 @contextmanager

@@ -10,7 +10,6 @@ too: plaintext stored in a blob column would otherwise slip through.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import sqlite3
@@ -30,10 +29,15 @@ from registry import create_app
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
-from registry.consents.actions import add_consent_form
 from registry.crypto.keys import LocalKeyring
 from registry.db import session
-from tests.conftest import enrolment_body, fresh_database, make_settings, new_nhs_number
+from tests.conftest import (
+    add_consent_forms,
+    enrolment_body,
+    fresh_database,
+    make_settings,
+    new_nhs_number,
+)
 
 URL = "/api/v1/participants"
 
@@ -105,15 +109,7 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
                     by=by,
                 ).user
                 token = auth_actions.issue_token(user, name="dump", expires_days=1, by=by).secret
-                for cohort in ("EP", "TRD"):
-                    add_consent_form(
-                        cohort=cohort,
-                        version=f"{cohort}-PIS-2.0",
-                        effective_on=dt.date(2020, 1, 1),
-                        file_name="pis.md",
-                        document=b"# Participant information sheet\n",
-                        by=by,
-                    )
+                add_consent_forms(by)
                 session().commit()
             yield Registry(app, app.test_client(), {"Authorization": f"Bearer {token}"}, url)
         finally:

@@ -553,7 +553,11 @@ RULES = [
         id="treated-before-onset",
     ),
     pytest.param(
-        "EP", {"dup_weeks": "lots"}, "dup_weeks", "Give a number of weeks from 0 to 1040.", id="dup-not-a-number"
+        "EP",
+        {"dup_weeks": "lots"},
+        "dup_weeks",
+        "Give a number of weeks from 0 to 1040.",
+        id="dup-not-a-number",
     ),
     pytest.param(
         "EP",
