@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error (click's ow
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from registry.auth.permissions import Role
 from registry.consents.actions import add_consent_form
 from registry.db import database, session
 from registry.errors import RegistryError
-from registry.participants import dek_cache, identity
+from registry.participants import dek_cache, demo, identity, importing
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -325,7 +326,7 @@ def audit_verify() -> None:
 
 # -- demo ---------------------------------------------------------------------------
 
-DEMO_SITE = ("RXT", "Demo Mental Health Trust (synthetic)")
+DEMO_SITE = demo.DEMO_SITES[0][:2]
 DEMO_USERS = [
     ("admin@demo.example", "Demo Administrator", Role.ADMIN, None, None),
     ("clinician@demo.example", "Demo Clinician", Role.CLINICIAN, DEMO_SITE[0], None),
@@ -362,6 +363,100 @@ def demo_users() -> None:
             by=actor,
         )
         click.echo(f"{role.value:<10} {email:<26} one-time password: {created.password}")
+
+
+@demo_group.command("seed")
+@click.option(
+    "--participants", "count", required=True, type=click.IntRange(1, 1_000_000), metavar="N"
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same people.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=1000,
+    show_default=True,
+    help="Participants per transaction.",
+)
+@click.option(
+    "--if-empty", is_flag=True, help="Do nothing if anyone is enrolled already (scripts/run)."
+)
+@with_appcontext
+@one_transaction
+def demo_seed(count: int, seed: int, batch_size: int, if_empty: bool) -> None:
+    """Enrol N synthetic participants (NHS test-range numbers) with assessments and
+    treatment trials, on the demo sites and consent forms (made if absent)."""
+    if if_empty and not demo.registry_is_empty():
+        click.echo("participants are enrolled already; demo seed skipped")
+        return
+    with click.progressbar(length=count, label="seeding", file=sys.stderr) as bar:
+        report = demo.seed_demo(
+            count, seed=seed, by=Actor.command_line(), batch_size=batch_size, progress=bar.update
+        )
+    click.echo(
+        f"seeded {report.enrolled} participants ({report.assessments} assessments, "
+        f"{report.trials} treatment trials); already enrolled {report.already_enrolled}"
+    )
+
+
+# -- import ---------------------------------------------------------------------------
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bulk data from files."""
+
+
+@import_group.command(
+    "participants",
+    epilog="Columns: "
+    + ", ".join(importing.COLUMNS)
+    + ". Required in the header: "
+    + ", ".join(importing.REQUIRED_COLUMNS)
+    + ".",
+)
+@click.argument(
+    "csv_file",
+    metavar="FILE.csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=importing.DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Participants per transaction.",
+)
+@with_appcontext
+@one_transaction
+def import_participants(csv_file: Path, batch_size: int) -> None:
+    """Enrol the people in a CSV file: a header row, then one person per row, the columns
+    being the API enrolment body flattened (consent items as consent_<item>: yes/no).
+
+    Every row is checked first; bad rows are reported by line number and field (never by
+    value) and the good ones enrolled, a batch per transaction. People already enrolled are
+    skipped. Exit 0 if no row was rejected, 1 if some were, 2 if the header is wrong.
+    """
+    try:
+        rows = importing.read_rows(csv_file)
+    except UnicodeDecodeError:
+        raise click.BadParameter("the file is not UTF-8 text", param_hint="FILE.csv") from None
+    except (importing.ImportFileError, csv.Error) as exc:
+        raise click.BadParameter(str(exc), param_hint="FILE.csv") from None
+    with click.progressbar(length=len(rows), label="checking rows", file=sys.stderr) as bar:
+        checked = importing.check_rows(rows, progress=bar.update)
+    del rows  # the loaded rows are all the import needs from here
+    with click.progressbar(length=len(checked.rows), label="enrolling", file=sys.stderr) as bar:
+        report = importing.import_checked(
+            checked, by=Actor.command_line(), batch_size=batch_size, progress=bar.update
+        )
+    for line in report.rejected_lines():
+        click.echo(line)
+    if report.already_enrolled:
+        lines = ", ".join(map(str, report.already_enrolled))
+        click.echo(f"already enrolled, skipped: lines {lines}")
+    click.echo(report.summary())
+    if report.rejected:
+        sys.exit(1)
 
 
 # -- serving --------------------------------------------------------------------------

@@ -216,3 +216,24 @@ def test_db_upgrade_is_idempotent(keyring_path: Path, tmp_path: Path) -> None:
         app.extensions["registry.db"].engine.dispose()
 
     assert results == [(0, "database at revision head\n")] * 2
+
+
+def test_import_participants_missing_file_is_a_usage_error(app: Flask, tmp_path: Path) -> None:
+    code, output = invoke(app, "import", "participants", str(tmp_path / "absent.csv"))
+
+    assert code == 2
+    assert "does not exist" in output
+
+
+def test_import_participants_help_lists_the_columns(app: Flask) -> None:
+    code, output = invoke(app, "import", "participants", "--help")
+
+    assert code == 0
+    assert "nhs_number" in output and "consent_commercial_partners" in output
+
+
+def test_demo_seed_needs_at_least_one_participant(app: Flask) -> None:
+    code, output = invoke(app, "demo", "seed", "--participants", "0")
+
+    assert code == 2
+    assert "Invalid value for '--participants'" in output

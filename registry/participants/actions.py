@@ -14,14 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.audit.actions import Actor, AuditEntry
 from registry.audit.actions import record_events as record_audit_events
 from registry.auth.models import Site
 from registry.consents.actions import consent_record_values
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
-from registry.db import session
+from registry.db import Base, session
 from registry.errors import DuplicateParticipant, ValidationFailed
 from registry.participants.facts import facts_values, refresh_facts
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
@@ -165,7 +166,6 @@ def _insert(
     by: Actor,
     today: dt.date,
 ) -> list[int]:
-    db = session()
     ethnicity = reference()
     participants: list[dict[str, Any]] = []
     sealed: list[SealedIdentity] = []
@@ -214,21 +214,24 @@ def _insert(
                 **identity.columns,
             }
         )
-    pks = list(
-        db.scalars(
-            insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
-            participants,
-        )
+    # Plain executemany, then the ids read back in one query: INSERT ... RETURNING of many
+    # rows costs several times more on PostgreSQL (psycopg re-parses each generated batch).
+    _insert_all(Participant, participants)
+    pk_of = _read_back(
+        select(Participant.participant_id, Participant.id),
+        Participant.participant_id,
+        [s.participant_id for s in sealed],
     )
-    db.execute(
-        insert(ParticipantKey),
+    pks = [pk_of[s.participant_id] for s in sealed]
+    _insert_all(
+        ParticipantKey,
         [{"participant_pk": pk, **s.key_row} for pk, s in zip(pks, sealed, strict=True)],
     )
     index_rows = []
     for pk, enrolment in zip(pks, enrolments, strict=True):
         value, bits = nhs_number_index(enrolment["nhs_number"])
         index_rows.append({"participant_pk": pk, "index_value": value, "bits": bits})
-    db.execute(insert(NhsNumberIndex), index_rows)
+    _insert_all(NhsNumberIndex, index_rows)
 
     records = [
         consent_record_values(
@@ -242,22 +245,21 @@ def _insert(
         )
         for pk, s, enrolment in zip(pks, sealed, enrolments, strict=True)
     ]
-    record_ids = list(
-        db.scalars(
-            insert(ConsentRecord).returning(ConsentRecord.id, sort_by_parameter_order=True),
-            records,
-        )
+    _insert_all(ConsentRecord, records)
+    # Each new participant has exactly one record so far: their enrolment.
+    record_of = _read_back(
+        select(ConsentRecord.participant_pk, ConsentRecord.id), ConsentRecord.participant_pk, pks
     )
-    db.execute(
-        insert(ConsentItemEvent),
+    _insert_all(
+        ConsentItemEvent,
         [
-            {"record_id": record_id, "participant_pk": pk, "item": item, "granted": granted}
-            for record_id, pk, enrolment in zip(record_ids, pks, enrolments, strict=True)
+            {"record_id": record_of[pk], "participant_pk": pk, "item": item, "granted": granted}
+            for pk, enrolment in zip(pks, enrolments, strict=True)
             for item, granted in enrolment["consent"]["items"].items()
         ],
     )
-    db.execute(
-        insert(ParticipantFacts),
+    _insert_all(
+        ParticipantFacts,
         [
             facts_values(
                 {"id": pk, **row},
@@ -287,6 +289,24 @@ def _insert(
         by=by,
     )
     return pks
+
+
+def _insert_all(model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """One executemany. Nulls are rendered, so rows with and without optional values keep
+    one statement shape instead of being split into a statement per shape."""
+    if rows:
+        session().execute(insert(model).execution_options(render_nulls=True), rows)
+
+
+def _read_back(
+    statement: Select[Any, int], key: InstrumentedAttribute[Any], values: Sequence[Any]
+) -> dict[Any, int]:
+    """{key: id} for rows just inserted, read in chunks that stay inside SQL limits."""
+    found: dict[Any, int] = {}
+    for start in range(0, len(values), 1000):
+        rows = session().execute(statement.where(key.in_(values[start : start + 1000])))
+        found.update({value: row_id for value, row_id in rows})
+    return found
 
 
 def _dup_weeks(clinical: Mapping[str, Any]) -> int | None:

@@ -2,23 +2,30 @@
 
 Every action that changes something a fact derives from calls ``refresh_facts`` in its own
 transaction, so the row is never stale. Bulk enrolment builds the same row through
-``facts_values`` without reading back what it has just written.
+``facts_values`` without reading back what it has just written; bulk loads of clinical
+records (the demo seed) refresh many rows at once with ``refresh_facts_for``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.treatment import current_definition
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
-from registry.participants.models import STATUS_ACTIVE, Participant, ParticipantFacts
+from registry.participants.models import (
+    SEALED_COLUMNS,
+    STATUS_ACTIVE,
+    Participant,
+    ParticipantFacts,
+)
 
 # Instrument code -> facts column holding its latest total.
 SCORE_COLUMNS = {
@@ -126,3 +133,106 @@ def refresh_facts(participant: Participant) -> ParticipantFacts:
             setattr(facts, name, value)
     db.flush()
     return facts
+
+
+# Participants per query in refresh_facts_for: keeps IN lists well inside SQLite's limit.
+_REFRESH_CHUNK = 1000
+
+
+def refresh_facts_for(participant_pks: Collection[int]) -> int:
+    """Recompute many participants' facts rows, in this transaction, with a few queries per
+    thousand participants; returns how many participants were refreshed.
+
+    The same rules as ``refresh_facts``: each item's latest consent event, each
+    instrument's latest assessment (by administered_on, then entry order), and the trials
+    that count as failed under the current definition.
+    """
+    pks = sorted(set(participant_pks))
+    for start in range(0, len(pks), _REFRESH_CHUNK):
+        _refresh_chunk(pks[start : start + _REFRESH_CHUNK])
+    return len(pks)
+
+
+def _refresh_chunk(pks: list[int]) -> None:
+    # Plain rows (no ORM entities), read through the session's connection: thousands per call.
+    db = session().connection()
+    # Ciphertext is no fact: leave the sealed columns in the database.
+    columns = [c for c in Participant.__table__.c if c.key not in SEALED_COLUMNS]
+    participants = [
+        dict(row) for row in db.execute(select(*columns).where(Participant.id.in_(pks))).mappings()
+    ]
+
+    consent: dict[int, dict[str, bool]] = defaultdict(dict)
+    for pk, item, granted in db.execute(
+        select(ConsentItemEvent.participant_pk, ConsentItemEvent.item, ConsentItemEvent.granted)
+        .where(ConsentItemEvent.participant_pk.in_(pks))
+        .order_by(ConsentItemEvent.id)
+    ):
+        consent[pk][item] = granted
+
+    scores: dict[int, dict[str, int]] = defaultdict(dict)
+    for pk, code, total in db.execute(
+        select(Assessment.participant_pk, Assessment.instrument, Assessment.total)
+        .where(Assessment.participant_pk.in_(pks))
+        .order_by(Assessment.administered_on, Assessment.id)
+    ):
+        scores[pk][code] = total
+
+    definition = current_definition()
+    failed: Counter[int] = Counter()
+    for pk, adequate_dose, weeks, outcome in db.execute(
+        select(
+            TreatmentTrial.participant_pk,
+            TreatmentTrial.adequate_dose,
+            TreatmentTrial.weeks,
+            TreatmentTrial.outcome,
+        ).where(TreatmentTrial.participant_pk.in_(pks))
+    ):
+        failed[pk] += definition.counts_as_failed(
+            adequate_dose=adequate_dose, weeks=weeks, outcome=outcome
+        )
+
+    _write_facts(
+        [
+            facts_values(
+                participant,
+                consent=consent[participant["id"]],
+                latest_scores=scores[participant["id"]],
+                failed_adequate_trials=failed[participant["id"]],
+            )
+            for participant in participants
+        ]
+    )
+
+
+def _write_facts(rows: list[dict[str, Any]]) -> None:
+    """Store computed facts rows, writing only the columns that changed.
+
+    A bulk refresh usually changes a column or two of each row (a new score), so this is
+    cheaper than rewriting whole rows; rows with the same changed columns go together.
+    """
+    db = session()
+    table = ParticipantFacts.__table__
+    pks = [row["participant_pk"] for row in rows]
+    stored = {
+        row["participant_pk"]: row
+        for row in db.connection()
+        .execute(select(table).where(table.c.participant_pk.in_(pks)))
+        .mappings()
+    }
+    missing = []
+    changes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        current = stored.get(row["participant_pk"])
+        if current is None:
+            missing.append(row)
+            continue
+        changed = {name: value for name, value in row.items() if current[name] != value}
+        if changed:
+            changes[tuple(sorted(changed))].append(
+                {"participant_pk": row["participant_pk"], **changed}
+            )
+    for group in changes.values():
+        db.execute(update(ParticipantFacts), group)  # by primary key, one executemany each
+    if missing:
+        db.execute(insert(ParticipantFacts).execution_options(render_nulls=True), missing)

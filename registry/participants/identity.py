@@ -95,11 +95,16 @@ def lock_index_values(index_values: Iterable[int]) -> None:
     """Serialise duplicate checks per index value, until the transaction ends."""
     if database().is_postgresql:
         # The two-int form takes int4s; folding the index to 31 bits only coarsens the lock.
-        # Sorted, so two batches that share values take their locks in one order (no deadlock).
-        for key in sorted({value & 0x7FFF_FFFF for value in index_values}):
+        # Sorted, so two batches that share values take their locks in one order (no
+        # deadlock); one statement for the whole batch, not a round trip per number.
+        keys = sorted({value & 0x7FFF_FFFF for value in index_values})
+        if keys:
             session().execute(
-                text("SELECT pg_advisory_xact_lock(:space, :key)"),
-                {"space": NHS_DEDUPE_LOCK, "key": key},
+                text(
+                    "SELECT count(pg_advisory_xact_lock(:space, k)) "
+                    "FROM (SELECT unnest(CAST(:keys AS integer[])) AS k ORDER BY 1) AS wanted"
+                ),
+                {"space": NHS_DEDUPE_LOCK, "keys": keys},
             )
 
 
@@ -178,23 +183,40 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
         for canonical in canonicals
         for bits in widths
     }
-    found: dict[str, Participant] = {}
+    matched: dict[str, int] = {}
     values = sorted({value for _, value in wanted})
     for start in range(0, len(values), 500):
-        # Keys come in the same query: a batch checks thousands of candidates.
+        # Only what the comparison needs, keys included: a batch checks thousands of
+        # candidates, and whole objects for each would cost more than the decryption.
         candidates = db.execute(
-            select(Participant, ParticipantKey, NhsNumberIndex.bits, NhsNumberIndex.index_value)
+            select(
+                Participant.id,
+                Participant.participant_id,
+                Participant.nhs_number_sealed,
+                ParticipantKey.dek_version,
+                ParticipantKey.wrapped_dek,
+                NhsNumberIndex.bits,
+                NhsNumberIndex.index_value,
+            )
             .join(NhsNumberIndex, NhsNumberIndex.participant_pk == Participant.id)
             .join(ParticipantKey, ParticipantKey.participant_pk == Participant.id)
             .where(NhsNumberIndex.index_value.in_(values[start : start + 500]))
             .order_by(Participant.id)
-        ).all()
-        for candidate, data_key, bits, value in candidates:
-            if (bits, value) not in wanted:
+        )
+        for pk, participant_id, sealed, dek_version, wrapped_dek, bits, value in candidates:
+            if (bits, value) not in wanted or sealed is None:
                 continue
-            number = _open(_cipher_from_key(candidate, data_key), candidate, "nhs_number")
-            if number is not None and number in canonicals:
-                found.setdefault(number, candidate)
+            cipher = _cipher_from(participant_id, dek_version, wrapped_dek)
+            number = cipher.open_text(
+                sealed, context=FieldContext(TABLE, "nhs_number_sealed", participant_id)
+            )
+            if number in canonicals:
+                matched.setdefault(number, pk)
+    found: dict[str, Participant] = {}
+    for number, pk in matched.items():
+        participant = db.get(Participant, pk)
+        assert participant is not None  # just read, in this transaction
+        found[number] = participant
     return found
 
 
@@ -366,15 +388,15 @@ def cipher_for(participant: Participant) -> FieldCipher:
     key = session().get(ParticipantKey, participant.id)
     if key is None:
         raise KeyUnavailable("participant has no data key (shredded)")
-    return _cipher_from_key(participant, key)
+    return _cipher_from(participant.participant_id, key.dek_version, key.wrapped_dek)
 
 
-def _cipher_from_key(participant: Participant, key: ParticipantKey) -> FieldCipher:
-    dek = dek_cache.get(participant.participant_id, key.dek_version)
+def _cipher_from(participant_id: str, dek_version: int, wrapped_dek: bytes) -> FieldCipher:
+    dek = dek_cache.get(participant_id, dek_version)
     if dek is None:
-        dek = _unwrap(key.wrapped_dek, _dek_aad(participant.participant_id, key.dek_version))
-        dek_cache.put(participant.participant_id, key.dek_version, dek)
-    return FieldCipher(dek, dek_version=key.dek_version)
+        dek = _unwrap(wrapped_dek, _dek_aad(participant_id, dek_version))
+        dek_cache.put(participant_id, dek_version, dek)
+    return FieldCipher(dek, dek_version=dek_version)
 
 
 def _context(participant: Participant, name: str) -> FieldContext:
