@@ -3,7 +3,7 @@
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
-from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
+from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.participants.models import (
     NhsNumberIndex,
     Participant,
@@ -26,4 +26,5 @@ __all__ = [
     "Site",
     "TreatmentTrial",
     "User",
+    "Withdrawal",
 ]

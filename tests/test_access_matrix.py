@@ -68,6 +68,14 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         None,
         _signed_in(403, clinician=404),
     ),
+    ("POST", "/api/v1/participants/<participant_id>/withdrawal"): (
+        None,
+        _signed_in(403, admin=422),
+    ),
+    ("POST", "/api/v1/participants/<participant_id>/consents"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
     ("POST", "/api/v1/participants/<participant_id>/treatment-trials"): (
         None,
         _signed_in(403, clinician=422),

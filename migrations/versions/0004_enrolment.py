@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from registry.migrations import drop_append_only, make_append_only
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -291,41 +293,12 @@ def upgrade() -> None:
         )
 
     for table in APPEND_ONLY:
-        _make_append_only(table)
-
-
-def _make_append_only(table: str) -> None:
-    """Consent history is evidence: refuse UPDATE and DELETE, as for the audit log."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"""
-            CREATE FUNCTION {table}_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION '{table} is append-only (% refused)', TG_OP
-                    USING ERRCODE = 'insufficient_privilege';
-            END $$
-            """
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION {table}_refuse_change()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only ({verb} refused)'); END"
-            )
+        make_append_only(table)
 
 
 def downgrade() -> None:
     for table in APPEND_ONLY:
-        if op.get_bind().dialect.name == "postgresql":
-            op.execute(f"DROP TRIGGER {table}_no_update_delete ON {table}")
-            op.execute(f"DROP FUNCTION {table}_refuse_change()")
-        else:
-            for verb in ("update", "delete"):
-                op.execute(f"DROP TRIGGER {table}_no_{verb}")
+        drop_append_only(table)
     with op.batch_alter_table("participant", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_participant_enrolled_by_id_user_account"), type_="foreignkey"

@@ -14,7 +14,7 @@ from registry.audit.actions import Actor, record_event
 from registry.db import session
 from registry.errors import ValidationFailed
 from registry.participants.facts import refresh_facts
-from registry.participants.identity import lock_active
+from registry.participants.identity import lock_for_new_data
 from registry.participants.models import Participant
 
 # Drug names are free text a clinician types; keep them to what a drug name can hold, so
@@ -41,7 +41,7 @@ def record_assessment(
         score = score_total(scale, total)
     else:
         raise ValidationFailed({"items": ["Give either the items or the total."]})
-    locked = lock_active(participant)
+    locked = lock_for_new_data(participant)
     if administered_on < _earliest_assessment(locked):
         raise ValidationFailed({"administered_on": ["This is before the person was born."]})
     assessment = Assessment(
@@ -90,7 +90,7 @@ def record_treatment_trial(
     drug = " ".join(drug.split()).lower()
     if not _DRUG_NAME.match(drug):
         raise ValidationFailed({"drug": ["Give the drug's name, for example sertraline."]})
-    locked = lock_active(participant)
+    locked = lock_for_new_data(participant)
     if locked.cohort != "TRD":
         raise ValidationFailed(
             {"participant_id": ["Treatment trials are recorded for the TRD cohort only."]}

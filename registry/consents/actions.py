@@ -5,17 +5,38 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
-from registry.consents.models import CAPACITY_CONSULTEE, ConsentForm
+from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
+from registry.consents.models import (
+    CAPACITY_CONSULTEE,
+    CONSULTEE_TYPES,
+    FULL,
+    REQUESTED_BY,
+    WITHDRAWAL_LEVELS,
+    WITHDRAWAL_REASONS,
+    ConsentForm,
+    ConsentItemEvent,
+    ConsentRecord,
+    Withdrawal,
+)
 from registry.crypto.fields import FieldCipher, FieldContext
-from registry.db import session
+from registry.db import session, utcnow
 from registry.errors import Conflict, ValidationFailed
-from registry.participants.models import COHORTS
+from registry.participants.facts import refresh_facts
+from registry.participants.identity import (
+    cipher_for,
+    lock_for_new_data,
+    lock_participant,
+    shred_participant,
+)
+from registry.participants.models import COHORTS, Participant, ParticipantFacts
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MEDIA_TYPES = {".pdf": "application/pdf", ".md": "text/markdown"}
@@ -122,3 +143,237 @@ def consent_record_values(
         if consultee
         else None,
     }
+
+
+# -- withdrawal -----------------------------------------------------------------------------
+
+MAX_REASON_LENGTH = 500
+# Plain columns that describe the person, however coarsely: a full withdrawal clears them,
+# leaving the tombstone its participant id, cohort, site, and when and how they left.
+_DESCRIPTIVE_COLUMNS = (
+    "birth_year",
+    "birth_month",
+    "postcode_district",
+    "sex",
+    "gender_identity",
+    "ethnicity",
+    "ethnicity_group",
+    "imd_decile",
+    "imd_version",
+    "diagnosis_icd10",
+    "psychosis_onset",
+    "first_antipsychotic_on",
+    "eip_accepted_on",
+    "dup_weeks",
+    "episode_start",
+)
+
+
+@dataclass(frozen=True)
+class WithdrawalOutcome:
+    withdrawal: Withdrawal
+    created: bool  # False: the participant had already withdrawn at this level
+
+
+def withdraw_participant(
+    participant: Participant,
+    *,
+    level: str,
+    reason_code: str,
+    reason: str | None = None,
+    requested_by: str = "participant",
+    consultee_type: str | None = None,
+    by: Actor,
+) -> WithdrawalOutcome:
+    """Record a withdrawal; it takes effect in this transaction, everywhere.
+
+    Only ever stricter: the same level again returns the existing record, a laxer one is
+    refused. ``full`` shreds the participant's identity (their data key is destroyed),
+    deletes their clinical rows and facts, and clears every descriptive column, leaving a
+    tombstone; their consent and withdrawal history and audit events remain, and name no one.
+    """
+    problems = _withdrawal_problems(level, reason_code, reason, requested_by, consultee_type)
+    if problems:
+        raise ValidationFailed(problems)
+    locked = lock_participant(participant)
+    db = session()
+    current = locked.withdrawal_level
+    if current is not None:
+        if WITHDRAWAL_LEVELS.index(level) == WITHDRAWAL_LEVELS.index(current):
+            latest = db.scalar(
+                select(Withdrawal)
+                .where(Withdrawal.participant_pk == locked.id)
+                .order_by(Withdrawal.id.desc())
+                .limit(1)
+            )
+            assert latest is not None  # a level is only ever set with its record
+            return WithdrawalOutcome(latest, created=False)
+        if WITHDRAWAL_LEVELS.index(level) < WITHDRAWAL_LEVELS.index(current):
+            raise Conflict(
+                "withdrawal_cannot_relax",
+                f"This participant has already withdrawn at the stricter level {current}; "
+                "a withdrawal can only be made stricter.",
+            )
+    text = (reason or "").strip() or None
+    withdrawal = Withdrawal(
+        participant_pk=locked.id,
+        level=level,
+        reason_code=reason_code,
+        # The reason may mention the person: sealed under their key, so it goes with it;
+        # for a full withdrawal it is not kept at all.
+        reason_sealed=None
+        if text is None or level == FULL
+        else cipher_for(locked).seal(
+            text, context=FieldContext("withdrawal", "reason_sealed", locked.participant_id)
+        ),
+        requested_by=requested_by,
+        consultee_type=consultee_type if requested_by == "consultee" else None,
+        recorded_by_id=by.user_id,
+    )
+    db.add(withdrawal)
+    locked.withdrawal_level = level
+    locked.withdrawn_at = utcnow()
+    db.flush()
+    record_event(
+        "participant.withdraw",
+        by=by,
+        target_type="participant",
+        target_id=locked.participant_id,
+        participant_id=locked.participant_id,
+        details={
+            "level": level,
+            "reason_code": reason_code,
+            "requested_by": requested_by,
+            "previous_level": current,
+        },
+    )
+    if level == FULL:
+        _erase(locked, by=by)
+    else:
+        refresh_facts(locked)
+    return WithdrawalOutcome(withdrawal, created=True)
+
+
+def _withdrawal_problems(
+    level: str,
+    reason_code: str,
+    reason: str | None,
+    requested_by: str,
+    consultee_type: str | None,
+) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if level not in WITHDRAWAL_LEVELS:
+        problems["level"] = [f"Choose one of {', '.join(WITHDRAWAL_LEVELS)}."]
+    if reason_code not in WITHDRAWAL_REASONS:
+        problems["reason_code"] = [f"Choose one of {', '.join(WITHDRAWAL_REASONS)}."]
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        problems["reason"] = [
+            f"Keep the reason to {MAX_REASON_LENGTH} characters, and leave out anything "
+            "that identifies the person."
+        ]
+    if requested_by not in REQUESTED_BY:
+        problems["requested_by"] = [f"Choose one of {', '.join(REQUESTED_BY)}."]
+    elif requested_by == "consultee" and consultee_type not in CONSULTEE_TYPES:
+        problems["consultee_type"] = ["Say whether the consultee is personal or nominated."]
+    return problems
+
+
+def _erase(participant: Participant, *, by: Actor) -> None:
+    """Full withdrawal: shred the identity, delete clinical rows and facts, clear the rest."""
+    db = session()
+    shred_participant(participant, by=by)
+    for model in (Assessment, TreatmentTrial):
+        db.execute(delete(model).where(model.participant_pk == participant.id))
+    db.execute(delete(ParticipantFacts).where(ParticipantFacts.participant_pk == participant.id))
+    for column in _DESCRIPTIVE_COLUMNS:
+        setattr(participant, column, None)
+    db.flush()
+
+
+# -- re-consent and changes to one item --------------------------------------------------------
+
+
+def record_consent(
+    participant: Participant,
+    *,
+    form_version: str,
+    signed_on: dt.date,
+    items: Mapping[str, bool],
+    capacity: str,
+    consultee: Mapping[str, str] | None = None,
+    by: Actor,
+) -> ConsentRecord:
+    """New consent: on a newer form version (every item answered again), or a change to
+    some items on the version already signed (revoking commercial_partners, say).
+
+    Appended to the history; the latest event of each item is its current answer. Leaving
+    the registry altogether is a withdrawal, which only admins record.
+    """
+    locked = lock_for_new_data(participant)
+    db = session()
+    form = db.scalar(
+        select(ConsentForm).where(
+            ConsentForm.cohort == locked.cohort, ConsentForm.version == form_version
+        )
+    )
+    if form is None:
+        raise ValidationFailed(
+            {"form_version": [f"There is no {locked.cohort} consent form of this version."]}
+        )
+    if signed_on < form.effective_on:
+        raise ValidationFailed(
+            {
+                "signed_on": [
+                    f"Version {form.version} was not in use until "
+                    f"{form.effective_on.day} {form.effective_on:%B %Y}."
+                ]
+            }
+        )
+    latest_form_id = db.scalar(
+        select(ConsentRecord.consent_form_id)
+        .where(ConsentRecord.participant_pk == locked.id)
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+    kind = "change" if latest_form_id == form.id else "reconsent"
+    problems: dict[str, list[str]] = {}
+    if not items:
+        problems["items"] = ["Give at least one item's answer."]
+    if kind == "reconsent":
+        for item in CONSENT_ITEMS:
+            if item not in items:
+                problems[f"items.{item}"] = ["Consent on a new form version answers every item."]
+    for item in REQUIRED_ITEMS:
+        if items.get(item) is False:
+            problems[f"items.{item}"] = [
+                "Leaving the registry is a withdrawal, which an admin records."
+            ]
+    if problems:
+        raise ValidationFailed(problems)
+    record_values = consent_record_values(
+        participant_pk=locked.id,
+        participant_id=locked.participant_id,
+        cipher=cipher_for(locked),
+        form=form,
+        consent={"signed_on": signed_on, "capacity": capacity, "consultee": consultee},
+        kind=kind,
+        by=by,
+    )
+    record = ConsentRecord(**record_values)
+    db.add(record)
+    db.flush()
+    db.add_all(
+        ConsentItemEvent(record_id=record.id, participant_pk=locked.id, item=item, granted=granted)
+        for item, granted in items.items()
+    )
+    db.flush()
+    record_event(
+        "consent.record",
+        by=by,
+        target_type="consent_record",
+        target_id=record.id,
+        participant_id=locked.participant_id,
+        details={"kind": kind, "form_version": form.version, "items": dict(items)},
+    )
+    refresh_facts(locked)
+    return record

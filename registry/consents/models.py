@@ -82,3 +82,39 @@ class ConsentItemEvent(Base):
 
     def __repr__(self) -> str:
         return f"<ConsentItemEvent {self.item}={self.granted}>"
+
+
+# Withdrawal levels, least strict first (UK Biobank, NIHR BioResource, HRA): W1, W2, W3.
+NO_FURTHER_CONTACT = "no_further_contact"
+NO_FURTHER_DATA = "no_further_data"
+FULL = "full"
+WITHDRAWAL_LEVELS = (NO_FURTHER_CONTACT, NO_FURTHER_DATA, FULL)
+WITHDRAWAL_REASONS = (
+    "participant_request",
+    "consultee_advice",
+    "clinical_team_advice",
+    "other",
+)
+REQUESTED_BY = ("participant", "consultee")
+
+
+class Withdrawal(Base):
+    """One withdrawal, or a step to a stricter level. Append-only, like consent history,
+    and kept after a full withdrawal: with the tombstone it is the record that they left."""
+
+    __tablename__ = "withdrawal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str] = mapped_column(String(24))
+    reason_sealed: Mapped[bytes | None] = mapped_column(
+        LargeBinary, comment="free text under the participant's data key; dropped for full"
+    )
+    requested_by: Mapped[str] = mapped_column(String(16), comment="participant or consultee")
+    consultee_type: Mapped[str | None] = mapped_column(String(16))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Withdrawal {self.id} {self.level}>"

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.consents.actions import MAX_REASON_LENGTH
+from registry.consents.items import CONSENT_ITEMS
+from registry.consents.models import (
+    CAPACITY_CONFIRMED,
+    CAPACITY_CONSULTEE,
+    CONSULTEE_TYPES,
+    REQUESTED_BY,
+    WITHDRAWAL_LEVELS,
+    WITHDRAWAL_REASONS,
+)
 from registry.participants.models import COHORTS
+from registry.participants.schemas import Consultee, PastDate, StrictBoolean
 
 
 class ConsentFormSchema(Schema):
@@ -19,3 +30,73 @@ class ConsentFormSchema(Schema):
 
 class ConsentFormArgs(Schema):
     cohort = fields.String(validate=validate.OneOf(COHORTS))
+
+
+class WithdrawalArgs(Schema):
+    level = fields.String(
+        required=True,
+        validate=validate.OneOf(WITHDRAWAL_LEVELS, error="Choose one of: {choices}."),
+        metadata={
+            "description": "no_further_contact (W1): never approached again, data kept and "
+            "used; no_further_data (W2): also nothing new recorded; full (W3): identifiers "
+            "destroyed, clinical data deleted, a tombstone kept"
+        },
+    )
+    reason_code = fields.String(
+        load_default="participant_request",
+        validate=validate.OneOf(WITHDRAWAL_REASONS, error="Choose one of: {choices}."),
+    )
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_REASON_LENGTH),
+        metadata={"description": "optional; no identifiers; sealed, and dropped for full"},
+    )
+    requested_by = fields.String(
+        load_default="participant",
+        validate=validate.OneOf(REQUESTED_BY, error="Choose one of: {choices}."),
+        metadata={"description": "consultee: a consultee advised the person would want this"},
+    )
+    consultee_type = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(CONSULTEE_TYPES)
+    )
+
+
+class WithdrawalSchema(Schema):
+    participant_id = fields.String(required=True)
+    level = fields.String(required=True)
+    reason_code = fields.String(required=True)
+    requested_by = fields.String(required=True)
+    consultee_type = fields.String(allow_none=True)
+    recorded_at = fields.DateTime(required=True)
+    created = fields.Boolean(
+        required=True, metadata={"description": "false: already withdrawn at this level"}
+    )
+
+
+class ConsentChangeArgs(Schema):
+    form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    signed_on = PastDate(required=True)
+    items = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CONSENT_ITEMS)),
+        values=StrictBoolean(),
+        required=True,
+        metadata={"description": "every item for a new form version; some, for a change"},
+    )
+    capacity = fields.String(
+        load_default=CAPACITY_CONFIRMED,
+        validate=validate.OneOf((CAPACITY_CONFIRMED, CAPACITY_CONSULTEE)),
+    )
+    consultee = fields.Nested(Consultee, load_default=None, allow_none=True)
+
+
+class ConsentRecordSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "enrolment, reconsent, change"})
+    form_version = fields.String(required=True)
+    signed_on = fields.Date(required=True)
+    capacity = fields.String(required=True)
+    items = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    consent = fields.Dict(
+        keys=fields.String(), values=fields.Boolean(), metadata={"description": "now, per item"}
+    )

@@ -74,6 +74,7 @@ def facts_values(
         values[f"consent_{item}"] = bool(consent.get(item, False))
     values["contactable"] = (
         participant.get("status", STATUS_ACTIVE) == STATUS_ACTIVE
+        and participant.get("withdrawal_level") is None
         and all(consent.get(item, False) for item in REQUIRED_ITEMS)
         and bool(consent.get(CONTACT_ITEM, False))
     )

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import func, select, text
 
 from registry.audit.actions import Actor, record_event
+from registry.consents.models import FULL, NO_FURTHER_DATA
 from registry.crypto import key_provider
 from registry.crypto.blind_index import blind_index, plan_index_bits
 from registry.crypto.errors import DecryptionFailed, KeyUnavailable
@@ -275,6 +276,11 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
     db.flush()
 
 
+def lock_participant(participant: Participant) -> Participant:
+    """Lock the participant's row for this transaction, whatever their state."""
+    return _lock_participant(participant)
+
+
 def lock_active(participant: Participant) -> Participant:
     """Lock the participant's row for this transaction; refuse one who has been shredded.
 
@@ -284,6 +290,19 @@ def lock_active(participant: Participant) -> Participant:
     locked = _lock_participant(participant)
     if locked.status == STATUS_SHREDDED:
         raise Conflict("participant_withdrawn", "This participant has withdrawn.")
+    return locked
+
+
+def lock_for_new_data(participant: Participant) -> Participant:
+    """Lock for a new record (assessment, trial, consent, linkage): refused once the
+    participant has withdrawn from further data collection, or fully."""
+    locked = lock_active(participant)
+    if locked.withdrawal_level in (NO_FURTHER_DATA, FULL):
+        raise Conflict(
+            "participant_withdrawn",
+            "This participant has withdrawn from further data collection: nothing new can be "
+            "recorded for them. What was collected before stays.",
+        )
     return locked
 
 

@@ -66,6 +66,10 @@ class Participant(Base):
     status: Mapped[str] = mapped_column(String(16), default=STATUS_ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     shredded_at: Mapped[dt.datetime | None]
+    withdrawal_level: Mapped[str | None] = mapped_column(
+        String(20), comment="strictest withdrawal recorded; null while taking part fully"
+    )
+    withdrawn_at: Mapped[dt.datetime | None]
 
     nhs_number_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)
     given_name_sealed: Mapped[bytes | None] = mapped_column(SealedBytes)

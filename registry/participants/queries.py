@@ -64,6 +64,16 @@ def visible_participant(user: User, participant_id: str) -> Participant:
     return participant
 
 
+def participant_for_admin(participant_id: str) -> Participant:
+    """Any site's participant, tombstones included: admins record withdrawals by id."""
+    participant = session().scalar(
+        select(Participant).where(Participant.participant_id == participant_id)
+    )
+    if participant is None:
+        raise NotFound("There is no participant with this id.")
+    return participant
+
+
 def find_visible_by_nhs_number(user: User, nhs_number: str, *, by: Actor) -> Participant:
     """Clinicians' search by NHS number (through the blind index), own site only.
 
@@ -137,6 +147,7 @@ def pseudonymised_view(participant: Participant) -> dict[str, Any]:
         "cohort": participant.cohort,
         "site": site.code if site else None,
         "status": participant.status,
+        "withdrawal_level": participant.withdrawal_level,
         "enrolled_month": participant.enrolled_on,
         "age_band": age_band(participant),
         "sex": participant.sex,

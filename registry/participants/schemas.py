@@ -333,6 +333,9 @@ class PseudonymisedParticipantSchema(Schema):
     cohort = fields.String(required=True)
     site = fields.String(required=True)
     status = fields.String(required=True)
+    withdrawal_level = fields.String(
+        allow_none=True, metadata={"description": "null while taking part fully"}
+    )
     enrolled_month = Month(required=True)
     age_band = fields.String(required=True, metadata={"example": "25-34"})
     sex = fields.String(allow_none=True)
