@@ -80,6 +80,7 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         None,
         _signed_in(403, clinician=422),
     ),
+    ("GET", "/api/v1/participants/<participant_id>/timeline"): (None, _signed_in(403, admin=404)),
 }
 
 # Web pages, as an anonymous browser sees them.
@@ -107,6 +108,13 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/participants/<participant_id>/assessments/new"): 400,
     ("GET", "/participants/<participant_id>/treatment-trials/new"): 302,
     ("POST", "/participants/<participant_id>/treatment-trials/new"): 400,
+    ("GET", "/participants/<participant_id>/consent"): 302,
+    ("POST", "/participants/<participant_id>/consent"): 400,
+    ("GET", "/admin/participants/"): 302,
+    ("GET", "/admin/participants/<participant_id>"): 302,
+    ("GET", "/admin/participants/<participant_id>/withdraw"): 302,
+    ("POST", "/admin/participants/<participant_id>/withdraw"): 400,
+    ("GET", "/admin/consents/reconsent"): 302,
 }
 
 

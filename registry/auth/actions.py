@@ -187,6 +187,34 @@ def verify_second_factor(user: User, code: str) -> bool:
     return True
 
 
+def confirm_it_is_them(
+    user: User, *, password: str | None = None, code: str | None = None, purpose: str
+) -> bool:
+    """The signed-in user proves it is still them before an act that cannot be undone (a
+    full withdrawal): their password, or a security code not used before. A failure is
+    audited; the caller must keep that record though it writes nothing else."""
+    if code:
+        method = "security_code"
+        confirmed = verify_second_factor(user, code)
+    elif password:
+        method = "password"
+        try:
+            confirmed = password_hasher().verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            confirmed = False
+    else:
+        method, confirmed = "none", False
+    if not confirmed:
+        _record_own_act(
+            user,
+            "auth.reauthenticate",
+            outcome="denied",
+            purpose=purpose,
+            details={"method": method},
+        )
+    return confirmed
+
+
 # -- users and sites ------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
@@ -150,7 +150,10 @@ def consent_record_values(
 MAX_REASON_LENGTH = 500
 # Plain columns that describe the person, however coarsely: a full withdrawal clears them,
 # leaving the tombstone its participant id, cohort, site, and when and how they left.
+# (created_at is not null and stays; the consent history keeps the signing date anyway.)
 _DESCRIPTIVE_COLUMNS = (
+    "enrolled_on",
+    "enrolled_by_id",
     "birth_year",
     "birth_month",
     "postcode_district",
@@ -192,7 +195,7 @@ def withdraw_participant(
     deletes their clinical rows and facts, and clears every descriptive column, leaving a
     tombstone; their consent and withdrawal history and audit events remain, and name no one.
     """
-    problems = _withdrawal_problems(level, reason_code, reason, requested_by, consultee_type)
+    problems = withdrawal_problems(level, reason_code, reason, requested_by, consultee_type)
     if problems:
         raise ValidationFailed(problems)
     locked = lock_participant(participant)
@@ -254,7 +257,7 @@ def withdraw_participant(
     return WithdrawalOutcome(withdrawal, created=True)
 
 
-def _withdrawal_problems(
+def withdrawal_problems(
     level: str,
     reason_code: str,
     reason: str | None,
@@ -329,13 +332,33 @@ def record_consent(
                 ]
             }
         )
-    latest_form_id = db.scalar(
-        select(ConsentRecord.consent_form_id)
+    latest = db.scalar(
+        select(ConsentForm)
+        .join(ConsentRecord, ConsentRecord.consent_form_id == ConsentForm.id)
         .where(ConsentRecord.participant_pk == locked.id)
         .order_by(ConsentRecord.id.desc())
         .limit(1)
     )
-    kind = "change" if latest_form_id == form.id else "reconsent"
+    # Versions in the order they came into force (as consent_forms lists them): consent is
+    # recorded on the version last signed, or a newer one, never an older sheet.
+    if latest is not None and (form.effective_on, form.id) < (latest.effective_on, latest.id):
+        raise ValidationFailed(
+            {
+                "form_version": [
+                    f"This participant has signed version {latest.version}; record consent on "
+                    "it or on a newer version."
+                ]
+            }
+        )
+    last_signed = db.scalar(
+        select(func.max(ConsentRecord.signed_on)).where(ConsentRecord.participant_pk == locked.id)
+    )
+    if last_signed is not None and signed_on < last_signed:
+        # The latest record is the current answer: a backdated one would quietly win.
+        raise ValidationFailed(
+            {"signed_on": ["This is before their last recorded consent; check the date."]}
+        )
+    kind = "change" if latest is not None and latest.id == form.id else "reconsent"
     problems: dict[str, list[str]] = {}
     if not items:
         problems["items"] = ["Give at least one item's answer."]

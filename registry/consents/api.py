@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.consents.actions import record_consent, withdraw_participant
-from registry.consents.queries import consent_forms, current_form_ids
+from registry.consents.queries import Timeline, consent_forms, current_form_ids, timeline
 from registry.consents.schemas import (
     ConsentChangeArgs,
     ConsentFormArgs,
@@ -21,6 +22,7 @@ from registry.consents.schemas import (
 from registry.db import session
 from registry.participants.facts import current_consent
 from registry.participants.queries import participant_for_admin, visible_participant
+from registry.participants.schemas import Month
 
 blp = Blueprint("consent_forms", __name__, description="Consent-form versions")
 
@@ -91,3 +93,103 @@ def add_consent(args: dict[str, Any], participant_id: str) -> dict[str, Any]:
         "items": args["items"],
         "consent": current_consent(participant.id),
     }
+
+
+# -- a participant's timeline (admins) ------------------------------------------------------
+
+TIMELINE_PURPOSE = "download participant timeline"
+
+
+class TimelineStaffSchema(Schema):
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class TimelineItemChangeSchema(Schema):
+    item = fields.String(required=True)
+    before = fields.Boolean(allow_none=True, metadata={"description": "null: not answered"})
+    after = fields.Boolean(required=True)
+
+
+class TimelineConsentSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "enrolment, reconsent, change"})
+    form_version = fields.String(required=True)
+    signed_on = fields.Date(required=True)
+    recorded_at = fields.DateTime(required=True)
+    taken_by = fields.Nested(
+        TimelineStaffSchema, allow_none=True, metadata={"description": "null: import"}
+    )
+    capacity = fields.String(required=True)
+    consultee_type = fields.String(allow_none=True)
+    items = fields.Dict(keys=fields.String(), values=fields.Boolean(), required=True)
+    changes = fields.List(fields.Nested(TimelineItemChangeSchema), required=True)
+
+
+class TimelineWithdrawalSchema(Schema):
+    recorded_at = fields.DateTime(required=True)
+    level = fields.String(required=True)
+    reason_code = fields.String(required=True)
+    reason_recorded = fields.Boolean(
+        required=True, metadata={"description": "free text was given; it stays sealed"}
+    )
+    requested_by = fields.String(required=True)
+    consultee_type = fields.String(allow_none=True)
+    recorded_by = fields.Nested(TimelineStaffSchema, allow_none=True)
+
+
+class TimelineAssessmentSchema(Schema):
+    instrument = fields.String(required=True)
+    administered_on = fields.Date(required=True)
+    total = fields.Integer(required=True)
+    band = fields.String(required=True)
+
+
+class TimelineTrialSchema(Schema):
+    drug = fields.String(required=True)
+    started_on = Month(required=True)
+    adequate_dose = fields.Boolean(required=True)
+    weeks = fields.Integer(required=True)
+    outcome = fields.String(required=True)
+
+
+class TimelineEventSchema(Schema):
+    seq = fields.Integer(required=True)
+    at = fields.String(required=True)
+    actor = fields.String(required=True)
+    staff = fields.Nested(TimelineStaffSchema, allow_none=True)
+    action = fields.String(required=True)
+    purpose = fields.String(allow_none=True)
+    outcome = fields.String(required=True)
+
+
+class TimelineSchema(Schema):
+    participant_id = fields.String(required=True)
+    cohort = fields.String(required=True)
+    site_code = fields.String(required=True)
+    site_name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "active or shredded"})
+    enrolled_on = fields.Date(allow_none=True)
+    withdrawal_level = fields.String(allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    consent_form_version = fields.String(allow_none=True)
+    current_form_version = fields.String(allow_none=True)
+    requires_reconsent = fields.Boolean(required=True)
+    consent = fields.Dict(
+        keys=fields.String(), values=fields.Boolean(), metadata={"description": "now, per item"}
+    )
+    consents = fields.List(fields.Nested(TimelineConsentSchema), required=True)
+    withdrawals = fields.List(fields.Nested(TimelineWithdrawalSchema), required=True)
+    assessments = fields.List(fields.Nested(TimelineAssessmentSchema), required=True)
+    treatment_trials = fields.List(fields.Nested(TimelineTrialSchema), required=True)
+    events = fields.List(fields.Nested(TimelineEventSchema), required=True)
+
+
+@blp.route("/participants/<participant_id>/timeline")
+@requires(Permission.READ_AUDIT)
+@blp.response(200, TimelineSchema)
+def participant_timeline(participant_id: str) -> Timeline:
+    """Everything held and done about one participant, for a subject-access request: consent
+    and withdrawal history, clinical records, and every audit event about them. No identifier
+    is decrypted; tombstones included. Audited as participant.timeline."""
+    participant = participant_for_admin(participant_id)
+    return timeline(participant, by=acting_as(), purpose=TIMELINE_PURPOSE)

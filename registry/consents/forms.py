@@ -1,13 +1,35 @@
-"""The admin's form for adding a consent-form version."""
+"""The admin's consent and withdrawal forms, and how withdrawal levels and reasons read.
+
+As on the clinician's pages, the forms hold no rules: the withdrawal form turns what was
+chosen into the API's body for the same schema and action to judge.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField
+from wtforms import (
+    DateField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from registry.consents.models import (
+    FULL,
+    NO_FURTHER_CONTACT,
+    NO_FURTHER_DATA,
+    REQUESTED_BY,
+    WITHDRAWAL_REASONS,
+)
+from registry.participants.forms import CONSULTEE_CHOICES, RegistryForm
 from registry.participants.models import COHORTS
 
 
@@ -32,3 +54,109 @@ class AddConsentFormForm(FlaskForm):
         "Information sheet (.pdf or .md)",
         validators=[FileRequired("Choose the information sheet file.")],
     )
+
+
+# -- withdrawal -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str  # as the consent literature numbers them
+    title: str
+    effect: str
+
+
+LEVELS: dict[str, Level] = {
+    NO_FURTHER_CONTACT: Level(
+        "W1",
+        "No further contact",
+        "They are never approached again. Their data is kept and used.",
+    ),
+    NO_FURTHER_DATA: Level(
+        "W2",
+        "No further data",
+        "They are never approached again and nothing new is recorded about them. What was "
+        "collected before is kept and used.",
+    ),
+    FULL: Level(
+        "W3",
+        "Full withdrawal",
+        "Their identity is destroyed and cannot be recovered. Their clinical data is "
+        "deleted. A record that they withdrew is kept.",
+    ),
+}
+REASONS = {
+    "participant_request": "They asked to withdraw",
+    "consultee_advice": "A consultee advised they would want to",
+    "clinical_team_advice": "Their clinical team advised it",
+    "other": "Another reason",
+}
+REQUESTERS = {"participant": "The participant", "consultee": "A consultee, on their behalf"}
+assert set(REASONS) == set(WITHDRAWAL_REASONS) and set(REQUESTERS) == set(REQUESTED_BY)
+
+
+def level_label(level: str | None) -> str:
+    """ "W2 No further data", say."""
+    if level is None:
+        return "Not withdrawn"
+    known = LEVELS.get(level)
+    return f"{known.code} {known.title}" if known else level
+
+
+def _choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, text) for value, text in labels.items()]
+
+
+def _as_typed_id(text: object) -> object:
+    # Ids are upper case; people copying one from a letter may not type it so.
+    return text.strip().upper() if isinstance(text, str) else text
+
+
+class FindParticipantForm(FlaskForm):
+    """Sent by GET: the id is random, says nothing about the person, and ends up in the
+    page's own address anyway."""
+
+    class Meta:
+        csrf = False
+
+    participant_id = StringField("Participant id", filters=[_as_typed_id])
+
+
+class WithdrawalForm(RegistryForm):
+    WHEN_MISSING = {
+        "level": "Choose how far they are withdrawing.",
+        "reason_code": "Select the reason.",
+        "requested_by": "Say who asked for the withdrawal.",
+        "consultee_type": "Say whether the consultee is personal or nominated.",
+    }
+
+    level = RadioField(
+        "How far are they withdrawing?",
+        choices=[SelectChoice(level, level_label(level)) for level in LEVELS],
+        validate_choice=False,
+    )
+    reason_code = SelectField("Reason", choices=_choices(REASONS), validate_choice=False)
+    reason = TextAreaField("Notes about the reason (optional)")
+    requested_by = RadioField(
+        "Who asked for it?", choices=_choices(REQUESTERS), validate_choice=False
+    )
+    consultee_type = RadioField(
+        "Type of consultee", choices=_choices(CONSULTEE_CHOICES), validate_choice=False
+    )
+    # Re-entered for a full withdrawal only: never shown again, never kept.
+    password = PasswordField("Your password")
+    code = StringField("Or a security code from your authenticator app")
+
+    def withdrawal(self) -> dict[str, Any]:
+        """The API's withdrawal body. An unanswered question is sent as null, which the
+        schema refuses: the API's defaults are for systems, a person must choose."""
+        body: dict[str, Any] = {
+            "level": self.level.data or None,
+            "reason_code": self.reason_code.data or None,
+            "requested_by": self.requested_by.data or None,
+        }
+        if self.reason.data and self.reason.data.strip():
+            body["reason"] = self.reason.data.strip()
+        if self.requested_by.data == "consultee":
+            body["consultee_type"] = self.consultee_type.data or None
+        return body

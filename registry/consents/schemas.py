@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from registry.consents.actions import MAX_REASON_LENGTH
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from registry.consents.actions import withdrawal_problems
 from registry.consents.items import CONSENT_ITEMS
 from registry.consents.models import (
     CAPACITY_CONFIRMED,
@@ -49,7 +51,6 @@ class WithdrawalArgs(Schema):
     reason = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=MAX_REASON_LENGTH),
         metadata={"description": "optional; no identifiers; sealed, and dropped for full"},
     )
     requested_by = fields.String(
@@ -60,6 +61,19 @@ class WithdrawalArgs(Schema):
     consultee_type = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(CONSULTEE_TYPES)
     )
+
+    @validates_schema
+    def _rules(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # The action's own checks, run here too so that a form can show them at once.
+        problems = withdrawal_problems(
+            data["level"],
+            data["reason_code"],
+            data.get("reason"),
+            data["requested_by"],
+            data.get("consultee_type"),
+        )
+        if problems:
+            raise ValidationError(problems)
 
 
 class WithdrawalSchema(Schema):
@@ -88,6 +102,16 @@ class ConsentChangeArgs(Schema):
         validate=validate.OneOf((CAPACITY_CONFIRMED, CAPACITY_CONSULTEE)),
     )
     consultee = fields.Nested(Consultee, load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _consultee_fits_capacity(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # As at enrolment: a consultee's declaration names them, and only then is one kept.
+        if data.get("capacity") == CAPACITY_CONSULTEE and not data.get("consultee"):
+            raise ValidationError("Give the consultee's type and name.", "consultee")
+        if data.get("capacity") == CAPACITY_CONFIRMED and data.get("consultee"):
+            raise ValidationError(
+                "A consultee is only recorded when capacity is lacking.", "consultee"
+            )
 
 
 class ConsentRecordSchema(Schema):

@@ -1,24 +1,86 @@
-"""Admin pages for consent-form versions (thin: the rules live in actions)."""
+"""Admin pages: consent-form versions, finding a participant by id, their timeline, their
+withdrawal, and who needs re-consent (thin: the rules live in actions).
+
+Admins never see who a participant is: they reach one by the random participant id, and
+nothing on these pages is decrypted.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
+from registry.auth.actions import confirm_it_is_them
+from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires
-from registry.consents.actions import MAX_DOCUMENT_BYTES, add_consent_form
-from registry.consents.forms import AddConsentFormForm
-from registry.consents.queries import consent_forms, current_form_ids
-from registry.db import session
-from registry.errors import Conflict, ValidationFailed
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.consents.actions import MAX_DOCUMENT_BYTES, add_consent_form, withdraw_participant
+from registry.consents.forms import (
+    LEVELS,
+    REASONS,
+    REQUESTERS,
+    AddConsentFormForm,
+    FindParticipantForm,
+    WithdrawalForm,
+    level_label,
+)
+from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.consents.models import FULL, Withdrawal
+from registry.consents.queries import (
+    consent_forms,
+    current_form_ids,
+    participants_requiring_reconsent,
+    timeline,
+)
+from registry.consents.schemas import WithdrawalArgs
+from registry.db import session as db_session
+from registry.errors import Conflict, NotFound, Unauthorised, ValidationFailed
+from registry.extensions import limiter
+from registry.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS
+from registry.participants.models import Participant
+from registry.participants.queries import participant_for_admin
+from registry.participants.reference import reference
+from registry.participants.schemas import load_or_fail as load
+from registry.participants.views import long_date, long_month, short_name
 
-bp = Blueprint("consents", __name__, url_prefix="/admin/consent-forms")
+bp = Blueprint("consents", __name__, url_prefix="/admin")
+
+# Why the audit log says a timeline was shown, and a re-entered password was asked for.
+TIMELINE_PURPOSE = "view participant timeline"
+FULL_WITHDRAWAL_PURPOSE = "confirm full withdrawal"
+_NOTICE = "consents.notice"
 
 
-@bp.route("/", methods=["GET", "POST"])
+def _form_page(template: str, form: Any, **context: Any) -> tuple[str, int]:
+    """The page, as 422 when its form has errors: the request's transaction is rolled back."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
+def _admin() -> User:
+    user = signed_in_user()
+    if user is None:  # @requires has already sent anyone else to sign in
+        raise Unauthorised()
+    return user
+
+
+# -- consent-form versions ------------------------------------------------------------------
+
+
+@bp.route("/consent-forms/", methods=["GET", "POST"])
 @requires(Permission.MANAGE_CONSENT_FORMS)
 def manage() -> str | Response:
     form = AddConsentFormForm()
@@ -45,7 +107,216 @@ def manage() -> str | Response:
     return render_template(
         "consents/manage.html",
         form=form,
-        forms=session().scalars(consent_forms()).all(),
+        forms=db_session().scalars(consent_forms()).all(),
         current_ids=current_form_ids(),
         today=dt.date.today(),
     )
+
+
+@bp.route("/consents/reconsent")
+@requires(Permission.MANAGE_CONSENT_FORMS)
+def reconsent() -> str:
+    sites = participants_requiring_reconsent()
+    return render_template(
+        "consents/reconsent.html",
+        sites=sites,
+        total=sum(len(site.participants) for site in sites),
+    )
+
+
+# -- one participant ------------------------------------------------------------------------
+
+
+@bp.route("/participants/")
+@requires(Permission.READ_AUDIT)
+def find_participant() -> tuple[str, int] | Response:
+    """There is no list: an admin reaches a participant only by the id they were given."""
+    form = FindParticipantForm(request.args)
+    if "participant_id" in request.args:
+        wanted = form.participant_id.data or ""
+        if not wanted:
+            form.participant_id.errors = ["Enter the participant id, like P-7K3M0QX2V9HD."]
+        else:
+            try:
+                found = participant_for_admin(wanted)
+            except NotFound:
+                form.participant_id.errors = [
+                    "No participant has this id. Check it has been typed correctly."
+                ]
+            else:
+                return redirect(url_for(".participant", participant_id=found.participant_id))
+    return _form_page("consents/find_participant.html", form)
+
+
+@bp.route("/participants/<participant_id>")
+@requires(Permission.READ_AUDIT)
+def participant(participant_id: str) -> str:
+    found = participant_for_admin(participant_id)
+    return render_template(
+        "consents/participant.html",
+        t=timeline(found, by=acting_as(), purpose=TIMELINE_PURPOSE),
+        notice=_take_notice(found),
+    )
+
+
+def _reauthentication_key() -> str:
+    user = signed_in_user()
+    return f"reauthenticate:{user.id if user else get_remote_address()}"
+
+
+# Guessing a password through a signed-in admin's session is throttled as sign-in is.
+_reauthentication_limit = limiter.limit(
+    lambda: current_app.config["SETTINGS"].sign_in_limit_per_account,
+    key_func=_reauthentication_key,
+    methods=["POST"],
+    deduct_when=lambda response: bool(g.get("reauthentication_failed")),
+    scope="reauthenticate",
+)
+
+
+@bp.route("/participants/<participant_id>/withdraw", methods=["GET", "POST"])
+@_reauthentication_limit
+@requires(Permission.RECORD_WITHDRAWALS)
+def withdraw(participant_id: str) -> tuple[str, int] | Response:
+    """Choose the level and reason; confirm (re-entering a password for ``full``); record.
+
+    The choices travel in the form between the two steps, never in the session or the
+    address: the reason may say something about the person.
+    """
+    found = participant_for_admin(participant_id)
+    form = WithdrawalForm()
+    step = request.form.get("step")
+    if not form.validate_on_submit() or step == "change":
+        return _choice_page(form, found)
+    try:
+        args = load(WithdrawalArgs(), form.withdrawal())
+    except ValidationFailed as exc:
+        form.show_errors(exc.fields)
+        return _choice_page(form, found)
+    if step != "confirm":
+        return _confirmation_page(form, found, args)
+    if args["level"] == FULL and not _confirmed_it_is_them(form):
+        return _confirmation_page(form, found, args)
+    try:
+        outcome = withdraw_participant(found, by=acting_as(), **args)
+    except ValidationFailed as exc:
+        form.show_errors(exc.fields)
+        return _choice_page(form, found)
+    except Conflict as exc:
+        form.level.errors = [*form.level.errors, exc.message]
+        return _choice_page(form, found)
+    _leave_notice(found, outcome.withdrawal, created=outcome.created)
+    return redirect(url_for(".participant", participant_id=found.participant_id))
+
+
+def _confirmed_it_is_them(form: WithdrawalForm) -> bool:
+    password, code = form.password.data or "", (form.code.data or "").strip()
+    if confirm_it_is_them(_admin(), password=password, code=code, purpose=FULL_WITHDRAWAL_PURPOSE):
+        return True
+    g.reauthentication_failed = True
+    # The page answers 422, which rolls the request back; the failed attempt must stay on
+    # record, and nothing else has been written in this request, so it is committed now.
+    db_session().commit()
+    if code:
+        form.code.errors = ["The security code is not correct, or it was already used."]
+    elif password:
+        form.password.errors = ["Your password is not correct."]
+    else:
+        form.password.errors = ["Enter your password, or a security code from your app."]
+    return False
+
+
+def _choice_page(form: WithdrawalForm, participant: Participant) -> tuple[str, int]:
+    return _form_page("consents/withdraw.html", form, participant=participant)
+
+
+def _confirmation_page(
+    form: WithdrawalForm, participant: Participant, args: dict[str, Any]
+) -> tuple[str, int]:
+    return _form_page(
+        "consents/confirm_withdrawal.html",
+        form,
+        participant=participant,
+        chosen=args,
+        needs_reauthentication=args["level"] == FULL,
+        has_second_factor=_admin().has_second_factor,
+    )
+
+
+# -- what the next page says ----------------------------------------------------------------
+
+
+def _leave_notice(participant: Participant, withdrawal: Withdrawal, *, created: bool) -> None:
+    # Ids only: the session cookie is signed, not encrypted.
+    session[_NOTICE] = {
+        "participant": participant.participant_id,
+        "withdrawal": withdrawal.id,
+        "created": created,
+    }
+
+
+def _take_notice(participant: Participant) -> str | None:
+    notice = session.pop(_NOTICE, None)
+    if not isinstance(notice, dict) or notice.get("participant") != participant.participant_id:
+        return None
+    withdrawal = db_session().get(Withdrawal, notice.get("withdrawal"))
+    if withdrawal is None or withdrawal.participant_pk != participant.id:
+        return None
+    label = level_label(withdrawal.level)
+    if not notice.get("created"):
+        return f"They had already withdrawn at this level ({label}): nothing has changed."
+    return f"Withdrawal recorded: {label}. {LEVELS[withdrawal.level].effect}"
+
+
+# -- how things read on these pages ---------------------------------------------------------
+
+CONSENT_KINDS = {
+    "enrolment": "At enrolment",
+    "reconsent": "New form version",
+    "change": "Change to some answers",
+}
+ACTION_LABELS = {
+    "participant.enrol": "Enrolled",
+    "participant.import": "Enrolled by bulk import",
+    "participant.read_identity": "Identifiable record read",
+    "participant.search_by_nhs_number": "Found by NHS number",
+    "participant.update_identity": "Contact details corrected",
+    "participant.correct_demographics": "Demographics corrected",
+    "participant.withdraw": "Withdrawal recorded",
+    "participant.shred": "Identity destroyed",
+    "participant.timeline": "Timeline viewed",
+    "consent.record": "Consent recorded",
+    "assessment.record": "Rating scale recorded",
+    "treatment_trial.record": "Antidepressant trial recorded",
+}
+
+
+def at_time(value: dt.datetime | str | None) -> str:
+    """An instant as "27 November 2026, 10:13:30 UTC" (audit times are ISO strings)."""
+    if value is None:
+        return ""
+    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(dt.UTC)
+    return f"{instant.day} {instant:%B %Y, %H:%M:%S} UTC"
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "long_date": long_date,
+        "long_month": long_month,
+        "at_time": at_time,
+        "short_name": short_name,
+        "level_label": level_label,
+        "levels": LEVELS,
+        "reasons": REASONS,
+        "requesters": REQUESTERS,
+        "consultee_labels": CONSULTEE_LABELS,
+        "item_text": CONSENT_ITEM_TEXT,
+        "consent_kinds": CONSENT_KINDS,
+        "action_labels": ACTION_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "reference": reference(),
+        "permissions": Permission,
+    }

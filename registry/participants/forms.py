@@ -281,6 +281,86 @@ ENROLMENT_FORMS: dict[str, type[EnrolmentForm]] = {
 }
 
 
+# -- consent after enrolment ----------------------------------------------------------------
+
+# Error names -> fields, where they differ (items.* are consent_<item>).
+_CONSENT_CHANGE_FIELDS = {
+    "consultee": "consultee_type",
+    "consultee.type": "consultee_type",
+    "consultee.name": "consultee_name",
+}
+
+
+class ConsentChangeForm(RegistryForm):
+    """Consent taken again: on a newer form version (every item answered), or a change to
+    some answers on the version already signed (revoking commercial_partners, say)."""
+
+    WHEN_MISSING = {
+        "form_version": "Select the consent form version they signed.",
+        "signed_on": "Enter the date they signed.",
+        "capacity": "Say whether they have capacity to consent.",
+        "consultee_type": "Select the type of consultee.",
+        "consultee_name": "Enter the consultee's name.",
+        **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
+    }
+
+    form_version = _select("Consent form version", {})  # choices: per request
+    signed_on = _text("Date signed")
+    locals().update(
+        {
+            consent_item_field(item): _yes_no_radios(CONSENT_ITEM_TEXT[item])
+            for item in CONSENT_ITEMS
+        }
+    )
+    capacity = _radios("Do they have capacity to consent?", CAPACITY_CHOICES)
+    consultee_type = _radios("Type of consultee", CONSULTEE_CHOICES)
+    consultee_name = _text("Consultee's name")
+
+    @staticmethod
+    def values_of(version: str | None, answers: Mapping[str, bool] | None) -> dict[str, str]:
+        """What the form starts with: a version, and the answers in force when it is the
+        version they signed (a new version's answers are taken afresh, none assumed)."""
+        values = {"form_version": version or ""}
+        for item, granted in (answers or {}).items():
+            values[consent_item_field(item)] = YES if granted else NO
+        return values
+
+    def field_for(self, error_name: str) -> Field | None:
+        section, _, inner = error_name.partition(".")
+        if section == "items" and inner:
+            # A bad answer is named items.<item>, or items.<item>.value by the Dict field.
+            return self._fields.get(consent_item_field(inner.split(".")[0]))
+        return self._fields.get(_CONSENT_CHANGE_FIELDS.get(error_name, error_name))
+
+    def consent_change(
+        self, signed_version: str | None, in_force: Mapping[str, bool]
+    ) -> dict[str, Any]:
+        """The API's consent body. On the version they signed, only the answers that differ
+        from ``in_force`` are sent, so the history shows what changed; on another version,
+        every answer given."""
+        answers = _without_blanks(
+            {item: _yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
+        )
+        if self.form_version.data == signed_version:
+            answers = {
+                item: answer for item, answer in answers.items() if answer != in_force.get(item)
+            }
+        consultee = _without_blanks(
+            {"type": self.consultee_type.data, "name": self.consultee_name.data}
+        )
+        body = _without_blanks(
+            {
+                "form_version": self.form_version.data,
+                "signed_on": self.signed_on.data,
+                "consultee": consultee or None,
+            }
+        )
+        body["items"] = answers
+        # As at enrolment: a clinician must say, so no answer is sent as null (refused).
+        body["capacity"] = self.capacity.data or None
+        return body
+
+
 # -- finding and correcting -----------------------------------------------------------------
 
 

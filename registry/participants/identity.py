@@ -12,13 +12,15 @@ already serialised every writer.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session
 
 from registry.audit.actions import Actor, record_event
 from registry.consents.models import FULL, NO_FURTHER_DATA
@@ -45,6 +47,8 @@ from registry.participants.validation import (
     check_name,
     check_phone,
 )
+
+log = logging.getLogger(__name__)
 
 TABLE = "participant"
 BLIND_INDEX_PURPOSE = "blind-index/nhs_number/v1"
@@ -274,6 +278,48 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
     dek_cache.forget(locked.participant_id)
     _audit("participant.shred", locked, by=by)
     db.flush()
+    _truncate_log_after_commit()
+
+
+_LOG_TRUNCATION = "registry.truncate_log_after_commit"
+
+
+def _truncate_log_after_commit() -> None:
+    """SQLite: once the shred has committed, checkpoint the write-ahead log and empty it.
+
+    Until then the WAL file still holds the pages as they were before the shred, the
+    wrapped data key and the sealed identifiers among them, and so does any copy of the
+    database files: with the keyring, such a copy would open them again. A TRUNCATE
+    checkpoint writes the current pages (freed space zeroed by secure_delete) into the
+    database file and truncates the log. PostgreSQL's dumps never show deleted rows.
+    """
+    db = database()
+    if db.is_postgresql:
+        return
+    current = session()
+    if current.info.get(_LOG_TRUNCATION):
+        return  # already arranged for this transaction
+    current.info[_LOG_TRUNCATION] = True
+    connection = current.connection()
+
+    def truncate(committed: Session) -> None:
+        committed.info.pop(_LOG_TRUNCATION, None)
+        if connection.in_transaction():
+            return  # only a savepoint was released; the enclosing transaction has not committed
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        if busy:
+            log.warning(
+                "after a shred, readers kept the SQLite write-ahead log from being emptied; "
+                "it still holds the shredded data key until the next full checkpoint"
+            )
+
+    event.listen(current, "after_commit", truncate, once=True)
 
 
 def lock_participant(participant: Participant) -> Participant:

@@ -25,11 +25,21 @@ from registry.assessments.treatment import current_definition
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
+from registry.consents.actions import record_consent
+from registry.consents.forms import LEVELS, level_label
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.consents.models import ConsentForm
-from registry.consents.queries import consent_forms, current_form
+from registry.consents.models import FULL, NO_FURTHER_DATA, ConsentForm, ConsentRecord
+from registry.consents.queries import (
+    consent_forms,
+    consent_history,
+    current_form,
+    latest_signed_form,
+    superseding_form,
+)
+from registry.consents.schemas import ConsentChangeArgs
 from registry.db import session as db_session
 from registry.errors import (
+    Conflict,
     DuplicateParticipant,
     NoParticipantWithThisNumber,
     NotFound,
@@ -38,10 +48,13 @@ from registry.errors import (
     record_refusal,
 )
 from registry.participants.actions import correct_participant, enrol_participant
+from registry.participants.facts import current_consent
 from registry.participants.forms import (
+    CONSULTEE_LABELS,
     ENROLMENT_FORMS,
     OUTCOME_LABELS,
     AssessmentForm,
+    ConsentChangeForm,
     CorrectionForm,
     RegistryForm,
     SearchForm,
@@ -213,6 +226,9 @@ def show(participant_id: str) -> str:
         trials=list(trials),
         definition=current_definition(),
         consent_items=[(item, CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS],
+        history=consent_history(participant),
+        superseded_by=superseding_form(participant),
+        takes_new_data=takes_new_data(participant),
     )
 
 
@@ -234,6 +250,54 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
             _leave_notice(participant, "corrected")
             return redirect(url_for(".show", participant_id=participant.participant_id))
     return _form_page("participants/correct.html", form, p=record)
+
+
+# -- consent after enrolment ----------------------------------------------------------------
+
+
+@bp.route("/<participant_id>/consent", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def consent(participant_id: str) -> tuple[str, int] | Response:
+    """New consent on a newer form version, or a change to some answers on theirs."""
+    participant = visible_participant(_clinician(), participant_id)
+    signed = latest_signed_form(participant)
+    newer = superseding_form(participant)
+    in_force = current_consent(participant.id)
+    # A newer version starts unanswered; their own starts with the answers they gave.
+    form = ConsentChangeForm(
+        data=ConsentChangeForm.values_of(newer.version, None)
+        if newer
+        else ConsentChangeForm.values_of(signed.version if signed else None, in_force)
+    )
+    form.form_version.choices = _version_choices(
+        list(db_session().scalars(consent_forms(participant.cohort)))
+    )
+    if form.validate_on_submit():
+        try:
+            body = form.consent_change(signed.version if signed else None, in_force)
+            record = record_consent(participant, by=acting_as(), **load(ConsentChangeArgs(), body))
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        except Conflict as exc:  # they have withdrawn from further data collection
+            form.form_errors.append(exc.message)
+        else:
+            _leave_notice(participant, "consent", record.id)
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _form_page(
+        "participants/consent.html",
+        form,
+        participant=participant,
+        signed=signed,
+        newer=newer,
+        takes_new_data=takes_new_data(participant),
+        consent_fields=[consent_item_field(item) for item in CONSENT_ITEMS],
+    )
+
+
+def takes_new_data(participant: Participant) -> bool:
+    """Whether anything new may be recorded for them (``lock_for_new_data`` enforces it;
+    this only decides which links and forms a page offers)."""
+    return participant.withdrawal_level not in (NO_FURTHER_DATA, FULL)
 
 
 # -- clinical records -----------------------------------------------------------------------
@@ -327,6 +391,14 @@ def _take_notice(participant: Participant) -> str | None:
         trial = db.get(TreatmentTrial, record_id)
         if trial is not None and trial.participant_pk == participant.id:
             return f"Treatment trial of {trial.drug} recorded."
+    if kind == "consent":
+        consent_record = db.get(ConsentRecord, record_id)
+        if consent_record is not None and consent_record.participant_pk == participant.id:
+            if consent_record.kind == "change":
+                return "Their change of consent has been recorded."
+            signed = db.get(ConsentForm, consent_record.consent_form_id)
+            assert signed is not None  # a foreign key
+            return f"Their consent on {signed.version} has been recorded."
     return None
 
 
@@ -351,4 +423,8 @@ def _page_helpers() -> dict[str, Any]:
         "outcome_labels": OUTCOME_LABELS,
         "format_nhs_number": format_nhs_number,
         "permissions": Permission,
+        "level_label": level_label,
+        "levels": LEVELS,
+        "consultee_labels": CONSULTEE_LABELS,
+        "item_text": CONSENT_ITEM_TEXT,
     }
