@@ -83,6 +83,20 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def isolated_app(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """(app, database URL) on a database and keyring of their own, with real commits:
+    for threads, dumps and anything else the per-test rolled-back transaction would hide."""
+    keyring = tmp_path / "keyring.json"
+    LocalKeyring.create(keyring)
+    with fresh_database(tmp_path) as url:
+        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
+        try:
+            yield app, url
+        finally:
+            app.extensions["registry.db"].engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(tmp_path_factory.mktemp("db")) as url:

@@ -21,14 +21,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from registry import create_app
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, verify_chain
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
 from registry.consents.models import ConsentRecord, Withdrawal
-from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.participants.models import (
     NhsNumberIndex,
@@ -39,8 +37,7 @@ from registry.participants.models import (
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
-    fresh_database,
-    make_settings,
+    isolated_app,
     on_postgresql,
 )
 from tests.consents.test_withdrawal_api import LEVELS, URL, W2, W3, WRITES
@@ -73,35 +70,29 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     """An app on its own database (real commits): a clinician and two admins, each with a
     token. Each test enrols the participants it races over, so sharing it is safe."""
     tmp_path = tmp_path_factory.mktemp("withdrawal_race")
-    keyring = tmp_path / "keyring.json"
-    LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
-        try:
-            with app.test_request_context():
-                by = Actor.command_line()
-                site = auth_actions.add_site(code="RWC", name="Race Trust", by=by)
-                headers = []
-                for role, email in (
-                    (Role.CLINICIAN, "clinician@example.nhs.uk"),
-                    (Role.ADMIN, "admin.one@example.nhs.uk"),
-                    (Role.ADMIN, "admin.two@example.nhs.uk"),
-                ):
-                    user = auth_actions.create_user(
-                        email=email,
-                        name=email.split("@")[0],
-                        role=role,
-                        site_code=site.code if role is Role.CLINICIAN else None,
-                        password=PASSWORD,
-                        by=by,
-                    ).user
-                    token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
-                    headers.append({"Authorization": f"Bearer {token.secret}"})
-                add_consent_forms(by)
-                session().commit()
-            yield Registry(app, headers[0], headers[1:])
-        finally:
-            app.extensions["registry.db"].engine.dispose()
+    with isolated_app(tmp_path) as (app, _url):
+        with app.test_request_context():
+            by = Actor.command_line()
+            site = auth_actions.add_site(code="RWC", name="Race Trust", by=by)
+            headers = []
+            for role, email in (
+                (Role.CLINICIAN, "clinician@example.nhs.uk"),
+                (Role.ADMIN, "admin.one@example.nhs.uk"),
+                (Role.ADMIN, "admin.two@example.nhs.uk"),
+            ):
+                user = auth_actions.create_user(
+                    email=email,
+                    name=email.split("@")[0],
+                    role=role,
+                    site_code=site.code if role is Role.CLINICIAN else None,
+                    password=PASSWORD,
+                    by=by,
+                ).user
+                token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
+                headers.append({"Authorization": f"Bearer {token.secret}"})
+            add_consent_forms(by)
+            session().commit()
+        yield Registry(app, headers[0], headers[1:])
 
 
 @dataclass(frozen=True)

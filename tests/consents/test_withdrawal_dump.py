@@ -24,7 +24,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from registry import create_app
 from registry.audit.actions import Actor, verify_chain
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
@@ -32,7 +31,7 @@ from registry.consents.models import ConsentRecord, Withdrawal
 from registry.crypto import key_provider
 from registry.crypto.errors import CryptoError, DecryptionFailed, KeyUnavailable
 from registry.crypto.fields import MIN_FIELD_BYTES, FieldCipher, FieldContext
-from registry.crypto.keys import KeyringError, LocalKeyring
+from registry.crypto.keys import KeyringError
 from registry.db import session
 from registry.participants import dek_cache
 from registry.participants.identity import (
@@ -42,7 +41,11 @@ from registry.participants.identity import (
     read_identity,
 )
 from registry.participants.models import SEALED_COLUMNS, Participant, ParticipantKey
-from tests.conftest import add_consent_forms, fresh_database, make_settings, new_nhs_number
+from tests.conftest import (
+    add_consent_forms,
+    isolated_app,
+    new_nhs_number,
+)
 from tests.participants.test_privacy_dump import (
     PEOPLE,
     Person,
@@ -77,34 +80,28 @@ class Enrolled:
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     """An app on a database of its own, with a clinician's and an admin's tokens."""
-    keyring = tmp_path / "keyring.json"
-    LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
-        try:
-            with app.test_request_context():
-                by = Actor.command_line()
-                site = auth_actions.add_site(code="RWD", name="Withdrawal Dump Trust", by=by)
-                tokens = []
-                for role, email in (
-                    (Role.CLINICIAN, "dump.clinician@example.nhs.uk"),
-                    (Role.ADMIN, "dump.admin@example.nhs.uk"),
-                ):
-                    user = auth_actions.create_user(
-                        email=email,
-                        name=f"Dump Test {role.value}",
-                        role=role,
-                        site_code=site.code if role is Role.CLINICIAN else None,
-                        password="correct horse battery staple",
-                        by=by,
-                    ).user
-                    token = auth_actions.issue_token(user, name="dump", expires_days=1, by=by)
-                    tokens.append({"Authorization": f"Bearer {token.secret}"})
-                add_consent_forms(by)
-                session().commit()
-            yield Registry(app, app.test_client(), tokens[0], tokens[1], url)
-        finally:
-            app.extensions["registry.db"].engine.dispose()
+    with isolated_app(tmp_path) as (app, url):
+        with app.test_request_context():
+            by = Actor.command_line()
+            site = auth_actions.add_site(code="RWD", name="Withdrawal Dump Trust", by=by)
+            tokens = []
+            for role, email in (
+                (Role.CLINICIAN, "dump.clinician@example.nhs.uk"),
+                (Role.ADMIN, "dump.admin@example.nhs.uk"),
+            ):
+                user = auth_actions.create_user(
+                    email=email,
+                    name=f"Dump Test {role.value}",
+                    role=role,
+                    site_code=site.code if role is Role.CLINICIAN else None,
+                    password="correct horse battery staple",
+                    by=by,
+                ).user
+                token = auth_actions.issue_token(user, name="dump", expires_days=1, by=by)
+                tokens.append({"Authorization": f"Bearer {token.secret}"})
+            add_consent_forms(by)
+            session().commit()
+        yield Registry(app, app.test_client(), tokens[0], tokens[1], url)
 
 
 def ok(response: Any, status: int = 201) -> dict[str, Any]:

@@ -20,19 +20,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from registry import create_app
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
-from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.participants.identity import enrolled_among
 from registry.participants.models import Participant
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
-    fresh_database,
-    make_settings,
+    isolated_app,
     new_nhs_number,
     on_postgresql,
 )
@@ -55,31 +52,25 @@ class Clinic:
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[tuple[Flask, list[Clinic]]]:
     """An app on its own database (real commits), with a clinician at each of two sites."""
-    keyring = tmp_path / "keyring.json"
-    LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
-        try:
-            clinics = []
-            with app.test_request_context():
-                by = Actor.command_line()
-                for code in ("RAA", "RBB"):
-                    site = auth_actions.add_site(code=code, name=f"Trust {code}", by=by)
-                    user = auth_actions.create_user(
-                        email=f"clinician.{code.lower()}@example.nhs.uk",
-                        name=f"Clinician {code}",
-                        role=Role.CLINICIAN,
-                        site_code=site.code,
-                        password="correct horse battery staple",
-                        by=by,
-                    ).user
-                    token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
-                    clinics.append(Clinic(code, {"Authorization": f"Bearer {token.secret}"}))
-                add_consent_forms(by)
-                session().commit()
-            yield app, clinics
-        finally:
-            app.extensions["registry.db"].engine.dispose()
+    with isolated_app(tmp_path) as (app, _url):
+        clinics = []
+        with app.test_request_context():
+            by = Actor.command_line()
+            for code in ("RAA", "RBB"):
+                site = auth_actions.add_site(code=code, name=f"Trust {code}", by=by)
+                user = auth_actions.create_user(
+                    email=f"clinician.{code.lower()}@example.nhs.uk",
+                    name=f"Clinician {code}",
+                    role=Role.CLINICIAN,
+                    site_code=site.code,
+                    password="correct horse battery staple",
+                    by=by,
+                ).user
+                token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
+                clinics.append(Clinic(code, {"Authorization": f"Bearer {token.secret}"}))
+            add_consent_forms(by)
+            session().commit()
+        yield app, clinics
 
 
 def race(app: Flask, clinics: list[Clinic], number: str) -> list[tuple[int, Any]]:

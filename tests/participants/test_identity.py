@@ -20,7 +20,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from registry import create_app
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
@@ -28,7 +27,6 @@ from registry.auth.models import Site
 from registry.consents.models import ConsentForm
 from registry.crypto import key_provider
 from registry.crypto.errors import DecryptionFailed
-from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
@@ -47,8 +45,7 @@ from registry.participants.validation import canonical_nhs_number
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
-    fresh_database,
-    make_settings,
+    isolated_app,
     on_postgresql,
 )
 from tests.crypto.test_blind_index import find_colliding_nhs_numbers, nhs_check_digit
@@ -92,14 +89,8 @@ def _ensure_consent_forms() -> None:
 @contextmanager
 def fresh_app(tmp_path: Path) -> Iterator[Flask]:
     """An app on its own database and keyring, with real commits (threads, dumps, rotation)."""
-    keyring = tmp_path / "keyring.json"
-    LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
-        try:
-            yield app
-        finally:
-            app.extensions["registry.db"].engine.dispose()
+    with isolated_app(tmp_path) as (app, _url):
+        yield app
 
 
 def add_site(app: Flask) -> Site:

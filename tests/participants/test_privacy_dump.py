@@ -25,17 +25,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from registry import create_app
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
-from registry.crypto.keys import LocalKeyring
 from registry.db import session
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
-    fresh_database,
-    make_settings,
+    isolated_app,
     new_nhs_number,
 )
 
@@ -92,28 +89,22 @@ class Registry:
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     """An app on a database of its own, with a clinician's token and the consent forms."""
-    keyring = tmp_path / "keyring.json"
-    LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
-        try:
-            with app.test_request_context():
-                by = Actor.command_line()
-                site = auth_actions.add_site(code="RRK", name="Dump Test Trust", by=by)
-                user = auth_actions.create_user(
-                    email="dump.clinician@example.nhs.uk",
-                    name="Dump Test Clinician",
-                    role=Role.CLINICIAN,
-                    site_code=site.code,
-                    password="correct horse battery staple",
-                    by=by,
-                ).user
-                token = auth_actions.issue_token(user, name="dump", expires_days=1, by=by).secret
-                add_consent_forms(by)
-                session().commit()
-            yield Registry(app, app.test_client(), {"Authorization": f"Bearer {token}"}, url)
-        finally:
-            app.extensions["registry.db"].engine.dispose()
+    with isolated_app(tmp_path) as (app, url):
+        with app.test_request_context():
+            by = Actor.command_line()
+            site = auth_actions.add_site(code="RRK", name="Dump Test Trust", by=by)
+            user = auth_actions.create_user(
+                email="dump.clinician@example.nhs.uk",
+                name="Dump Test Clinician",
+                role=Role.CLINICIAN,
+                site_code=site.code,
+                password="correct horse battery staple",
+                by=by,
+            ).user
+            token = auth_actions.issue_token(user, name="dump", expires_days=1, by=by).secret
+            add_consent_forms(by)
+            session().commit()
+        yield Registry(app, app.test_client(), {"Authorization": f"Bearer {token}"}, url)
 
 
 def body_for(person: Person, number: str) -> dict[str, Any]:
