@@ -164,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.auth.views import bp as auth_views
     from registry.consents.api import blp as consent_forms_api
     from registry.consents.views import bp as consent_views
+    from registry.eligibility.api import blp as eligibility_api
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
     from registry.web.views import bp as home_views
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask) -> None:
         sites_api,
         consent_forms_api,
         participants_api,
+        eligibility_api,
         audit_api,
     ):
         rate_limit_api(blueprint)

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     VIEW_PSEUDONYMISED = "view_pseudonymised"
     VIEW_PARTICIPANTS = "view_participants"
     RECORD_CLINICAL_DATA = "record_clinical_data"
+    QUERY_ELIGIBILITY = "query_eligibility"
     QUERY_EXACT_COUNTS = "query_exact_counts"
     QUERY_CONTROLLED_COUNTS = "query_controlled_counts"
     VIEW_REPRESENTATIVENESS = "view_representativeness"
@@ -49,6 +50,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_OWN_ACCOUNT,
             Permission.VIEW_PSEUDONYMISED,
             Permission.VIEW_PARTICIPANTS,
+            Permission.QUERY_ELIGIBILITY,
             Permission.QUERY_EXACT_COUNTS,
             Permission.VIEW_REPRESENTATIVENESS,
         }
@@ -68,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PARTNER: frozenset(
         {
             Permission.VIEW_OWN_ACCOUNT,
+            Permission.QUERY_ELIGIBILITY,
             Permission.QUERY_CONTROLLED_COUNTS,
             Permission.SUBMIT_RECRUITMENT_REQUESTS,
         }

@@ -1,0 +1,160 @@
+"""Running eligibility queries: count (with an optional breakdown) and list, each audited.
+
+The audience decides what comes back, not the request: researchers get exact figures,
+partners only disclosure-controlled ones, and every partner query is audited with its true
+count so a governance review can see what was asked and what the answer really was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from registry.audit.actions import Actor, record_event
+from registry.auth.models import Site, User
+from registry.auth.permissions import Permission
+from registry.db import session
+from registry.eligibility.catalogue import CATALOGUE_VERSION, Derivation, FieldType, catalogue
+from registry.eligibility.compiler import Audience, count_statement, eligibility_condition
+from registry.eligibility.criteria import Criteria, normalised, parse_criteria
+from registry.eligibility.disclosure import (
+    CountPayload,
+    DisclosureError,
+    control_breakdown,
+    controlled_count_payload,
+    exact_breakdown,
+    exact_count_payload,
+)
+from registry.errors import ValidationFailed
+from registry.participants.models import ParticipantFacts
+
+MAX_BREAKDOWN_FIELDS = 2
+
+
+def audience_of(user: User) -> Audience:
+    return "researcher" if user.can(Permission.QUERY_EXACT_COUNTS) else "partner"
+
+
+def count_eligible(
+    document: object, *, breakdown: Sequence[str] = (), user: User, by: Actor
+) -> dict[str, Any]:
+    """The count (and breakdown) of contactable participants who meet the criteria."""
+    criteria = parse_criteria(document, role=user.role)
+    audience = audience_of(user)
+    fields = _breakdown_fields(breakdown, user)
+    db = session()
+    true_count = int(db.scalar(count_statement(criteria, audience=audience)) or 0)
+    result: dict[str, Any]
+    if fields:
+        cells, categories = _cells(criteria, fields, audience)
+        build = exact_breakdown if audience == "researcher" else control_breakdown
+        try:
+            result = dict(build(cells, fields=fields, categories=categories))
+        except DisclosureError:
+            # No suppression pattern hides every small cell here (two cells of 9, say):
+            # the breakdown is withheld rather than leak; the overall count still stands.
+            result = {"breakdown": {"fields": list(fields), "cells": [], "withheld": True}}
+        # The overall figure follows the same rule as the cells.
+        result["count"] = _published(true_count, audience)
+    else:
+        result = dict(_published_payload(true_count, audience))
+    record_event(
+        "eligibility.count",
+        by=by,
+        purpose=audience,
+        details={
+            "criteria": normalised(criteria),
+            "breakdown": list(fields),
+            "true_count": true_count,
+            "catalogue": CATALOGUE_VERSION,
+        },
+    )
+    return result
+
+
+def matching_participant_pks(
+    document: object, *, page: int, per_page: int, user: User, by: Actor
+) -> tuple[list[int], int]:
+    """Researchers: the matching participants' primary keys, a page at a time, and the total."""
+    criteria = parse_criteria(document, role=user.role)
+    condition = eligibility_condition(criteria, audience="researcher")
+    db = session()
+    total = int(db.scalar(select(func.count()).select_from(ParticipantFacts).where(condition)) or 0)
+    pks = list(
+        db.scalars(
+            select(ParticipantFacts.participant_pk)
+            .where(condition)
+            .order_by(ParticipantFacts.participant_pk)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    record_event(
+        "eligibility.participants",
+        by=by,
+        purpose="researcher",
+        details={"criteria": normalised(criteria), "true_count": total, "page": page},
+    )
+    return pks, total
+
+
+def _published(count: int, audience: Audience) -> int | str:
+    return _published_payload(count, audience)["count"]
+
+
+def _published_payload(count: int, audience: Audience) -> CountPayload:
+    if audience == "researcher":
+        return exact_count_payload(count)
+    return controlled_count_payload(count)
+
+
+def _breakdown_fields(names: Sequence[str], user: User) -> tuple[str, ...]:
+    fields = catalogue()
+    problems: dict[str, list[str]] = {}
+    if len(names) > MAX_BREAKDOWN_FIELDS:
+        problems["breakdown"] = [f"Break down by at most {MAX_BREAKDOWN_FIELDS} fields."]
+    if len(set(names)) != len(names):
+        problems["breakdown"] = ["Name each field once."]
+    for i, name in enumerate(names):
+        field = fields.get(name)
+        if field is None or user.role not in field.roles:
+            problems[f"breakdown[{i}]"] = ["Not a field you can break down by."]
+        elif field.type is not FieldType.CODE or (
+            field.values is None and field.derivation is not Derivation.SITE_CODE
+        ):
+            problems[f"breakdown[{i}]"] = ["Break down by a coded field, such as sex or site."]
+    if problems:
+        raise ValidationFailed(problems)
+    return tuple(names)
+
+
+def _cells(
+    criteria: Criteria, names: Sequence[str], audience: Audience
+) -> tuple[dict[tuple[str, ...], int], list[list[str]]]:
+    """True counts per combination of categories, with every category of each field."""
+    fields = [catalogue()[name] for name in names]
+    db = session()
+    columns = []
+    categories: list[list[str]] = []
+    statement = select().select_from(ParticipantFacts)
+    for field in fields:
+        if field.derivation is Derivation.SITE_CODE:
+            statement = statement.join(Site, Site.id == ParticipantFacts.site_id)
+            columns.append(Site.code)
+            categories.append(list(db.scalars(select(Site.code).order_by(Site.code))))
+        else:
+            columns.append(getattr(ParticipantFacts, field.column))
+            categories.append(list(field.values or ()))
+    rows = db.execute(
+        statement.add_columns(*columns, func.count())
+        .where(eligibility_condition(criteria, audience=audience))
+        .group_by(*columns)
+    )
+    cells: dict[tuple[str, ...], int] = {}
+    for *key, count in rows:
+        if any(part is None for part in key):
+            continue  # unknown values belong to no category; they are in the total only
+        cells[tuple(str(part) for part in key)] = int(count)
+    return cells, categories

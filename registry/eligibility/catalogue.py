@@ -1,0 +1,262 @@
+"""The fields eligibility criteria may use: their types, operators, values and audiences.
+
+Coded values and score ranges come from the reference data and the instrument definitions,
+so the catalogue changes with them; ``CATALOGUE_VERSION`` changes when the catalogue's own
+shape or policy does, so a saved query can say which catalogue it was written against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from registry.assessments.instruments import INSTRUMENT_CODES, instrument
+from registry.auth.permissions import Role
+from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
+from registry.participants.facts import SCORE_COLUMNS
+from registry.participants.reference import reference
+
+CATALOGUE_VERSION = "2026-1"
+
+# IMD deciles run from 1 (most deprived) to 10, in every version of the indices.
+IMD_DECILES = (1, 10)
+# Bounds that keep derived counts sane; nobody is 130, no episode lasts a century.
+MAX_AGE_YEARS = 130
+MAX_ELAPSED_MONTHS = 1200
+MAX_FAILED_TRIALS = 50
+SITE_CODE_LENGTH = 16
+DIAGNOSIS_LENGTH = 8
+POSTCODE_DISTRICT_LENGTH = 4
+
+
+class FieldType(StrEnum):
+    CODE = "code"
+    INTEGER = "integer"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    TEXT_PREFIX = "text-prefix"
+
+
+OPERATORS_BY_TYPE: dict[FieldType, tuple[str, ...]] = {
+    FieldType.CODE: ("=", "!=", "in", "not_in", "exists"),
+    FieldType.INTEGER: ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "exists"),
+    FieldType.DATE: ("=", "!=", "<", "<=", ">", ">=", "between", "exists"),
+    FieldType.BOOLEAN: ("=", "!="),
+    FieldType.TEXT_PREFIX: ("=", "!=", "in", "not_in", "startswith", "exists"),
+}
+ALL_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "between", "in", "not_in", "startswith", "exists")
+
+EVERYONE = frozenset({Role.RESEARCHER, Role.ADMIN, Role.PARTNER})
+# Partners see counts only, but fine geography or fine-grained identity categories combined
+# with other criteria could still single someone out in a small count: staff only.
+STAFF = frozenset({Role.RESEARCHER, Role.ADMIN})
+
+
+class Derivation(StrEnum):
+    """How a field's value is obtained from its facts column."""
+
+    COLUMN = "column"  # the column itself
+    SITE_CODE = "site_code"  # site_id, named by the site's code
+    WHOLE_YEARS_SINCE = "whole_years_since"  # from a date column to today
+    WHOLE_MONTHS_SINCE = "whole_months_since"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    type: FieldType
+    column: str  # in participant_facts
+    description: str
+    roles: frozenset[Role]
+    derivation: Derivation = Derivation.COLUMN
+    values: tuple[str, ...] | None = None  # a code field's allowed values, if fixed
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None  # text fields and codes without a fixed list
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        return OPERATORS_BY_TYPE[self.type]
+
+    def as_json(self) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type.value,
+            "operators": list(self.operators),
+            "description": self.description,
+        }
+        if self.values is not None:
+            described["values"] = list(self.values)
+        if self.minimum is not None or self.maximum is not None:
+            described["range"] = {"min": self.minimum, "max": self.maximum}
+        if self.max_length is not None:
+            described["max_length"] = self.max_length
+        return described
+
+
+def _fields() -> tuple[Field, ...]:
+    codes = reference()
+    ethnicity_groups = tuple(dict.fromkeys(group for _, group in codes.ethnicity.values()))
+    fields = [
+        Field(
+            "cohort",
+            FieldType.CODE,
+            "cohort",
+            "Cohort: EP or TRD.",
+            EVERYONE,
+            values=tuple(codes.cohorts),
+        ),
+        Field(
+            "site",
+            FieldType.CODE,
+            "site_id",
+            "Recruiting site, by its NHS organisation code.",
+            STAFF,
+            derivation=Derivation.SITE_CODE,
+            max_length=SITE_CODE_LENGTH,
+        ),
+        Field(
+            "age",
+            FieldType.INTEGER,
+            "birth_month_start",
+            "Age in whole years, counted from the first day of the birth month to today.",
+            EVERYONE,
+            derivation=Derivation.WHOLE_YEARS_SINCE,
+            minimum=0,
+            maximum=MAX_AGE_YEARS,
+        ),
+        Field(
+            "sex",
+            FieldType.CODE,
+            "sex",
+            f"Sex ({codes.versions['sex']}).",
+            EVERYONE,
+            values=tuple(codes.sex),
+        ),
+        Field(
+            "gender_identity",
+            FieldType.CODE,
+            "gender_identity",
+            f"Gender identity ({codes.versions['gender_identity']}).",
+            STAFF,
+            values=tuple(codes.gender_identity),
+        ),
+        Field(
+            "ethnicity",
+            FieldType.CODE,
+            "ethnicity",
+            f"Ethnic category ({codes.versions['ethnicity']}).",
+            STAFF,
+            values=tuple(codes.ethnicity),
+        ),
+        Field(
+            "ethnicity_group",
+            FieldType.CODE,
+            "ethnicity_group",
+            "ONS 2021 high-level ethnic group, derived from the ethnic category.",
+            EVERYONE,
+            values=ethnicity_groups,
+        ),
+        Field(
+            "postcode_district",
+            FieldType.TEXT_PREFIX,
+            "postcode_district",
+            "Postcode district (outward code), e.g. B15.",
+            STAFF,
+            max_length=POSTCODE_DISTRICT_LENGTH,
+        ),
+        Field(
+            "imd_decile",
+            FieldType.INTEGER,
+            "imd_decile",
+            "Index of Multiple Deprivation decile, 1 most deprived.",
+            EVERYONE,
+            minimum=IMD_DECILES[0],
+            maximum=IMD_DECILES[1],
+        ),
+        Field(
+            "diagnosis_icd10",
+            FieldType.TEXT_PREFIX,
+            "diagnosis_icd10",
+            "ICD-10 diagnosis code, e.g. F33.2; startswith F33 takes the whole category.",
+            EVERYONE,
+            max_length=DIAGNOSIS_LENGTH,
+        ),
+    ]
+    for code in INSTRUMENT_CODES:
+        scale = instrument(code)
+        fields.append(
+            Field(
+                f"latest_score.{code}",
+                FieldType.INTEGER,
+                SCORE_COLUMNS[code],
+                f"Total of the latest {scale.short_name} ({scale.name}).",
+                EVERYONE,
+                minimum=scale.total_min,
+                maximum=scale.total_max,
+            )
+        )
+    fields += [
+        Field(
+            "failed_adequate_trials",
+            FieldType.INTEGER,
+            "failed_adequate_trials",
+            "Antidepressant trials at an adequate dose and duration that failed.",
+            EVERYONE,
+            minimum=0,
+            maximum=MAX_FAILED_TRIALS,
+        ),
+        Field(
+            "months_since_onset",
+            FieldType.INTEGER,
+            "psychosis_onset",
+            "EP: whole months from the month of psychosis onset to today.",
+            EVERYONE,
+            derivation=Derivation.WHOLE_MONTHS_SINCE,
+            minimum=0,
+            maximum=MAX_ELAPSED_MONTHS,
+        ),
+        Field(
+            "episode_months",
+            FieldType.INTEGER,
+            "episode_start",
+            "TRD: whole months from the month the current episode started to today.",
+            EVERYONE,
+            derivation=Derivation.WHOLE_MONTHS_SINCE,
+            minimum=0,
+            maximum=MAX_ELAPSED_MONTHS,
+        ),
+        Field(
+            "enrolled_on",
+            FieldType.DATE,
+            "enrolled_on",
+            "Date of enrolment (YYYY-MM-DD).",
+            STAFF,
+        ),
+    ]
+    fields += [
+        Field(
+            f"consent.{item}", FieldType.BOOLEAN, f"consent_{item}",
+            f"Current consent: {CONSENT_ITEM_TEXT[item]}", EVERYONE,
+        )
+        for item in CONSENT_ITEMS
+    ]  # fmt: skip
+    return tuple(fields)
+
+
+@cache
+def catalogue() -> dict[str, Field]:
+    """Every field by name, in catalogue order."""
+    return {field.name: field for field in _fields()}
+
+
+def catalogue_for(role: Role | str) -> dict[str, Any]:
+    """The fields a role may use, JSON-ready, for ``GET /eligibility/fields``."""
+    allowed = Role(role)
+    return {
+        "version": CATALOGUE_VERSION,
+        "operators": list(ALL_OPERATORS),
+        "fields": [field.as_json() for field in catalogue().values() if allowed in field.roles],
+    }

@@ -1,0 +1,221 @@
+"""The eligibility endpoints as researchers and partners use them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from registry.audit.models import AuditEvent
+from registry.db import session
+from registry.eligibility.disclosure import DisclosureError
+from tests.conftest import ApiUser, enrolment_body
+
+pytestmark = pytest.mark.usefixtures("consent_forms")
+
+COUNT = "/api/v1/eligibility/count"
+TRD_PHQ = {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": 18}]}
+
+
+@pytest.fixture
+def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("clinician")
+
+
+@pytest.fixture
+def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("researcher")
+
+
+@pytest.fixture
+def partner(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("partner")
+
+
+def enrol(client: FlaskClient, clinician: ApiUser, n: int, **overrides: Any) -> list[str]:
+    ids = []
+    for _ in range(n):
+        response = client.post(
+            "/api/v1/participants", json=enrolment_body(**overrides), headers=clinician.headers
+        )
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["participant_id"])
+    return ids
+
+
+def count(client: FlaskClient, user: ApiUser, criteria: Any, **body: Any) -> Any:
+    return client.post(COUNT, json={"criteria": criteria, **body}, headers=user.headers)
+
+
+def baseline(client: FlaskClient, researcher: ApiUser) -> int:
+    """Contactable TRD adults already in the shared test database (other tests' commits are
+    rolled back, so this is normally 0)."""
+    value: int = count(client, researcher, TRD_PHQ).get_json()["count"]
+    return value
+
+
+def test_researcher_gets_the_exact_count(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+) -> None:
+    before = baseline(client, researcher)
+    enrol(client, clinician, 3)
+
+    response = count(client, researcher, TRD_PHQ)
+
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"count": before + 3}
+
+
+def test_partner_sees_small_counts_as_under_ten(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser, partner: ApiUser
+) -> None:
+    assert baseline(client, researcher) == 0
+    enrol(client, clinician, 3)
+
+    assert count(client, partner, TRD_PHQ).get_json() == {"count": "<10"}
+    assert count(client, partner, {"cohort": "EP"}).get_json() == {"count": "<10"}  # zero too
+
+
+def test_partner_sees_larger_counts_to_the_nearest_five(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser, partner: ApiUser
+) -> None:
+    assert baseline(client, researcher) == 0
+    enrol(client, clinician, 12)
+
+    assert count(client, researcher, TRD_PHQ).get_json() == {"count": 12}
+    assert count(client, partner, TRD_PHQ).get_json() == {"count": 10}
+
+
+def test_partner_counts_only_those_who_allow_industry_partners(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser, partner: ApiUser
+) -> None:
+    assert baseline(client, researcher) == 0
+    for _ in range(11):
+        fresh = enrolment_body()
+        fresh["consent"]["items"]["commercial_partners"] = False
+        assert (
+            client.post("/api/v1/participants", json=fresh, headers=clinician.headers).status_code
+            == 201
+        )
+
+    assert count(client, researcher, TRD_PHQ).get_json() == {"count": 11}
+    assert count(client, partner, TRD_PHQ).get_json() == {"count": "<10"}
+
+
+def test_withdrawn_participants_are_not_counted(
+    client: FlaskClient,
+    clinician: ApiUser,
+    researcher: ApiUser,
+    api_user: Callable[..., ApiUser],
+) -> None:
+    before = baseline(client, researcher)
+    (participant_id,) = enrol(client, clinician, 1)
+    admin = api_user("admin")
+    client.post(
+        f"/api/v1/participants/{participant_id}/withdrawal",
+        json={"level": "no_further_contact"},
+        headers=admin.headers,
+    )
+
+    assert count(client, researcher, TRD_PHQ).get_json() == {"count": before}
+
+
+def test_partner_breakdown_never_shows_a_number_under_ten(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser, partner: ApiUser
+) -> None:
+    enrol(client, clinician, 12)
+    enrol(client, clinician, 2, sex="male")
+
+    response = count(client, partner, TRD_PHQ, breakdown=["sex"])
+
+    assert response.status_code == 200, response.get_json()
+    cells = response.get_json()["breakdown"]["cells"]
+    assert {cell["sex"] for cell in cells} == {"female", "male", "not_stated"}
+    for cell in cells:
+        assert isinstance(cell["count"], str) or cell["count"] >= 10
+    exact = count(client, researcher, TRD_PHQ, breakdown=["sex"]).get_json()
+    assert {c["sex"]: c["count"] for c in exact["breakdown"]["cells"]}["male"] >= 2
+
+
+def test_partner_query_is_audited_with_its_true_count(
+    app: Flask, client: FlaskClient, clinician: ApiUser, partner: ApiUser
+) -> None:
+    enrol(client, clinician, 3)
+
+    count(client, partner, TRD_PHQ)
+
+    with app.app_context():
+        event = session().scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert event is not None
+    assert (event.action, event.purpose) == ("eligibility.count", "partner")
+    assert '"true_count":3' in event.details.replace(" ", "")
+
+
+def test_invalid_criteria_names_the_exact_path(client: FlaskClient, researcher: ApiUser) -> None:
+    criteria = {"all": [{"any": [{"field": "age", "op": ">=", "value": "old"}]}]}
+
+    response = count(client, researcher, criteria)
+
+    assert response.status_code == 422
+    assert "all[0].any[0].value" in response.get_json()["error"]["fields"]
+
+
+def test_partner_cannot_list_participants(client: FlaskClient, partner: ApiUser) -> None:
+    response = client.post(
+        "/api/v1/eligibility/participants", json={"criteria": TRD_PHQ}, headers=partner.headers
+    )
+
+    assert response.status_code == 403
+
+
+def test_researcher_lists_matching_participants_pseudonymised(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+) -> None:
+    ids = set(enrol(client, clinician, 2))
+
+    response = client.post(
+        "/api/v1/eligibility/participants",
+        json={"criteria": TRD_PHQ, "per_page": 100},
+        headers=researcher.headers,
+    )
+
+    assert response.status_code == 200, response.get_json()
+    items = response.get_json()["items"]
+    assert ids <= {item["participant_id"] for item in items}
+    for item in items:
+        assert not {"nhs_number", "given_name", "family_name", "date_of_birth"} & set(item)
+
+
+def test_field_catalogue_differs_by_role(
+    client: FlaskClient, researcher: ApiUser, partner: ApiUser
+) -> None:
+    def names(user: ApiUser) -> set[str]:
+        response = client.get("/api/v1/eligibility/fields", headers=user.headers)
+        assert response.status_code == 200
+        return {field["name"] for field in response.get_json()["fields"]}
+
+    assert {"age", "latest_score.PHQ9", "failed_adequate_trials"} <= names(partner)
+    assert "site" in names(researcher)
+    assert "site" not in names(partner)
+
+
+def test_partner_breakdown_with_no_safe_pattern_is_withheld_but_the_count_stands(
+    client: FlaskClient, clinician: ApiUser, partner: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrol(client, clinician, 12)
+
+    def no_safe_pattern(*args: Any, **kwargs: Any) -> Any:
+        raise DisclosureError("every pattern pins a cell")
+
+    monkeypatch.setattr("registry.eligibility.actions.control_breakdown", no_safe_pattern)
+
+    response = count(client, partner, TRD_PHQ, breakdown=["sex"])
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["count"] == 10
+    assert body["breakdown"] == {"fields": ["sex"], "cells": [], "withheld": True}
