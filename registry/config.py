@@ -84,6 +84,11 @@ class Settings:
     # Named in registry/assessments/data/treatment.toml; recorded with every count.
     failed_trials_definition: str = "eu-pearl-2022"
 
+    # Differencing defences for partners' counts: how often one partner may ask, and how
+    # many times the same (normalised) question within 30 days (i2b2's lockout is 7).
+    partner_query_limit: str = "120 per hour"
+    partner_repeat_limit: int = 7
+
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

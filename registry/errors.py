@@ -88,6 +88,19 @@ class NoParticipantWithThisNumber(NotFound):
     audited = True
 
 
+class RepeatedQuery(RegistryError):
+    """A partner asked the same question too often: repeated counts over shifting data are
+    how small numbers are worked out by differencing. Audited."""
+
+    status = 429
+    code = "repeated_query"
+    audited = True
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class DuplicateParticipant(Conflict):
     """The NHS number is already enrolled. Audited: repeated attempts could be someone
     probing who is in a mental-health registry, and the answer says nothing more."""
@@ -209,7 +222,9 @@ def register_error_handlers(app: Flask) -> None:
     def handle_registry_error(exc: RegistryError) -> Response:
         if exc.audited:
             record_refusal(exc)
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(exc: CSRFError) -> Response:

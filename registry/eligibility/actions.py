@@ -7,15 +7,19 @@ count so a governance review can see what was asked and what the answer really w
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from registry.audit.actions import Actor, record_event
+from registry.audit.models import AuditEvent
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
-from registry.db import session
+from registry.db import session, utcnow
 from registry.eligibility.catalogue import CATALOGUE_VERSION, Derivation, FieldType, catalogue
 from registry.eligibility.compiler import Audience, count_statement, eligibility_condition
 from registry.eligibility.criteria import Criteria, normalised, parse_criteria
@@ -27,10 +31,11 @@ from registry.eligibility.disclosure import (
     exact_breakdown,
     exact_count_payload,
 )
-from registry.errors import ValidationFailed
+from registry.errors import RepeatedQuery, ValidationFailed
 from registry.participants.models import ParticipantFacts
 
 MAX_BREAKDOWN_FIELDS = 2
+REPEAT_WINDOW = dt.timedelta(days=30)
 
 
 def audience_of(user: User) -> Audience:
@@ -44,6 +49,9 @@ def count_eligible(
     criteria = parse_criteria(document, role=user.role)
     audience = audience_of(user)
     fields = _breakdown_fields(breakdown, user)
+    question = _question_digest(criteria, fields)
+    if audience == "partner":
+        _refuse_if_repeated(question, by=by)
     db = session()
     true_count = int(db.scalar(count_statement(criteria, audience=audience)) or 0)
     result: dict[str, Any]
@@ -64,6 +72,8 @@ def count_eligible(
         "eligibility.count",
         by=by,
         purpose=audience,
+        target_type="question",
+        target_id=question,
         details={
             "criteria": normalised(criteria),
             "breakdown": list(fields),
@@ -98,6 +108,39 @@ def matching_participant_pks(
         details={"criteria": normalised(criteria), "true_count": total, "page": page},
     )
     return pks, total
+
+
+def _question_digest(criteria: Criteria, fields: Sequence[str]) -> str:
+    """One id per question, however it is spelt: the normalised criteria and breakdown."""
+    text = normalised(criteria) + "|" + ",".join(fields)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _refuse_if_repeated(question: str, *, by: Actor) -> None:
+    limit = current_app.config["SETTINGS"].partner_repeat_limit
+    now = utcnow()
+    asked = list(
+        session().scalars(
+            select(AuditEvent.at)
+            .where(
+                AuditEvent.action == "eligibility.count",
+                AuditEvent.actor == by.label,
+                AuditEvent.target_id == question,
+                AuditEvent.at >= (now - REPEAT_WINDOW).isoformat(timespec="microseconds"),
+            )
+            .order_by(AuditEvent.at.desc())
+            .limit(limit)
+        )
+    )
+    if len(asked) >= limit:
+        # Allowed again once the oldest of the last `limit` askings leaves the window.
+        free_at = dt.datetime.fromisoformat(asked[-1]) + REPEAT_WINDOW
+        raise RepeatedQuery(
+            f"This question has been asked {limit} times in the last 30 days, the most "
+            "allowed: repeated counts could reveal small numbers. Ask the registry team if "
+            "you need it again.",
+            retry_after_seconds=max(1, int((free_at - now).total_seconds())),
+        )
 
 
 def _published(count: int, audience: Audience) -> int | str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -219,3 +220,73 @@ def test_partner_breakdown_with_no_safe_pattern_is_withheld_but_the_count_stands
     body = response.get_json()
     assert body["count"] == 10
     assert body["breakdown"] == {"fields": ["sex"], "cells": [], "withheld": True}
+
+
+# -- differencing defences --------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    def change(**values: Any) -> None:
+        monkeypatch.setitem(
+            app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], **values)
+        )
+
+    return change
+
+
+def test_partner_repeating_one_question_is_refused_after_the_limit(
+    app: Flask, client: FlaskClient, partner: ApiUser, settings_with: Callable[..., None]
+) -> None:
+    settings_with(partner_repeat_limit=3)
+    same_question_spelt_differently = [
+        {"cohort": "TRD", "all": [{"field": "sex", "op": "in", "value": ["male", "female"]}]},
+        {"cohort": "TRD", "all": [{"field": "sex", "op": "in", "value": ["female", "male"]}]},
+        {"all": [{"field": "sex", "op": "in", "value": ["female", "male", "male"]}],
+         "cohort": "TRD"},
+    ]  # fmt: skip
+    answers = [count(client, partner, c).status_code for c in same_question_spelt_differently]
+
+    refused = count(client, partner, same_question_spelt_differently[0])
+
+    assert answers == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "repeated_query"
+    assert 0 < int(refused.headers["Retry-After"]) <= 30 * 24 * 3600
+    with app.app_context():
+        last = session().scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert last is not None and last.action == "refused.repeated_query"
+    assert count(client, partner, {"cohort": "EP"}).status_code == 200  # another question
+
+
+def test_researcher_may_repeat_a_question(
+    client: FlaskClient, researcher: ApiUser, settings_with: Callable[..., None]
+) -> None:
+    settings_with(partner_repeat_limit=1)
+
+    answers = {count(client, researcher, TRD_PHQ).status_code for _ in range(3)}
+
+    assert answers == {200}
+
+
+def test_partner_queries_are_rate_limited_per_partner(
+    client: FlaskClient,
+    partner: ApiUser,
+    researcher: ApiUser,
+    issue_token: Callable[..., str],
+    settings_with: Callable[..., None],
+) -> None:
+    settings_with(partner_query_limit="3 per hour")
+    second_token = {"Authorization": f"Bearer {issue_token(partner.account)}"}
+    criteria = [
+        {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": n}]}
+        for n in (20, 30, 40, 50)
+    ]
+
+    answers = [
+        client.post(COUNT, json={"criteria": c}, headers=h).status_code
+        for c, h in zip(criteria, [partner.headers, second_token] * 2, strict=True)
+    ]
+
+    assert answers == [200, 200, 200, 429]  # a second token does not reset the count
+    assert count(client, researcher, TRD_PHQ).status_code == 200
