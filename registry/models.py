@@ -4,6 +4,7 @@ from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord, Withdrawal
+from registry.eligibility.models import SavedQuery, SavedQueryVersion
 from registry.participants.models import (
     NhsNumberIndex,
     Participant,
@@ -23,6 +24,8 @@ __all__ = [
     "Participant",
     "ParticipantFacts",
     "ParticipantKey",
+    "SavedQuery",
+    "SavedQueryVersion",
     "Site",
     "TreatmentTrial",
     "User",

@@ -53,6 +53,23 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     ("GET", "/api/v1/eligibility/fields"): (None, _signed_in(403, researcher=200, partner=200)),
     ("POST", "/api/v1/eligibility/count"): (None, _signed_in(403, researcher=422, partner=422)),
     ("POST", "/api/v1/eligibility/participants"): (None, _signed_in(403, researcher=422)),
+    ("POST", "/api/v1/eligibility/saved-queries"): (
+        None,
+        _signed_in(403, researcher=422, partner=422),
+    ),
+    ("GET", "/api/v1/eligibility/saved-queries"): (
+        None,
+        _signed_in(403, researcher=200, partner=200),
+    ),
+    # The literal "<query_id>" is no one's saved query: allowed roles get 404 for it.
+    ("GET", "/api/v1/eligibility/saved-queries/<query_id>"): (
+        None,
+        _signed_in(403, researcher=404, partner=404),
+    ),
+    ("POST", "/api/v1/eligibility/saved-queries/<query_id>/versions"): (
+        None,
+        _signed_in(403, researcher=422, partner=422),
+    ),
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),

@@ -48,7 +48,7 @@ def count_eligible(
     """The count (and breakdown) of contactable participants who meet the criteria."""
     criteria = parse_criteria(document, role=user.role)
     audience = audience_of(user)
-    fields = _breakdown_fields(breakdown, user)
+    fields = breakdown_fields(breakdown, user)
     question = _question_digest(criteria, fields)
     if audience == "partner":
         _refuse_if_repeated(question, by=by)
@@ -153,7 +153,7 @@ def _published_payload(count: int, audience: Audience) -> CountPayload:
     return controlled_count_payload(count)
 
 
-def _breakdown_fields(names: Sequence[str], user: User) -> tuple[str, ...]:
+def breakdown_fields(names: Sequence[str], user: User) -> tuple[str, ...]:
     fields = catalogue()
     problems: dict[str, list[str]] = {}
     if len(names) > MAX_BREAKDOWN_FIELDS:

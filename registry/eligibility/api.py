@@ -14,7 +14,25 @@ from registry.auth.session import acting_as, requires, signed_in_user
 from registry.db import session
 from registry.eligibility.actions import count_eligible, matching_participant_pks
 from registry.eligibility.catalogue import catalogue_for
-from registry.eligibility.schemas import CatalogueSchema, CountArgs, CountSchema, ParticipantsArgs
+from registry.eligibility.saved import (
+    add_version,
+    create_saved_query,
+    saved_query_view,
+    version_view,
+    visible_saved_queries,
+    visible_saved_query,
+)
+from registry.eligibility.schemas import (
+    CatalogueSchema,
+    CountArgs,
+    CountSchema,
+    ParticipantsArgs,
+    SavedQueryArgs,
+    SavedQueryListSchema,
+    SavedQuerySchema,
+    SavedQueryVersionArgs,
+    SavedQueryVersionSchema,
+)
 from registry.errors import Unauthorised
 from registry.extensions import limiter
 from registry.participants.models import Participant
@@ -91,3 +109,54 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
         assert participant is not None  # its facts row was just read
         items.append(schema.dump(pseudonymised_view(participant)))
     return {"page": args["page"], "per_page": args["per_page"], "total": total, "items": items}
+
+
+@blp.route("/eligibility/saved-queries", methods=["POST"])
+@requires(Permission.QUERY_ELIGIBILITY)
+@blp.arguments(SavedQueryArgs)
+@blp.response(201, SavedQuerySchema)
+def save_query(args: dict[str, Any]) -> dict[str, Any]:
+    """Save a named criteria document as version 1; "shared" lets your organisation see
+    and version it. Run it with POST /eligibility/count and its criteria."""
+    query = create_saved_query(
+        name=args["name"],
+        document=args["criteria"],
+        breakdown=args["breakdown"],
+        shared=args["shared"],
+        user=_user(),
+        by=acting_as(),
+    )
+    return saved_query_view(query, history=True)
+
+
+@blp.route("/eligibility/saved-queries", methods=["GET"])
+@requires(Permission.QUERY_ELIGIBILITY)
+@blp.response(200, SavedQueryListSchema)
+def saved_queries() -> dict[str, Any]:
+    """Your saved queries and those shared within your organisation, newest first."""
+    items = [saved_query_view(q, history=False) for q in visible_saved_queries(_user())]
+    return {"items": items}
+
+
+@blp.route("/eligibility/saved-queries/<query_id>", methods=["GET"])
+@requires(Permission.QUERY_ELIGIBILITY)
+@blp.response(200, SavedQuerySchema)
+def saved_query(query_id: str) -> dict[str, Any]:
+    """A saved query with every version: its author, time and catalogue version."""
+    return saved_query_view(visible_saved_query(_user(), query_id), history=True)
+
+
+@blp.route("/eligibility/saved-queries/<query_id>/versions", methods=["POST"])
+@requires(Permission.QUERY_ELIGIBILITY)
+@blp.arguments(SavedQueryVersionArgs)
+@blp.response(201, SavedQueryVersionSchema)
+def save_query_version(args: dict[str, Any], query_id: str) -> dict[str, Any]:
+    """A new version of a saved query (yours, or shared within your organisation)."""
+    version = add_version(
+        query_id,
+        document=args["criteria"],
+        breakdown=args["breakdown"],
+        user=_user(),
+        by=acting_as(),
+    )
+    return version_view(version)

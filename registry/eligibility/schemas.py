@@ -38,3 +38,59 @@ class CatalogueSchema(Schema):
     version = fields.String(required=True)
     operators = fields.List(fields.String(), required=True)
     fields_ = fields.List(fields.Dict(), required=True, data_key="fields")
+
+
+BREAKDOWN_DESCRIPTION = 'up to two coded fields to break the count down by, e.g. ["site"]'
+
+
+class SavedQueryArgs(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
+    breakdown = fields.List(
+        fields.String(), load_default=list, metadata={"description": BREAKDOWN_DESCRIPTION}
+    )
+    shared = fields.Boolean(
+        load_default=False,
+        metadata={"description": "visible to, and versioned by, your organisation"},
+    )
+
+
+class SavedQueryVersionArgs(Schema):
+    criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
+    breakdown = fields.List(
+        fields.String(), load_default=list, metadata={"description": BREAKDOWN_DESCRIPTION}
+    )
+
+
+class PersonSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class SavedQueryVersionSchema(Schema):
+    version = fields.Integer(required=True)
+    criteria = fields.Raw(required=True, metadata={"description": "the document as saved"})
+    normalised = fields.String(required=True, metadata={"description": "its canonical form"})
+    breakdown = fields.List(fields.String(), required=True)
+    catalogue_version = fields.String(
+        required=True, metadata={"description": "the field catalogue it was written against"}
+    )
+    author = fields.Nested(PersonSchema, required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class SavedQuerySchema(Schema):
+    query_id = fields.String(required=True)
+    name = fields.String(required=True)
+    owner = fields.Nested(PersonSchema, required=True)
+    organisation = fields.String(allow_none=True)
+    shared = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    latest = fields.Nested(SavedQueryVersionSchema, required=True)
+    versions = fields.List(
+        fields.Nested(SavedQueryVersionSchema), metadata={"description": "oldest first"}
+    )
+
+
+class SavedQueryListSchema(Schema):
+    items = fields.List(fields.Nested(SavedQuerySchema), required=True)
