@@ -21,7 +21,12 @@ from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
 from registry.db import session, utcnow
 from registry.eligibility.catalogue import CATALOGUE_VERSION, Derivation, FieldType, catalogue
-from registry.eligibility.compiler import Audience, count_statement, eligibility_condition
+from registry.eligibility.compiler import (
+    Audience,
+    count_statement,
+    eligibility_condition,
+    matching_statement,
+)
 from registry.eligibility.criteria import Criteria, normalised, parse_criteria
 from registry.eligibility.disclosure import (
     CountPayload,
@@ -89,14 +94,11 @@ def matching_participant_pks(
 ) -> tuple[list[int], int]:
     """Researchers: the matching participants' primary keys, a page at a time, and the total."""
     criteria = parse_criteria(document, role=user.role)
-    condition = eligibility_condition(criteria, audience="researcher")
     db = session()
-    total = int(db.scalar(select(func.count()).select_from(ParticipantFacts).where(condition)) or 0)
+    total = int(db.scalar(count_statement(criteria, audience="researcher")) or 0)
     pks = list(
         db.scalars(
-            select(ParticipantFacts.participant_pk)
-            .where(condition)
-            .order_by(ParticipantFacts.participant_pk)
+            matching_statement(criteria, audience="researcher")
             .limit(per_page)
             .offset((page - 1) * per_page)
         )

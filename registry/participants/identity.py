@@ -263,7 +263,7 @@ def update_identity(participant: Participant, *, by: Actor, **changes: str | Non
 
 def shred_participant(participant: Participant, *, by: Actor) -> None:
     """Destroy the participant's data key and sealed identifiers; idempotent."""
-    locked = _lock_participant(participant)
+    locked = lock_participant(participant)
     if locked.status == STATUS_SHREDDED:
         return
     db = session()
@@ -322,18 +322,13 @@ def _truncate_log_after_commit() -> None:
     event.listen(current, "after_commit", truncate, once=True)
 
 
-def lock_participant(participant: Participant) -> Participant:
-    """Lock the participant's row for this transaction, whatever their state."""
-    return _lock_participant(participant)
-
-
 def lock_active(participant: Participant) -> Participant:
     """Lock the participant's row for this transaction; refuse one who has been shredded.
 
     Every writer comes through here, so a shred that commits first always wins over a
     writer that read the participant before it.
     """
-    locked = _lock_participant(participant)
+    locked = lock_participant(participant)
     if locked.status == STATUS_SHREDDED:
         raise Conflict("participant_withdrawn", "This participant has withdrawn.")
     return locked
@@ -352,7 +347,8 @@ def lock_for_new_data(participant: Participant) -> Participant:
     return locked
 
 
-def _lock_participant(participant: Participant) -> Participant:
+def lock_participant(participant: Participant) -> Participant:
+    """Lock the participant's row for this transaction, whatever their state."""
     # populate_existing: re-read status under the lock, not the copy loaded before it.
     return (
         session()
