@@ -72,6 +72,8 @@ def _check_clinical_rules(settings: Settings) -> None:
         problems.append("need 0 < ep_min_age <= ep_max_age")
     if settings.trd_min_age < 1:
         problems.append("trd_min_age must be at least 1")
+    if settings.contact_max_open_lists < 1 or settings.contact_max_approaches_per_year < 1:
+        problems.append("contact_max_open_lists and contact_max_approaches_per_year must be >= 1")
     if problems:
         raise ConfigurationError("; ".join(problems))
 
@@ -167,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.eligibility.api import blp as eligibility_api
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
+    from registry.recruitment.api import blp as recruitment_api
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
@@ -180,6 +183,7 @@ def _register_blueprints(app: Flask) -> None:
         consent_forms_api,
         participants_api,
         eligibility_api,
+        recruitment_api,
         audit_api,
     ):
         rate_limit_api(blueprint)

@@ -89,6 +89,12 @@ class Settings:
     partner_query_limit: str = "120 per hour"
     partner_repeat_limit: int = 7
 
+    # Recruitment: whether lists open only when a second admin confirms the approval, and
+    # contact fatigue (on how many open lists at once; approaches in any 12 months).
+    recruitment_two_person_rule: bool = False
+    contact_max_open_lists: int = 2
+    contact_max_approaches_per_year: int = 3
+
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,12 @@ from registry.participants.models import (
     ParticipantFacts,
     ParticipantKey,
 )
+from registry.recruitment.models import (
+    ContactEvent,
+    ContactListVisit,
+    RecruitmentContact,
+    RecruitmentRequest,
+)
 
 __all__ = [
     "ApiToken",
@@ -20,10 +26,14 @@ __all__ = [
     "ConsentForm",
     "ConsentItemEvent",
     "ConsentRecord",
+    "ContactEvent",
+    "ContactListVisit",
     "NhsNumberIndex",
     "Participant",
     "ParticipantFacts",
     "ParticipantKey",
+    "RecruitmentContact",
+    "RecruitmentRequest",
     "SavedQuery",
     "SavedQueryVersion",
     "Site",

@@ -10,6 +10,7 @@ commits become savepoint releases (warehouse's pattern), so tests never see each
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -372,3 +373,15 @@ def api_user(
         return ApiUser(account, {"Authorization": f"Bearer {issue_token(account)}"})
 
     return build
+
+
+@pytest.fixture
+def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Change settings for one test (they are read from app.config at each use)."""
+
+    def change(**values: Any) -> None:
+        monkeypatch.setitem(
+            app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], **values)
+        )
+
+    return change

@@ -70,6 +70,40 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         None,
         _signed_in(403, researcher=422, partner=422),
     ),
+    # Recruitment: "<request_id>" is no one's request, so allowed roles get 404 for it.
+    ("POST", "/api/v1/recruitment-requests"): (None, _signed_in(403, partner=422)),
+    ("GET", "/api/v1/recruitment-requests"): (
+        None,
+        _signed_in(403, partner=200, admin=200, clinician=200),
+    ),
+    ("GET", "/api/v1/recruitment-requests/<request_id>"): (
+        None,
+        _signed_in(403, partner=404, admin=404, clinician=404),
+    ),
+    ("POST", "/api/v1/recruitment-requests/<request_id>/decision"): (
+        None,
+        _signed_in(403, admin=422),
+    ),
+    ("POST", "/api/v1/recruitment-requests/<request_id>/confirmation"): (
+        None,
+        _signed_in(403, admin=404),
+    ),
+    ("POST", "/api/v1/recruitment-requests/<request_id>/closure"): (
+        None,
+        _signed_in(403, admin=404, partner=404),
+    ),
+    ("GET", "/api/v1/recruitment-requests/<request_id>/contacts"): (
+        None,
+        _signed_in(403, clinician=404),
+    ),
+    ("PATCH", "/api/v1/recruitment-requests/<request_id>/contacts/<participant_id>"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
+    ("GET", "/api/v1/recruitment-requests/<request_id>/funnel"): (
+        None,
+        _signed_in(403, partner=404, admin=404),
+    ),
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),

@@ -26,6 +26,9 @@ class Permission(StrEnum):
     SUBMIT_RECRUITMENT_REQUESTS = "submit_recruitment_requests"
     DECIDE_RECRUITMENT_REQUESTS = "decide_recruitment_requests"
     WORK_CONTACT_LISTS = "work_contact_lists"
+    VIEW_RECRUITMENT_REQUESTS = "view_recruitment_requests"
+    FOLLOW_RECRUITMENT_FUNNELS = "follow_recruitment_funnels"
+    CLOSE_RECRUITMENT_REQUESTS = "close_recruitment_requests"
     MANAGE_USERS = "manage_users"
     MANAGE_CONSENT_FORMS = "manage_consent_forms"
     VIEW_CONSENT_FORMS = "view_consent_forms"
@@ -43,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_CLINICAL_DATA,
             Permission.VIEW_CONSENT_FORMS,
             Permission.WORK_CONTACT_LISTS,
+            Permission.VIEW_RECRUITMENT_REQUESTS,
         }
     ),
     Role.RESEARCHER: frozenset(
@@ -63,6 +67,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CONSENT_FORMS,
             Permission.RECORD_WITHDRAWALS,
             Permission.DECIDE_RECRUITMENT_REQUESTS,
+            Permission.VIEW_RECRUITMENT_REQUESTS,
+            Permission.FOLLOW_RECRUITMENT_FUNNELS,
+            Permission.CLOSE_RECRUITMENT_REQUESTS,
             Permission.VIEW_REPRESENTATIVENESS,
             Permission.READ_AUDIT,
         }
@@ -73,6 +80,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.QUERY_ELIGIBILITY,
             Permission.QUERY_CONTROLLED_COUNTS,
             Permission.SUBMIT_RECRUITMENT_REQUESTS,
+            Permission.VIEW_RECRUITMENT_REQUESTS,
+            Permission.FOLLOW_RECRUITMENT_FUNNELS,
+            Permission.CLOSE_RECRUITMENT_REQUESTS,
         }
     ),
 }

@@ -37,6 +37,8 @@ from registry.participants.identity import (
     shred_participant,
 )
 from registry.participants.models import COHORTS, Participant, ParticipantFacts
+from registry.recruitment.actions import leave_contact_lists, still_contactable
+from registry.recruitment.models import REMOVED_CONSENT_CHANGED, REMOVED_WITHDRAWN
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MEDIA_TYPES = {".pdf": "application/pdf", ".md": "text/markdown"}
@@ -254,6 +256,8 @@ def withdraw_participant(
         _erase(locked, by=by)
     else:
         refresh_facts(locked)
+    # Every level ends contact: off every recruitment list, at once and for good.
+    leave_contact_lists(locked, reason=REMOVED_WITHDRAWN, by=by)
     return WithdrawalOutcome(withdrawal, created=True)
 
 
@@ -399,4 +403,6 @@ def record_consent(
         details={"kind": kind, "form_version": form.version, "items": dict(items)},
     )
     refresh_facts(locked)
+    if not still_contactable(locked.id):
+        leave_contact_lists(locked, reason=REMOVED_CONSENT_CHANGED, by=by)
     return record

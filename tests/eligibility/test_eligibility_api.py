@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -223,16 +222,6 @@ def test_partner_breakdown_with_no_safe_pattern_is_withheld_but_the_count_stands
 
 
 # -- differencing defences --------------------------------------------------------------------
-
-
-@pytest.fixture
-def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def change(**values: Any) -> None:
-        monkeypatch.setitem(
-            app.config, "SETTINGS", dataclasses.replace(app.config["SETTINGS"], **values)
-        )
-
-    return change
 
 
 def test_partner_repeating_one_question_is_refused_after_the_limit(

@@ -1,0 +1,151 @@
+"""Recruitment requests: partners submit and follow, admins decide, clinicians work their
+site's list. Views are thin: the rules are in actions and queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.errors import Unauthorised
+from registry.recruitment.actions import (
+    close_request,
+    confirm_request,
+    decide_request,
+    record_outcome,
+    submit_request,
+)
+from registry.recruitment.queries import (
+    contact_list,
+    funnel,
+    listed_contact,
+    request_view,
+    visible_request,
+    visible_requests,
+)
+from registry.recruitment.schemas import (
+    ContactListSchema,
+    DecisionArgs,
+    FunnelSchema,
+    OutcomeArgs,
+    OutcomeSchema,
+    RequestArgs,
+    RequestListArgs,
+    RequestListSchema,
+    RequestSchema,
+)
+
+blp = Blueprint(
+    "recruitment", __name__, url_prefix="/recruitment-requests", description="Recruitment"
+)
+
+
+def _user() -> User:
+    user = signed_in_user()
+    if user is None:
+        raise Unauthorised()
+    return user
+
+
+@blp.route("", methods=["POST"])
+@requires(Permission.SUBMIT_RECRUITMENT_REQUESTS)
+@blp.arguments(RequestArgs)
+@blp.response(201, RequestSchema)
+def submit(args: dict[str, Any]) -> dict[str, Any]:
+    """Partners: ask the registry to approach matching, consenting participants about a
+    study. Nobody is chosen until an admin approves."""
+    user = _user()
+    return request_view(submit_request(args, user=user, by=acting_as()), user)
+
+
+@blp.route("", methods=["GET"])
+@requires(Permission.VIEW_RECRUITMENT_REQUESTS)
+@blp.arguments(RequestListArgs, location="query")
+@blp.response(200, RequestListSchema)
+def list_requests(args: dict[str, Any]) -> dict[str, Any]:
+    """Partners: their organisation's requests; admins: all; clinicians: open requests
+    with people on their site's list."""
+    user = _user()
+    items = visible_requests(user, status=args.get("status"))
+    return {"items": [request_view(r, user) for r in items]}
+
+
+@blp.route("/<request_id>", methods=["GET"])
+@requires(Permission.VIEW_RECRUITMENT_REQUESTS)
+@blp.response(200, RequestSchema)
+def show(request_id: str) -> dict[str, Any]:
+    """One request. Admins also see contactable matches per site (before a decision) and
+    who was held back; partners see disclosure-controlled counts only."""
+    user = _user()
+    return request_view(visible_request(user, request_id), user)
+
+
+@blp.route("/<request_id>/decision", methods=["POST"])
+@requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
+@blp.arguments(DecisionArgs)
+@blp.response(200, RequestSchema)
+def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Admins: approve (freezing the contact lists now) or reject, with a note."""
+    user = _user()
+    request = visible_request(user, request_id)
+    decided = decide_request(request, decision=args["decision"], note=args["note"], by=acting_as())
+    return request_view(decided, user)
+
+
+@blp.route("/<request_id>/confirmation", methods=["POST"])
+@requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
+@blp.response(200, RequestSchema)
+def confirm(request_id: str) -> dict[str, Any]:
+    """Admins, under the two-person rule: a second admin opens an approved request's lists."""
+    user = _user()
+    return request_view(confirm_request(visible_request(user, request_id), by=acting_as()), user)
+
+
+@blp.route("/<request_id>/closure", methods=["POST"])
+@requires(Permission.CLOSE_RECRUITMENT_REQUESTS)
+@blp.response(200, RequestSchema)
+def close(request_id: str) -> dict[str, Any]:
+    """Admins, or the partner: close a request; its lists stop at once."""
+    user = _user()
+    return request_view(close_request(visible_request(user, request_id), by=acting_as()), user)
+
+
+@blp.route("/<request_id>/contacts", methods=["GET"])
+@requires(Permission.WORK_CONTACT_LISTS)
+@blp.response(200, ContactListSchema)
+def contacts(request_id: str) -> dict[str, Any]:
+    """Clinicians: their site's people on an open request's list, identifiable (audited),
+    with what is new since they last looked."""
+    user = _user()
+    return contact_list(visible_request(user, request_id), user, by=acting_as())
+
+
+@blp.route("/<request_id>/contacts/<participant_id>", methods=["PATCH"])
+@requires(Permission.WORK_CONTACT_LISTS)
+@blp.arguments(OutcomeArgs)
+@blp.response(200, OutcomeSchema)
+def outcome(args: dict[str, Any], request_id: str, participant_id: str) -> dict[str, Any]:
+    """Clinicians: record what happened when they approached this person."""
+    user = _user()
+    request = visible_request(user, request_id)
+    contact = record_outcome(
+        listed_contact(request, user, participant_id), status=args["status"], by=acting_as()
+    )
+    return {
+        "participant_id": participant_id,
+        "status": contact.status,
+        "status_at": contact.status_at,
+    }
+
+
+@blp.route("/<request_id>/funnel", methods=["GET"])
+@requires(Permission.FOLLOW_RECRUITMENT_FUNNELS)
+@blp.response(200, FunnelSchema)
+def show_funnel(request_id: str) -> dict[str, Any]:
+    """People on the lists by status, now and week by week: exact for admins; for the
+    partner "<10" below ten, otherwise to the nearest 5, with secondary suppression."""
+    user = _user()
+    return funnel(visible_request(user, request_id), user)
