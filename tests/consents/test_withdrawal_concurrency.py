@@ -12,7 +12,6 @@ serialise the requests on its last-used update and hide a missing lock.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from registry.participants.models import (
     ParticipantFacts,
     ParticipantKey,
 )
+from tests.concurrency import Call, race
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
@@ -93,38 +93,6 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
             add_consent_forms(by)
             session().commit()
         yield Registry(app, headers[0], headers[1:])
-
-
-@dataclass(frozen=True)
-class Call:
-    headers: dict[str, str]
-    method: str
-    path: str
-    body: dict[str, Any]
-
-
-def race(app: Flask, *calls: Call) -> list[tuple[int, Any]]:
-    """Make the calls at once, one thread each; (status, body) of each, in call order."""
-    start = threading.Barrier(len(calls), timeout=30)
-    answers: list[tuple[int, Any]] = [(0, "did not finish")] * len(calls)
-
-    def run(index: int, call: Call) -> None:
-        client = app.test_client()
-        try:
-            start.wait()
-            response = client.open(
-                call.path, method=call.method, json=call.body, headers=call.headers
-            )
-            answers[index] = (response.status_code, response.get_json())
-        except BaseException as exc:  # reported in the assertion, not lost in the thread
-            answers[index] = (0, type(exc).__name__)
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
 
 
 def enrol(registry: Registry) -> str:
