@@ -322,8 +322,8 @@ def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> tuple[int, i
             ),
         )
     )
-    counts = dict(
-        db.execute(
+    counts: dict[str, int] = dict(
+        db.execute(  # type: ignore[arg-type]
             select(contact.status, func.count())
             .where(contact.request_pk == request.id)
             .group_by(contact.status)

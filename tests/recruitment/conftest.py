@@ -63,7 +63,7 @@ class World:
         )
 
     def approved(self, criteria: Any = None, **body: Any) -> str:
-        request_id = self.submit(criteria, **body)["id"]
+        request_id: str = self.submit(criteria, **body)["id"]
         response = self.decide(request_id)
         assert response.status_code == 200, response.get_json()
         return request_id
