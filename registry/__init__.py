@@ -170,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
     from registry.recruitment.api import blp as recruitment_api
+    from registry.reports.api import blp as reports_api
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
@@ -184,6 +185,7 @@ def _register_blueprints(app: Flask) -> None:
         participants_api,
         eligibility_api,
         recruitment_api,
+        reports_api,
         audit_api,
     ):
         rate_limit_api(blueprint)

@@ -17,6 +17,7 @@ from registry.recruitment.models import (
     RecruitmentContact,
     RecruitmentRequest,
 )
+from registry.reports.models import DatasheetSection, LoadedReference
 
 __all__ = [
     "ApiToken",
@@ -28,6 +29,8 @@ __all__ = [
     "ConsentRecord",
     "ContactEvent",
     "ContactListVisit",
+    "DatasheetSection",
+    "LoadedReference",
     "NhsNumberIndex",
     "Participant",
     "ParticipantFacts",

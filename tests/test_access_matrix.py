@@ -104,6 +104,21 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         None,
         _signed_in(403, partner=404, admin=404),
     ),
+    # Reports: "<cohort>" is no cohort, so allowed roles get 404 for it.
+    ("GET", "/api/v1/cohorts/<cohort>/representativeness"): (
+        None,
+        _signed_in(403, researcher=404, admin=404),
+    ),
+    ("GET", "/api/v1/cohorts/<cohort>/datasheet"): (
+        None,
+        _signed_in(403, researcher=404, admin=404),
+    ),
+    ("PUT", "/api/v1/cohorts/<cohort>/datasheet/sections/<section>"): (
+        None,
+        _signed_in(403, admin=422),
+    ),
+    ("GET", "/api/v1/reference-populations"): (None, _signed_in(403, researcher=200, admin=200)),
+    ("POST", "/api/v1/reference-populations"): (None, _signed_in(403, admin=422)),
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     QUERY_EXACT_COUNTS = "query_exact_counts"
     QUERY_CONTROLLED_COUNTS = "query_controlled_counts"
     VIEW_REPRESENTATIVENESS = "view_representativeness"
+    MANAGE_REPORTS = "manage_reports"
     SUBMIT_RECRUITMENT_REQUESTS = "submit_recruitment_requests"
     DECIDE_RECRUITMENT_REQUESTS = "decide_recruitment_requests"
     WORK_CONTACT_LISTS = "work_contact_lists"
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.FOLLOW_RECRUITMENT_FUNNELS,
             Permission.CLOSE_RECRUITMENT_REQUESTS,
             Permission.VIEW_REPRESENTATIVENESS,
+            Permission.MANAGE_REPORTS,
             Permission.READ_AUDIT,
         }
     ),

@@ -15,6 +15,7 @@ class CohortRule:
     diagnosis_prefixes: tuple[str, ...]
     affective_psychosis_prefixes: tuple[str, ...]
     month_field: str  # the clinical month that dates the illness: onset or episode start
+    source: str  # where the diagnostic set and age rules come from
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ def reference() -> Reference:
                 diagnosis_prefixes=tuple(rule["diagnosis_prefixes"]),
                 affective_psychosis_prefixes=tuple(rule["affective_psychosis_prefixes"]),
                 month_field=rule["month_field"],
+                source=" ".join(rule["source"].split()),
             )
             for cohort, rule in data["cohorts"].items()
         },

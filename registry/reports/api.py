@@ -1,0 +1,102 @@
+"""Representativeness reports, the datasheet, and reference populations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires
+from registry.reports.actions import load_reference, write_datasheet_section
+from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
+from registry.reports.queries import available_references, reference_population
+from registry.reports.report import representativeness
+from registry.reports.schemas import (
+    DatasheetArgs,
+    DatasheetSchema,
+    ReferenceArgs,
+    ReferenceListSchema,
+    ReferenceSchema,
+    ReportArgs,
+    ReportSchema,
+    SectionArgs,
+    SectionSchema,
+)
+
+blp = Blueprint("reports", __name__, description="Representativeness (STANDING Together)")
+
+
+@blp.route("/cohorts/<cohort>/representativeness", methods=["GET"])
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, ReportSchema)
+def report(args: dict[str, Any], cohort: str) -> Any:
+    """Who is in the cohort, who is missing and who drops out, against a reference
+    population: counts, shares with 95% Wilson intervals, representation ratios (flagged
+    below 0.8) and missingness. ``?format=csv`` for a spreadsheet."""
+    result = representativeness(cohort, reference_population(args.get("reference")))
+    if args["format"] == "csv":
+        return Response(
+            report_csv(result),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="representativeness-{cohort}.csv"'
+            },
+        )
+    return result
+
+
+@blp.route("/cohorts/<cohort>/datasheet", methods=["GET"])
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+@blp.arguments(DatasheetArgs, location="query")
+@blp.response(200, DatasheetSchema)
+def show_datasheet(args: dict[str, Any], cohort: str) -> Any:
+    """The cohort's STANDING Together datasheet; ``?format=md`` for Markdown."""
+    sheet = datasheet(cohort, reference_population(args.get("reference")))
+    if args["format"] == "md":
+        return Response(datasheet_markdown(sheet), mimetype="text/markdown")
+    return sheet
+
+
+@blp.route("/cohorts/<cohort>/datasheet/sections/<section>", methods=["PUT"])
+@requires(Permission.MANAGE_REPORTS)
+@blp.arguments(SectionArgs)
+@blp.response(200, SectionSchema)
+def write_section(args: dict[str, Any], cohort: str, section: str) -> dict[str, Any]:
+    """Admins: a new version of one written section (summary, intended uses, ...)."""
+    written = write_datasheet_section(cohort, section, args["text"], by=acting_as())
+    return {"cohort": cohort, "section": section, "version": written.version, "text": written.text}
+
+
+@blp.route("/reference-populations", methods=["GET"])
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+@blp.response(200, ReferenceListSchema)
+def references() -> dict[str, Any]:
+    """The reference populations reports can compare against."""
+    return {"items": [_reference_view(ref) for ref in available_references().values()]}
+
+
+@blp.route("/reference-populations", methods=["POST"])
+@requires(Permission.MANAGE_REPORTS)
+@blp.arguments(ReferenceArgs)
+@blp.response(201, ReferenceSchema)
+def add_reference(args: dict[str, Any]) -> dict[str, Any]:
+    """Admins: load a reference population (a new version if the id exists), e.g. an
+    ICB's catchment, as a CSV of shares in the shipped shape; checked whole first."""
+    loaded = load_reference(args, by=acting_as())
+    return _reference_view(reference_population(loaded.reference_id))
+
+
+def _reference_view(ref: Any) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "name": ref.name,
+        "geography": ref.geography,
+        "geography_code": ref.geography_code,
+        "year": ref.year,
+        "source": ref.source,
+        "loaded": ref.loaded,
+        "attributes": sorted(ref.shares),
+    }

@@ -1,0 +1,117 @@
+"""The STANDING Together datasheet for a cohort (computed sections plus the sections
+admins write), and the report as CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from flask import render_template
+
+from registry.participants.reference import reference
+from registry.reports.queries import collection, crosstab, missing_by_ethnic_group, written_sections
+from registry.reports.references import ReferencePopulation
+from registry.reports.report import STAGES, representativeness
+
+CUSTODIAN = "MHMTC Research Registry team"
+ACCESS_ROUTE = (
+    "Researchers: exact counts and pseudonymised records through the registry's API and "
+    "pages, under an approved data-access grant. Industry partners: disclosure-controlled "
+    "counts only (0-9 shown as <10, others to the nearest 5). Identifiable data never "
+    "leaves the clinical teams."
+)
+INTERSECTIONS = (("ethnicity_group", "sex"), ("ethnicity_group", "imd_quintile"))
+MISSINGNESS_BY_GROUP = ("sex", "gender_identity", "age_band", "imd_quintile")
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def datasheet(
+    cohort: str, ref: ReferencePopulation, today: dt.date | None = None
+) -> dict[str, Any]:
+    today = today or dt.date.today()
+    report = representativeness(cohort, ref, today)
+    sections = written_sections(cohort)
+    edition = max((s["version"] for s in sections.values()), default=0)
+    rule = reference().cohorts[cohort]
+    return {
+        "cohort": cohort,
+        "cohort_name": rule.name,
+        "today": today,
+        "identity": {
+            "name": f"MHMTC Research Registry: {rule.name} ({cohort}) cohort",
+            "version": f"{today.isoformat()}.{edition}",
+            "date": today,
+            "custodian": CUSTODIAN,
+            "access_route": ACCESS_ROUTE,
+        },
+        "selection_rule": rule.source,
+        "report": report,
+        "sections": sections,
+        "collection": collection(cohort),
+        "intersections": [_intersection(cohort, rows, cols, today) for rows, cols in INTERSECTIONS],
+        "missing_by_group": missing_by_ethnic_group(cohort, MISSINGNESS_BY_GROUP, today),
+        "flagged": [
+            {"attribute": a["label"], "group": g["label"], "ratio": g["ratio"]}
+            for a in report["attributes"]
+            for g in a["groups"]
+            if g["flagged"]
+        ],
+    }
+
+
+def _intersection(cohort: str, rows: str, columns: str, today: dt.date) -> dict[str, Any]:
+    table = crosstab(cohort, rows, columns, today)
+    values = sorted({value for row in table.values() for value in row})
+    return {"rows": rows, "columns": columns, "column_values": values, "table": table}
+
+
+def datasheet_markdown(sheet: dict[str, Any]) -> str:
+    return render_template("reports/datasheet.md", **sheet)
+
+
+def report_csv(report: dict[str, Any]) -> str:
+    """One row per attribute and group (missing values included), every stage's count,
+    and the representation figures; cells that a spreadsheet would run are defused."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["cohort", "reference", "attribute", "group", "label", *STAGES, "share", "share_ci_low",
+         "share_ci_high", "reference_share", "reference_to_confirm", "ratio", "ratio_ci_low",
+         "ratio_ci_high", "flagged"]
+    )  # fmt: skip
+    for attribute in report["attributes"]:
+        for group in attribute["groups"]:
+            ratio_ci = group["ratio_ci"] or [None, None]
+            writer.writerow(
+                _safe(
+                    [report["cohort"], report["reference"]["id"], attribute["name"],
+                     group["group"], group["label"], *group["counts"].values(),
+                     _round(group["share"]), *map(_round, group["share_ci"]),
+                     _round(group["reference_share"]), group["reference_to_confirm"],
+                     _round(group["ratio"]), *map(_round, ratio_ci), group["flagged"]]
+                )
+            )  # fmt: skip
+        for kind, missing in attribute["missing"].items():
+            writer.writerow(
+                _safe(
+                    [report["cohort"], report["reference"]["id"], attribute["name"], kind,
+                     kind.replace("_", " "), *missing["by_stage"].values(),
+                     _round(missing["share"]), *map(_round, missing["share_ci"]),
+                     None, False, None, None, None, False]
+                )
+            )  # fmt: skip
+    return out.getvalue()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _safe(cells: list[Any]) -> list[Any]:
+    return [
+        "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+        for cell in cells
+    ]

@@ -1,0 +1,90 @@
+"""Report request and response shapes."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from registry.reports.actions import SECTION_MAX, WRITTEN_SECTIONS
+
+CURRENT_YEAR_MAX = 2100
+
+
+class ReportArgs(Schema):
+    reference = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "reference population id; default census-2021-birmingham"},
+    )
+    format = fields.String(
+        load_default="json", validate=validate.OneOf(("json", "csv"), error="Choose json or csv.")
+    )
+
+
+class DatasheetArgs(Schema):
+    reference = fields.String(validate=validate.Length(max=64))
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(("json", "md"), error="Choose json or md (Markdown)."),
+    )
+
+
+class ReferenceArgs(Schema):
+    reference_id = fields.String(required=True, metadata={"description": "e.g. icb-2021-bsol"})
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    geography = fields.String(required=True, validate=validate.Length(1, 200))
+    geography_code = fields.String(validate=validate.Length(max=16), load_default=None)
+    year = fields.Integer(
+        strict=True, required=True, validate=validate.Range(1800, CURRENT_YEAR_MAX)
+    )
+    source = fields.String(required=True, validate=validate.Length(1, 2000))
+    shares_csv = fields.String(
+        required=True,
+        metadata={"description": "attribute,group,share_percent,confirm rows, as shipped"},
+    )
+
+
+class SectionArgs(Schema):
+    text = fields.String(required=True, validate=validate.Length(1, SECTION_MAX))
+
+
+class ReferenceSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    geography = fields.String(required=True)
+    geography_code = fields.String(allow_none=True)
+    year = fields.Integer(required=True)
+    source = fields.String(required=True)
+    loaded = fields.Boolean(required=True)
+    attributes = fields.List(fields.String(), required=True)
+
+
+class ReferenceListSchema(Schema):
+    items = fields.List(fields.Nested(ReferenceSchema), required=True)
+
+
+class ReportSchema(Schema):
+    cohort = fields.String(required=True)
+    cohort_name = fields.String(required=True)
+    report_date = fields.Date(required=True)
+    intended_use = fields.Dict(required=True)
+    reference = fields.Dict(required=True)
+    stages = fields.List(fields.String(), required=True)
+    withdrawn_fully = fields.Integer(required=True)
+    attributes = fields.List(fields.Dict(), required=True)
+
+
+class DatasheetSchema(Schema):
+    cohort = fields.String(required=True)
+    identity = fields.Dict(required=True)
+    sections = fields.Dict(required=True)
+    report = fields.Nested(ReportSchema, required=True)
+    collection = fields.Dict(required=True)
+    intersections = fields.List(fields.Dict(), required=True)
+    missing_by_group = fields.Dict(required=True)
+    flagged = fields.List(fields.Dict(), required=True)
+
+
+class SectionSchema(Schema):
+    cohort = fields.String(required=True)
+    section = fields.String(required=True, validate=validate.OneOf(tuple(WRITTEN_SECTIONS)))
+    version = fields.Integer(required=True)
+    text = fields.String(required=True)
