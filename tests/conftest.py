@@ -60,13 +60,15 @@ def on_postgresql() -> bool:
 
 
 @contextmanager
-def fresh_database(tmp_dir: Path) -> Iterator[str]:
-    """A new, migrated database of the backend under test; removed afterwards."""
+def fresh_database(tmp_dir: Path, *, migrated: bool = True) -> Iterator[str]:
+    """A new database of the backend under test, migrated unless asked not to (a restore
+    target); removed afterwards."""
     server = _postgres_server_url()
     if server is None:
         path = tmp_dir / f"registry_test_{secrets.token_hex(4)}.sqlite3"
         url = f"sqlite:///{path}"
-        upgrade(url)
+        if migrated:
+            upgrade(url)
         yield url
         return
     name = f"registry_test_{secrets.token_hex(6)}"
@@ -76,7 +78,8 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        if migrated:
+            upgrade(url)
         yield url
     finally:
         with admin.connect() as conn:
