@@ -16,7 +16,7 @@ import os
 import random
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +99,30 @@ def isolated_app(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
             yield app, url
         finally:
             app.extensions["registry.db"].engine.dispose()
+
+
+def committed_accounts(app: Flask, site_code: str, roles: Sequence[Role]) -> list[dict[str, str]]:
+    """On an isolated app: a site, the consent forms, and one account per role (in order)
+    with a bearer token, all committed; the tokens' headers, in the same order."""
+    with app.test_request_context():
+        by = Actor.command_line()
+        site = auth_actions.add_site(code=site_code, name=f"{site_code} Trust", by=by)
+        headers = []
+        for n, role in enumerate(roles):
+            user = auth_actions.create_user(
+                email=f"{role.value}.{n}@example.nhs.uk",
+                name=f"{role.value} {n}",
+                role=role,
+                site_code=site.code if role is Role.CLINICIAN else None,
+                organisation="Example Pharma Ltd" if role is Role.PARTNER else None,
+                password=PASSWORD,
+                by=by,
+            ).user
+            token = auth_actions.issue_token(user, name="test", expires_days=1, by=by)
+            headers.append({"Authorization": f"Bearer {token.secret}"})
+        add_consent_forms(by)
+        session().commit()
+    return headers
 
 
 @pytest.fixture(scope="session")

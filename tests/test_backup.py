@@ -10,14 +10,12 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from registry import create_app
-from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
-from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.models import Participant
 from tests.conftest import (
-    add_consent_forms,
+    committed_accounts,
     enrolment_body,
     fresh_database,
     isolated_app,
@@ -25,41 +23,24 @@ from tests.conftest import (
 )
 from tests.test_cli import invoke
 
-PASSWORD = "correct horse battery staple"
-
 
 def populate(app: Flask) -> tuple[list[str], str]:
     """Four participants through the API, one of them fully withdrawn (shredded)."""
-    with app.test_request_context():
-        by = Actor.command_line()
-        site = auth_actions.add_site(code="RBK", name="Backup Trust", by=by)
-        tokens = {}
-        for role in (Role.CLINICIAN, Role.ADMIN):
-            user = auth_actions.create_user(
-                email=f"{role.value}@example.nhs.uk",
-                name=role.value,
-                role=role,
-                site_code=site.code if role is Role.CLINICIAN else None,
-                password=PASSWORD,
-                by=by,
-            ).user
-            tokens[role] = auth_actions.issue_token(user, name="b", expires_days=1, by=by).secret
-        add_consent_forms(by)
-        session().commit()
+    clinician, admin = committed_accounts(app, "RBK", (Role.CLINICIAN, Role.ADMIN))
     client = app.test_client()
     ids = []
     for _ in range(4):
         response = client.post(
             "/api/v1/participants",
             json=enrolment_body(),
-            headers={"Authorization": f"Bearer {tokens[Role.CLINICIAN]}"},
+            headers=clinician,
         )
         assert response.status_code == 201
         ids.append(response.get_json()["participant_id"])
     withdrawn = client.post(
         f"/api/v1/participants/{ids[0]}/withdrawal",
         json={"level": "full"},
-        headers={"Authorization": f"Bearer {tokens[Role.ADMIN]}"},
+        headers=admin,
     )
     assert withdrawn.status_code == 201
     return ids, ids[0]

@@ -21,9 +21,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.audit.actions import Actor, verify_chain
+from registry.audit.actions import verify_chain
 from registry.audit.models import AuditEvent
-from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
 from registry.consents.models import ConsentRecord, Withdrawal
 from registry.db import session
@@ -35,7 +34,7 @@ from registry.participants.models import (
 )
 from tests.concurrency import Call, race
 from tests.conftest import (
-    add_consent_forms,
+    committed_accounts,
     enrolment_body,
     isolated_app,
     on_postgresql,
@@ -71,27 +70,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     token. Each test enrols the participants it races over, so sharing it is safe."""
     tmp_path = tmp_path_factory.mktemp("withdrawal_race")
     with isolated_app(tmp_path) as (app, _url):
-        with app.test_request_context():
-            by = Actor.command_line()
-            site = auth_actions.add_site(code="RWC", name="Race Trust", by=by)
-            headers = []
-            for role, email in (
-                (Role.CLINICIAN, "clinician@example.nhs.uk"),
-                (Role.ADMIN, "admin.one@example.nhs.uk"),
-                (Role.ADMIN, "admin.two@example.nhs.uk"),
-            ):
-                user = auth_actions.create_user(
-                    email=email,
-                    name=email.split("@")[0],
-                    role=role,
-                    site_code=site.code if role is Role.CLINICIAN else None,
-                    password=PASSWORD,
-                    by=by,
-                ).user
-                token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
-                headers.append({"Authorization": f"Bearer {token.secret}"})
-            add_consent_forms(by)
-            session().commit()
+        headers = committed_accounts(app, "RWC", (Role.CLINICIAN, Role.ADMIN, Role.ADMIN))
         yield Registry(app, headers[0], headers[1:])
 
 

@@ -15,21 +15,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from registry.audit.actions import Actor, verify_chain
-from registry.auth import actions as auth_actions
+from registry.audit.actions import verify_chain
 from registry.auth.permissions import Role
 from registry.db import session
 from registry.recruitment.models import HELD_BACK, RecruitmentContact, RecruitmentRequest
 from tests.concurrency import Call, race
-from tests.conftest import add_consent_forms, enrolment_body, isolated_app, on_postgresql
+from tests.conftest import committed_accounts, enrolment_body, isolated_app, on_postgresql
 from tests.recruitment.conftest import URL, request_body
 
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.skipif(not on_postgresql(), reason="needs concurrent writers on PostgreSQL"),
 ]
-
-PASSWORD = "correct horse battery staple"
 
 
 @dataclass
@@ -43,29 +40,8 @@ class Registry:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     with isolated_app(tmp_path_factory.mktemp("recruitment_race")) as (app, _url):
-        with app.test_request_context():
-            by = Actor.command_line()
-            site = auth_actions.add_site(code="RRC", name="Race Trust", by=by)
-            headers = []
-            for role, email in (
-                (Role.CLINICIAN, "clinician@example.nhs.uk"),
-                (Role.PARTNER, "partner@example.com"),
-                (Role.ADMIN, "admin.one@example.nhs.uk"),
-                (Role.ADMIN, "admin.two@example.nhs.uk"),
-            ):
-                user = auth_actions.create_user(
-                    email=email,
-                    name=email.split("@")[0],
-                    role=role,
-                    site_code=site.code if role is Role.CLINICIAN else None,
-                    organisation="Example Pharma Ltd" if role is Role.PARTNER else None,
-                    password=PASSWORD,
-                    by=by,
-                ).user
-                token = auth_actions.issue_token(user, name="race", expires_days=1, by=by)
-                headers.append({"Authorization": f"Bearer {token.secret}"})
-            add_consent_forms(by)
-            session().commit()
+        roles = (Role.CLINICIAN, Role.PARTNER, Role.ADMIN, Role.ADMIN)
+        headers = committed_accounts(app, "RRC", roles)
         yield Registry(app, headers[0], headers[1], headers[2:])
 
 
