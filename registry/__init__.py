@@ -167,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.consents.api import blp as consent_forms_api
     from registry.consents.views import bp as consent_views
     from registry.eligibility.api import blp as eligibility_api
+    from registry.eligibility.views import bp as eligibility_web
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
     from registry.recruitment.api import blp as recruitment_api
@@ -177,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)
     app.register_blueprint(participants_web)
+    app.register_blueprint(eligibility_web)
     for blueprint in (
         health_api,
         auth_api,

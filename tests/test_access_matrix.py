@@ -184,6 +184,12 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/admin/participants/<participant_id>/withdraw"): 302,
     ("POST", "/admin/participants/<participant_id>/withdraw"): 400,
     ("GET", "/admin/consents/reconsent"): 302,
+    ("GET", "/eligibility/"): 302,
+    ("POST", "/eligibility/count"): 400,
+    ("POST", "/eligibility/edit"): 400,
+    ("POST", "/eligibility/save"): 400,
+    ("GET", "/eligibility/saved/<query_id>"): 302,
+    ("POST", "/eligibility/saved/<query_id>/versions"): 400,
 }
 
 

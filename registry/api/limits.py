@@ -1,4 +1,4 @@
-"""API rate limits: per token when one is sent, else per client address."""
+"""Rate limits: per token (or client address) for the API, and per partner for counts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import hashlib
 from flask import Blueprint, current_app, request
 from flask_limiter.util import get_remote_address
 
+from registry.auth.permissions import Role
+from registry.auth.session import signed_in_user
 from registry.extensions import limiter
 
 
@@ -28,3 +30,24 @@ def rate_limit_api(blueprint: Blueprint) -> None:
         scope="api",
     )(blueprint)
     blueprint._registry_rate_limited = True  # type: ignore[attr-defined]
+
+
+def _partner_key() -> str:
+    user = signed_in_user()
+    return f"partner:{user.id}" if user is not None else "anonymous"
+
+
+def _not_a_partner() -> bool:
+    user = signed_in_user()
+    return user is None or user.role is not Role.PARTNER
+
+
+# Per partner, not per token or per page: one shared budget for every route that runs a
+# count (the API and the web page alike), a first defence against differencing by many
+# slightly different queries.
+limit_partner_queries = limiter.shared_limit(
+    lambda: current_app.config["SETTINGS"].partner_query_limit,
+    scope="partner-queries",
+    key_func=_partner_key,
+    exempt_when=_not_a_partner,
+)

@@ -18,9 +18,15 @@ from sqlalchemy import func, select
 from registry.audit.actions import Actor, record_event
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site, User
-from registry.auth.permissions import Permission
+from registry.auth.permissions import Permission, Role
 from registry.db import session, utcnow
-from registry.eligibility.catalogue import CATALOGUE_VERSION, Derivation, FieldType, catalogue
+from registry.eligibility.catalogue import (
+    CATALOGUE_VERSION,
+    Derivation,
+    Field,
+    FieldType,
+    catalogue,
+)
 from registry.eligibility.compiler import (
     Audience,
     count_statement,
@@ -62,6 +68,7 @@ def count_eligible(
     result: dict[str, Any]
     if fields:
         cells, categories = _cells(criteria, fields, audience)
+        _refuse_thin_breakdown(fields, categories)
         build = exact_breakdown if audience == "researcher" else control_breakdown
         try:
             result = dict(build(cells, fields=fields, categories=categories))
@@ -166,13 +173,38 @@ def breakdown_fields(names: Sequence[str], user: User) -> tuple[str, ...]:
         field = fields.get(name)
         if field is None or user.role not in field.roles:
             problems[f"breakdown[{i}]"] = ["Not a field you can break down by."]
-        elif field.type is not FieldType.CODE or (
-            field.values is None and field.derivation is not Derivation.SITE_CODE
-        ):
+        elif not _has_categories(field):
             problems[f"breakdown[{i}]"] = ["Break down by a coded field, such as sex or site."]
     if problems:
         raise ValidationFailed(problems)
     return tuple(names)
+
+
+def breakdown_choices(role: Role) -> list[str]:
+    """The fields a role may break a count down by, in catalogue order (for a form)."""
+    return [
+        name
+        for name, field in catalogue().items()
+        if role in field.roles and _has_categories(field)
+    ]
+
+
+def _has_categories(field: Field) -> bool:
+    """A coded field whose every category can be listed: a fixed list, or the sites."""
+    return field.type is FieldType.CODE and (
+        field.values is not None or field.derivation is Derivation.SITE_CODE
+    )
+
+
+def _refuse_thin_breakdown(fields: Sequence[str], categories: Sequence[Sequence[str]]) -> None:
+    """A field needs categories to break down by, and two of them to cross with another
+    (the registry may have one site, or none yet)."""
+    needed = 2 if len(fields) == 2 else 1
+    for i, (name, names) in enumerate(zip(fields, categories, strict=True)):
+        if len(names) < needed:
+            raise ValidationFailed(
+                {f"breakdown[{i}]": [f"There are too few {name} categories here to break down by."]}
+            )
 
 
 def _cells(

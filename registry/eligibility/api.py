@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask_smorest import Blueprint
 
+from registry.api.limits import limit_partner_queries
 from registry.auth.models import User
-from registry.auth.permissions import Permission, Role
+from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.db import session
 from registry.eligibility.actions import count_eligible, matching_participant_pks
@@ -34,7 +34,6 @@ from registry.eligibility.schemas import (
     SavedQueryVersionSchema,
 )
 from registry.errors import Unauthorised
-from registry.extensions import limiter
 from registry.participants.models import Participant
 from registry.participants.queries import pseudonymised_view
 from registry.participants.schemas import ParticipantPageSchema, PseudonymisedParticipantSchema
@@ -58,25 +57,8 @@ def fields() -> dict[str, Any]:
     return {**catalogue, "fields_": catalogue["fields"]}
 
 
-def _partner_key() -> str:
-    user = signed_in_user()
-    return f"partner:{user.id}" if user is not None else "anonymous"
-
-
-def _not_a_partner() -> bool:
-    user = signed_in_user()
-    return user is None or user.role is not Role.PARTNER
-
-
 @blp.route("/eligibility/count", methods=["POST"])
-# Per partner (not per token): a partner's questions are counted together, a first
-# defence against differencing by many slightly different queries.
-@limiter.limit(
-    lambda: current_app.config["SETTINGS"].partner_query_limit,
-    key_func=_partner_key,
-    exempt_when=_not_a_partner,
-    scope="partner-queries",
-)
+@limit_partner_queries
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.arguments(CountArgs)
 @blp.response(200, CountSchema)

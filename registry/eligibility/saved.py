@@ -42,6 +42,9 @@ def create_saved_query(
     if shared and user.organisation is None:
         # Sharing is within an organisation; without one the query could never be seen.
         raise ValidationFailed({"shared": ["Only members of an organisation can share queries."]})
+    # Checked before anything is added, so a refusal leaves no query without a version.
+    parse_criteria(document, role=user.role)
+    breakdown_fields(breakdown, user)
     query = SavedQuery(
         query_id=secrets.token_hex(8),
         name=name,

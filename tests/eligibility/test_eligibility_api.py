@@ -279,3 +279,15 @@ def test_partner_queries_are_rate_limited_per_partner(
 
     assert answers == [200, 200, 200, 429]  # a second token does not reset the count
     assert count(client, researcher, TRD_PHQ).status_code == 200
+
+
+def test_a_breakdown_by_a_field_with_one_category_is_refused_not_crashed(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+) -> None:
+    enrol(client, clinician, 2)  # the clinician's site is the only one
+
+    response = count(client, researcher, TRD_PHQ, breakdown=["site", "sex"])
+
+    assert response.status_code == 422
+    assert "breakdown[0]" in response.get_json()["error"]["fields"]
+    assert count(client, researcher, TRD_PHQ, breakdown=["site"]).status_code == 200

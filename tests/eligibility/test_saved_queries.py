@@ -240,3 +240,23 @@ def test_a_saved_query_runs_as_an_ordinary_count(
     )
 
     assert response.get_json() == {"count": before + 1}
+
+
+def test_a_refused_save_adds_nothing_to_the_session(app: Flask, researcher: ApiUser) -> None:
+    """The web page re-renders after a refusal in the same request: nothing half-made may
+    be waiting in the session to be flushed (a query with no version)."""
+    from registry.audit.actions import Actor
+    from registry.eligibility.saved import create_saved_query
+    from registry.errors import ValidationFailed
+
+    with app.test_request_context():
+        user = session().get(User, researcher.account.user.id)
+        assert user is not None
+        with pytest.raises(ValidationFailed):
+            create_saved_query(
+                name="Bad",
+                document={"all": [{"field": "age", "op": ">=", "value": "old"}]},
+                user=user,
+                by=Actor.for_user(user),
+            )
+        assert not session().new

@@ -1,0 +1,182 @@
+"""The eligibility query page for researchers and partners: build criteria with a form, see
+the count (with a breakdown, its table and chart), and save queries. Thin: counting,
+disclosure control, the partner limits and saving are the same actions the API calls.
+
+No JavaScript is needed. The page is one form; each button posts it to the route for what
+it does (``formaction``): count, add or remove a row, save. Saved-query ids are random and
+not personal, so they may go in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from registry.api.limits import limit_partner_queries
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.db import session as db_session
+from registry.eligibility.actions import audience_of, count_eligible
+from registry.eligibility.catalogue import catalogue_for
+from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
+from registry.eligibility.display import CountAnswer, count_answer
+from registry.eligibility.forms import OPERATOR_LABELS, QueryForm, query_form_for
+from registry.eligibility.saved import (
+    add_version,
+    create_saved_query,
+    saved_query_view,
+    visible_saved_queries,
+    visible_saved_query,
+)
+from registry.errors import RepeatedQuery, Unauthorised, ValidationFailed, record_refusal
+from registry.participants.views import long_date
+
+bp = Blueprint("eligibility_web", __name__, url_prefix="/eligibility")
+
+
+def _user() -> User:
+    user = signed_in_user()
+    if user is None:  # @requires has already sent anyone else to sign in
+        raise Unauthorised()
+    return user
+
+
+def _form(**kwargs: Any) -> QueryForm:
+    return query_form_for(_user().role)(**kwargs)
+
+
+@bp.route("/")
+@requires(Permission.QUERY_ELIGIBILITY)
+def query() -> tuple[str, int]:
+    return _query_page(_form())
+
+
+@bp.route("/saved/<query_id>")
+@requires(Permission.QUERY_ELIGIBILITY)
+def saved(query_id: str) -> tuple[str, int]:
+    """A saved query's latest version, loaded into the form (not counted until asked)."""
+    latest = saved_query_view(visible_saved_query(_user(), query_id), history=False)["latest"]
+    return _query_page(
+        _form(data=QueryForm.values_of(latest["criteria"], latest["breakdown"], query_id))
+    )
+
+
+@bp.route("/edit", methods=["POST"])
+@requires(Permission.QUERY_ELIGIBILITY)
+def edit() -> tuple[str, int]:
+    """Add a clause row or remove one, keeping everything typed; nothing is counted."""
+    form = _form()
+    if form.validate_on_submit():
+        form.apply_edit()
+    return _query_page(form)
+
+
+@bp.route("/count", methods=["POST"])
+@limit_partner_queries
+@requires(Permission.QUERY_ELIGIBILITY)
+def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """The count belongs to this POST (no redirect): it is shown with the form that asked."""
+    user = _user()
+    form = _form()
+    answer = None
+    if form.validate_on_submit():
+        try:
+            result = count_eligible(
+                form.criteria(), breakdown=form.breakdown(), user=user, by=acting_as()
+            )
+        except ValidationFailed as exc:
+            _show_refusal(form, exc)
+        except RepeatedQuery as exc:
+            record_refusal(exc)
+            page, _ = _query_page(form, refusal=exc.message)
+            return page, exc.status, {"Retry-After": str(exc.retry_after_seconds)}
+        else:
+            answer = count_answer(result)
+    return _query_page(form, answer=answer)
+
+
+@bp.route("/save", methods=["POST"])
+@requires(Permission.QUERY_ELIGIBILITY)
+def save() -> tuple[str, int] | Response:
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            saved_query = create_saved_query(
+                name=form.query_name.data or "",
+                document=form.criteria(),
+                breakdown=form.breakdown(),
+                shared=bool(form.shared.data),
+                user=_user(),
+                by=acting_as(),
+            )
+        except ValidationFailed as exc:
+            _show_refusal(form, exc)
+        else:
+            flash("Your query has been saved.", "info")
+            return redirect(url_for(".saved", query_id=saved_query.query_id))
+    return _query_page(form)
+
+
+@bp.route("/saved/<query_id>/versions", methods=["POST"])
+@requires(Permission.QUERY_ELIGIBILITY)
+def save_version(query_id: str) -> tuple[str, int] | Response:
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            add_version(
+                query_id,
+                document=form.criteria(),
+                breakdown=form.breakdown(),
+                user=_user(),
+                by=acting_as(),
+            )
+        except ValidationFailed as exc:
+            _show_refusal(form, exc)
+        else:
+            flash("A new version of the query has been saved.", "info")
+            return redirect(url_for(".saved", query_id=query_id))
+    return _query_page(form)
+
+
+def _show_refusal(form: QueryForm, exc: ValidationFailed) -> None:
+    # An action may have added rows before it found the problem (a saved query before its
+    # first version): undo them before this request reads the database again for the page.
+    db_session().rollback()
+    form.show_errors(exc.fields)
+
+
+def _query_page(
+    form: QueryForm, *, answer: CountAnswer | None = None, refusal: str | None = None
+) -> tuple[str, int]:
+    """The page, as 422 when the form has errors: the request's transaction is rolled back,
+    so a refused submission writes nothing."""
+    user = _user()
+    saved_queries = [saved_query_view(q, history=False) for q in visible_saved_queries(user)]
+    errors = form.error_links()
+    page = render_template(
+        "eligibility/query.html",
+        form=form,
+        error_links=errors,
+        answer=answer,
+        refusal=refusal,
+        partner=audience_of(user) == "partner",
+        saved_queries=saved_queries,
+        loaded=next((q for q in saved_queries if q["query_id"] == form.query_id.data), None),
+        fields=catalogue_for(user.role)["fields"],
+    )
+    return page, 422 if errors else 200
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "long_date": long_date,
+        "operator_labels": OPERATOR_LABELS,
+        "threshold": THRESHOLD,
+        "round_to": ROUND_TO,
+        "small": SMALL,
+        "suppressed": SUPPRESSED,
+    }
