@@ -322,7 +322,7 @@ def test_the_datasheet_has_every_section_and_keeps_written_versions(
     assert "Adults with treatment-resistant depression in Birmingham." in text
     assert "_Version 2" in text
     assert "not responded to two" not in text  # the old version is kept, not shown
-    assert "| Asian | 2 | 25.0% (7.1%–59.1%) |" in text  # 2 of 8 known
+    assert "| Asian | 2 | 25.0% (7.1%\N{EN DASH}59.1%) |" in text  # 2 of 8 known
     assert "under-represented" in text
 
     sheet = client.get(url, headers=admin.headers).get_json()
