@@ -171,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
     from registry.recruitment.api import blp as recruitment_api
+    from registry.recruitment.views import bp as recruitment_web
     from registry.reports.api import blp as reports_api
     from registry.web.views import bp as home_views
 
@@ -179,6 +180,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consent_views)
     app.register_blueprint(participants_web)
     app.register_blueprint(eligibility_web)
+    app.register_blueprint(recruitment_web)
     for blueprint in (
         health_api,
         auth_api,

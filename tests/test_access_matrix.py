@@ -190,6 +190,16 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/eligibility/save"): 400,
     ("GET", "/eligibility/saved/<query_id>"): 302,
     ("POST", "/eligibility/saved/<query_id>/versions"): 400,
+    # Recruitment pages (issue #7): sign in first; a POST without a CSRF token is refused.
+    ("GET", "/recruitment/"): 302,
+    ("GET", "/recruitment/new"): 302,
+    ("POST", "/recruitment/new"): 400,
+    ("GET", "/recruitment/<request_id>"): 302,
+    ("POST", "/recruitment/<request_id>/decision"): 400,
+    ("POST", "/recruitment/<request_id>/confirmation"): 400,
+    ("POST", "/recruitment/<request_id>/closure"): 400,
+    ("GET", "/recruitment/<request_id>/contacts"): 302,
+    ("POST", "/recruitment/<request_id>/contacts/<participant_id>"): 400,
 }
 
 

@@ -39,7 +39,7 @@ from registry.eligibility.catalogue import Field as CatalogueField
 from registry.eligibility.catalogue import FieldType, catalogue, catalogue_for
 from registry.eligibility.criteria import MAX_CLAUSES
 from registry.errors import ValidationFailed
-from registry.participants.forms import RegistryForm
+from registry.participants.forms import RegistryForm, strip_text
 from registry.participants.reference import reference
 
 OPERATOR_LABELS = {
@@ -77,10 +77,6 @@ IN_FORM_WORDS = {
     "Give a non-empty list.": "Give one or more values, separated by commas.",
     "exists takes no value.": "Leave the value empty for \u201cis recorded\u201d.",
 }
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
 
 def _select(label: str, choices: Mapping[str, str]) -> SelectField:
@@ -190,7 +186,7 @@ class ClauseForm(Form):
 
     field = _select("Field", {})
     op = _select("Operator", OPERATOR_LABELS)
-    value = StringField("Value", filters=[_strip])
+    value = StringField("Value", filters=[strip_text])
 
 
 class QueryForm(RegistryForm):
@@ -211,10 +207,10 @@ class QueryForm(RegistryForm):
     # "Remove", which sends that row's place in the list.
     add_clause = SubmitField("Add a clause")
     remove_clause = StringField()
-    advanced = TextAreaField("Criteria as JSON", filters=[_strip])
+    advanced = TextAreaField("Criteria as JSON", filters=[strip_text])
     breakdown_1 = _select("Break the count down by", {})
     breakdown_2 = _select("And then by", {})
-    query_name = StringField("Name", filters=[_strip])
+    query_name = StringField("Name", filters=[strip_text])
     shared = BooleanField("Share it with others in my organisation")
     # The saved query this one was loaded from, so it can be saved as its next version.
     query_id = HiddenField()

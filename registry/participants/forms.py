@@ -38,12 +38,12 @@ MOST_RADIOS = 11
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
 
 
-def _strip(value: object) -> object:
+def strip_text(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def _text(label: str) -> StringField:
-    return StringField(label, filters=[_strip])
+def text_field(label: str) -> StringField:
+    return StringField(label, filters=[strip_text])
 
 
 def _radios(label: str, choices: Mapping[str, str]) -> RadioField:
@@ -70,12 +70,12 @@ def _given(value: object) -> bool:
     return value is not None and value != ""
 
 
-def _without_blanks(values: Mapping[str, Any]) -> dict[str, Any]:
+def without_blanks(values: Mapping[str, Any]) -> dict[str, Any]:
     """Blank answers left out, so the schema reports a missing one as missing."""
     return {name: value for name, value in values.items() if _given(value)}
 
 
-def _whole_number(text: object) -> object:
+def whole_number(text: object) -> object:
     """A typed number as the API's JSON number; anything else as typed, for the schema."""
     if not _given(text):
         return None
@@ -165,13 +165,13 @@ class EnrolmentForm(RegistryForm):
         **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
     }
 
-    nhs_number = _text("NHS number")
-    given_name = _text("Given name")
-    family_name = _text("Family name")
-    date_of_birth = _text("Date of birth")
-    postcode = _text("Postcode")
-    email = _text("Email address (optional)")
-    phone = _text("Phone number (optional)")
+    nhs_number = text_field("NHS number")
+    given_name = text_field("Given name")
+    family_name = text_field("Family name")
+    date_of_birth = text_field("Date of birth")
+    postcode = text_field("Postcode")
+    email = text_field("Email address (optional)")
+    phone = text_field("Phone number (optional)")
 
     sex = _radios("Sex", reference().sex)
     gender_identity = _radios("Gender identity", reference().gender_identity)
@@ -180,7 +180,7 @@ class EnrolmentForm(RegistryForm):
     imd_version = _select("Which index the decile is from", IMD_VERSIONS)
 
     consent_form_version = _select("Consent form version", {})  # choices: per request
-    consent_signed_on = _text("Date signed")
+    consent_signed_on = text_field("Date signed")
     # One yes/no question per consent item, in the consent form's order (and so the page's).
     locals().update(
         {
@@ -190,9 +190,9 @@ class EnrolmentForm(RegistryForm):
     )
     capacity = _radios("Do they have capacity to consent?", CAPACITY_CHOICES)
     consultee_type = _radios("Type of consultee", CONSULTEE_CHOICES)
-    consultee_name = _text("Consultee's name")
+    consultee_name = text_field("Consultee's name")
 
-    diagnosis_icd10 = _text("Diagnosis (ICD-10 code)")
+    diagnosis_icd10 = text_field("Diagnosis (ICD-10 code)")
 
     def field_for(self, error_name: str) -> Field | None:
         section, _, inner = error_name.partition(".")
@@ -210,28 +210,28 @@ class EnrolmentForm(RegistryForm):
 
     def enrolment(self) -> dict[str, Any]:
         """The API's enrolment body for what was typed (the clinician's site is implied)."""
-        consultee = _without_blanks(
+        consultee = without_blanks(
             {"type": self.consultee_type.data, "name": self.consultee_name.data}
         )
-        consent = _without_blanks(
+        consent = without_blanks(
             {
                 "form_version": self.consent_form_version.data,
                 "signed_on": self.consent_signed_on.data,
                 "consultee": consultee or None,
             }
         )
-        consent["items"] = _without_blanks(
+        consent["items"] = without_blanks(
             {item: _yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
         )
         # The API takes a missing capacity as confirmed (systems that enrol only people
         # with capacity); a clinician must say so, so no answer is sent as null, which the
         # schema refuses.
         consent["capacity"] = self.capacity.data or None
-        clinical = _without_blanks({name: self[name].data for name in self.CLINICAL_FIELDS})
+        clinical = without_blanks({name: self[name].data for name in self.CLINICAL_FIELDS})
         if "dup_weeks" in clinical:
-            clinical["dup_weeks"] = _whole_number(clinical["dup_weeks"])
+            clinical["dup_weeks"] = whole_number(clinical["dup_weeks"])
         return {
-            **_without_blanks(
+            **without_blanks(
                 {
                     "cohort": self.cohort,
                     "nhs_number": self.nhs_number.data,
@@ -244,7 +244,7 @@ class EnrolmentForm(RegistryForm):
                     "sex": self.sex.data,
                     "gender_identity": self.gender_identity.data,
                     "ethnicity": self.ethnicity.data,
-                    "imd_decile": _whole_number(self.imd_decile.data),
+                    "imd_decile": whole_number(self.imd_decile.data),
                     "imd_version": self.imd_version.data,
                 }
             ),
@@ -263,17 +263,17 @@ class EarlyPsychosisEnrolmentForm(EnrolmentForm):
         "dup_weeks",
     )
 
-    psychosis_onset = _text("Month psychosis began")
-    first_antipsychotic_on = _text("Date of first antipsychotic (optional)")
-    eip_accepted_on = _text("Date accepted by early intervention in psychosis (optional)")
-    dup_weeks = _text("Duration of untreated psychosis, in weeks (optional)")
+    psychosis_onset = text_field("Month psychosis began")
+    first_antipsychotic_on = text_field("Date of first antipsychotic (optional)")
+    eip_accepted_on = text_field("Date accepted by early intervention in psychosis (optional)")
+    dup_weeks = text_field("Duration of untreated psychosis, in weeks (optional)")
 
 
 class TrdEnrolmentForm(EnrolmentForm):
     cohort = "TRD"
     CLINICAL_FIELDS = ("diagnosis_icd10", "episode_start")
 
-    episode_start = _text("Month the current episode began")
+    episode_start = text_field("Month the current episode began")
 
 
 ENROLMENT_FORMS: dict[str, type[EnrolmentForm]] = {
@@ -305,7 +305,7 @@ class ConsentChangeForm(RegistryForm):
     }
 
     form_version = _select("Consent form version", {})  # choices: per request
-    signed_on = _text("Date signed")
+    signed_on = text_field("Date signed")
     locals().update(
         {
             consent_item_field(item): _yes_no_radios(CONSENT_ITEM_TEXT[item])
@@ -314,7 +314,7 @@ class ConsentChangeForm(RegistryForm):
     )
     capacity = _radios("Do they have capacity to consent?", CAPACITY_CHOICES)
     consultee_type = _radios("Type of consultee", CONSULTEE_CHOICES)
-    consultee_name = _text("Consultee's name")
+    consultee_name = text_field("Consultee's name")
 
     @staticmethod
     def values_of(version: str | None, answers: Mapping[str, bool] | None) -> dict[str, str]:
@@ -338,17 +338,17 @@ class ConsentChangeForm(RegistryForm):
         """The API's consent body. On the version they signed, only the answers that differ
         from ``in_force`` are sent, so the history shows what changed; on another version,
         every answer given."""
-        answers = _without_blanks(
+        answers = without_blanks(
             {item: _yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
         )
         if self.form_version.data == signed_version:
             answers = {
                 item: answer for item, answer in answers.items() if answer != in_force.get(item)
             }
-        consultee = _without_blanks(
+        consultee = without_blanks(
             {"type": self.consultee_type.data, "name": self.consultee_name.data}
         )
-        body = _without_blanks(
+        body = without_blanks(
             {
                 "form_version": self.form_version.data,
                 "signed_on": self.signed_on.data,
@@ -365,7 +365,7 @@ class ConsentChangeForm(RegistryForm):
 
 
 class SearchForm(RegistryForm):
-    nhs_number = _text("NHS number")
+    nhs_number = text_field("NHS number")
 
 
 class CorrectionForm(RegistryForm):
@@ -380,11 +380,11 @@ class CorrectionForm(RegistryForm):
         "ethnicity": "Select their ethnicity.",
     }
 
-    given_name = _text("Given name")
-    family_name = _text("Family name")
-    postcode = _text("Postcode")
-    email = _text("Email address (optional)")
-    phone = _text("Phone number (optional)")
+    given_name = text_field("Given name")
+    family_name = text_field("Family name")
+    postcode = text_field("Postcode")
+    email = text_field("Email address (optional)")
+    phone = text_field("Phone number (optional)")
     sex = _radios("Sex", reference().sex)
     gender_identity = _radios("Gender identity", reference().gender_identity)
     ethnicity = _select("Ethnicity", ETHNICITIES)
@@ -409,7 +409,7 @@ class CorrectionForm(RegistryForm):
             if name in IDENTITY_FIELDS:
                 body[name] = value  # the schema knows which may be blank
             elif name == "imd_decile":
-                body[name] = _whole_number(value)
+                body[name] = whole_number(value)
             else:
                 body[name] = value or None
         return body
@@ -430,7 +430,7 @@ class AssessmentForm(RegistryForm):
 
     WHEN_MISSING = {"administered_on": "Enter the date it was done."}
 
-    administered_on = _text("Date it was done")
+    administered_on = text_field("Date it was done")
     instrument: ClassVar[Instrument]
 
     @staticmethod
@@ -453,7 +453,7 @@ class AssessmentForm(RegistryForm):
             members[item_field(number)] = (
                 _radios(label, {str(score): str(score) for score in scores})
                 if len(scores) <= MOST_RADIOS
-                else _text(label)
+                else text_field(label)
             )
         return type(f"{scale.code}AssessmentForm", (AssessmentForm,), members)
 
@@ -478,10 +478,10 @@ class AssessmentForm(RegistryForm):
     def assessment(self) -> dict[str, Any]:
         """The API's assessment body for what was entered."""
         ratings = [
-            _whole_number(self[item_field(number)].data)
+            whole_number(self[item_field(number)].data)
             for number in range(1, len(self.instrument.items) + 1)
         ]
-        return _without_blanks(
+        return without_blanks(
             {"instrument": self.instrument.code, "administered_on": self.administered_on.data}
         ) | {"items": ratings}
 
@@ -510,22 +510,22 @@ class TreatmentTrialForm(RegistryForm):
         "outcome": "Select the outcome.",
     }
 
-    drug = _text("Antidepressant")
-    started_on = _text("Month started")
+    drug = text_field("Antidepressant")
+    started_on = text_field("Month started")
     adequate_dose = _yes_no_radios("Was the dose adequate?")
-    weeks = _text("Weeks taken")
+    weeks = text_field("Weeks taken")
     outcome = _radios(
         "Outcome", {outcome: OUTCOME_LABELS.get(outcome, outcome) for outcome in trial_outcomes()}
     )
 
     def treatment_trial(self) -> dict[str, Any]:
         """The API's treatment-trial body for what was entered."""
-        return _without_blanks(
+        return without_blanks(
             {
                 "drug": self.drug.data,
                 "started_on": self.started_on.data,
                 "adequate_dose": _yes_no(self.adequate_dose.data),
-                "weeks": _whole_number(self.weeks.data),
+                "weeks": whole_number(self.weeks.data),
                 "outcome": self.outcome.data,
             }
         )

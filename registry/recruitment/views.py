@@ -1,0 +1,237 @@
+"""The recruitment pages: partners submit and follow requests, admins decide, clinicians
+work their site's contact list. Thin: the rules are the actions and queries the JSON API
+calls (``recruitment/api.py``), and the forms only turn what was typed into its bodies.
+
+Nothing that identifies anyone goes into a URL, a page title or the session: pages are
+addressed by the request's and the participant's random ids, and the banners left for the
+next page name no one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.db import session as db_session
+from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
+from registry.eligibility.saved import saved_query_view, visible_saved_queries
+from registry.errors import Conflict, Forbidden, Unauthorised, ValidationFailed, record_refusal
+from registry.participants.schemas import load_or_fail as load
+from registry.participants.views import long_date
+from registry.recruitment.actions import (
+    close_request,
+    confirm_request,
+    decide_request,
+    record_outcome,
+    submit_request,
+)
+from registry.recruitment.display import (
+    CONTACT_STATUS_LABELS,
+    HOLD_BACK_REASON_LABELS,
+    REQUEST_STATUS_TAGS,
+    funnel_view,
+)
+from registry.recruitment.forms import DecisionForm, OutcomeForm, RequestForm
+from registry.recruitment.models import (
+    APPROVED,
+    CLOSED,
+    OPEN,
+    REJECTED,
+    SUBMITTED,
+    RecruitmentRequest,
+)
+from registry.recruitment.queries import (
+    contact_list,
+    funnel,
+    listed_contact,
+    request_view,
+    visible_request,
+    visible_requests,
+)
+from registry.recruitment.schemas import DecisionArgs, OutcomeArgs, RequestArgs
+
+bp = Blueprint("recruitment_web", __name__, url_prefix="/recruitment")
+
+# What the request's page says after a step, by the status the step left it in.
+NOTICES = {
+    APPROVED: "Approved. The contact lists are frozen; they open when a second admin confirms.",
+    OPEN: "The contact lists are open to each site's clinicians.",
+    REJECTED: "Rejected. The partner can read your note.",
+    CLOSED: "Closed. Clinicians no longer see its contact lists.",
+}
+
+
+def _user() -> User:
+    user = signed_in_user()
+    if user is None:  # @requires has already sent anyone else to sign in
+        raise Unauthorised()
+    return user
+
+
+# -- the list and a new request -------------------------------------------------------------
+
+
+@bp.route("/")
+@requires(Permission.VIEW_RECRUITMENT_REQUESTS)
+def index() -> str:
+    return render_template("recruitment/index.html", requests=visible_requests(_user()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.SUBMIT_RECRUITMENT_REQUESTS)
+def new() -> tuple[str, int] | Response:
+    user = _user()
+    saved = {
+        query.query_id: saved_query_view(query, history=False)
+        for query in visible_saved_queries(user)
+    }
+    form = RequestForm()
+    form.saved_query.choices = RequestForm.saved_query_choices(saved)
+    if form.validate_on_submit():
+        try:
+            args = load(RequestArgs(), form.request_body(saved))
+            submitted = submit_request(args, user=user, by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            flash("Your request has been submitted. An admin will approve or reject it.")
+            return redirect(url_for(".show", request_id=submitted.request_id))
+    page = render_template("recruitment/new.html", form=form, has_saved_queries=bool(saved))
+    # A refused submission answers 422; the request's transaction is rolled back.
+    return page, 422 if form.errors else 200
+
+
+# -- one request ----------------------------------------------------------------------------
+
+
+@bp.route("/<request_id>")
+@requires(Permission.VIEW_RECRUITMENT_REQUESTS)
+def show(request_id: str) -> tuple[str, int]:
+    return _request_page(visible_request(_user(), request_id))
+
+
+@bp.route("/<request_id>/decision", methods=["POST"])
+@requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
+def decide(request_id: str) -> tuple[str, int] | Response:
+    found = visible_request(_user(), request_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            args = load(DecisionArgs(), form.decision_body())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            return _act_then_return(found, lambda: decide_request(found, **args, by=acting_as()))
+    return _request_page(found, form)
+
+
+@bp.route("/<request_id>/confirmation", methods=["POST"])
+@requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
+def confirm(request_id: str) -> tuple[str, int] | Response:
+    found = visible_request(_user(), request_id)
+    return _act_then_return(found, lambda: confirm_request(found, by=acting_as()))
+
+
+@bp.route("/<request_id>/closure", methods=["POST"])
+@requires(Permission.CLOSE_RECRUITMENT_REQUESTS)
+def close(request_id: str) -> tuple[str, int] | Response:
+    found = visible_request(_user(), request_id)
+    return _act_then_return(found, lambda: close_request(found, by=acting_as()))
+
+
+def _act_then_return(
+    found: RecruitmentRequest, act: Callable[[], RecruitmentRequest]
+) -> tuple[str, int] | Response:
+    """Do one action on the request, then back to its page: with a banner saying what
+    happened, or, if the action refused (decided already, the same admin confirming), the
+    page as it was with the refusal and its status."""
+    try:
+        done = act()
+    except (Conflict, Forbidden) as exc:
+        if exc.audited:
+            record_refusal(exc)  # rolls back, and keeps the refusal on record
+        else:
+            db_session().rollback()  # show the request as stored, not as half-changed
+        return _request_page(found, refusal=exc.message, status=exc.status)
+    flash(NOTICES[done.status])
+    return redirect(url_for(".show", request_id=found.request_id))
+
+
+def _request_page(
+    found: RecruitmentRequest,
+    form: DecisionForm | None = None,
+    *,
+    refusal: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The request as the user's role may see it (``request_view``), with the funnel for
+    those who follow it once there are lists, and the decision form for admins."""
+    user = _user()
+    form = form or DecisionForm()
+    has_lists = found.status not in (SUBMITTED, REJECTED)
+    follows = user.can(Permission.FOLLOW_RECRUITMENT_FUNNELS) and has_lists
+    page = render_template(
+        "recruitment/show.html",
+        r=request_view(found, user),
+        form=form,
+        funnel=funnel_view(funnel(found, user)) if follows else None,
+        refusal=refusal,
+    )
+    return page, 422 if form.errors else status
+
+
+# -- a site's contact list ------------------------------------------------------------------
+
+
+@bp.route("/<request_id>/contacts")
+@requires(Permission.WORK_CONTACT_LISTS)
+def contacts(request_id: str) -> str:
+    """The clinician's site's people on the list, identifiable: each read is audited."""
+    user = _user()
+    listing = contact_list(visible_request(user, request_id), user, by=acting_as())
+    return render_template("recruitment/contacts.html", listing=listing, form=OutcomeForm())
+
+
+@bp.route("/<request_id>/contacts/<participant_id>", methods=["POST"])
+@requires(Permission.WORK_CONTACT_LISTS)
+def record(request_id: str, participant_id: str) -> Response:
+    """One outcome from a row of the list. The select offers only outcomes, so a refused
+    one was not sent from the page: it gets the plain error page, as a 422."""
+    user = _user()
+    found = visible_request(user, request_id)
+    args = load(OutcomeArgs(), {"status": OutcomeForm().status.data})
+    contact = listed_contact(found, user, participant_id)
+    record_outcome(contact, status=args["status"], by=acting_as())
+    flash(f"Outcome recorded: {CONTACT_STATUS_LABELS[args['status']]}.")
+    return redirect(url_for(".contacts", request_id=request_id))
+
+
+# -- how things read on these pages ---------------------------------------------------------
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "long_date": long_date,
+        "request_status_tags": REQUEST_STATUS_TAGS,
+        "contact_status_labels": CONTACT_STATUS_LABELS,
+        "hold_back_reason_labels": HOLD_BACK_REASON_LABELS,
+        "pretty_json": pretty_json,
+        "permissions": Permission,
+        "threshold": THRESHOLD,
+        "small": SMALL,
+        "round_to": ROUND_TO,
+        "suppressed": SUPPRESSED,
+    }
+
+
+def pretty_json(document: object) -> str:
+    # Not Jinja's tojson: that escapes "<" and ">" for scripts, which would garble "<=".
+    return json.dumps(document, indent=2, ensure_ascii=False)
