@@ -173,6 +173,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.recruitment.api import blp as recruitment_api
     from registry.recruitment.views import bp as recruitment_web
     from registry.reports.api import blp as reports_api
+    from registry.reports.views import bp as reports_web
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)
@@ -181,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(participants_web)
     app.register_blueprint(eligibility_web)
     app.register_blueprint(recruitment_web)
+    app.register_blueprint(reports_web)
     for blueprint in (
         health_api,
         auth_api,

@@ -200,6 +200,17 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/recruitment/<request_id>/closure"): 400,
     ("GET", "/recruitment/<request_id>/contacts"): 302,
     ("POST", "/recruitment/<request_id>/contacts/<participant_id>"): 400,
+    # Representativeness pages (issue #8): sign in first; a POST without a CSRF token is
+    # refused.
+    ("GET", "/reports/"): 302,
+    ("GET", "/reports/<cohort>"): 302,
+    ("GET", "/reports/<cohort>/representativeness.csv"): 302,
+    ("GET", "/reports/<cohort>/datasheet"): 302,
+    ("GET", "/reports/<cohort>/datasheet.md"): 302,
+    ("GET", "/reports/<cohort>/datasheet/<section>"): 302,
+    ("POST", "/reports/<cohort>/datasheet/<section>"): 400,
+    ("GET", "/reports/references"): 302,
+    ("POST", "/reports/references"): 400,
 }
 
 

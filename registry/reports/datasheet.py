@@ -13,7 +13,7 @@ from flask import render_template
 from registry.participants.reference import reference
 from registry.reports.queries import collection, crosstab, missing_by_ethnic_group, written_sections
 from registry.reports.references import ReferencePopulation
-from registry.reports.report import STAGES, representativeness
+from registry.reports.report import ATTRITION_ATTRIBUTES, STAGES, representativeness
 
 CUSTODIAN = "MHMTC Research Registry team"
 ACCESS_ROUTE = (
@@ -48,6 +48,7 @@ def datasheet(
             "access_route": ACCESS_ROUTE,
         },
         "selection_rule": rule.source,
+        "attrition_attributes": ATTRITION_ATTRIBUTES,
         "report": report,
         "sections": sections,
         "collection": collection(cohort),

@@ -39,6 +39,8 @@ STAGES = (
     "withdrawn_no_further_contact",
     "withdrawn_no_further_data",
 )
+# The attributes whose drop-out from stage to stage the report and datasheet show.
+ATTRITION_ATTRIBUTES = ("ethnicity_group", "sex", "age_band", "imd_quintile")
 # An open-ended top band is taken to span this many years when pro-rating a reference.
 OPEN_BAND_YEARS = 15
 

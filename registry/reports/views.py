@@ -1,0 +1,176 @@
+"""The representativeness pages for researchers and admins: each cohort against a reference
+population, with charts; the printable datasheet and its downloads; and, for admins, the
+datasheet's written sections and the reference populations. Thin: the figures are the
+report and datasheet the API serves, and every write is the API's action.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires
+from registry.errors import NotFound, ValidationFailed
+from registry.participants.reference import reference
+from registry.participants.schemas import load_or_fail as load
+from registry.participants.views import long_date
+from registry.reports.actions import load_reference, write_datasheet_section
+from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
+from registry.reports.display import comparison_charts, group_labels, page_helpers
+from registry.reports.forms import ChooseReportForm, ReferenceForm, SectionForm, reference_choices
+from registry.reports.queries import (
+    DEFAULT_REFERENCE,
+    available_references,
+    reference_population,
+    written_sections,
+)
+from registry.reports.references import ReferencePopulation
+from registry.reports.report import representativeness
+from registry.reports.schemas import ReferenceArgs, ReportArgs, SectionArgs
+
+bp = Blueprint("reports_web", __name__, url_prefix="/reports")
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {**page_helpers(), "long_date": long_date, "permissions": Permission}
+
+
+def _form_page(template: str, form: Any, **context: Any) -> tuple[str, int]:
+    """The page, as 422 when its form has errors: the request's transaction is rolled back,
+    so a refused submission writes nothing."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
+def _chosen_reference() -> ReferencePopulation:
+    """The reference the address names (``?reference=``), or the default; 404 if unknown."""
+    given = {"reference": request.args["reference"]} if request.args.get("reference") else {}
+    return reference_population(load(ReportArgs(only=("reference",)), given).get("reference"))
+
+
+def _download(text: str, mimetype: str, filename: str) -> Response:
+    return Response(
+        text,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# -- choosing and reading a report ---------------------------------------------------------
+
+
+@bp.route("/")
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+def index() -> tuple[str, int] | BaseResponse:
+    form = ChooseReportForm(request.args)
+    form.reference.choices = reference_choices(available_references().values())
+    if request.args:  # the form was sent (an unchosen cohort sends nothing of its own)
+        if form.validate():
+            return redirect(
+                url_for(".report", cohort=form.cohort.data, reference=form.reference.data)
+            )
+    else:
+        form.reference.data = DEFAULT_REFERENCE
+    return _form_page("reports/index.html", form)
+
+
+@bp.route("/<cohort>")
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+def report(cohort: str) -> str:
+    result = representativeness(cohort, _chosen_reference())
+    return render_template(
+        "reports/report.html",
+        report=result,
+        charts=comparison_charts(result),
+        reference_choices=reference_choices(available_references().values()),
+    )
+
+
+@bp.route("/<cohort>/representativeness.csv")
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+def report_as_csv(cohort: str) -> Response:
+    """The same CSV as the API's ``?format=csv``."""
+    result = representativeness(cohort, _chosen_reference())
+    return _download(report_csv(result), "text/csv", f"representativeness-{cohort}.csv")
+
+
+# -- the datasheet --------------------------------------------------------------------------
+
+
+@bp.route("/<cohort>/datasheet")
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+def show_datasheet(cohort: str) -> str:
+    """The STANDING Together datasheet as a page to read or print to PDF: the Markdown
+    datasheet's sections, in its order."""
+    sheet = datasheet(cohort, _chosen_reference())
+    return render_template(
+        "reports/datasheet.html",
+        sheet=sheet,
+        report=sheet["report"],
+        charts=comparison_charts(sheet["report"]),
+        labels=group_labels(sheet["report"]),
+    )
+
+
+@bp.route("/<cohort>/datasheet.md")
+@requires(Permission.VIEW_REPRESENTATIVENESS)
+def datasheet_as_markdown(cohort: str) -> Response:
+    sheet = datasheet(cohort, _chosen_reference())
+    return _download(datasheet_markdown(sheet), "text/markdown", f"datasheet-{cohort}.md")
+
+
+@bp.route("/<cohort>/datasheet/<section>", methods=["GET", "POST"])
+@requires(Permission.MANAGE_REPORTS)
+def edit_section(cohort: str, section: str) -> tuple[str, int] | BaseResponse:
+    """A new version of one written section; the earlier versions are kept."""
+    if cohort not in reference().cohorts:
+        raise NotFound("There is no such cohort.")
+    current = written_sections(cohort).get(section)
+    if current is None:
+        raise NotFound("The datasheet has no such section.")
+    # The datasheet to return to compares with this reference (it checks the id itself).
+    reference_id = request.args.get("reference") or None
+    form = SectionForm(data={"text": current["text"] or ""})
+    if form.validate_on_submit():
+        try:
+            args = load(SectionArgs(), form.section_body())
+            written = write_datasheet_section(cohort, section, args["text"], by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            flash(f"{current['title']} saved as version {written.version}.", "info")
+            return redirect(url_for(".show_datasheet", cohort=cohort, reference=reference_id))
+    return _form_page(
+        "reports/edit_section.html",
+        form,
+        cohort=cohort,
+        cohort_name=reference().cohorts[cohort].name,
+        section=section,
+        current=current,
+        reference_id=reference_id,
+    )
+
+
+# -- reference populations (admins) ---------------------------------------------------------
+
+
+@bp.route("/references", methods=["GET", "POST"])
+@requires(Permission.MANAGE_REPORTS)
+def references() -> tuple[str, int] | BaseResponse:
+    form = ReferenceForm()
+    if form.validate_on_submit():
+        try:
+            loaded = load_reference(load(ReferenceArgs(), form.reference_body()), by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            flash(
+                f"Loaded {loaded.name} as {loaded.reference_id}, version {loaded.version}.", "info"
+            )
+            return redirect(url_for(".references"))
+    return _form_page(
+        "reports/references.html", form, references=list(available_references().values())
+    )

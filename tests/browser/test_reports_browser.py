@@ -1,0 +1,153 @@
+"""A researcher reads the TRD cohort's representativeness report and its datasheet in a real
+browser (Debian's Chromium): every bar of every chart shows the share its table gives, and a
+group the table flags is flagged on the chart too. Its screenshots illustrate the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from registry.audit.actions import Actor
+from registry.auth.permissions import Role
+from registry.db import session
+from registry.participants.actions import enrol_participant
+from registry.participants.schemas import load_enrolment
+from registry.web.charts import percent
+from tests.browser.conftest import LiveServer
+from tests.browser.test_enrolment_browser import _add_consent_forms
+from tests.browser.test_sign_in_browser import RECORD_CSP_VIOLATIONS, _sign_in
+from tests.conftest import enrolment_body
+
+pytestmark = pytest.mark.browser
+
+# (ethnic category, sex, gender identity, date of birth, IMD decile): a small, varied
+# cohort, missing values included. The live database is shared with the other browser
+# tests, whose TRD participants are in the report too; nothing here depends on them.
+PEOPLE = [
+    ("A", "female", "2", "1958-03-02", 1),
+    ("A", "male", "1", "1971-07-19", 2),
+    ("A", "female", "2", "1990-11-30", 6),
+    ("A", "male", "1", "1984-01-05", None),
+    ("B", "female", "2", "1966-05-14", 8),
+    ("H", "male", "1", "1979-09-09", 3),
+    ("J", "female", "2", "1995-02-21", 1),
+    ("J", "male", "3", "1988-06-17", 2),
+    ("M", "female", "2", "1975-12-01", 4),
+    ("S", "male", "1", "2001-08-08", 5),
+    ("Z", "female", "Z", "1962-04-04", 9),
+    ("99", "not_stated", "X", "1999-10-10", None),
+]
+# Bars within this many CSS pixels of where their share puts them (rounding to 0.1 unit).
+PIXELS = 1.5
+
+
+def _enrol_people(live_server: LiveServer) -> None:
+    """PEOPLE in TRD at a site of their own, through the app's own enrolment action."""
+    versions = _add_consent_forms(live_server)
+    site_code = live_server.add_site(name="Browser Reports Trust")
+    with live_server.app.test_request_context():
+        for ethnicity, sex, gender, born, decile in PEOPLE:
+            body = enrolment_body(
+                "TRD",
+                site=site_code,
+                ethnicity=ethnicity,
+                sex=sex,
+                gender_identity=gender,
+                date_of_birth=born,
+                imd_decile=decile,
+                imd_version="IoD2019" if decile else None,
+                clinical={"diagnosis_icd10": "F33.1", "episode_start": "2025-03"},
+            )
+            body["consent"]["form_version"] = versions["TRD"]
+            enrol_participant(load_enrolment(body), by=Actor.command_line(), own_site=None)
+        session().commit()
+
+
+def _check_chart_against_table(page: Page, chart: Locator) -> bool:
+    """Each bar's share and flag are its table row's; bar lengths are in proportion to the
+    shares. Whether any group is flagged."""
+    name = (chart.get_attribute("data-testid") or "").removeprefix("chart-")
+    table = page.get_by_test_id(f"table-{name}")
+    any_flagged = False
+    lengths = []
+    bars = chart.locator("rect[data-share]").all()
+    assert bars, name
+    for bar in bars:
+        group = bar.get_attribute("data-group")
+        share = float(bar.get_attribute("data-share") or "nan")
+        row = table.locator(f'tr[data-group="{group}"]')
+        expect(row.locator('[data-cell="share-figure"]')).to_have_text(percent(share))
+        flagged = bar.get_attribute("data-flagged") == "true"
+        assert (row.get_attribute("data-flagged") == "true") is flagged, (name, group)
+        if flagged:
+            expect(row.get_by_test_id("flag")).to_have_text("Under-represented")
+            expect(
+                chart.locator(f'g[data-group="{group}"] .registry-comparison__flag')
+            ).to_have_text("Under-represented")
+            any_flagged = True
+        box = bar.bounding_box()
+        lengths.append((share, box["width"] if box else 0.0))
+    longest_share, longest = max(lengths)
+    for share, length in lengths:
+        assert length == pytest.approx(longest * share / longest_share, abs=PIXELS), (name, share)
+    return any_flagged
+
+
+def test_researcher_reads_the_trd_report_and_its_chart_agrees_with_its_table(
+    page: Page, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    _enrol_people(live_server)
+    researcher = live_server.create_account(Role.RESEARCHER)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    _sign_in(page, live_server, researcher.email, researcher.password)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+    page.get_by_role("link", name="Representativeness of the cohorts").click()
+    page.get_by_label("Treatment-resistant depression (TRD)").check()
+    page.get_by_role("button", name="Show the report").click()
+
+    expect(page).to_have_url(re.compile(r"/reports/TRD\?reference=census-2021-birmingham$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Who is in the cohort, against Birmingham, Census 2021"
+    )
+    charts = page.locator('figure[data-testid^="chart-"]').all()
+    # Birmingham's tables: ethnic group, sex and age band (no IMD).
+    assert [c.get_attribute("data-testid") for c in charts] == [
+        "chart-ethnicity_group",
+        "chart-sex",
+        "chart-age_band",
+    ]
+    flagged = [_check_chart_against_table(page, chart) for chart in charts]
+    assert any(flagged)
+    expect(page.get_by_test_id("flagged")).to_contain_text("Under-represented groups")
+    page.screenshot(path=str(artifacts_dir / "representativeness-TRD.png"), full_page=True)
+    # The top of the page, down to the ethnic-group chart and table, for the README.
+    page.screenshot(
+        path=str(artifacts_dir / "representativeness-TRD-top.png"),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 2500},
+    )
+
+    # The same cohort against England and Wales, which has IMD quintiles and no age bands.
+    page.get_by_label("Compare with").select_option("census-2021-england-wales")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Who is in the cohort, against England and Wales, Census 2021"
+    )
+    charts = page.locator('figure[data-testid^="chart-"]').all()
+    assert "chart-imd_quintile" in [c.get_attribute("data-testid") for c in charts]
+    for chart in charts:
+        _check_chart_against_table(page, chart)
+
+    page.goto(f"{live_server.url}/reports/TRD")
+    page.get_by_role("link", name=re.compile("datasheet")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        re.compile(r"^Datasheet: MHMTC Research Registry: Treatment-resistant depression")
+    )
+    expect(page.get_by_role("link", name="Download as Markdown")).to_be_visible()
+    expect(page.get_by_test_id("section-summary")).to_contain_text("Not yet written")
+    page.screenshot(path=str(artifacts_dir / "datasheet-TRD.png"), full_page=True)
+    assert page.evaluate("() => window.__cspViolations") == []
