@@ -10,6 +10,7 @@ for the whole session (give every account a unique email address).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -26,6 +28,7 @@ from registry import create_app
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
+from registry.consents.actions import add_consent_form
 from registry.db import session
 from tests.conftest import PASSWORD, fresh_database, make_settings
 
@@ -168,3 +171,50 @@ def page(browser: Browser, request: pytest.FixtureRequest, artifacts_dir: Path) 
             except Exception as exc:  # the page may be gone; never hide the real failure
                 print(f"could not take a failure screenshot: {exc}")
         context.close()
+
+
+# -- shared steps ----------------------------------------------------------------------
+
+# Runs before any page script, so it sees every violation the page causes.
+RECORD_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(
+    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+      + ` at ${event.sourceFile}:${event.lineNumber}`
+  );
+});
+"""
+
+
+def sign_in(page: Page, live_server: LiveServer, email: str, password: str) -> None:
+    """Sign in through the real pages, setting up the authenticator app where the role
+    needs one (its first sign-in), and arrive on the home page."""
+    page.goto(f"{live_server.url}/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
+    if page.url.endswith("/sign-in/set-up-security-code"):
+        key = (page.get_by_test_id("totp-key").text_content() or "").strip()
+        page.get_by_label("Security code").fill(pyotp.TOTP(key).now())
+        page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+
+def add_consent_forms(live_server: LiveServer) -> dict[str, str]:
+    """A consent-form version per cohort, unique to this test (the live database is shared)."""
+    suffix = secrets.token_hex(3).upper()
+    versions = {cohort: f"{cohort}-PIS-B{suffix}" for cohort in ("EP", "TRD")}
+    with live_server.app.test_request_context():
+        for cohort, version in versions.items():
+            add_consent_form(
+                cohort=cohort,
+                version=version,
+                effective_on=dt.date(2020, 1, 1),
+                file_name="pis.md",
+                document=b"# Participant information sheet\n",
+                by=Actor.command_line(),
+            )
+        session().commit()
+    return versions

@@ -16,8 +16,7 @@ from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.actions import enrol_participant
 from registry.participants.schemas import load_enrolment
-from tests.browser.conftest import LiveServer
-from tests.browser.test_enrolment_browser import _add_consent_forms
+from tests.browser.conftest import LiveServer, add_consent_forms, sign_in
 from tests.conftest import enrolment_body
 
 pytestmark = pytest.mark.browser
@@ -28,7 +27,7 @@ SEXES = ["female"] * 3 + ["male"] * 2
 def _site_with_participants(live_server: LiveServer) -> str:
     """A new site with three women and two men enrolled in TRD; its code. The live
     database is shared by every browser test, so the query names this site."""
-    versions = _add_consent_forms(live_server)
+    versions = add_consent_forms(live_server)
     site_code = live_server.add_site()
     with live_server.app.test_request_context():
         for sex in SEXES:
@@ -37,14 +36,6 @@ def _site_with_participants(live_server: LiveServer) -> str:
             enrol_participant(load_enrolment(body), by=Actor.command_line(), own_site=None)
         session().commit()
     return site_code
-
-
-def _sign_in(page: Page, live_server: LiveServer, email: str, password: str) -> None:
-    page.goto(f"{live_server.url}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
 
 
 def _clause(page: Page, number: int) -> Locator:
@@ -84,7 +75,7 @@ def test_researcher_builds_counts_charts_saves_and_reloads_a_query(
     page.on(
         "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
     )
-    _sign_in(page, live_server, researcher.email, researcher.password)
+    sign_in(page, live_server, researcher.email, researcher.password)
 
     page.get_by_role("link", name="Count who meets a study's criteria").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Eligibility counts")

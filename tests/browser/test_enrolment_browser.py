@@ -7,55 +7,19 @@ import re
 import secrets
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from registry.audit.actions import Actor
 from registry.auth.permissions import Role
-from registry.consents.actions import add_consent_form
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.db import session
 from registry.participants.synthetic import synthetic_nhs_numbers
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, add_consent_forms, sign_in
 
 pytestmark = pytest.mark.browser
 
 LAST_WEEK = (dt.date.today() - dt.timedelta(days=7)).isoformat()
 PHQ9_SCORES = [3, 2, 2, 2, 2, 2, 2, 1, 1]  # total 17: moderately severe
 _numbers = synthetic_nhs_numbers(secrets.SystemRandom())
-
-
-def _add_consent_forms(live_server: LiveServer) -> dict[str, str]:
-    """A consent-form version per cohort, unique to this test (the live database is shared)."""
-    suffix = secrets.token_hex(3).upper()
-    versions = {cohort: f"{cohort}-PIS-B{suffix}" for cohort in ("EP", "TRD")}
-    with live_server.app.test_request_context():
-        for cohort, version in versions.items():
-            add_consent_form(
-                cohort=cohort,
-                version=version,
-                effective_on=dt.date(2020, 1, 1),
-                file_name="pis.md",
-                document=b"# Participant information sheet\n",
-                by=Actor.command_line(),
-            )
-        session().commit()
-    return versions
-
-
-def _sign_in_setting_up_totp(
-    page: Page, live_server: LiveServer, email: str, password: str
-) -> None:
-    page.goto(f"{live_server.url}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/sign-in/set-up-security-code$"))
-    key = (page.get_by_test_id("totp-key").text_content() or "").strip()
-    page.get_by_label("Security code").fill(pyotp.TOTP(key).now())
-    page.get_by_role("button", name="Turn on two-step sign-in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
 
 
 def _choose(page: Page, question: str, answer: str) -> None:
@@ -87,9 +51,9 @@ def _bad_check_digit(number: str) -> str:
 def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
     page: Page, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    versions = _add_consent_forms(live_server)
+    versions = add_consent_forms(live_server)
     clinician = live_server.create_account(Role.CLINICIAN)
-    _sign_in_setting_up_totp(page, live_server, clinician.email, clinician.password)
+    sign_in(page, live_server, clinician.email, clinician.password)
 
     # Early psychosis: a mistyped NHS number first, then put right.
     page.get_by_role("link", name="Enrol in the early psychosis cohort").click()

@@ -18,9 +18,13 @@ from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.actions import enrol_participant
 from registry.participants.schemas import load_enrolment
-from tests.browser.conftest import TIMEOUT_MS, LiveServer
-from tests.browser.test_enrolment_browser import _add_consent_forms, _sign_in_setting_up_totp
-from tests.browser.test_sign_in_browser import RECORD_CSP_VIOLATIONS, _sign_in
+from tests.browser.conftest import (
+    RECORD_CSP_VIOLATIONS,
+    TIMEOUT_MS,
+    LiveServer,
+    add_consent_forms,
+    sign_in,
+)
 from tests.conftest import enrolment_body
 
 pytestmark = pytest.mark.browser
@@ -81,14 +85,14 @@ def _open_request(page: Page, live_server: LiveServer) -> None:
 def test_partner_submits_admin_approves_clinician_records_partner_follows(
     page: Page, browser: Browser, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    versions = _add_consent_forms(live_server)
+    versions = add_consent_forms(live_server)
     site = live_server.add_site(name="Browser Recruitment Trust")
     _enrol_at(live_server, site, versions["TRD"], PEOPLE_AT_SITE)
     partner = live_server.create_account(Role.PARTNER)
     page.add_init_script(RECORD_CSP_VIOLATIONS)
 
     # The partner submits the request through the form.
-    _sign_in(page, live_server, partner.email, partner.password)
+    sign_in(page, live_server, partner.email, partner.password)
     page.get_by_role("link", name="Recruitment requests").click()
     page.get_by_role("button", name="Submit a recruitment request").click()
     page.get_by_label("Study title").fill(STUDY)
@@ -105,7 +109,7 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
     # An admin sees who matches at each site, and approves.
     with _browser_page(browser) as admin_page:
         admin = live_server.create_account(Role.ADMIN)
-        _sign_in_setting_up_totp(admin_page, live_server, admin.email, admin.password)
+        sign_in(admin_page, live_server, admin.email, admin.password)
         _open_request(admin_page, live_server)
         matches = admin_page.get_by_test_id("matches-by-site")
         expect(matches.get_by_role("row", name=site)).to_have_text(
@@ -128,7 +132,7 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
     # The site's clinician opens the list and records outcomes for two people.
     with _browser_page(browser) as clinician_page:
         clinician = live_server.create_account(Role.CLINICIAN, site_code=site)
-        _sign_in_setting_up_totp(clinician_page, live_server, clinician.email, clinician.password)
+        sign_in(clinician_page, live_server, clinician.email, clinician.password)
         _open_request(clinician_page, live_server)
         clinician_page.get_by_role("link", name="Open your site's contact list").click()
         expect(clinician_page.get_by_test_id("lay-summary")).to_contain_text("A 16-week study")

@@ -16,9 +16,7 @@ from registry.db import session
 from registry.participants.actions import enrol_participant
 from registry.participants.schemas import load_enrolment
 from registry.web.charts import percent
-from tests.browser.conftest import LiveServer
-from tests.browser.test_enrolment_browser import _add_consent_forms
-from tests.browser.test_sign_in_browser import RECORD_CSP_VIOLATIONS, _sign_in
+from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, add_consent_forms, sign_in
 from tests.conftest import enrolment_body
 
 pytestmark = pytest.mark.browser
@@ -46,7 +44,7 @@ PIXELS = 1.5
 
 def _enrol_people(live_server: LiveServer) -> None:
     """PEOPLE in TRD at a site of their own, through the app's own enrolment action."""
-    versions = _add_consent_forms(live_server)
+    versions = add_consent_forms(live_server)
     site_code = live_server.add_site(name="Browser Reports Trust")
     with live_server.app.test_request_context():
         for ethnicity, sex, gender, born, decile in PEOPLE:
@@ -102,7 +100,7 @@ def test_researcher_reads_the_trd_report_and_its_chart_agrees_with_its_table(
     _enrol_people(live_server)
     researcher = live_server.create_account(Role.RESEARCHER)
     page.add_init_script(RECORD_CSP_VIOLATIONS)
-    _sign_in(page, live_server, researcher.email, researcher.password)
+    sign_in(page, live_server, researcher.email, researcher.password)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
 
     page.get_by_role("link", name="Representativeness of the cohorts").click()

@@ -10,20 +10,9 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from registry.auth.permissions import Role
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer
 
 pytestmark = pytest.mark.browser
-
-# Runs before any page script, so it sees every violation the page causes.
-RECORD_CSP_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(
-    `${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
-      + ` at ${event.sourceFile}:${event.lineNumber}`
-  );
-});
-"""
 
 
 def _sign_in(page: Page, live_server: LiveServer, email: str, password: str) -> None:

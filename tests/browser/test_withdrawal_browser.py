@@ -11,13 +11,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from registry.auth.permissions import Role
-from tests.browser.conftest import TIMEOUT_MS, LiveServer
-from tests.browser.test_enrolment_browser import (
-    _add_consent_forms,
-    _fill_enrolment,
-    _numbers,
-    _sign_in_setting_up_totp,
-)
+from tests.browser.conftest import TIMEOUT_MS, LiveServer, add_consent_forms, sign_in
+from tests.browser.test_enrolment_browser import _fill_enrolment, _numbers
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +35,9 @@ def _enrol_trd(page: Page, live_server: LiveServer, version: str) -> tuple[str, 
 def test_admin_withdraws_a_participant_fully_with_a_password(
     page: Page, browser: Browser, live_server: LiveServer, artifacts_dir: Path
 ) -> None:
-    versions = _add_consent_forms(live_server)
+    versions = add_consent_forms(live_server)
     clinician = live_server.create_account(Role.CLINICIAN)
-    _sign_in_setting_up_totp(page, live_server, clinician.email, clinician.password)
+    sign_in(page, live_server, clinician.email, clinician.password)
     participant_id, family_name = _enrol_trd(page, live_server, versions["TRD"])
     page.goto(f"{live_server.url}/participants/")
     expect(page.get_by_test_id("participants")).to_contain_text(family_name)
@@ -53,7 +48,7 @@ def test_admin_withdraws_a_participant_fully_with_a_password(
     admin_page = context.new_page()
     try:
         admin = live_server.create_account(Role.ADMIN)
-        _sign_in_setting_up_totp(admin_page, live_server, admin.email, admin.password)
+        sign_in(admin_page, live_server, admin.email, admin.password)
 
         admin_page.get_by_role("link", name=re.compile("Find a participant by id")).click()
         admin_page.get_by_label("Participant id").fill(participant_id.lower())
