@@ -26,6 +26,7 @@ from registry.consents.actions import add_consent_form
 from registry.db import database, session
 from registry.errors import RegistryError
 from registry.participants import dek_cache, demo, identity, importing
+from registry.participants.synthetic import SYNTHETIC_NHS_NUMBERS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -420,7 +421,12 @@ def demo_users() -> None:
 
 @demo_group.command("seed")
 @click.option(
-    "--participants", "count", required=True, type=click.IntRange(1, 1_000_000), metavar="N"
+    "--participants",
+    "count",
+    required=True,
+    # No more people than there are synthetic NHS numbers to give them.
+    type=click.IntRange(1, SYNTHETIC_NHS_NUMBERS),
+    metavar="N",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same people.")
 @click.option(

@@ -170,6 +170,9 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "not_in":
         return column.not_in(value)  # type: ignore[no-any-return]
     if op == "startswith":
-        # substr, not LIKE: LIKE ignores case on SQLite but not on PostgreSQL.
-        return func.substr(column, 1, len(value)) == value  # type: ignore[no-any-return]
+        # LIKE ignores case on SQLite but not on PostgreSQL; both sides are upper-case
+        # (codes are stored so, and the parser upper-cases values and admits only letters,
+        # digits and dots, so no wildcard either), so they agree. LIKE is markedly cheaper
+        # than substr() over a million rows (scripts/bench/eligibility.py).
+        return column.like(f"{value}%")  # type: ignore[no-any-return]
     raise ValueError(f"unknown operator {op}")

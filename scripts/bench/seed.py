@@ -29,17 +29,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from _common import admin_engine, database_on, sealed_widths
 from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from registry import create_app
 from registry.auth.models import Site
 from registry.config import Settings
-from registry.crypto.fields import FieldCipher, FieldContext, new_dek
 from registry.crypto.keys import LocalKeyring
 from registry.migrations import upgrade
-from registry.participants.models import SEALED_COLUMNS, Participant
+from registry.participants.models import Participant
 
 TARGET_SECONDS_PER_100K = 120.0
 TABLES = (
@@ -53,16 +52,6 @@ TABLES = (
     "treatment_trial",
     "audit_event",
 )
-# Representative plaintexts, to size the random stand-ins for each sealed column.
-SAMPLE_IDENTITY = {
-    "nhs_number_sealed": "9990123454",
-    "given_name_sealed": "Harpreet",
-    "family_name_sealed": "Williams",
-    "date_of_birth_sealed": "1987-03-14",
-    "postcode_sealed": "B15 2TT",
-    "email_sealed": "harpreet.williams123@example.org",
-    "phone_sealed": "07700900123",
-}
 
 
 @contextmanager
@@ -74,15 +63,11 @@ def fresh_database(server_url: str | None, tmp: Path) -> Iterator[str]:
         yield url
         return
     name = f"registry_bench_{secrets.token_hex(6)}"
-    admin = create_engine(
-        make_url(server_url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
+    admin = admin_engine(server_url)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        url = database_on(server_url, name)
         upgrade(url)
         yield url
     finally:
@@ -93,12 +78,7 @@ def fresh_database(server_url: str | None, tmp: Path) -> Iterator[str]:
 
 def raw_rows(count: int) -> list[dict[str, Any]]:
     """Participant rows as the seed writes them, precomputed; sealed columns random bytes."""
-    cipher = FieldCipher(new_dek())
-    widths = {
-        column: len(cipher.seal(value, context=FieldContext("participant", column, "P-1")))
-        for column, value in SAMPLE_IDENTITY.items()
-    }
-    assert set(widths) == set(SEALED_COLUMNS)
+    widths = sealed_widths()
     today = dt.date.today()
     return [
         {

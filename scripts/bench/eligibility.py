@@ -1,0 +1,768 @@
+"""Benchmark of eligibility counts over a large synthetic population on PostgreSQL (not a test).
+
+Run from the repository root::
+
+    PYTHONPATH=. .venv/bin/python scripts/bench/eligibility.py [--participants N]
+        [--database-url postgresql+psycopg://root@127.0.0.1:5432/postgres] [--fresh]
+        [--repetitions R] [--explain]
+
+For five typical criteria sets (and the first again as a partner), in the same run:
+
+- engine: ``parse_criteria`` + ``count_statement``, compiled and executed, as in a request;
+- hand SQL: the same question written by hand as SQL text (the same contactability and
+  cohort conditions, the same date cut-offs), executed on the same connection; both must
+  give the same count;
+- HTTP: ``POST /api/v1/eligibility/count`` under gunicorn (``registry serve``, 2 workers)
+  with an API token over one keep-alive connection; each call also writes its audit
+  event, part of the real cost;
+- ``EXPLAIN (ANALYZE, BUFFERS)`` of each engine statement: the scans and indexes it uses
+  (``--explain`` prints the plans in full).
+
+Median and p95 of R timed repetitions after a warm-up, interleaved so drift hits all alike.
+Targets (issue #6): the engine within 1.5x of the hand SQL, and under 250 ms median, over
+1,000,000 participants on a 2-core machine.
+
+The population is kept between runs in the database ``registry_bench_eligibility`` on that
+server (its keyring and settings in ``.cache/bench/``); it is rebuilt with ``--fresh`` or
+when it holds another number of participants. It is bulk-loaded with COPY, not enrolled:
+eligibility reads only ``participant_facts`` (and ``site``), so each person of the demo
+generator (``registry.participants.demo``: the same Birmingham mix, cohorts, scores and
+treatment histories as ``registry demo seed``) becomes a participant row (random bytes in
+the sealed columns) and the facts row ``facts_values`` computes from their consent, latest
+scores and failed trials; there are no consent records, keys or clinical records. The
+enrolment path itself is benchmarked by ``scripts/bench/seed.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+
+from _common import admin_engine, database_on, sealed_widths
+from flask import current_app
+from psycopg import sql
+from sqlalchemy import Select, create_engine, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from registry import create_app
+from registry.assessments.instruments import instrument, score_items
+from registry.assessments.treatment import TrialDefinition, current_definition
+from registry.audit.actions import Actor
+from registry.auth.actions import create_user, issue_token, revoke_token
+from registry.auth.models import Site, User
+from registry.auth.permissions import Role
+from registry.config import Settings
+from registry.crypto.keys import LocalKeyring
+from registry.db import database, session
+from registry.eligibility.compiler import Audience, count_statement, months_before
+from registry.eligibility.criteria import parse_criteria
+from registry.eligibility.disclosure import controlled_count_payload
+from registry.migrations import upgrade
+from registry.participants.demo import PeopleGenerator, SyntheticPerson, ensure_demo_sites
+from registry.participants.facts import facts_values
+from registry.participants.models import STATUS_ACTIVE
+from registry.participants.reference import reference
+
+DATABASE_NAME = "registry_bench_eligibility"
+WORK_DIR = Path(__file__).resolve().parents[2] / ".cache" / "bench" / DATABASE_NAME
+CHUNK = 25_000  # participants per loader task and transaction
+TARGET_RATIO = 1.5
+TARGET_MEDIAN_MS = 250.0
+GUNICORN_WORKERS = 2
+# The benchmark asks the same questions many times a minute, which the API and partner
+# limits exist to stop; raised here so it can, while every check still runs per request.
+BENCH_SETTINGS = """\
+[registry]
+api_rate_limit = "1000000 per minute"
+partner_query_limit = "1000000 per hour"
+partner_repeat_limit = 1000000
+"""
+
+
+@dataclass(frozen=True)
+class Question:
+    label: str
+    criteria: dict[str, Any]
+    # The same question by hand. :aged_N is the latest birth-month start of someone aged N
+    # today, :onset_N_months the same for an onset N months ago (see cut_offs).
+    where: str
+
+
+def _clause(field: str, op: str, value: Any) -> dict[str, Any]:
+    return {"field": field, "op": op, "value": value}
+
+
+QUESTIONS = (
+    Question(
+        "TRD 18-65, PHQ-9 >= 15, >= 2 failed trials",
+        {
+            "cohort": "TRD",
+            "all": [
+                _clause("age", "between", [18, 65]),
+                _clause("latest_score.PHQ9", ">=", 15),
+                _clause("failed_adequate_trials", ">=", 2),
+            ],
+        },
+        "contactable AND cohort = 'TRD'"
+        " AND birth_month_start <= :aged_18 AND birth_month_start > :aged_66"
+        " AND score_phq9 >= 15 AND failed_adequate_trials >= 2",
+    ),
+    Question(
+        "EP 18-35, onset <= 36 months, PANSS >= 60",
+        {
+            "cohort": "EP",
+            "all": [
+                _clause("age", "between", [18, 35]),
+                _clause("months_since_onset", "<=", 36),
+                _clause("latest_score.PANSS", ">=", 60),
+            ],
+        },
+        "contactable AND cohort = 'EP'"
+        " AND birth_month_start <= :aged_18 AND birth_month_start > :aged_36"
+        " AND psychosis_onset > :onset_37_months AND score_panss >= 60",
+    ),
+    Question(
+        "TRD, Asian/Black/Mixed/Other, IMD decile <= 3",
+        {
+            "cohort": "TRD",
+            "all": [
+                _clause("ethnicity_group", "in", ["asian", "black", "mixed", "other"]),
+                _clause("imd_decile", "<=", 3),
+            ],
+        },
+        "contactable AND cohort = 'TRD'"
+        " AND ethnicity_group IN ('asian', 'black', 'mixed', 'other') AND imd_decile <= 3",
+    ),
+    Question(
+        "18-65, severe EP or TRD (any), none F31 / no record access",
+        {
+            "all": [
+                _clause("age", "between", [18, 65]),
+                {
+                    "any": [
+                        {
+                            "all": [
+                                _clause("cohort", "=", "EP"),
+                                _clause("latest_score.PANSS", ">=", 90),
+                            ]
+                        },
+                        {
+                            "all": [_clause("cohort", "=", "TRD")],
+                            "any": [
+                                _clause("latest_score.PHQ9", ">=", 20),
+                                _clause("latest_score.MADRS", ">=", 35),
+                            ],
+                        },
+                    ]
+                },
+            ],
+            "none": [
+                _clause("diagnosis_icd10", "startswith", "F31"),
+                _clause("consent.record_access", "=", False),
+            ],
+        },
+        "contactable AND birth_month_start <= :aged_18 AND birth_month_start > :aged_66"
+        " AND ((cohort = 'EP' AND score_panss >= 90)"
+        " OR (cohort = 'TRD' AND (score_phq9 >= 20 OR score_madrs >= 35)))"
+        " AND (diagnosis_icd10 IS NULL OR diagnosis_icd10 NOT LIKE 'F31%')"
+        " AND consent_record_access",
+    ),
+    Question(
+        "EP 16-40 at 2 sites, female, consent to samples",
+        {
+            "cohort": "EP",
+            "all": [
+                _clause("site", "in", ["RXT", "RQ3"]),
+                _clause("sex", "=", "female"),
+                _clause("consent.samples", "=", True),
+                _clause("age", "between", [16, 40]),
+            ],
+        },
+        "contactable AND cohort = 'EP'"
+        " AND site_id IN (SELECT id FROM site WHERE code IN ('RXT', 'RQ3'))"
+        " AND sex = 'female' AND consent_samples"
+        " AND birth_month_start <= :aged_16 AND birth_month_start > :aged_41",
+    ),
+)
+PARTNER_QUESTION = QUESTIONS[0]
+
+
+@dataclass(frozen=True, eq=False)  # compared (and hashed) by identity
+class Case:
+    """A question as one audience asks it."""
+
+    label: str
+    question: Question
+    audience: Audience
+
+    @property
+    def role(self) -> Role:
+        return Role.RESEARCHER if self.audience == "researcher" else Role.PARTNER
+
+    @property
+    def hand_sql(self) -> str:
+        where = self.question.where
+        if self.audience == "partner":
+            where += " AND consent_commercial_partners"
+        return f"SELECT count(*) FROM participant_facts WHERE {where}"  # noqa: S608 - constants
+
+    def statement(self) -> Select[Any]:
+        criteria = parse_criteria(self.question.criteria, role=self.role)
+        return count_statement(criteria, audience=self.audience)
+
+
+CASES = (
+    *(Case(f"{i}. {q.label}", q, "researcher") for i, q in enumerate(QUESTIONS, start=1)),
+    Case("1 as a partner (+ commercial consent)", PARTNER_QUESTION, "partner"),
+)
+
+
+def cut_offs(today: dt.date) -> dict[str, dt.date]:
+    """The hand-written queries' dates, worked out as the compiler works out its own."""
+    dates = {f"aged_{years}": months_before(today, 12 * years) for years in (16, 18, 36, 41, 66)}
+    dates["onset_37_months"] = months_before(today, 37)
+    return dates
+
+
+# -- the population ------------------------------------------------------------------------
+
+
+def bench_environment(url: str) -> dict[str, str]:
+    """Settings for this process and for gunicorn alike, as environment variables."""
+    config = WORK_DIR / "registry.toml"
+    config.write_text(BENCH_SETTINGS)
+    return {
+        "REGISTRY_CONFIG": str(config),
+        "REGISTRY_MODE": "development",
+        "DATABASE_URL": url,
+        "REGISTRY_KEYRING": str(WORK_DIR / "keyring.json"),
+        "REGISTRY_INSTANCE_PATH": str(WORK_DIR / "instance"),
+        "REGISTRY_WORKERS": str(GUNICORN_WORKERS),
+    }
+
+
+def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) -> str:
+    """Make (or reuse) the benchmark database with ``count`` participants; say what was done."""
+    url = database_on(server_url, DATABASE_NAME)
+    keyring = WORK_DIR / "keyring.json"
+    # Written on the database once it is loaded and vacuumed: a half-made one never matches.
+    loaded_note = f"eligibility benchmark: {count} participants, seed {seed}"
+    admin = admin_engine(server_url)
+    with admin.connect() as conn:
+        note = conn.scalar(
+            text(
+                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+                "WHERE datname = :name"
+            ),
+            {"name": DATABASE_NAME},
+        )
+    if fresh:
+        reason = "--fresh"
+    elif note is None:
+        reason = "it did not exist"
+    elif not keyring.exists():
+        # Its audit chain was signed with a key that is gone: start again rather than mix.
+        reason = f"its keyring {keyring} is missing"
+    elif note != loaded_note:
+        reason = f"it held {note!r}" if note else "an earlier load did not finish"
+    else:
+        upgrade(url)  # a migration added since it was loaded (an index, say)
+        return f"reused {DATABASE_NAME} ({loaded_note}; --fresh rebuilds it)"
+
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DATABASE_NAME}"'))
+    keyring.unlink(missing_ok=True)
+    LocalKeyring.create(keyring)
+    upgrade(url)
+    environment = bench_environment(url)
+    app = create_app(Settings.load(environment))
+    with app.app_context():
+        ensure_demo_sites(by=Actor.command_line())
+        session().commit()
+    app.extensions["registry.db"].engine.dispose()
+
+    started = time.perf_counter()
+    _load(environment, count, seed)
+    loaded_in = time.perf_counter() - started
+    started = time.perf_counter()
+    _settle(url)
+    settled_in = time.perf_counter() - started
+    with admin.connect() as conn:
+        conn.execute(text(f"COMMENT ON DATABASE \"{DATABASE_NAME}\" IS '{loaded_note}'"))
+    admin.dispose()
+    return (
+        f"built {DATABASE_NAME} ({reason}): {count:,} participants loaded in {loaded_in:.0f} s "
+        f"({count / loaded_in:,.0f}/s), then VACUUM ANALYZE {settled_in:.0f} s"
+    )
+
+
+def _load(environment: dict[str, str], count: int, seed: int) -> None:
+    """COPY the population in chunks, one process per core making and writing them."""
+    chunks = [(first, min(CHUNK, count - first + 1)) for first in range(1, count + 1, CHUNK)]
+    loaded = 0
+    with ProcessPoolExecutor(
+        max_workers=os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_loader,
+        initargs=(environment,),
+    ) as pool:
+        futures = [pool.submit(_load_chunk, first, size, seed) for first, size in chunks]
+        for future in as_completed(futures):
+            loaded += future.result()
+            print(f"\rloaded {loaded:,} of {count:,}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+
+def _start_loader(environment: dict[str, str]) -> None:
+    # facts_values reads the trial definition from the app's settings.
+    create_app(Settings.load(environment)).app_context().push()
+
+
+def _load_chunk(first_pk: int, size: int, seed: int) -> int:
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    definition = current_definition()
+    engine: Engine = database().engine
+    with engine.connect() as conn:
+        site_ids = {code: site_id for code, site_id in conn.execute(select(Site.code, Site.id))}
+    # One stream per chunk, so chunks can be made in parallel; one seed, one population.
+    people = PeopleGenerator(
+        seed=seed * 1_000_000_000 + first_pk,
+        today=today,
+        settings=current_app.config["SETTINGS"],
+        definition=definition,
+    )
+    widths = sealed_widths()
+    participants, facts = [], []
+    for pk, person in enumerate(islice(people, size), start=first_pk):
+        row = participant_row(pk, person.enrolment, site_ids, widths, today=today, now=now)
+        participants.append(row)
+        facts.append(
+            facts_values(
+                row,
+                consent=person.enrolment["consent"]["items"],
+                latest_scores=latest_totals(person),
+                failed_adequate_trials=failed_trials(person, definition),
+            )
+        )
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        assert connection is not None  # a checked-out connection always has one
+        with connection.cursor() as cursor:
+            for table, rows in (("participant", participants), ("participant_facts", facts)):
+                columns = list(rows[0])
+                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+                )
+                with cursor.copy(statement) as copy:
+                    for values in rows:
+                        copy.write_row(tuple(values.values()))
+        connection.commit()
+    finally:
+        raw.close()
+    return size
+
+
+def participant_row(
+    pk: int,
+    enrolment: Mapping[str, Any],
+    site_ids: Mapping[str, int],
+    widths: Mapping[str, int],
+    *,
+    today: dt.date,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The participant columns enrolment would write, sealed ones as random bytes."""
+    clinical = enrolment["clinical"]
+    birth: dt.date = enrolment["date_of_birth"]
+    return {
+        "id": pk,
+        "participant_id": f"P-BENCH{pk:09d}",
+        "cohort": enrolment["cohort"],
+        "site_id": site_ids[enrolment["site"]],
+        "status": STATUS_ACTIVE,
+        "created_at": now,
+        **{
+            column: None
+            if enrolment.get(column.removesuffix("_sealed")) is None
+            else os.urandom(width)
+            for column, width in widths.items()
+        },
+        "birth_year": birth.year,
+        "birth_month": birth.month,
+        "postcode_district": enrolment["postcode"].split(" ")[0],
+        "enrolled_on": today,
+        "sex": enrolment["sex"],
+        "gender_identity": enrolment["gender_identity"],
+        "ethnicity": enrolment["ethnicity"],
+        "ethnicity_group": reference().ethnicity_group(enrolment["ethnicity"]),
+        "imd_decile": enrolment["imd_decile"],
+        "imd_version": enrolment["imd_version"],
+        "diagnosis_icd10": clinical["diagnosis_icd10"],
+        "psychosis_onset": clinical.get("psychosis_onset"),
+        "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
+        "eip_accepted_on": clinical.get("eip_accepted_on"),
+        "episode_start": clinical.get("episode_start"),
+    }
+
+
+def latest_totals(person: SyntheticPerson) -> dict[str, int]:
+    """Each instrument's latest total by date, a later entry winning a tie: as the facts
+    refresh reads them."""
+    by_date = sorted(person.assessments, key=lambda assessment: assessment.administered_on)
+    latest = {assessment.instrument: assessment for assessment in by_date}
+    return {code: score_items(instrument(code), a.items).total for code, a in latest.items()}
+
+
+def failed_trials(person: SyntheticPerson, definition: TrialDefinition) -> int:
+    return sum(
+        definition.counts_as_failed(
+            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
+        )
+        for trial in person.trials
+    )
+
+
+def _settle(url: str) -> None:
+    """Set the id sequence past the loaded ids, and VACUUM ANALYZE: statistics for the
+    planner and a visibility map, as autovacuum would leave a table that settled."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('participant', 'id'), "
+                "(SELECT max(id) FROM participant))"
+            )
+        )
+        conn.execute(text("VACUUM (ANALYZE) participant, participant_facts, site"))
+    engine.dispose()
+
+
+# -- measuring -----------------------------------------------------------------------------
+
+
+PATHS = ("engine", "hand", "http")
+Samples = dict[str, list[float]]  # milliseconds by path
+
+
+def time_counts(
+    conn: Connection,
+    server: http.client.HTTPConnection,
+    tokens: Mapping[Role, str],
+    *,
+    warmup: int,
+    repetitions: int,
+) -> tuple[dict[Case, Samples], dict[Case, int]]:
+    """Milliseconds per count by each path, interleaved; and each case's true count."""
+    params = cut_offs(dt.date.today())
+    hand = {case: text(case.hand_sql) for case in CASES}
+    count_by: dict[str, Callable[[Case], int | str]] = {
+        "engine": lambda case: int(conn.execute(case.statement()).scalar_one()),
+        "hand": lambda case: int(conn.execute(hand[case], params).scalar_one()),
+        "http": lambda case: _post_count(server, tokens[case.role], case),
+    }
+    counts = {}
+    for case in CASES:
+        answers = {path: count(case) for path, count in count_by.items()}
+        true_count = counts[case] = int(answers["engine"])
+        published = (
+            true_count
+            if case.audience == "researcher"
+            else controlled_count_payload(true_count)["count"]
+        )
+        if answers != {"engine": true_count, "hand": true_count, "http": published}:
+            raise SystemExit(f"{case.label}: the paths disagree: {answers}")
+        for _ in range(warmup):
+            for count in count_by.values():
+                count(case)
+    samples: dict[Case, Samples] = {case: {path: [] for path in PATHS} for case in CASES}
+    for _ in range(repetitions):
+        for case in CASES:
+            for path, count in count_by.items():
+                started = time.perf_counter()
+                count(case)
+                samples[case][path].append((time.perf_counter() - started) * 1000)
+    return samples, counts
+
+
+def _post_count(connection: http.client.HTTPConnection, token: str, case: Case) -> int | str:
+    body = json.dumps({"criteria": case.question.criteria})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("POST", "/api/v1/eligibility/count", body=body, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise SystemExit(f"{case.label}: HTTP {response.status} {payload[:300]!r}")
+    count: int | str = json.loads(payload)["count"]
+    return count
+
+
+@contextmanager
+def _gunicorn(environment: dict[str, str]) -> Iterator[int]:
+    """``registry serve`` on a free loopback port; its port, and stopped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    registry = Path(sys.executable).with_name("registry")
+    log_path = WORK_DIR / "gunicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own console script
+            [str(registry), "serve", "--bind", f"127.0.0.1:{port}"],
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not start; see {log_path}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def bench_tokens() -> dict[Role, tuple[int, str]]:
+    """A fresh one-day API token (id, secret) for a benchmark researcher and partner."""
+    actor = Actor.command_line()
+    tokens = {}
+    for role in (Role.RESEARCHER, Role.PARTNER):
+        email = f"bench-{role.value}@example.org"
+        user = session().scalar(select(User).where(User.email == email))
+        if user is None:
+            organisation = "Benchmark Ltd" if role is Role.PARTNER else None
+            user = create_user(
+                email=email,
+                name=f"Benchmark {role.value}",
+                role=role,
+                organisation=organisation,
+                by=actor,
+            ).user
+        issued = issue_token(user, name="eligibility benchmark", expires_days=1, by=actor)
+        tokens[role] = (issued.token.id, issued.secret)
+    session().commit()
+    return tokens
+
+
+# -- plans ---------------------------------------------------------------------------------
+
+
+def explain(conn: Connection, statement: Select[Any], *, as_text: bool) -> Any:
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    form = "TEXT" if as_text else "JSON"
+    result = conn.exec_driver_sql(
+        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT {form}) {compiled}", compiled.params
+    )
+    return "\n".join(result.scalars()) if as_text else result.scalar_one()[0]
+
+
+def _nodes(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def plan_summary(explained: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(scans, indexes, cost): what each scan reads, the indexes used, time and buffers."""
+    nodes = list(_nodes(explained["Plan"]))
+    scans = []
+    for node in nodes:
+        if "Relation Name" in node or "Index Name" in node:
+            scan = ("Parallel " if node["Parallel Aware"] else "") + node["Node Type"]
+            if "Relation Name" in node:
+                scan += f" on {node['Relation Name']}"
+            if "Index Name" in node:
+                scan += f" using {node['Index Name']}"
+            scans.append(scan)
+    indexes = sorted({node["Index Name"] for node in nodes if "Index Name" in node})
+    workers = max((node.get("Workers Launched", 0) for node in nodes), default=0)
+    top = explained["Plan"]
+    cost = (
+        f"{explained['Execution Time']:.0f} ms, {workers} parallel workers, buffers "
+        f"{top['Shared Hit Blocks']:,} hit / {top['Shared Read Blocks']:,} read"
+    )
+    if "JIT" in explained:
+        cost += f", JIT {explained['JIT']['Timing']['Total']:.0f} ms"
+    return "; ".join(scans), ", ".join(indexes) or "none", cost
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+def _p95(values: list[float]) -> float:
+    return quantiles(values, n=20, method="inclusive")[-1]
+
+
+def _spread(values: list[float]) -> str:
+    return f"{median(values):.1f} | {_p95(values):.1f}"
+
+
+def _ratio(samples: Samples) -> float:
+    return median(samples["engine"]) / median(samples["hand"])
+
+
+def report(
+    samples: Mapping[Case, Samples],
+    counts: Mapping[Case, int],
+    plans: Mapping[Case, tuple[str, str, str]],
+    *,
+    participants: int,
+    repetitions: int,
+    server: str,
+) -> None:
+    print(
+        f"\n### Eligibility counts over {participants:,} participants\n\n"
+        f"{server}. Median and p95 of {repetitions} runs, in milliseconds. HTTP: one "
+        f"keep-alive connection to gunicorn ({GUNICORN_WORKERS} workers); each call also checks "
+        "the token and rate limits and appends its audit event (partners: and the "
+        "repeat-question check).\n"
+    )
+    print(
+        "| query | matches | engine median | engine p95 | hand SQL median | hand SQL p95 "
+        "| engine / hand | HTTP median | HTTP p95 |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for case in CASES:
+        s = samples[case]
+        print(
+            f"| {case.label} | {counts[case]:,} | {_spread(s['engine'])} | {_spread(s['hand'])} "
+            f"| {_ratio(s):.2f}x | {_spread(s['http'])} |"
+        )
+    every = {path: [ms for case in CASES for ms in samples[case][path]] for path in PATHS}
+    print(
+        f"| all of the above | | {_spread(every['engine'])} | {_spread(every['hand'])} "
+        f"| {_ratio(every):.2f}x | {_spread(every['http'])} |"
+    )
+
+    print("\n| query | plan of the engine statement | indexes | EXPLAIN ANALYZE |")
+    print("|---|---|---|---|")
+    for case in CASES:
+        scans, indexes, cost = plans[case]
+        print(f"| {case.label} | {scans} | {indexes} | {cost} |")
+
+    worst = max(_ratio(samples[case]) for case in CASES)
+    slowest = max(median(samples[case]["engine"]) for case in CASES)
+    print(
+        f"\nengine / hand SQL: worst query {worst:.2f}x, overall {_ratio(every):.2f}x "
+        f"(target <= {TARGET_RATIO}x): {_verdict(worst <= TARGET_RATIO)}"
+    )
+    print(
+        f"engine median: slowest query {slowest:.1f} ms, overall {median(every['engine']):.1f} ms "
+        f"(target < {TARGET_MEDIAN_MS:.0f} ms): {_verdict(slowest < TARGET_MEDIAN_MS)}"
+    )
+
+
+def _verdict(ok: bool) -> str:
+    return "within target" if ok else "OVER target"
+
+
+def describe_server(conn: Connection) -> str:
+    described = str(conn.scalar(text("SELECT version()"))).split(" on ")[0]
+    for setting in ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit"):
+        described += f", {setting} {conn.scalar(text(f'SHOW {setting}'))}"
+    load = os.getloadavg()[0]
+    return f"{described}; {os.cpu_count()} cores, load average {load:.1f} at the start"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--participants", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="a PostgreSQL server URL (default: DATABASE_URL)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="rebuild the population")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--repetitions", type=int, default=21)
+    parser.add_argument("--explain", action="store_true", help="print every plan in full")
+    args = parser.parse_args(argv)
+    if not (args.database_url or "").startswith("postgresql"):
+        parser.error("give a PostgreSQL server with --database-url or DATABASE_URL")
+    if args.participants < 1 or args.repetitions < 2:
+        parser.error("need at least 1 participant and 2 repetitions")
+
+    WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+    done = ensure_population(args.database_url, args.participants, fresh=args.fresh, seed=args.seed)
+    print(done, file=sys.stderr)
+    environment = bench_environment(database_on(args.database_url, DATABASE_NAME))
+    app = create_app(Settings.load(environment))
+    with app.app_context():
+        tokens = bench_tokens()
+        engine: Engine = database().engine
+        try:
+            with (
+                engine.connect() as conn,
+                _gunicorn(environment) as port,
+                closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as server,
+            ):
+                described = describe_server(conn)
+                samples, counts = time_counts(
+                    conn,
+                    server,
+                    {role: secret for role, (_, secret) in tokens.items()},
+                    warmup=args.warmup,
+                    repetitions=args.repetitions,
+                )
+                plans = {}
+                for case in CASES:
+                    plans[case] = plan_summary(explain(conn, case.statement(), as_text=False))
+                    if args.explain:
+                        plan = explain(conn, case.statement(), as_text=True)
+                        print(f"\n-- {case.label}\n{plan}")
+        finally:
+            for token_id, _ in tokens.values():
+                revoke_token(token_id, by=Actor.command_line())
+            session().commit()
+            engine.dispose()
+    # Other work on the machine shows in every figure: say how busy it was.
+    described += f"; {os.getloadavg()[0]:.1f} at the end"
+
+    print(done)
+    report(
+        samples,
+        counts,
+        plans,
+        participants=args.participants,
+        repetitions=args.repetitions,
+        server=described,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
