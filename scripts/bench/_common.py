@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
@@ -44,3 +53,42 @@ def admin_engine(server_url: str) -> Engine:
 def database_on(server_url: str, name: str) -> str:
     """The URL of database ``name`` on the server ``server_url`` names."""
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def serving(environment: dict[str, str], log_path: Path) -> Iterator[int]:
+    """``registry serve`` (gunicorn) on a free loopback port with these settings; its
+    port, and stopped afterwards. Its log goes to ``log_path``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    registry = Path(sys.executable).with_name("registry")
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own console script
+            [str(registry), "serve", "--bind", f"127.0.0.1:{port}"],
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not _listening(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not start; see {log_path}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False

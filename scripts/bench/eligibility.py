@@ -41,20 +41,18 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
-from _common import admin_engine, database_on, sealed_widths
+from _common import admin_engine, database_on, sealed_widths, serving
 from flask import current_app
 from psycopg import sql
 from sqlalchemy import Select, create_engine, select, text
@@ -75,7 +73,12 @@ from registry.eligibility.compiler import Audience, count_statement, months_befo
 from registry.eligibility.criteria import parse_criteria
 from registry.eligibility.disclosure import controlled_count_payload
 from registry.migrations import upgrade
-from registry.participants.demo import PeopleGenerator, SyntheticPerson, ensure_demo_sites
+from registry.participants.demo import (
+    DEMO_SITES,
+    PeopleGenerator,
+    SyntheticPerson,
+    ensure_demo_sites,
+)
 from registry.participants.facts import facts_values
 from registry.participants.models import STATUS_ACTIVE
 from registry.participants.reference import reference
@@ -516,62 +519,26 @@ def _post_count(connection: http.client.HTTPConnection, token: str, case: Case) 
     return count
 
 
-@contextmanager
-def _gunicorn(environment: dict[str, str]) -> Iterator[int]:
-    """``registry serve`` on a free loopback port; its port, and stopped afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    registry = Path(sys.executable).with_name("registry")
-    log_path = WORK_DIR / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own console script
-            [str(registry), "serve", "--bind", f"127.0.0.1:{port}"],
-            env={**os.environ, **environment},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not _listening(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not start; see {log_path}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def bench_tokens() -> dict[Role, tuple[int, str]]:
-    """A fresh one-day API token (id, secret) for a benchmark researcher and partner."""
+def bench_tokens(
+    roles: tuple[Role, ...] = (Role.RESEARCHER, Role.PARTNER), number: int = 0
+) -> dict[Role, tuple[int, str]]:
+    """A fresh one-day API token (id, secret) for benchmark user ``number`` of each role;
+    clinicians work at the first demo site."""
     actor = Actor.command_line()
     tokens = {}
-    for role in (Role.RESEARCHER, Role.PARTNER):
-        email = f"bench-{role.value}@example.org"
+    for role in roles:
+        email = f"bench-{role.value}{number or ''}@example.org"
         user = session().scalar(select(User).where(User.email == email))
         if user is None:
-            organisation = "Benchmark Ltd" if role is Role.PARTNER else None
             user = create_user(
                 email=email,
                 name=f"Benchmark {role.value}",
                 role=role,
-                organisation=organisation,
+                site_code=DEMO_SITES[0][0] if role is Role.CLINICIAN else None,
+                organisation="Benchmark Ltd" if role is Role.PARTNER else None,
                 by=actor,
             ).user
-        issued = issue_token(user, name="eligibility benchmark", expires_days=1, by=actor)
+        issued = issue_token(user, name="benchmark", expires_days=1, by=actor)
         tokens[role] = (issued.token.id, issued.secret)
     session().commit()
     return tokens
@@ -727,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with (
                 engine.connect() as conn,
-                _gunicorn(environment) as port,
+                serving(environment, WORK_DIR / "gunicorn.log") as port,
                 closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as server,
             ):
                 described = describe_server(conn)
