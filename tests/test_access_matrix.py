@@ -6,6 +6,7 @@ here until someone decides who may use it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from sqlalchemy import update
 from registry.auth.models import ApiToken
 from registry.auth.permissions import Role
 from registry.db import session, utcnow
-from tests.conftest import Account
+from tests.conftest import Account, enrolment_body
 
 CALLERS = ["anonymous", "clinician", "researcher", "admin", "partner", "expired", "revoked"]
 _site_codes = (f"M{n:04d}" for n in itertools.count())
@@ -282,3 +283,69 @@ def test_web_route_answers_anonymous_as_declared(
     response = client.open(rule, method=method)
 
     assert response.status_code == WEB_POLICY[(method, rule)]
+
+
+# -- another site's clinician ----------------------------------------------------------------
+
+# Every route that names a participant, from the URL map: a new one is covered at once.
+PARTICIPANT_ROUTES = sorted(
+    (method, rule) for method, rule in {*API_POLICY, *WEB_POLICY} if "<participant_id>" in rule
+)
+
+
+@dataclasses.dataclass
+class TwoSites:
+    participant_id: str  # enrolled at site A
+    own: dict[str, str]  # bearer headers of a clinician at A
+    other: dict[str, str]  # and of one at site B
+    other_account: Account
+
+
+@pytest.fixture
+def two_sites(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issue_token: Callable[..., str],
+    consent_forms: None,
+) -> TwoSites:
+    own, other = (create_account(Role.CLINICIAN) for _ in range(2))
+    headers = [{"Authorization": f"Bearer {issue_token(account)}"} for account in (own, other)]
+    response = client.post("/api/v1/participants", json=enrolment_body(), headers=headers[0])
+    assert response.status_code == 201
+    return TwoSites(response.get_json()["participant_id"], headers[0], headers[1], other)
+
+
+@pytest.mark.parametrize(
+    ("method", "rule"), [r for r in PARTICIPANT_ROUTES if r[1].startswith("/api")]
+)
+def test_another_sites_clinician_cannot_tell_a_participant_exists(
+    client: FlaskClient, two_sites: TwoSites, method: str, rule: str
+) -> None:
+    """To a clinician of another site, a real participant answers exactly as a participant
+    who does not exist: never a success, never a different status."""
+    participant_id, own, other = two_sites.participant_id, two_sites.own, two_sites.other
+
+    def answer(headers: dict[str, str], pid: str) -> int:
+        path = rule.replace("<participant_id>", pid)
+        return client.open(path, method=method, headers=headers, json={}).status_code
+
+    theirs = answer(other, participant_id)
+    assert theirs == answer(other, "P-000000000000")
+    assert theirs >= 400
+    if method == "GET" and answer(own, participant_id) < 400:
+        assert theirs == 404
+
+
+@pytest.mark.parametrize(
+    "rule", [rule for method, rule in PARTICIPANT_ROUTES if method == "GET" and rule[:4] != "/api"]
+)
+def test_another_sites_clinician_finds_no_participant_page(
+    client: FlaskClient, two_sites: TwoSites, sign_in: Callable[..., Any], rule: str
+) -> None:
+    sign_in(two_sites.other_account)
+
+    def status(pid: str) -> int:
+        return client.get(rule.replace("<participant_id>", pid)).status_code
+
+    assert status(two_sites.participant_id) == status("P-000000000000")
+    assert status(two_sites.participant_id) in (403, 404)
