@@ -168,6 +168,8 @@ def _register_blueprints(app: Flask) -> None:
     from registry.consents.views import bp as consent_views
     from registry.eligibility.api import blp as eligibility_api
     from registry.eligibility.views import bp as eligibility_web
+    from registry.exports.api import blp as exports_api
+    from registry.exports.views import bp as exports_web
     from registry.participants.api import blp as participants_api
     from registry.participants.views import bp as participants_web
     from registry.recruitment.api import blp as recruitment_api
@@ -182,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(participants_web)
     app.register_blueprint(eligibility_web)
     app.register_blueprint(recruitment_web)
+    app.register_blueprint(exports_web)
     app.register_blueprint(reports_web)
     for blueprint in (
         health_api,
@@ -192,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
         eligibility_api,
         recruitment_api,
         reports_api,
+        exports_api,
         audit_api,
     ):
         rate_limit_api(blueprint)

@@ -5,6 +5,7 @@ from registry.audit.models import AuditChainHead, AuditEvent
 from registry.auth.models import ApiToken, Site, User
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.eligibility.models import SavedQuery, SavedQueryVersion
+from registry.exports.models import DataAccessGrant, DataExport, GrantResearcher
 from registry.participants.models import (
     NhsNumberIndex,
     Participant,
@@ -29,7 +30,10 @@ __all__ = [
     "ConsentRecord",
     "ContactEvent",
     "ContactListVisit",
+    "DataAccessGrant",
+    "DataExport",
     "DatasheetSection",
+    "GrantResearcher",
     "LoadedReference",
     "NhsNumberIndex",
     "Participant",

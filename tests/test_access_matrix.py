@@ -120,6 +120,21 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     ),
     ("GET", "/api/v1/reference-populations"): (None, _signed_in(403, researcher=200, admin=200)),
     ("POST", "/api/v1/reference-populations"): (None, _signed_in(403, admin=422)),
+    # Data-access grants and exports (issue #9). Admins manage grants; researchers export
+    # under the grants that name them. "<grant_id>" is no one's grant: allowed roles get 404
+    # (an empty body is a 422 first where there is a body to check).
+    ("GET", "/api/v1/grants"): (None, _signed_in(403, admin=200, researcher=200)),
+    ("POST", "/api/v1/grants"): (None, _signed_in(403, admin=422)),
+    ("GET", "/api/v1/grants/variables"): (None, _signed_in(403, admin=200, researcher=200)),
+    ("GET", "/api/v1/grants/<grant_id>"): (None, _signed_in(403, admin=404, researcher=404)),
+    ("POST", "/api/v1/grants/<grant_id>/researchers"): (None, _signed_in(403, admin=422)),
+    ("DELETE", "/api/v1/grants/<grant_id>/researchers/<user_id>"): (
+        None,
+        _signed_in(403, admin=404),
+    ),
+    ("POST", "/api/v1/grants/<grant_id>/revocation"): (None, _signed_in(403, admin=404)),
+    ("POST", "/api/v1/grants/<grant_id>/exports"): (None, _signed_in(403, researcher=404)),
+    ("GET", "/api/v1/grants/<grant_id>/fhir"): (None, _signed_in(403, researcher=404)),
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),
@@ -185,6 +200,10 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/admin/participants/<participant_id>/withdraw"): 302,
     ("POST", "/admin/participants/<participant_id>/withdraw"): 400,
     ("GET", "/admin/consents/reconsent"): 302,
+    # Data-access grants (issue #9): sign in first; a POST without a CSRF token is refused.
+    ("GET", "/grants/"): 302,
+    ("GET", "/grants/<grant_id>"): 302,
+    ("POST", "/grants/<grant_id>/extract"): 400,
     ("GET", "/eligibility/"): 302,
     ("POST", "/eligibility/count"): 400,
     ("POST", "/eligibility/edit"): 400,

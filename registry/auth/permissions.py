@@ -35,6 +35,9 @@ class Permission(StrEnum):
     VIEW_CONSENT_FORMS = "view_consent_forms"
     RECORD_WITHDRAWALS = "record_withdrawals"
     READ_AUDIT = "read_audit"
+    VIEW_GRANTS = "view_grants"
+    MANAGE_GRANTS = "manage_grants"
+    EXPORT_DATA = "export_data"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -58,6 +61,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.QUERY_ELIGIBILITY,
             Permission.QUERY_EXACT_COUNTS,
             Permission.VIEW_REPRESENTATIVENESS,
+            Permission.VIEW_GRANTS,
+            Permission.EXPORT_DATA,
         }
     ),
     Role.ADMIN: frozenset(
@@ -74,6 +79,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_REPRESENTATIVENESS,
             Permission.MANAGE_REPORTS,
             Permission.READ_AUDIT,
+            Permission.VIEW_GRANTS,
+            Permission.MANAGE_GRANTS,
         }
     ),
     Role.PARTNER: frozenset(
@@ -105,11 +112,14 @@ ROLE_SUMMARIES: dict[Role, list[str]] = {
         "Query the cohorts and see exact counts",
         "See pseudonymised participant rows (never names, NHS numbers or contact details)",
         "Read the representativeness report for each cohort",
+        "Download pseudonymised extracts (CSV, Parquet or FHIR) of the studies whose "
+        "data-access grants name you",
     ],
     Role.ADMIN: [
         "Manage users, sites and consent-form versions",
         "Record withdrawals and decide on recruitment requests",
         "Read and verify the audit log",
+        "Record data-access grants for approved studies and the researchers on them",
     ],
     Role.PARTNER: [
         "Run eligibility counts (small numbers are shown as \u201c<10\u201d, others rounded to 5)",

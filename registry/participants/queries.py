@@ -33,7 +33,14 @@ def age_band(participant: Participant, today: dt.date | None = None) -> str:
     if not participant.birth_year or not participant.birth_month:
         return "unknown"
     birth = dt.date(participant.birth_year, participant.birth_month, 1)
-    age = age_on(birth, today or dt.date.today())
+    return age_band_on(birth, today or dt.date.today())
+
+
+def age_band_on(birth_month_start: dt.date | None, day: dt.date | None) -> str:
+    """The census age band on ``day`` of someone born in the month starting on that date."""
+    if birth_month_start is None or day is None:
+        return "unknown"
+    age = age_on(birth_month_start, day)
     return _BAND_NAMES[sum(age >= edge for edge in _BAND_EDGES)]
 
 

@@ -1,0 +1,1 @@
+"""Researcher exports under data-access grants: pseudonymised extracts and FHIR R4."""

@@ -1,0 +1,123 @@
+"""The researcher's pages: the grants that name them, and the extract of each, downloaded
+as a ZIP. Admins see every grant here, read-only (they record grants through the API).
+
+Thin: the same queries and the same action as the JSON API. Nothing that identifies a
+participant is ever on these pages: only the grant's terms and the extracts' counts.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, render_template, send_file
+from werkzeug.wrappers import Response
+
+from registry.auth.models import User
+from registry.auth.permissions import Permission
+from registry.auth.session import acting_as, requires, signed_in_user
+from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.errors import Unauthorised, ValidationFailed
+from registry.exports.actions import run_export
+from registry.exports.catalogue import TABLES
+from registry.exports.extract import PARQUET, parquet_available, zip_extract
+from registry.exports.forms import ExtractForm
+from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
+from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
+from registry.exports.schemas import ExportArgs
+from registry.participants.schemas import load_or_fail as load
+from registry.participants.views import long_date
+
+bp = Blueprint("exports_web", __name__, url_prefix="/grants")
+
+STATUS_TAGS = {
+    ACTIVE: ("In force", "nhsuk-tag--green"),
+    EXPIRED: ("Expired", "nhsuk-tag--grey"),
+    REVOKED: ("Revoked", "nhsuk-tag--red"),
+}
+DATE_POLICY_TEXT = {
+    "month": "Dates as year and month (YYYY-MM)",
+    "shift": "Dates shifted per participant by a secret offset of up to {days} days",
+}
+
+
+def _user() -> User:
+    user = signed_in_user()
+    if user is None:  # @requires has already sent anyone else to sign in
+        raise Unauthorised()
+    return user
+
+
+@bp.route("/")
+@requires(Permission.VIEW_GRANTS)
+def index() -> str:
+    grants = [grant_view(grant) for grant in visible_grants(_user())]
+    return render_template("exports/index.html", grants=grants)
+
+
+@bp.route("/<grant_id>")
+@requires(Permission.VIEW_GRANTS)
+def show(grant_id: str) -> str:
+    return _grant_page(visible_grant(_user(), grant_id), ExtractForm())[0]
+
+
+@bp.route("/<grant_id>/extract", methods=["POST"])
+@requires(Permission.EXPORT_DATA)
+def extract(grant_id: str) -> Response | tuple[str, int]:
+    grant = usable_grant(_user(), grant_id)
+    form = ExtractForm()
+    try:
+        args = load(ExportArgs(), {"format": form.file_format.data})
+        with tempfile.TemporaryDirectory(prefix="registry-extract-") as directory:
+            outcome = run_export(
+                grant,
+                directory=Path(directory),
+                file_format=args["format"],
+                channel="web",
+                by=acting_as(),
+            )
+            archive = zip_extract(Path(directory), outcome.extract.names)
+    except ValidationFailed as exc:
+        form.file_format.errors = [text for texts in exc.fields.values() for text in texts]
+        return _grant_page(grant, form)
+    return send_file(
+        archive,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"extract-{grant.grant_id}-{outcome.record.export_id}.zip",
+    )
+
+
+def _grant_page(grant: DataAccessGrant, form: ExtractForm) -> tuple[str, int]:
+    view = grant_view(grant)
+    approved = set(view["variables"])
+    tables = [
+        {
+            "name": table.name,
+            "variables": [v for v in table.variables if v.key in approved],
+        }
+        for table in TABLES
+    ]
+    page = render_template(
+        "exports/show.html",
+        grant=view,
+        tables=[table for table in tables if table["variables"]],
+        form=form,
+        consent_texts=[CONSENT_ITEM_TEXT[item] for item in view["consent_items"]],
+        may_extract=_user().can(Permission.EXPORT_DATA) and view["status"] == ACTIVE,
+        parquet=parquet_available(),
+        date_policy=DATE_POLICY_TEXT[view["date_policy"]].format(days=view["max_shift_days"]),
+    )
+    # A refused extract answers 422; the request's transaction is rolled back.
+    return page, 422 if form.errors else 200
+
+
+@bp.context_processor
+def _page_helpers() -> dict[str, Any]:
+    return {
+        "long_date": long_date,
+        "status_tags": STATUS_TAGS,
+        "permissions": Permission,
+        "parquet_format": PARQUET,
+    }
