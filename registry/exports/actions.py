@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import select
 
@@ -24,7 +25,13 @@ from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.db import session, utcnow
 from registry.errors import NotFound, ValidationFailed
 from registry.exports.catalogue import CATALOGUE_VERSION
-from registry.exports.extract import PARQUET, Extract, parquet_available, write_extract
+from registry.exports.extract import (
+    PARQUET,
+    Extract,
+    parquet_available,
+    write_extract,
+    zip_extract,
+)
 from registry.exports.fhir import FhirPage, fhir_page
 from registry.exports.models import DATE_SHIFT, DataAccessGrant, DataExport, GrantResearcher
 from registry.exports.queries import ensure_usable
@@ -245,3 +252,16 @@ def export_fhir(
 
 def _now() -> dt.datetime:
     return utcnow().replace(microsecond=0)
+
+
+def export_download(
+    grant: DataAccessGrant, *, file_format: str, channel: str, by: Actor
+) -> tuple[IO[bytes], str]:
+    """An extract made in a temporary directory and zipped into an anonymous temporary
+    file: (the file, rewound, and the download name). For the API and the page alike."""
+    with tempfile.TemporaryDirectory(prefix="registry-extract-") as directory:
+        outcome = run_export(
+            grant, directory=Path(directory), file_format=file_format, channel=channel, by=by
+        )
+        archive = zip_extract(Path(directory), outcome.extract.names)
+    return archive, f"extract-{grant.grant_id}-{outcome.record.export_id}.zip"

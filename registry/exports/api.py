@@ -9,8 +9,6 @@ dictionary and a manifest) or read it as FHIR R4 Bundles. A researcher not on a 
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Response, send_file, url_for
@@ -23,13 +21,12 @@ from registry.errors import Unauthorised
 from registry.exports.actions import (
     add_researcher,
     create_grant,
+    export_download,
     export_fhir,
     remove_researcher,
     revoke_grant,
-    run_export,
 )
 from registry.exports.catalogue import catalogue_view
-from registry.exports.extract import zip_extract
 from registry.exports.fhir import FHIR_JSON
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import (
@@ -147,22 +144,10 @@ def revoke(grant_id: str) -> dict[str, Any]:
 def export(args: dict[str, Any], grant_id: str) -> Response:
     """Researchers on the grant: make an extract and download it. Built in a temporary
     directory, batch by batch, then streamed from a temporary file; audited."""
-    grant = usable_grant(_user(), grant_id)
-    with tempfile.TemporaryDirectory(prefix="registry-extract-") as directory:
-        outcome = run_export(
-            grant,
-            directory=Path(directory),
-            file_format=args["format"],
-            channel="api",
-            by=acting_as(),
-        )
-        archive = zip_extract(Path(directory), outcome.extract.names)
-    return send_file(
-        archive,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"extract-{grant.grant_id}-{outcome.record.export_id}.zip",
+    archive, name = export_download(
+        usable_grant(_user(), grant_id), file_format=args["format"], channel="api", by=acting_as()
     )
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 @blp.route("/<grant_id>/fhir", methods=["GET"])

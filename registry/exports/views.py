@@ -7,8 +7,6 @@ participant is ever on these pages: only the grant's terms and the extracts' cou
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, render_template, send_file
@@ -19,9 +17,9 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.errors import Unauthorised, ValidationFailed
-from registry.exports.actions import run_export
+from registry.exports.actions import export_download
 from registry.exports.catalogue import TABLES
-from registry.exports.extract import PARQUET, parquet_available, zip_extract
+from registry.exports.extract import PARQUET, parquet_available
 from registry.exports.forms import ExtractForm
 from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
@@ -69,24 +67,13 @@ def extract(grant_id: str) -> Response | tuple[str, int]:
     form = ExtractForm()
     try:
         args = load(ExportArgs(), {"format": form.file_format.data})
-        with tempfile.TemporaryDirectory(prefix="registry-extract-") as directory:
-            outcome = run_export(
-                grant,
-                directory=Path(directory),
-                file_format=args["format"],
-                channel="web",
-                by=acting_as(),
-            )
-            archive = zip_extract(Path(directory), outcome.extract.names)
+        archive, name = export_download(
+            grant, file_format=args["format"], channel="web", by=acting_as()
+        )
     except ValidationFailed as exc:
         form.file_format.errors = [text for texts in exc.fields.values() for text in texts]
         return _grant_page(grant, form)
-    return send_file(
-        archive,
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"extract-{grant.grant_id}-{outcome.record.export_id}.zip",
-    )
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 def _grant_page(grant: DataAccessGrant, form: ExtractForm) -> tuple[str, int]:
