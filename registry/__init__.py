@@ -13,6 +13,7 @@ from flask import Flask, g, request, session
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.wrappers import Response
 
+from registry.api.inputs import refuse_nul_in_page_input, refuse_nul_in_path
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
@@ -203,9 +204,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    app.url_value_preprocessor(refuse_nul_in_path)
+
     @app.before_request
     def assign_request_id() -> None:
         g.request_id = uuid.uuid4().hex
+
+    app.before_request(refuse_nul_in_page_input)
 
     @app.before_request
     def protect_from_csrf() -> None:

@@ -88,13 +88,14 @@ def fresh_database(tmp_dir: Path, *, migrated: bool = True) -> Iterator[str]:
 
 
 @contextmanager
-def isolated_app(tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+def isolated_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[Flask, str]]:
     """(app, database URL) on a database and keyring of their own, with real commits:
-    for threads, dumps and anything else the per-test rolled-back transaction would hide."""
+    for threads, dumps and anything else the per-test rolled-back transaction would hide.
+    Keyword arguments are settings."""
     keyring = tmp_path / "keyring.json"
     LocalKeyring.create(keyring)
     with fresh_database(tmp_path) as url:
-        app = create_app(make_settings(url, keyring, tmp_path / "instance"))
+        app = create_app(make_settings(url, keyring, tmp_path / "instance", **settings))
         try:
             yield app, url
         finally:

@@ -18,7 +18,7 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import ApiToken
 from registry.auth.permissions import Role
 from registry.db import session, utcnow
-from tests.conftest import Account, csrf_token_from, make_settings
+from tests.conftest import Account, ApiUser, csrf_token_from, make_settings
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -262,6 +262,25 @@ def test_api_rate_limit_answers_429_with_retry_after(
     assert int(response.headers["Retry-After"]) > 0
 
 
+def test_api_rate_limit_also_covers_eligibility_counts(
+    client: FlaskClient,
+    api_user: Callable[..., ApiUser],
+    settings_with: Callable[..., None],
+) -> None:
+    """The partners' own budget for counts comes on top of the API's limit, not instead of
+    it (found by the fuzzer: a route's limit overrode its blueprint's)."""
+    settings_with(api_rate_limit="2 per minute")
+    researcher = api_user(Role.RESEARCHER)
+    body = {"criteria": {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": 18}]}}
+
+    statuses = [
+        client.post("/api/v1/eligibility/count", json=body, headers=researcher.headers).status_code
+        for _ in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]
+
+
 def test_health_is_503_when_database_unreachable(keyring_path: Path, tmp_path: Path) -> None:
     broken = create_app(
         make_settings("postgresql+psycopg://nobody@127.0.0.1:1/none", keyring_path, tmp_path)
@@ -272,6 +291,50 @@ def test_health_is_503_when_database_unreachable(keyring_path: Path, tmp_path: P
 
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+
+
+# NUL characters: PostgreSQL cannot store them in text, and a statement carrying one fails
+# (a 500 the fuzzer found). They are refused before any endpoint runs.
+
+
+def test_nul_character_in_a_query_argument_is_refused_naming_it(
+    client: FlaskClient, api_user: Callable[..., ApiUser]
+) -> None:
+    clinician = api_user(Role.CLINICIAN)
+
+    response = client.get("/api/v1/participants?site=RX%00T", headers=clinician.headers)
+
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"site": ["Must not contain a NUL character."]}
+
+
+def test_nul_character_in_a_json_body_is_refused_naming_it(
+    client: FlaskClient, api_user: Callable[..., ApiUser]
+) -> None:
+    researcher = api_user(Role.RESEARCHER)
+    criteria = {
+        "cohort": "TRD",
+        "all": [{"field": "postcode_district", "op": "=", "value": "B\x00"}],
+    }
+
+    response = client.post(
+        "/api/v1/eligibility/saved-queries",
+        json={"name": "Adults\x00", "criteria": criteria},
+        headers=researcher.headers,
+    )
+
+    error = assert_error(response, 422, "validation_error")
+    assert set(error["fields"]) == {"name", "criteria.all.0.value"}
+
+
+def test_nul_character_in_a_path_names_nothing(
+    client: FlaskClient, api_user: Callable[..., ApiUser]
+) -> None:
+    researcher = api_user(Role.RESEARCHER)
+
+    response = client.get("/api/v1/participants/P-%00", headers=researcher.headers)
+
+    assert_error(response, 404, "not_found")
 
 
 @pytest.mark.parametrize("path", ["/nowhere", "/api/v1/nowhere"])

@@ -64,6 +64,18 @@ def test_sign_in_wrong_password_and_unknown_user_get_same_answer(
     assert "Enter a correct email address and password." in wrong_password.get_data(as_text=True)
 
 
+def test_sign_in_with_a_nul_character_is_a_bad_request_not_an_error(
+    client: FlaskClient,
+) -> None:
+    """PostgreSQL cannot compare text holding a NUL: the look-up used to fail (500)."""
+    response = post_form(
+        client, "/sign-in", {"email": "someone\x00@example.nhs.uk", "password": "x" * 12}
+    )
+
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
 def _page_without_form_values(response: Any) -> str:
     """The page as the user sees it, minus what they typed and the per-page CSRF token."""
     return re.sub(r'value="[^"]*"', "", response.get_data(as_text=True))

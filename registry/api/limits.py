@@ -20,9 +20,14 @@ def api_client_key() -> str:
     return "address:" + get_remote_address()
 
 
+def is_rate_limited(blueprint: object) -> bool:
+    """Whether ``rate_limit_api`` was applied (the OpenAPI document then lists 429)."""
+    return bool(getattr(blueprint, "_registry_rate_limited", False))
+
+
 def rate_limit_api(blueprint: Blueprint) -> None:
     """Apply the configured API limit to a blueprint once (blueprints outlive test apps)."""
-    if getattr(blueprint, "_registry_rate_limited", False):
+    if is_rate_limited(blueprint):
         return
     limiter.limit(
         lambda: current_app.config["SETTINGS"].api_rate_limit,
@@ -44,10 +49,13 @@ def _not_a_partner() -> bool:
 
 # Per partner, not per token or per page: one shared budget for every route that runs a
 # count (the API and the web page alike), a first defence against differencing by many
-# slightly different queries.
+# slightly different queries. On top of the API's own limit, not instead of it (a route's
+# limit would otherwise override its blueprint's, leaving counts unlimited for everyone
+# but partners).
 limit_partner_queries = limiter.shared_limit(
     lambda: current_app.config["SETTINGS"].partner_query_limit,
     scope="partner-queries",
     key_func=_partner_key,
     exempt_when=_not_a_partner,
+    override_defaults=False,
 )

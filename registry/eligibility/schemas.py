@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.participants.schemas import StrictBoolean
+
 CRITERIA_DESCRIPTION = (
     "A criteria document: optional cohort, and nested all / any / none groups of "
     "{field, op, value}; see GET /eligibility/fields for the fields and operators."
@@ -49,7 +51,7 @@ class SavedQueryArgs(Schema):
     breakdown = fields.List(
         fields.String(), load_default=list, metadata={"description": BREAKDOWN_DESCRIPTION}
     )
-    shared = fields.Boolean(
+    shared = StrictBoolean(
         load_default=False,
         metadata={"description": "visible to, and versioned by, your organisation"},
     )

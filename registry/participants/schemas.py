@@ -356,22 +356,27 @@ class PseudonymisedParticipantSchema(Schema):
     consent_form_version = fields.String(allow_none=True)
 
 
+IDENTIFIABLE = {"description": "only for a clinician of the participant's own site"}
+
+
 class ParticipantSchema(PseudonymisedParticipantSchema):
-    """What a clinician of the participant's own site sees."""
+    """What a clinician of the participant's own site sees. The same endpoints answer a
+    researcher with the pseudonymised fields alone, so the OpenAPI document marks the
+    identifiable ones as optional rather than promise them to everyone."""
 
     latest_scores = fields.Dict(
         keys=fields.String(), values=fields.Nested(IdentifiableLatestScoreSchema)
     )
-    nhs_number = fields.String(required=True, metadata={"example": "999 012 3454"})
-    given_name = fields.String(required=True)
-    family_name = fields.String(required=True)
-    date_of_birth = fields.Date(required=True)
-    postcode = fields.String(required=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    enrolled_on = fields.Date(required=True)
-    first_antipsychotic_on = fields.Date(allow_none=True)
-    eip_accepted_on = fields.Date(allow_none=True)
+    nhs_number = fields.String(metadata={"example": "999 012 3454", **IDENTIFIABLE})
+    given_name = fields.String(metadata=IDENTIFIABLE)
+    family_name = fields.String(metadata=IDENTIFIABLE)
+    date_of_birth = fields.Date(metadata=IDENTIFIABLE)
+    postcode = fields.String(metadata=IDENTIFIABLE)
+    email = fields.String(allow_none=True, metadata=IDENTIFIABLE)
+    phone = fields.String(allow_none=True, metadata=IDENTIFIABLE)
+    enrolled_on = fields.Date(metadata=IDENTIFIABLE)
+    first_antipsychotic_on = fields.Date(allow_none=True, metadata=IDENTIFIABLE)
+    eip_accepted_on = fields.Date(allow_none=True, metadata=IDENTIFIABLE)
 
 
 class ParticipantPageSchema(Schema):

@@ -87,6 +87,11 @@ def show(request_id: str) -> dict[str, Any]:
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 @blp.arguments(DecisionArgs)
 @blp.response(200, RequestSchema)
+@blp.alt_response(
+    409,
+    schema="Error",
+    description="request_already_decided; contact_window_over (approving after it ended)",
+)
 def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Admins: approve (freezing the contact lists now) or reject, with a note."""
     user = _user()
@@ -98,6 +103,7 @@ def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
 @blp.route("/<request_id>/confirmation", methods=["POST"])
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 @blp.response(200, RequestSchema)
+@blp.alt_response(409, schema="Error", description="not_awaiting_confirmation")
 def confirm(request_id: str) -> dict[str, Any]:
     """Admins, under the two-person rule: a second admin opens an approved request's lists."""
     user = _user()
@@ -107,6 +113,11 @@ def confirm(request_id: str) -> dict[str, Any]:
 @blp.route("/<request_id>/closure", methods=["POST"])
 @requires(Permission.CLOSE_RECRUITMENT_REQUESTS)
 @blp.response(200, RequestSchema)
+@blp.alt_response(
+    409,
+    schema="Error",
+    description="request_not_open: only an approved or open request can be closed",
+)
 def close(request_id: str) -> dict[str, Any]:
     """Admins, or the partner: close a request; its lists stop at once."""
     user = _user()

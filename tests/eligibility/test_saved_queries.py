@@ -208,6 +208,17 @@ def test_blank_or_long_names_are_refused(client: FlaskClient, researcher: ApiUse
         assert "name" in response.get_json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("shared", [0, 1, 0.0, "true"])
+def test_shared_must_be_true_or_false(
+    client: FlaskClient, researcher: ApiUser, shared: Any
+) -> None:
+    """Found by the fuzzer: marshmallow's Boolean took 0 and 1 (and 0.0) for false and true."""
+    response = save(client, researcher, shared=shared)
+
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"shared": ["Answer true or false."]}
+
+
 @pytest.mark.parametrize("role", ["clinician", "admin"])
 def test_other_roles_cannot_use_saved_queries(
     client: FlaskClient, api_user: Callable[..., ApiUser], researcher: ApiUser, role: str
