@@ -89,6 +89,15 @@ def current_actor() -> Actor | None:
     return Actor.for_user(user) if user else None
 
 
+def required_user() -> User:
+    """The signed-in user; views behind @requires always have one (anyone else was refused
+    or sent to sign in before the view ran)."""
+    user = signed_in_user()
+    if user is None:
+        raise Unauthorised()
+    return user
+
+
 def acting_as() -> Actor:
     """The signed-in user as an audit actor; views behind @requires always have one."""
     actor = current_actor()

@@ -8,9 +8,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from registry.api.limits import limit_partner_queries
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
 from registry.eligibility.actions import count_eligible, matching_participant_pks
 from registry.eligibility.catalogue import catalogue_for
@@ -33,7 +32,6 @@ from registry.eligibility.schemas import (
     SavedQueryVersionArgs,
     SavedQueryVersionSchema,
 )
-from registry.errors import Unauthorised
 from registry.participants.models import Participant
 from registry.participants.queries import pseudonymised_view
 from registry.participants.schemas import ParticipantPageSchema, PseudonymisedParticipantSchema
@@ -41,19 +39,12 @@ from registry.participants.schemas import ParticipantPageSchema, PseudonymisedPa
 blp = Blueprint("eligibility", __name__, description="Eligibility queries")
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:
-        raise Unauthorised()
-    return user
-
-
 @blp.route("/eligibility/fields", methods=["GET"])
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.response(200, CatalogueSchema)
 def fields() -> dict[str, Any]:
     """The fields this role may query, with their types, operators and allowed values."""
-    catalogue = catalogue_for(_user().role)
+    catalogue = catalogue_for(required_user().role)
     return {**catalogue, "fields_": catalogue["fields"]}
 
 
@@ -66,7 +57,7 @@ def count(args: dict[str, Any]) -> dict[str, Any]:
     """How many contactable participants meet the criteria: exact for researchers; for
     partners "<10" below ten, otherwise to the nearest 5, with suppression in breakdowns."""
     return count_eligible(
-        args["criteria"], breakdown=args["breakdown"], user=_user(), by=acting_as()
+        args["criteria"], breakdown=args["breakdown"], user=required_user(), by=acting_as()
     )
 
 
@@ -80,7 +71,7 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
         args["criteria"],
         page=args["page"],
         per_page=args["per_page"],
-        user=_user(),
+        user=required_user(),
         by=acting_as(),
     )
     db = session()
@@ -105,7 +96,7 @@ def save_query(args: dict[str, Any]) -> dict[str, Any]:
         document=args["criteria"],
         breakdown=args["breakdown"],
         shared=args["shared"],
-        user=_user(),
+        user=required_user(),
         by=acting_as(),
     )
     return saved_query_view(query, history=True)
@@ -116,7 +107,7 @@ def save_query(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, SavedQueryListSchema)
 def saved_queries() -> dict[str, Any]:
     """Your saved queries and those shared within your organisation, newest first."""
-    items = [saved_query_view(q, history=False) for q in visible_saved_queries(_user())]
+    items = [saved_query_view(q, history=False) for q in visible_saved_queries(required_user())]
     return {"items": items}
 
 
@@ -125,7 +116,7 @@ def saved_queries() -> dict[str, Any]:
 @blp.response(200, SavedQuerySchema)
 def saved_query(query_id: str) -> dict[str, Any]:
     """A saved query with every version: its author, time and catalogue version."""
-    return saved_query_view(visible_saved_query(_user(), query_id), history=True)
+    return saved_query_view(visible_saved_query(required_user(), query_id), history=True)
 
 
 @blp.route("/eligibility/saved-queries/<query_id>/versions", methods=["POST"])
@@ -138,7 +129,7 @@ def save_query_version(args: dict[str, Any], query_id: str) -> dict[str, Any]:
         query_id,
         document=args["criteria"],
         breakdown=args["breakdown"],
-        user=_user(),
+        user=required_user(),
         by=acting_as(),
     )
     return version_view(version)

@@ -15,9 +15,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from registry.api.limits import limit_partner_queries
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.db import session as db_session
 from registry.eligibility.actions import audience_of, count_eligible
 from registry.eligibility.catalogue import catalogue_for
@@ -31,21 +30,14 @@ from registry.eligibility.saved import (
     visible_saved_queries,
     visible_saved_query,
 )
-from registry.errors import RepeatedQuery, Unauthorised, ValidationFailed, record_refusal
+from registry.errors import RepeatedQuery, ValidationFailed, record_refusal
 from registry.participants.views import long_date
 
 bp = Blueprint("eligibility_web", __name__, url_prefix="/eligibility")
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:  # @requires has already sent anyone else to sign in
-        raise Unauthorised()
-    return user
-
-
 def _form(**kwargs: Any) -> QueryForm:
-    return query_form_for(_user().role)(**kwargs)
+    return query_form_for(required_user().role)(**kwargs)
 
 
 @bp.route("/")
@@ -58,7 +50,9 @@ def query() -> tuple[str, int]:
 @requires(Permission.QUERY_ELIGIBILITY)
 def saved(query_id: str) -> tuple[str, int]:
     """A saved query's latest version, loaded into the form (not counted until asked)."""
-    latest = saved_query_view(visible_saved_query(_user(), query_id), history=False)["latest"]
+    latest = saved_query_view(visible_saved_query(required_user(), query_id), history=False)[
+        "latest"
+    ]
     return _query_page(
         _form(data=QueryForm.values_of(latest["criteria"], latest["breakdown"], query_id))
     )
@@ -79,7 +73,7 @@ def edit() -> tuple[str, int]:
 @requires(Permission.QUERY_ELIGIBILITY)
 def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The count belongs to this POST (no redirect): it is shown with the form that asked."""
-    user = _user()
+    user = required_user()
     form = _form()
     answer = None
     if form.validate_on_submit():
@@ -109,7 +103,7 @@ def save() -> tuple[str, int] | Response:
                 document=form.criteria(),
                 breakdown=form.breakdown(),
                 shared=bool(form.shared.data),
-                user=_user(),
+                user=required_user(),
                 by=acting_as(),
             )
         except ValidationFailed as exc:
@@ -130,7 +124,7 @@ def save_version(query_id: str) -> tuple[str, int] | Response:
                 query_id,
                 document=form.criteria(),
                 breakdown=form.breakdown(),
-                user=_user(),
+                user=required_user(),
                 by=acting_as(),
             )
         except ValidationFailed as exc:
@@ -153,7 +147,7 @@ def _query_page(
 ) -> tuple[str, int]:
     """The page, as 422 when the form has errors: the request's transaction is rolled back,
     so a refused submission writes nothing."""
-    user = _user()
+    user = required_user()
     saved_queries = [saved_query_view(q, history=False) for q in visible_saved_queries(user)]
     errors = form.error_links()
     page = render_template(

@@ -14,10 +14,8 @@ from typing import Any
 from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
-from registry.errors import Unauthorised
+from registry.auth.session import acting_as, required_user, requires
 from registry.exports.actions import (
     add_researcher,
     create_grant,
@@ -66,13 +64,6 @@ def _file_response(description: str, media_type: str, schema: dict[str, Any]) ->
     return {"description": description, "content": {media_type: {"schema": schema}}}
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:
-        raise Unauthorised()
-    return user
-
-
 @blp.route("", methods=["POST"])
 @requires(Permission.MANAGE_GRANTS)
 @blp.arguments(GrantArgs)
@@ -88,7 +79,7 @@ def create(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, GrantListSchema)
 def list_grants() -> dict[str, Any]:
     """Admins: every grant; researchers: the grants that name them."""
-    return {"items": [grant_view(grant) for grant in visible_grants(_user())]}
+    return {"items": [grant_view(grant) for grant in visible_grants(required_user())]}
 
 
 @blp.route("/variables", methods=["GET"])
@@ -104,7 +95,7 @@ def variables() -> dict[str, Any]:
 @blp.response(200, GrantSchema)
 def show(grant_id: str) -> dict[str, Any]:
     """One grant: its terms, its researchers and its recent extracts."""
-    return grant_view(visible_grant(_user(), grant_id))
+    return grant_view(visible_grant(required_user(), grant_id))
 
 
 @blp.route("/<grant_id>/researchers", methods=["POST"])
@@ -113,7 +104,7 @@ def show(grant_id: str) -> dict[str, Any]:
 @blp.response(200, GrantSchema)
 def add(args: dict[str, Any], grant_id: str) -> dict[str, Any]:
     """Admins: name a researcher (by account email) on the grant."""
-    grant = visible_grant(_user(), grant_id)
+    grant = visible_grant(required_user(), grant_id)
     add_researcher(grant, email=args["email"], by=acting_as())
     return grant_view(grant)
 
@@ -123,7 +114,7 @@ def add(args: dict[str, Any], grant_id: str) -> dict[str, Any]:
 @blp.response(200, GrantSchema)
 def remove(grant_id: str, user_id: str) -> dict[str, Any]:
     """Admins: take a researcher off the grant (the grant becomes 404 to them)."""
-    grant = visible_grant(_user(), grant_id)
+    grant = visible_grant(required_user(), grant_id)
     remove_researcher(grant, user_id=user_id, by=acting_as())
     return grant_view(grant)
 
@@ -133,7 +124,7 @@ def remove(grant_id: str, user_id: str) -> dict[str, Any]:
 @blp.response(200, GrantSchema)
 def revoke(grant_id: str) -> dict[str, Any]:
     """Admins: revoke the grant at once; every extract under it is refused from now on."""
-    return grant_view(revoke_grant(visible_grant(_user(), grant_id), by=acting_as()))
+    return grant_view(revoke_grant(visible_grant(required_user(), grant_id), by=acting_as()))
 
 
 @blp.route("/<grant_id>/exports", methods=["POST"])
@@ -145,7 +136,10 @@ def export(args: dict[str, Any], grant_id: str) -> Response:
     """Researchers on the grant: make an extract and download it. Built in a temporary
     directory, batch by batch, then streamed from a temporary file; audited."""
     archive, name = export_download(
-        usable_grant(_user(), grant_id), file_format=args["format"], channel="api", by=acting_as()
+        usable_grant(required_user(), grant_id),
+        file_format=args["format"],
+        channel="api",
+        by=acting_as(),
     )
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 
@@ -159,7 +153,7 @@ def fhir(args: dict[str, Any], grant_id: str) -> Response:
     """Researchers on the grant: the extract as FHIR R4, ``per_page`` participants (at
     most 500) per Bundle: ResearchStudy, and per participant Patient (pseudonymised),
     ResearchSubject, Consent, and Observations / QuestionnaireResponses. Audited."""
-    grant = usable_grant(_user(), grant_id)
+    grant = usable_grant(required_user(), grant_id)
     per_page = args["per_page"]
 
     def link(page: int) -> str:

@@ -12,11 +12,10 @@ from typing import Any
 from flask import Blueprint, render_template, send_file
 from werkzeug.wrappers import Response
 
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.consents.items import CONSENT_ITEM_TEXT
-from registry.errors import Unauthorised, ValidationFailed
+from registry.errors import ValidationFailed
 from registry.exports.actions import export_download
 from registry.exports.catalogue import TABLES
 from registry.exports.extract import PARQUET, parquet_available
@@ -40,30 +39,23 @@ DATE_POLICY_TEXT = {
 }
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:  # @requires has already sent anyone else to sign in
-        raise Unauthorised()
-    return user
-
-
 @bp.route("/")
 @requires(Permission.VIEW_GRANTS)
 def index() -> str:
-    grants = [grant_view(grant) for grant in visible_grants(_user())]
+    grants = [grant_view(grant) for grant in visible_grants(required_user())]
     return render_template("exports/index.html", grants=grants)
 
 
 @bp.route("/<grant_id>")
 @requires(Permission.VIEW_GRANTS)
 def show(grant_id: str) -> str:
-    return _grant_page(visible_grant(_user(), grant_id), ExtractForm())[0]
+    return _grant_page(visible_grant(required_user(), grant_id), ExtractForm())[0]
 
 
 @bp.route("/<grant_id>/extract", methods=["POST"])
 @requires(Permission.EXPORT_DATA)
 def extract(grant_id: str) -> Response | tuple[str, int]:
-    grant = usable_grant(_user(), grant_id)
+    grant = usable_grant(required_user(), grant_id)
     form = ExtractForm()
     try:
         args = load(ExportArgs(), {"format": form.file_format.data})
@@ -92,7 +84,7 @@ def _grant_page(grant: DataAccessGrant, form: ExtractForm) -> tuple[str, int]:
         tables=[table for table in tables if table["variables"]],
         form=form,
         consent_texts=[CONSENT_ITEM_TEXT[item] for item in view["consent_items"]],
-        may_extract=_user().can(Permission.EXPORT_DATA) and view["status"] == ACTIVE,
+        may_extract=required_user().can(Permission.EXPORT_DATA) and view["status"] == ACTIVE,
         parquet=parquet_available(),
         date_policy=DATE_POLICY_TEXT[view["date_policy"]].format(days=view["max_shift_days"]),
     )

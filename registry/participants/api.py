@@ -21,9 +21,8 @@ from registry.assessments.schemas import (
 from registry.assessments.treatment import current_definition
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
-from registry.errors import Unauthorised
 from registry.participants.actions import correct_participant, enrol_participant
 from registry.participants.facts import failed_adequate_trials
 from registry.participants.models import Participant
@@ -51,13 +50,6 @@ VIEW_PURPOSE = "view participant record"
 LIST_PURPOSE = "list participants"
 
 
-def current_user() -> User:
-    user = signed_in_user()
-    if user is None:
-        raise Unauthorised()
-    return user
-
-
 def _dump(user: User, view: dict[str, Any]) -> dict[str, Any]:
     schema = ParticipantSchema() if identifiable_to(user) else PseudonymisedParticipantSchema()
     dumped: dict[str, Any] = schema.dump(view)
@@ -77,7 +69,7 @@ def _respond(user: User, view: dict[str, Any]) -> Response:
 @blp.alt_response(409, schema="Error", description="duplicate_participant: already enrolled")
 def enrol(args: dict[str, Any]) -> dict[str, Any]:
     """Enrol a consenting person at the clinician's own site."""
-    user = current_user()
+    user = required_user()
     participant = enrol_participant(args, by=acting_as(), own_site=user.site)
     return participant_view(participant, user=user, by=acting_as(), purpose="confirm enrolment")
 
@@ -91,7 +83,7 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 def list_participants(args: dict[str, Any]) -> dict[str, Any]:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
     Researchers: every site's, pseudonymised."""
-    user = current_user()
+    user = required_user()
     statement = visible_participants(user)
     if args.get("cohort"):
         statement = statement.where(Participant.cohort == args["cohort"])
@@ -120,7 +112,7 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
 def search(args: dict[str, Any]) -> dict[str, Any]:
     """Find one of the clinician's own site's participants by NHS number (through the blind
     index). A POST, so that the number is never in a URL or an access log; audited."""
-    user = current_user()
+    user = required_user()
     found = find_visible_by_nhs_number(user, args["nhs_number"], by=acting_as())
     return participant_view(found, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
@@ -131,7 +123,7 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 def get_participant(participant_id: str) -> Response:
     """One participant: identifiable for a clinician of their site (audited), else
     pseudonymised (researchers). Another site's participant is 404."""
-    user = current_user()
+    user = required_user()
     participant = visible_participant(user, participant_id)
     return _respond(
         user, participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
@@ -144,7 +136,7 @@ def get_participant(participant_id: str) -> Response:
 @blp.response(200, ParticipantSchema)
 def correct(changes: dict[str, Any], participant_id: str) -> Response:
     """Correct contact details and demographics (NHS number and birth date are fixed)."""
-    user = current_user()
+    user = required_user()
     participant = visible_participant(user, participant_id)
     corrected = correct_participant(participant, changes, by=acting_as())
     return _respond(
@@ -159,7 +151,7 @@ def correct(changes: dict[str, Any], participant_id: str) -> Response:
 def add_assessment(args: dict[str, Any], participant_id: str) -> Assessment:
     """Record a rating scale item by item (or its total); ranges checked, total and band
     computed."""
-    participant = visible_participant(current_user(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     return record_assessment(participant, by=acting_as(), **args)
 
 
@@ -168,7 +160,7 @@ def add_assessment(args: dict[str, Any], participant_id: str) -> Assessment:
 @blp.response(200, AssessmentSchema(many=True))
 def list_assessments(participant_id: str) -> list[Assessment]:
     """Every assessment of one of the clinician's own participants, newest first."""
-    participant = visible_participant(current_user(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     return list(
         session().scalars(
             select(Assessment)
@@ -184,7 +176,7 @@ def list_assessments(participant_id: str) -> list[Assessment]:
 @blp.response(201, TreatmentTrialSchema)
 def add_treatment_trial(args: dict[str, Any], participant_id: str) -> dict[str, Any]:
     """Record an antidepressant trial (TRD); failed_adequate_trials is recounted."""
-    participant = visible_participant(current_user(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     trial = record_treatment_trial(participant, by=acting_as(), **args)
     definition = current_definition()
     return {

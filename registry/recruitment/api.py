@@ -7,10 +7,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
-from registry.errors import Unauthorised
+from registry.auth.session import acting_as, required_user, requires
 from registry.recruitment.actions import (
     close_request,
     confirm_request,
@@ -43,13 +41,6 @@ blp = Blueprint(
 )
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:
-        raise Unauthorised()
-    return user
-
-
 @blp.route("", methods=["POST"])
 @requires(Permission.SUBMIT_RECRUITMENT_REQUESTS)
 @blp.arguments(RequestArgs)
@@ -57,7 +48,7 @@ def _user() -> User:
 def submit(args: dict[str, Any]) -> dict[str, Any]:
     """Partners: ask the registry to approach matching, consenting participants about a
     study. Nobody is chosen until an admin approves."""
-    user = _user()
+    user = required_user()
     return request_view(submit_request(args, user=user, by=acting_as()), user)
 
 
@@ -68,7 +59,7 @@ def submit(args: dict[str, Any]) -> dict[str, Any]:
 def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     """Partners: their organisation's requests; admins: all; clinicians: open requests
     with people on their site's list."""
-    user = _user()
+    user = required_user()
     items = visible_requests(user, status=args.get("status"))
     return {"items": [request_view(r, user) for r in items]}
 
@@ -79,7 +70,7 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
 def show(request_id: str) -> dict[str, Any]:
     """One request. Admins also see contactable matches per site (before a decision) and
     who was held back; partners see disclosure-controlled counts only."""
-    user = _user()
+    user = required_user()
     return request_view(visible_request(user, request_id), user)
 
 
@@ -94,7 +85,7 @@ def show(request_id: str) -> dict[str, Any]:
 )
 def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Admins: approve (freezing the contact lists now) or reject, with a note."""
-    user = _user()
+    user = required_user()
     request = visible_request(user, request_id)
     decided = decide_request(request, decision=args["decision"], note=args["note"], by=acting_as())
     return request_view(decided, user)
@@ -106,7 +97,7 @@ def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
 @blp.alt_response(409, schema="Error", description="not_awaiting_confirmation")
 def confirm(request_id: str) -> dict[str, Any]:
     """Admins, under the two-person rule: a second admin opens an approved request's lists."""
-    user = _user()
+    user = required_user()
     return request_view(confirm_request(visible_request(user, request_id), by=acting_as()), user)
 
 
@@ -120,7 +111,7 @@ def confirm(request_id: str) -> dict[str, Any]:
 )
 def close(request_id: str) -> dict[str, Any]:
     """Admins, or the partner: close a request; its lists stop at once."""
-    user = _user()
+    user = required_user()
     return request_view(close_request(visible_request(user, request_id), by=acting_as()), user)
 
 
@@ -130,7 +121,7 @@ def close(request_id: str) -> dict[str, Any]:
 def contacts(request_id: str) -> dict[str, Any]:
     """Clinicians: their site's people on an open request's list, identifiable (audited),
     with what is new since they last looked."""
-    user = _user()
+    user = required_user()
     return contact_list(visible_request(user, request_id), user, by=acting_as())
 
 
@@ -140,7 +131,7 @@ def contacts(request_id: str) -> dict[str, Any]:
 @blp.response(200, OutcomeSchema)
 def outcome(args: dict[str, Any], request_id: str, participant_id: str) -> dict[str, Any]:
     """Clinicians: record what happened when they approached this person."""
-    user = _user()
+    user = required_user()
     request = visible_request(user, request_id)
     contact = record_outcome(
         listed_contact(request, user, participant_id), status=args["status"], by=acting_as()
@@ -158,5 +149,5 @@ def outcome(args: dict[str, Any], request_id: str, participant_id: str) -> dict[
 def show_funnel(request_id: str) -> dict[str, Any]:
     """People on the lists by status, now and week by week: exact for admins; for the
     partner "<10" below ten, otherwise to the nearest 5, with secondary suppression."""
-    user = _user()
+    user = required_user()
     return funnel(visible_request(user, request_id), user)

@@ -16,13 +16,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.db import session as db_session
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
-from registry.errors import Conflict, Forbidden, Unauthorised, ValidationFailed, record_refusal
+from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
 from registry.participants.schemas import load_or_fail as load
 from registry.participants.views import long_date
 from registry.recruitment.actions import (
@@ -68,26 +67,19 @@ NOTICES = {
 }
 
 
-def _user() -> User:
-    user = signed_in_user()
-    if user is None:  # @requires has already sent anyone else to sign in
-        raise Unauthorised()
-    return user
-
-
 # -- the list and a new request -------------------------------------------------------------
 
 
 @bp.route("/")
 @requires(Permission.VIEW_RECRUITMENT_REQUESTS)
 def index() -> str:
-    return render_template("recruitment/index.html", requests=visible_requests(_user()))
+    return render_template("recruitment/index.html", requests=visible_requests(required_user()))
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.SUBMIT_RECRUITMENT_REQUESTS)
 def new() -> tuple[str, int] | Response:
-    user = _user()
+    user = required_user()
     saved = {
         query.query_id: saved_query_view(query, history=False)
         for query in visible_saved_queries(user)
@@ -114,13 +106,13 @@ def new() -> tuple[str, int] | Response:
 @bp.route("/<request_id>")
 @requires(Permission.VIEW_RECRUITMENT_REQUESTS)
 def show(request_id: str) -> tuple[str, int]:
-    return _request_page(visible_request(_user(), request_id))
+    return _request_page(visible_request(required_user(), request_id))
 
 
 @bp.route("/<request_id>/decision", methods=["POST"])
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 def decide(request_id: str) -> tuple[str, int] | Response:
-    found = visible_request(_user(), request_id)
+    found = visible_request(required_user(), request_id)
     form = DecisionForm()
     if form.validate_on_submit():
         try:
@@ -135,14 +127,14 @@ def decide(request_id: str) -> tuple[str, int] | Response:
 @bp.route("/<request_id>/confirmation", methods=["POST"])
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 def confirm(request_id: str) -> tuple[str, int] | Response:
-    found = visible_request(_user(), request_id)
+    found = visible_request(required_user(), request_id)
     return _act_then_return(found, lambda: confirm_request(found, by=acting_as()))
 
 
 @bp.route("/<request_id>/closure", methods=["POST"])
 @requires(Permission.CLOSE_RECRUITMENT_REQUESTS)
 def close(request_id: str) -> tuple[str, int] | Response:
-    found = visible_request(_user(), request_id)
+    found = visible_request(required_user(), request_id)
     return _act_then_return(found, lambda: close_request(found, by=acting_as()))
 
 
@@ -173,7 +165,7 @@ def _request_page(
 ) -> tuple[str, int]:
     """The request as the user's role may see it (``request_view``), with the funnel for
     those who follow it once there are lists, and the decision form for admins."""
-    user = _user()
+    user = required_user()
     form = form or DecisionForm()
     has_lists = found.status not in (SUBMITTED, REJECTED)
     follows = user.can(Permission.FOLLOW_RECRUITMENT_FUNNELS) and has_lists
@@ -194,7 +186,7 @@ def _request_page(
 @requires(Permission.WORK_CONTACT_LISTS)
 def contacts(request_id: str) -> str:
     """The clinician's site's people on the list, identifiable: each read is audited."""
-    user = _user()
+    user = required_user()
     listing = contact_list(visible_request(user, request_id), user, by=acting_as())
     return render_template("recruitment/contacts.html", listing=listing, form=OutcomeForm())
 
@@ -204,7 +196,7 @@ def contacts(request_id: str) -> str:
 def record(request_id: str, participant_id: str) -> Response:
     """One outcome from a row of the list. The select offers only outcomes, so a refused
     one was not sent from the page: it gets the plain error page, as a 422."""
-    user = _user()
+    user = required_user()
     found = visible_request(user, request_id)
     args = load(OutcomeArgs(), {"status": OutcomeForm().status.data})
     contact = listed_contact(found, user, participant_id)
