@@ -70,9 +70,13 @@ class ReferenceProblem(ValueError):
 
 def parse_shares(text: str) -> tuple[dict[str, dict[str, float]], frozenset[tuple[str, str]]]:
     """Shares and confirm marks from a reference CSV, or ReferenceProblem naming every fault."""
-    if len(text.encode()) > MAX_CSV_BYTES:
+    # surrogatepass: a lone surrogate from JSON is measured, then refused as not CSV below.
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CSV_BYTES:
         raise ReferenceProblem([f"The file is larger than {MAX_CSV_BYTES // 1024} KB."])
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ReferenceProblem([f"The file is not valid CSV: {exc}."]) from None
     if not rows or tuple(cell.strip() for cell in rows[0]) != CSV_HEADER:
         raise ReferenceProblem([f"The first line must be: {','.join(CSV_HEADER)}"])
     known = reference_groups()

@@ -227,6 +227,8 @@ ethnicity_group,other,3.0,
         (GOOD_CSV + "age,18-24,1,no\n", "line 7: unknown attribute"),
         (GOOD_CSV.replace(",yes", ",maybe"), "line 5: confirm must be"),
         (GOOD_CSV.replace("ethnicity_group,other,3.0,\n", ""), "no share for other"),
+        # Found by the fuzzer: a bare carriage return inside a field was a 500.
+        (GOOD_CSV + "sex,female\r)x,1,no\n", "not valid CSV"),
     ],
 )
 def test_a_bad_reference_csv_is_refused_with_its_line(text: str, problem: str) -> None:
