@@ -17,6 +17,7 @@ set -euo pipefail
 source "$(dirname "$0")/../_venv.sh"
 cd "$ROOT"
 ensure_venv "[test]"
+export FUZZ_RANDOM=1  # new requests each run (CI repeats the same ones)
 
 examples="${1:-1000}"
 case "$examples" in
