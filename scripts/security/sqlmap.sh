@@ -45,7 +45,9 @@ token() { registry tokens issue --email "$1" --name sqlmap --expires-days 1 | gr
 clinician="$(token clinician@demo.example)"
 researcher="$(token researcher@demo.example)"
 
-registry serve --bind "127.0.0.1:$port" --workers 2 >"$work/server.log" 2>&1 &
+# Not through the registry() function: its subshell would be what $! names, and killing it
+# would leave gunicorn running.
+"$VENV/bin/registry" serve --bind "127.0.0.1:$port" --workers 2 >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do
