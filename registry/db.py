@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -107,6 +107,14 @@ class Database:
 def database() -> Database:
     db: Database = current_app.extensions["registry.db"]
     return db
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for Core statements where the ORM's per-row work would cost more
+    than the round trip (hot paths: enrolment, the audit append)."""
+    table = model.__table__
+    assert isinstance(table, Table)  # each model maps one table
+    return table
 
 
 def session() -> Session:

@@ -11,13 +11,13 @@ from hashlib import sha256
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from registry.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
 from registry.auth.models import User
 from registry.crypto import key_provider
-from registry.db import session, utcnow
+from registry.db import session, table_of, utcnow
 
 AUDIT_KEY_PURPOSE = "audit-mac"
 
@@ -84,22 +84,24 @@ def record_event(action: str, *, by: Actor, **entry: Any) -> AuditEvent:
 
 
 def record_events(entries: Sequence[AuditEntry], *, by: Actor) -> list[AuditEvent]:
-    """Append events in order under one chain-head lock (bulk enrolment audits each person)."""
+    """Append events in order under one chain-head lock (bulk enrolment audits each person).
+
+    Core statements rather than the unit of work: every request appends, and the lock is
+    held from here to the commit, so the less work after taking it the better.
+    """
     details = [_canonical(_checked_details(entry.details or {})) for entry in entries]
     db = session()
-    # populate_existing: re-read the head even if this session loaded it before the lock.
-    head = db.execute(
-        select(AuditChainHead)
+    last_seq, last_mac = db.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_mac)
         .where(AuditChainHead.id == 1)
         .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    ).one()
     at = utcnow().isoformat(timespec="microseconds")
     request_id = _request_id()
     events = []
     for entry, details_json in zip(entries, details, strict=True):
         event = AuditEvent(
-            seq=head.last_seq + 1,
+            seq=last_seq + 1,
             at=at,
             actor=by.label,
             role=by.role,
@@ -111,15 +113,22 @@ def record_events(entries: Sequence[AuditEntry], *, by: Actor) -> list[AuditEven
             outcome=entry.outcome,
             request_id=request_id,
             details=details_json,
-            prev_mac=head.last_mac,
+            prev_mac=last_mac,
         )
         event.mac = _mac(event)
         events.append(event)
-        head.last_seq = event.seq
-        head.last_mac = event.mac
-    db.add_all(events)
-    db.flush()
+        last_seq, last_mac = event.seq, event.mac
+    db.execute(insert(table_of(AuditEvent)), [_columns(event) for event in events])
+    db.execute(
+        update(table_of(AuditChainHead))
+        .where(AuditChainHead.id == 1)
+        .values(last_seq=last_seq, last_mac=last_mac)
+    )
     return events
+
+
+def _columns(event: AuditEvent) -> dict[str, Any]:
+    return {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}
 
 
 @dataclass(frozen=True)

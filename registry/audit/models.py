@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, LargeBinary, String, Text
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
@@ -14,6 +14,10 @@ class AuditEvent(Base):
     """One audited act. Rows are never updated or deleted (database triggers refuse)."""
 
     __tablename__ = "audit_event"
+    # How often this actor asked this question lately (a partner's repeated counts).
+    __table_args__ = (
+        Index("ix_audit_event_actor_action_target", "actor", "action", "target_id", "at"),
+    )
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.audit.actions import Actor, AuditEntry
@@ -22,11 +22,12 @@ from registry.audit.actions import record_events as record_audit_events
 from registry.auth.models import Site
 from registry.consents.actions import consent_record_values
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
-from registry.db import Base, session
+from registry.db import Base, session, table_of
 from registry.errors import DuplicateParticipant, ValidationFailed
 from registry.participants.facts import facts_values, refresh_facts
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.identity import (
+    Identity,
     SealedIdentity,
     enrolled_among,
     lock_active,
@@ -166,63 +167,22 @@ def _insert(
     by: Actor,
     today: dt.date,
 ) -> list[int]:
-    ethnicity = reference()
     participants: list[dict[str, Any]] = []
     sealed: list[SealedIdentity] = []
     for enrolment in enrolments:
-        identity = SealedIdentity.seal(
-            new_participant_id(),
-            {
-                "nhs_number": enrolment["nhs_number"],
-                "given_name": enrolment["given_name"],
-                "family_name": enrolment["family_name"],
-                "date_of_birth": enrolment["date_of_birth"].isoformat(),
-                "postcode": enrolment["postcode"],
-                "email": enrolment.get("email"),
-                "phone": enrolment.get("phone"),
-            },
-        )
+        identity = SealedIdentity.seal(Identity.of_enrolment(new_participant_id(), enrolment))
         sealed.append(identity)
         site = own_site if enrolment.get("site") is None else sites[enrolment["site"]]
         assert site is not None  # _check_against_registry refused it otherwise
-        clinical = enrolment["clinical"]
-        birth: dt.date = enrolment["date_of_birth"]
         participants.append(
             {
                 "participant_id": identity.participant_id,
-                "cohort": enrolment["cohort"],
-                "site_id": site.id,
-                "birth_year": birth.year,
-                "birth_month": birth.month,
-                "postcode_district": enrolment["postcode"].split(" ")[0],
-                "enrolled_on": today,
+                **participant_columns(enrolment, site_id=site.id, enrolled_on=today),
                 "enrolled_by_id": by.user_id,
-                "sex": enrolment["sex"],
-                "gender_identity": enrolment["gender_identity"],
-                "ethnicity": enrolment["ethnicity"],
-                "ethnicity_group": ethnicity.ethnicity_group(enrolment["ethnicity"]),
-                "imd_decile": enrolment.get("imd_decile"),
-                "imd_version": enrolment.get("imd_version")
-                if enrolment.get("imd_decile") is not None
-                else None,
-                "diagnosis_icd10": clinical["diagnosis_icd10"],
-                "psychosis_onset": clinical.get("psychosis_onset"),
-                "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
-                "eip_accepted_on": clinical.get("eip_accepted_on"),
-                "dup_weeks": _dup_weeks(clinical),
-                "episode_start": clinical.get("episode_start"),
                 **identity.columns,
             }
         )
-    # Plain executemany, then the ids read back in one query: INSERT ... RETURNING of many
-    # rows costs several times more on PostgreSQL (psycopg re-parses each generated batch).
-    _insert_all(Participant, participants)
-    pk_of = _read_back(
-        select(Participant.participant_id, Participant.id),
-        Participant.participant_id,
-        [s.participant_id for s in sealed],
-    )
-    pks = [pk_of[s.participant_id] for s in sealed]
+    pks = _insert_with_ids(Participant, participants, key=Participant.participant_id)
     _insert_all(
         ParticipantKey,
         [{"participant_pk": pk, **s.key_row} for pk, s in zip(pks, sealed, strict=True)],
@@ -245,16 +205,13 @@ def _insert(
         )
         for pk, s, enrolment in zip(pks, sealed, enrolments, strict=True)
     ]
-    _insert_all(ConsentRecord, records)
     # Each new participant has exactly one record so far: their enrolment.
-    record_of = _read_back(
-        select(ConsentRecord.participant_pk, ConsentRecord.id), ConsentRecord.participant_pk, pks
-    )
+    record_ids = _insert_with_ids(ConsentRecord, records, key=ConsentRecord.participant_pk)
     _insert_all(
         ConsentItemEvent,
         [
-            {"record_id": record_of[pk], "participant_pk": pk, "item": item, "granted": granted}
-            for pk, enrolment in zip(pks, enrolments, strict=True)
+            {"record_id": record_id, "participant_pk": pk, "item": item, "granted": granted}
+            for pk, record_id, enrolment in zip(pks, record_ids, enrolments, strict=True)
             for item, granted in enrolment["consent"]["items"].items()
         ],
     )
@@ -292,21 +249,67 @@ def _insert(
 
 
 def _insert_all(model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
-    """One executemany. Nulls are rendered, so rows with and without optional values keep
-    one statement shape instead of being split into a statement per shape."""
+    """One executemany of rows of one shape, straight to the table: for a single
+    enrolment, the ORM's bulk-insert machinery costs more than the round trip itself."""
     if rows:
-        session().execute(insert(model).execution_options(render_nulls=True), rows)
+        session().execute(insert(table_of(model)), rows)
 
 
-def _read_back(
-    statement: Select[Any, int], key: InstrumentedAttribute[Any], values: Sequence[Any]
-) -> dict[Any, int]:
-    """{key: id} for rows just inserted, read in chunks that stay inside SQL limits."""
+def _insert_with_ids(
+    model: type[Participant | ConsentRecord],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: InstrumentedAttribute[Any],
+) -> list[int]:
+    """Insert rows; their ids, in order. ``key`` is unique among the rows.
+
+    One row (an enrolment through the API or a form) has its id from INSERT ... RETURNING,
+    in the same round trip. Many are one executemany and their ids read back by ``key`` in
+    chunks: INSERT ... RETURNING of many rows costs several times more on PostgreSQL
+    (psycopg re-parses each generated batch).
+    """
+    db = session()
+    table = table_of(model)
+    if len(rows) == 1:
+        return [db.scalars(insert(table).returning(table.c.id), rows).one()]
+    _insert_all(model, rows)
+    values = [row[key.key] for row in rows]
     found: dict[Any, int] = {}
     for start in range(0, len(values), 1000):
-        rows = session().execute(statement.where(key.in_(values[start : start + 1000])))
-        found.update({value: row_id for value, row_id in rows})
-    return found
+        chunk = values[start : start + 1000]
+        rows_read = db.execute(select(key, model.id).where(key.in_(chunk)))
+        found.update({value: row_id for value, row_id in rows_read})
+    return [found[value] for value in values]
+
+
+def participant_columns(
+    enrolment: Mapping[str, Any], *, site_id: int, enrolled_on: dt.date
+) -> dict[str, Any]:
+    """A loaded enrolment's participant columns, bar the keys and the sealed identity
+    (also how the benchmarks build their populations)."""
+    clinical = enrolment["clinical"]
+    birth: dt.date = enrolment["date_of_birth"]
+    decile = enrolment.get("imd_decile")
+    return {
+        "cohort": enrolment["cohort"],
+        "site_id": site_id,
+        "birth_year": birth.year,
+        "birth_month": birth.month,
+        "postcode_district": enrolment["postcode"].split(" ")[0],
+        "enrolled_on": enrolled_on,
+        "sex": enrolment["sex"],
+        "gender_identity": enrolment["gender_identity"],
+        "ethnicity": enrolment["ethnicity"],
+        "ethnicity_group": reference().ethnicity_group(enrolment["ethnicity"]),
+        "imd_decile": decile,
+        "imd_version": enrolment.get("imd_version") if decile is not None else None,
+        "diagnosis_icd10": clinical["diagnosis_icd10"],
+        "psychosis_onset": clinical.get("psychosis_onset"),
+        "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
+        "eip_accepted_on": clinical.get("eip_accepted_on"),
+        "dup_weeks": _dup_weeks(clinical),
+        "episode_start": clinical.get("episode_start"),
+    }
 
 
 def _dup_weeks(clinical: Mapping[str, Any]) -> int | None:

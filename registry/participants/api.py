@@ -27,6 +27,7 @@ from registry.participants.actions import correct_participant, enrol_participant
 from registry.participants.facts import failed_adequate_trials
 from registry.participants.models import Participant
 from registry.participants.queries import (
+    enrolment_view,
     find_visible_by_nhs_number,
     identifiable_to,
     page_of,
@@ -71,7 +72,7 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
     """Enrol a consenting person at the clinician's own site."""
     user = required_user()
     participant = enrol_participant(args, by=acting_as(), own_site=user.site)
-    return participant_view(participant, user=user, by=acting_as(), purpose="confirm enrolment")
+    return enrolment_view(participant, args, user=user)
 
 
 @blp.route("/participants", methods=["GET"])

@@ -81,6 +81,20 @@ class Identity:
 
     __str__ = __repr__
 
+    @classmethod
+    def of_enrolment(cls, participant_id: str, enrolment: Mapping[str, Any]) -> Identity:
+        """The identifiers a loaded enrolment gives (NHS number already canonical)."""
+        return cls(
+            participant_id=participant_id,
+            nhs_number=enrolment["nhs_number"],
+            given_name=enrolment["given_name"],
+            family_name=enrolment["family_name"],
+            date_of_birth=enrolment["date_of_birth"],
+            postcode=enrolment["postcode"],
+            email=enrolment.get("email"),
+            phone=enrolment.get("phone"),
+        )
+
 
 # -- enrolment (the action is participants.actions.enrol_batch) -------------------------
 
@@ -123,7 +137,11 @@ class SealedIdentity:
     cipher: FieldCipher  # for sealing their other records (a consultee's name, say)
 
     @classmethod
-    def seal(cls, participant_id: str, values: Mapping[str, str | None]) -> SealedIdentity:
+    def seal(cls, identity: Identity) -> SealedIdentity:
+        participant_id = identity.participant_id
+        values = {f.name: getattr(identity, f.name) for f in fields(identity)}
+        del values["participant_id"]
+        values["date_of_birth"] = identity.date_of_birth.isoformat()
         dek = new_dek()
         cipher = FieldCipher(dek, dek_version=DEK_VERSION)
         keyring = key_provider()
@@ -175,6 +193,26 @@ def find_by_nhs_number(nhs_number: str) -> Participant | None:
     return enrolled_among([canonical]).get(canonical)
 
 
+# A loose index scan: one probe of ix_nhs_number_index_bits per width in use (there are one
+# or two), where SELECT DISTINCT would read all the index's rows on every enrolment.
+_WIDTHS_IN_USE = text(
+    """
+    WITH RECURSIVE width(bits) AS (
+        SELECT min(bits) FROM nhs_number_index
+        UNION ALL
+        SELECT (SELECT min(bits) FROM nhs_number_index WHERE bits > width.bits)
+        FROM width WHERE width.bits IS NOT NULL
+    )
+    SELECT bits FROM width WHERE bits IS NOT NULL
+    """
+)
+
+
+def index_widths_in_use() -> set[int]:
+    """The blind-index widths the registry's rows were indexed at."""
+    return set(session().scalars(_WIDTHS_IN_USE))
+
+
 def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
     """Which of these canonical NHS numbers are enrolled, and as whom.
 
@@ -185,10 +223,11 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
     """
     if not canonicals:
         return {}
+    wanted_numbers = set(canonicals)  # a batch asks about thousands
     db = session()
     index_key = key_provider().subkey(BLIND_INDEX_PURPOSE)
     widths = {nhs_number_index(next(iter(canonicals)))[1]}
-    widths.update(db.scalars(select(NhsNumberIndex.bits).distinct()))
+    widths.update(index_widths_in_use())
     wanted = {
         (bits, blind_index(index_key, canonical, bits=bits))
         for canonical in canonicals
@@ -221,7 +260,7 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
             number = cipher.open_text(
                 sealed, context=FieldContext(TABLE, "nhs_number_sealed", participant_id)
             )
-            if number in canonicals:
+            if number in wanted_numbers:
                 matched.setdefault(number, pk)
     found: dict[str, Participant] = {}
     for number, pk in matched.items():

@@ -130,7 +130,9 @@ class NhsNumberIndex(Base):
 
     participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
     index_value: Mapped[int] = mapped_column(BigInteger, index=True)
-    bits: Mapped[int]
+    # Indexed so that the few widths in use are found by a loose index scan, not by
+    # reading every row (see identity.index_widths_in_use).
+    bits: Mapped[int] = mapped_column(index=True)
 
     def __repr__(self) -> str:
         return f"<NhsNumberIndex {self.participant_pk}>"

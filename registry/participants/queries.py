@@ -9,10 +9,13 @@ that someone is enrolled elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from registry.assessments.models import Assessment
+from registry.assessments.treatment import current_definition
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
@@ -138,9 +141,29 @@ def identifiable_fields(participant: Participant, identity: Identity) -> dict[st
     }
 
 
+def enrolment_view(
+    participant: Participant, enrolment: Mapping[str, Any], *, user: User
+) -> dict[str, Any]:
+    """Someone just enrolled, as the enrolling user sees them: made from the enrolment and
+    the row written, not read back. No stored identity is read, so nothing is audited
+    beyond the enrolment itself."""
+    consent = enrolment["consent"]
+    view = _view(
+        participant,
+        site=session().get(Site, participant.site_id),
+        failed_trials=(0, current_definition().name),  # as the facts row written says
+        latest={},
+        consent=dict(consent["items"]),
+        consent_form_version=consent["form_version"],
+    )
+    if identifiable_to(user):
+        identity = Identity.of_enrolment(participant.participant_id, enrolment)
+        view.update(identifiable_fields(participant, identity))
+    return view
+
+
 def pseudonymised_view(participant: Participant) -> dict[str, Any]:
     db = session()
-    site = db.get(Site, participant.site_id)
     facts = db.get(ParticipantFacts, participant.id)
     latest_form = db.scalar(
         select(ConsentForm.version)
@@ -149,6 +172,27 @@ def pseudonymised_view(participant: Participant) -> dict[str, Any]:
         .order_by(ConsentRecord.id.desc())
         .limit(1)
     )
+    return _view(
+        participant,
+        site=db.get(Site, participant.site_id),
+        failed_trials=(facts.failed_adequate_trials, facts.failed_trials_definition)
+        if facts
+        else (0, None),
+        latest=latest_scores(participant.id),
+        consent=current_consent(participant.id),
+        consent_form_version=latest_form,
+    )
+
+
+def _view(
+    participant: Participant,
+    *,
+    site: Site | None,
+    failed_trials: tuple[int, str | None],  # how many, by which definition
+    latest: Mapping[str, Assessment],
+    consent: dict[str, bool],
+    consent_form_version: str | None,
+) -> dict[str, Any]:
     return {
         "participant_id": participant.participant_id,
         "cohort": participant.cohort,
@@ -168,18 +212,18 @@ def pseudonymised_view(participant: Participant) -> dict[str, Any]:
         "psychosis_onset": participant.psychosis_onset,
         "dup_weeks": participant.dup_weeks,
         "episode_start": participant.episode_start,
-        "failed_adequate_trials": facts.failed_adequate_trials if facts else 0,
-        "failed_trials_definition": facts.failed_trials_definition if facts else None,
+        "failed_adequate_trials": failed_trials[0],
+        "failed_trials_definition": failed_trials[1],
         "latest_scores": {
             code: {
                 "total": assessment.total,
                 "band": assessment.band,
                 "administered_on": assessment.administered_on,
             }
-            for code, assessment in latest_scores(participant.id).items()
+            for code, assessment in latest.items()
         },
-        "consent": current_consent(participant.id),
-        "consent_form_version": latest_form,
+        "consent": consent,
+        "consent_form_version": consent_form_version,
     }
 
 

@@ -868,7 +868,7 @@ def test_enrolment_of_a_different_number_is_not_a_duplicate(
 # -- what enrolment writes -----------------------------------------------------------------------
 
 
-def test_enrolment_audits_the_enrolment_and_the_identity_read_without_identifiers(
+def test_enrolment_is_audited_once_without_identifiers(
     app: Flask, client: FlaskClient, clinician: ApiUser
 ) -> None:
     number = new_nhs_number()
@@ -885,10 +885,8 @@ def test_enrolment_audits_the_enrolment_and_the_identity_read_without_identifier
             .order_by(AuditEvent.seq)
         )
         rows = [(e.action, e.purpose, e.actor, e.details) for e in events]
-    assert [(action, purpose) for action, purpose, _, _ in rows] == [
-        ("participant.enrol", None),
-        ("participant.read_identity", "confirm enrolment"),
-    ]
+    # The response echoes what was sent, not a stored identity read back: one event.
+    assert [(action, purpose) for action, purpose, _, _ in rows] == [("participant.enrol", None)]
     assert {actor for _, _, actor, _ in rows} == {f"user:{clinician.account.user.id}"}
     written = json.dumps(rows)
     for secret in (number, "Pemberton-Oakes", "Ada", "B15 2TT", "ada@example.org", "1990-04-12"):
@@ -905,3 +903,47 @@ def test_enrolment_records_every_consent_item_as_answered(
     assert created["consent"] == {
         item: item not in ("samples", "commercial_partners") for item in CONSENT_ITEMS
     }
+
+
+def _as_typed(body: dict[str, Any]) -> dict[str, Any]:
+    """The body as a clinician might type it: spaced NHS number, lower-case postcode."""
+    number = body["nhs_number"]
+    return {**body, "nhs_number": f"{number[:3]} {number[3:6]} {number[6:]}", "postcode": "b15 2tt"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(enrolment_body("TRD"), id="TRD"),
+        pytest.param(
+            enrolment_body(
+                "EP",
+                clinical={
+                    "diagnosis_icd10": "F20.0",
+                    "psychosis_onset": "2025-09",
+                    "first_antipsychotic_on": "2025-11-03",
+                    "eip_accepted_on": "2025-10-20",
+                },
+            ),
+            id="EP, untreated weeks worked out",
+        ),
+        pytest.param(
+            _as_typed(
+                {k: v for k, v in enrolment_body("EP").items() if k not in ("email", "phone")}
+            ),
+            id="as typed, no email or phone",
+        ),
+    ],
+)
+def test_enrolment_answers_with_the_record_as_stored(
+    client: FlaskClient, clinician: ApiUser, body: dict[str, Any]
+) -> None:
+    """The enrolment's answer is made from what was sent, not read back; it must be what
+    reading the record back gives."""
+    created = client.post(URL, json=body, headers=clinician.headers)
+    assert created.status_code == 201, created.get_json()
+
+    stored = client.get(f"{URL}/{created.get_json()['participant_id']}", headers=clinician.headers)
+
+    assert stored.status_code == 200
+    assert created.get_json() == stored.get_json()

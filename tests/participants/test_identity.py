@@ -35,6 +35,7 @@ from registry.participants.identity import (
     BLIND_INDEX_PURPOSE,
     Identity,
     find_by_nhs_number,
+    index_widths_in_use,
     read_identity,
     shred_participant,
     update_identity,
@@ -354,6 +355,19 @@ def test_duplicate_is_found_after_the_index_width_changes(
     with pytest.raises(Conflict):
         enrol(site, "9990000018")
     assert find_by_nhs_number("9990000018") is not None
+
+
+def test_every_index_width_in_use_is_found(
+    app: Flask, app_ctx: None, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert index_widths_in_use() == set()
+    for population, number in ((100, "9990000018"), (10_000_000, "9990000026"), (1000, None)):
+        settings = dataclasses.replace(app.config["SETTINGS"], expected_population=population)
+        monkeypatch.setitem(app.config, "SETTINGS", settings)
+        enrol(site, number)
+
+    # 8 bits (the minimum), 22 and 8 again.
+    assert index_widths_in_use() == {8, 22}
 
 
 @pytest.mark.postgres_only
