@@ -23,14 +23,24 @@ Targets (issue #6): the engine within 1.5x of the hand SQL, and under 250 ms med
 1,000,000 participants on a 2-core machine.
 
 The population is kept between runs in the database ``registry_bench_eligibility`` on that
-server (its keyring and settings in ``.cache/bench/``); it is rebuilt with ``--fresh`` or
-when it holds another number of participants. It is bulk-loaded with COPY, not enrolled:
-eligibility reads only ``participant_facts`` (and ``site``), so each person of the demo
-generator (``registry.participants.demo``: the same Birmingham mix, cohorts, scores and
-treatment histories as ``registry demo seed``) becomes a participant row (random bytes in
-the sealed columns) and the facts row ``facts_values`` computes from their consent, latest
-scores and failed trials; there are no consent records, keys or clinical records. The
-enrolment path itself is benchmarked by ``scripts/bench/seed.py``.
+server, or the one ``REGISTRY_BENCH_DATABASE`` names (a trial build that leaves the other
+alone), with its keyring and settings in ``.cache/bench/<database>/``; it is rebuilt with
+``--fresh`` or when it holds another number of participants. It is bulk-loaded with COPY,
+not enrolled: each person of the demo generator (``registry.participants.demo``: the same
+Birmingham mix, cohorts, scores and treatment histories as ``registry demo seed``) becomes
+the rows enrolment writes for them (their identity sealed under a data key of their own,
+that key wrapped in ``participant_key``, their NHS number's blind index in
+``nhs_number_index`` at the width ``expected_population`` plans for this many people), so
+that duplicate checks at enrolment (``scripts/bench/load.py``) meet as many candidates as
+in a real registry of this size; and the facts row ``facts_values`` computes from their
+consent, latest scores and failed trials, which is all eligibility reads (with ``site``).
+There are no consent records or clinical records. The enrolment path itself is
+benchmarked by ``scripts/bench/seed.py``.
+
+The NHS numbers are not the demo generator's: its test range (999...) has only some 818,000
+valid numbers, and load.py enrols fresh ones from it. Each participant's is instead nine
+digits from their primary key and a check digit that fails Modulus 11: nobody's number,
+and never one an enrolment brings, since enrolment refuses it.
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
-from _common import admin_engine, database_on, sealed_widths, serving
+from _common import admin_engine, database_on, serving
 from flask import current_app
 from psycopg import sql
 from sqlalchemy import Select, create_engine, select, text
@@ -73,6 +83,7 @@ from registry.eligibility.compiler import Audience, count_statement, months_befo
 from registry.eligibility.criteria import parse_criteria
 from registry.eligibility.disclosure import controlled_count_payload
 from registry.migrations import upgrade
+from registry.participants.actions import participant_columns
 from registry.participants.demo import (
     DEMO_SITES,
     PeopleGenerator,
@@ -80,12 +91,14 @@ from registry.participants.demo import (
     ensure_demo_sites,
 )
 from registry.participants.facts import facts_values
+from registry.participants.identity import Identity, SealedIdentity, nhs_number_index
 from registry.participants.models import STATUS_ACTIVE
-from registry.participants.reference import reference
+from registry.participants.synthetic import check_digit
 
-DATABASE_NAME = "registry_bench_eligibility"
+# Another name keeps a trial build (at another size, say) away from the one in use.
+DATABASE_NAME = os.environ.get("REGISTRY_BENCH_DATABASE", "registry_bench_eligibility")
 WORK_DIR = Path(__file__).resolve().parents[2] / ".cache" / "bench" / DATABASE_NAME
-CHUNK = 25_000  # participants per loader task and transaction
+CHUNK = 10_000  # participants per loader task and transaction; a small build still uses 2 cores
 TARGET_RATIO = 1.5
 TARGET_MEDIAN_MS = 250.0
 GUNICORN_WORKERS = 2
@@ -247,8 +260,9 @@ def cut_offs(today: dt.date) -> dict[str, dt.date]:
 # -- the population ------------------------------------------------------------------------
 
 
-def bench_environment(url: str) -> dict[str, str]:
-    """Settings for this process and for gunicorn alike, as environment variables."""
+def bench_environment(url: str, participants: int) -> dict[str, str]:
+    """Settings for this process and for gunicorn alike, as environment variables, for a
+    population of ``participants``."""
     config = WORK_DIR / "registry.toml"
     config.write_text(BENCH_SETTINGS)
     return {
@@ -258,15 +272,19 @@ def bench_environment(url: str) -> dict[str, str]:
         "REGISTRY_KEYRING": str(WORK_DIR / "keyring.json"),
         "REGISTRY_INSTANCE_PATH": str(WORK_DIR / "instance"),
         "REGISTRY_WORKERS": str(GUNICORN_WORKERS),
+        # The blind index width a registry of this size plans (18 bits at 1,000,000), for
+        # the rows loaded and those enrolled later alike.
+        "REGISTRY_EXPECTED_POPULATION": str(participants),
     }
 
 
 def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) -> str:
     """Make (or reuse) the benchmark database with ``count`` participants; say what was done."""
     url = database_on(server_url, DATABASE_NAME)
+    WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     keyring = WORK_DIR / "keyring.json"
     # Written on the database once it is loaded and vacuumed: a half-made one never matches.
-    loaded_note = f"eligibility benchmark: {count} participants, seed {seed}"
+    loaded_note = f"eligibility benchmark: {count} participants with identities, seed {seed}"
     admin = admin_engine(server_url)
     with admin.connect() as conn:
         note = conn.scalar(
@@ -295,7 +313,7 @@ def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) ->
     keyring.unlink(missing_ok=True)
     LocalKeyring.create(keyring)
     upgrade(url)
-    environment = bench_environment(url)
+    environment = bench_environment(url, count)
     app = create_app(Settings.load(environment))
     with app.app_context():
         ensure_demo_sites(by=Actor.command_line())
@@ -353,15 +371,28 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
         settings=current_app.config["SETTINGS"],
         definition=definition,
     )
-    widths = sealed_widths()
-    participants, facts = [], []
+    # Written in this order: the keys and index rows refer to the participant rows.
+    tables: dict[str, list[dict[str, Any]]] = {
+        "participant": [],
+        "participant_key": [],
+        "nhs_number_index": [],
+        "participant_facts": [],
+    }
     for pk, person in enumerate(islice(people, size), start=first_pk):
-        row = participant_row(pk, person.enrolment, site_ids, widths, today=today, now=now)
-        participants.append(row)
-        facts.append(
+        enrolment = {**person.enrolment, "nhs_number": bench_nhs_number(pk)}
+        # As enrol_batch writes them: sealed identity, wrapped data key, blind index row.
+        sealed = SealedIdentity.seal(Identity.of_enrolment(f"P-BENCH{pk:09d}", enrolment))
+        row = participant_row(pk, enrolment, sealed, site_ids, today=today, now=now)
+        index_value, bits = nhs_number_index(enrolment["nhs_number"])
+        tables["participant"].append(row)
+        tables["participant_key"].append({"participant_pk": pk, **sealed.key_row})
+        tables["nhs_number_index"].append(
+            {"participant_pk": pk, "index_value": index_value, "bits": bits}
+        )
+        tables["participant_facts"].append(
             facts_values(
                 row,
-                consent=person.enrolment["consent"]["items"],
+                consent=enrolment["consent"]["items"],
                 latest_scores=latest_totals(person),
                 failed_adequate_trials=failed_trials(person, definition),
             )
@@ -371,7 +402,7 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
         connection = raw.driver_connection
         assert connection is not None  # a checked-out connection always has one
         with connection.cursor() as cursor:
-            for table, rows in (("participant", participants), ("participant_facts", facts)):
+            for table, rows in tables.items():
                 columns = list(rows[0])
                 statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                     sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -385,46 +416,30 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
     return size
 
 
+def bench_nhs_number(pk: int) -> str:
+    """Participant ``pk``'s NHS number, one that fails Modulus 11 (see the module docstring)."""
+    first_nine = f"{pk:09d}"
+    check = check_digit(first_nine)  # None: no tenth digit makes these nine valid
+    return f"{first_nine}{0 if check is None else (check + 1) % 10}"
+
+
 def participant_row(
     pk: int,
     enrolment: Mapping[str, Any],
+    sealed: SealedIdentity,
     site_ids: Mapping[str, int],
-    widths: Mapping[str, int],
     *,
     today: dt.date,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The participant columns enrolment would write, sealed ones as random bytes."""
-    clinical = enrolment["clinical"]
-    birth: dt.date = enrolment["date_of_birth"]
+    """The participant row enrolment would write, under the benchmark's own primary key."""
     return {
         "id": pk,
-        "participant_id": f"P-BENCH{pk:09d}",
-        "cohort": enrolment["cohort"],
-        "site_id": site_ids[enrolment["site"]],
+        "participant_id": sealed.participant_id,
+        **participant_columns(enrolment, site_id=site_ids[enrolment["site"]], enrolled_on=today),
         "status": STATUS_ACTIVE,
         "created_at": now,
-        **{
-            column: None
-            if enrolment.get(column.removesuffix("_sealed")) is None
-            else os.urandom(width)
-            for column, width in widths.items()
-        },
-        "birth_year": birth.year,
-        "birth_month": birth.month,
-        "postcode_district": enrolment["postcode"].split(" ")[0],
-        "enrolled_on": today,
-        "sex": enrolment["sex"],
-        "gender_identity": enrolment["gender_identity"],
-        "ethnicity": enrolment["ethnicity"],
-        "ethnicity_group": reference().ethnicity_group(enrolment["ethnicity"]),
-        "imd_decile": enrolment["imd_decile"],
-        "imd_version": enrolment["imd_version"],
-        "diagnosis_icd10": clinical["diagnosis_icd10"],
-        "psychosis_onset": clinical.get("psychosis_onset"),
-        "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
-        "eip_accepted_on": clinical.get("eip_accepted_on"),
-        "episode_start": clinical.get("episode_start"),
+        **sealed.columns,
     }
 
 
@@ -456,7 +471,12 @@ def _settle(url: str) -> None:
                 "(SELECT max(id) FROM participant))"
             )
         )
-        conn.execute(text("VACUUM (ANALYZE) participant, participant_facts, site"))
+        conn.execute(
+            text(
+                "VACUUM (ANALYZE) participant, participant_key, nhs_number_index, "
+                "participant_facts, site"
+            )
+        )
     engine.dispose()
 
 
@@ -683,10 +703,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.participants < 1 or args.repetitions < 2:
         parser.error("need at least 1 participant and 2 repetitions")
 
-    WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     done = ensure_population(args.database_url, args.participants, fresh=args.fresh, seed=args.seed)
     print(done, file=sys.stderr)
-    environment = bench_environment(database_on(args.database_url, DATABASE_NAME))
+    environment = bench_environment(
+        database_on(args.database_url, DATABASE_NAME), args.participants
+    )
     app = create_app(Settings.load(environment))
     with app.app_context():
         tokens = bench_tokens()

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(ensure_population(args.database_url, args.participants, fresh=False, seed=1))
     url = args.database_url.rsplit("/", 1)[0] + f"/{DATABASE_NAME}"
-    environment = bench_environment(url)
+    environment = bench_environment(url, args.participants)
     app = create_app(Settings.load(environment))
     with app.app_context():
         ensure_demo_consent_forms(by=Actor.command_line())
