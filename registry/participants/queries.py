@@ -22,14 +22,11 @@ from registry.auth.permissions import Permission
 from registry.consents.models import ConsentForm, ConsentRecord
 from registry.db import session
 from registry.errors import Forbidden, NoParticipantWithThisNumber, NotFound
+from registry.participants.age_bands import band_for_age
 from registry.participants.facts import current_consent, latest_scores
 from registry.participants.identity import Identity, find_by_nhs_number, read_identity
 from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
 from registry.participants.schemas import age_on
-
-# Census-style bands (ONS mid-year estimates), so cohorts compare with the population.
-_BAND_EDGES = (18, 25, 35, 45, 55, 65, 75)
-_BAND_NAMES = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75 and over")
 
 
 def age_band(participant: Participant, today: dt.date | None = None) -> str:
@@ -43,8 +40,7 @@ def age_band_on(birth_month_start: dt.date | None, day: dt.date | None) -> str:
     """The census age band on ``day`` of someone born in the month starting on that date."""
     if birth_month_start is None or day is None:
         return "unknown"
-    age = age_on(birth_month_start, day)
-    return _BAND_NAMES[sum(age >= edge for edge in _BAND_EDGES)]
+    return band_for_age(age_on(birth_month_start, day)).participant_label
 
 
 def identifiable_to(user: User) -> bool:

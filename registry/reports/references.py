@@ -16,12 +16,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from registry.participants import age_bands
 from registry.participants.reference import reference
 
 CSV_HEADER = ("attribute", "group", "share_percent", "confirm")
 # Shares are published to one decimal place, so a table may sum to 99.5-100.5.
 SUM_TOLERANCE = 0.5
-AGE_BANDS = ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
+AGE_BANDS = tuple(band.census_label for band in age_bands.BANDS)
 IMD_QUINTILES = ("1", "2", "3", "4", "5")
 SEXES = ("female", "male")
 YES_NO = {"yes": True, "no": False, "": False}

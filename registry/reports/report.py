@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, case, func, literal, select
 from registry.db import session
 from registry.eligibility.compiler import months_before
 from registry.errors import NotFound
+from registry.participants import age_bands
 from registry.participants.models import (
     STATUS_SHREDDED,
     Participant,
@@ -211,21 +212,15 @@ def intended_age_shares(
     ages and renormalised to 100, a partly covered band pro rata by years (assuming ages
     spread evenly within a band)."""
     kept: dict[str, float] = {}
-    for band, share in shares.items():
-        low, high = _band_years(band)
+    for label, share in shares.items():
+        band = age_bands.band_by_census_label(label)
+        low = band.low
+        high = band.high if band.high is not None else low + OPEN_BAND_YEARS - 1
         top = max_age if max_age is not None else high
         overlap = max(0, min(high, top) - max(low, min_age) + 1)
-        kept[band] = share * overlap / (high - low + 1)
+        kept[label] = share * overlap / (high - low + 1)
     total = sum(kept.values())
-    return {band: 100 * share / total for band, share in kept.items()} if total else kept
-
-
-def _band_years(band: str) -> tuple[int, int]:
-    if band.endswith("+"):
-        low = int(band[:-1])
-        return low, low + OPEN_BAND_YEARS - 1
-    low_text, high_text = band.split("-")
-    return int(low_text), int(high_text)
+    return {label: 100 * share / total for label, share in kept.items()} if total else kept
 
 
 # -- counting in SQL ---------------------------------------------------------------------------
@@ -292,10 +287,10 @@ def attribute_value(name: str, today: dt.date) -> ColumnElement[str]:
     if name == "age_band":
         born = facts.birth_month_start
         whens = []
-        for band in reversed(AGE_BANDS):
-            low, _ = _band_years(band)
-            # At least `low` whole years old today: born on or before that many years ago.
-            whens.append((born <= months_before(today, 12 * low), literal(band)))
+        for band in reversed(age_bands.BANDS):
+            # At least `band.low` whole years old today: born on or before that many years ago.
+            born_by = months_before(today, 12 * band.low)
+            whens.append((born <= born_by, literal(band.census_label)))
         return case((born.is_(None), literal(NOT_KNOWN)), *whens, else_=literal(NOT_KNOWN))
     if name == "imd_quintile":
         decile = facts.imd_decile
