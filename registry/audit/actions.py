@@ -89,6 +89,8 @@ def record_events(entries: Sequence[AuditEntry], *, by: Actor) -> list[AuditEven
     Core statements rather than the unit of work: every request appends, and the lock is
     held from here to the commit, so the less work after taking it the better.
     """
+    if not entries:
+        return []  # nothing to chain, so no lock to take
     details = [_canonical(_checked_details(entry.details or {})) for entry in entries]
     db = session()
     last_seq, last_mac = db.execute(

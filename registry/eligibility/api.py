@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from registry.api.limits import limit_partner_queries
 from registry.auth.permissions import Permission
@@ -33,7 +34,7 @@ from registry.eligibility.schemas import (
     SavedQueryVersionSchema,
 )
 from registry.participants.models import Participant
-from registry.participants.queries import pseudonymised_view
+from registry.participants.queries import pseudonymised_views
 from registry.participants.schemas import ParticipantPageSchema, PseudonymisedParticipantSchema
 
 blp = Blueprint("eligibility", __name__, description="Eligibility queries")
@@ -74,13 +75,9 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
         user=required_user(),
         by=acting_as(),
     )
-    db = session()
-    schema = PseudonymisedParticipantSchema()
-    items = []
-    for pk in pks:
-        participant = db.get(Participant, pk)
-        assert participant is not None  # its facts row was just read
-        items.append(schema.dump(pseudonymised_view(participant)))
+    found = {p.id: p for p in session().scalars(select(Participant).where(Participant.id.in_(pks)))}
+    views = pseudonymised_views([found[pk] for pk in pks])  # in the page's order
+    items = PseudonymisedParticipantSchema(many=True).dump(views)
     return {"page": args["page"], "per_page": args["per_page"], "total": total, "items": items}
 
 

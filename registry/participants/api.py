@@ -32,6 +32,7 @@ from registry.participants.queries import (
     identifiable_to,
     page_of,
     participant_view,
+    participant_views,
     visible_participant,
     visible_participants,
 )
@@ -99,8 +100,8 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
         "per_page": args["per_page"],
         "total": total,
         "items": [
-            _dump(user, participant_view(row, user=user, by=actor, purpose=LIST_PURPOSE))
-            for row in rows
+            _dump(user, view)
+            for view in participant_views(rows, user=user, by=actor, purpose=LIST_PURPOSE)
         ],
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -82,23 +82,39 @@ def facts_values(
 
 
 def current_consent(participant_pk: int) -> dict[str, bool]:
-    """Each item's latest answer (events are append-only; the highest id is the latest)."""
+    return current_consents([participant_pk])[participant_pk]
+
+
+def current_consents(participant_pks: Sequence[int]) -> dict[int, dict[str, bool]]:
+    """Each participant's latest answer to each item (events are append-only; the highest
+    id is the latest), for a page of participants in one query."""
+    consents: dict[int, dict[str, bool]] = {pk: {} for pk in participant_pks}
     rows = session().execute(
-        select(ConsentItemEvent.item, ConsentItemEvent.granted)
-        .where(ConsentItemEvent.participant_pk == participant_pk)
+        select(ConsentItemEvent.participant_pk, ConsentItemEvent.item, ConsentItemEvent.granted)
+        .where(ConsentItemEvent.participant_pk.in_(consents))
         .order_by(ConsentItemEvent.id)
     )
-    return {item: granted for item, granted in rows}
+    for pk, item, granted in rows:
+        consents[pk][item] = granted
+    return consents
 
 
 def latest_scores(participant_pk: int) -> dict[str, Assessment]:
-    """Each instrument's most recent assessment by administered_on (then by entry order)."""
+    return latest_scores_of([participant_pk])[participant_pk]
+
+
+def latest_scores_of(participant_pks: Sequence[int]) -> dict[int, dict[str, Assessment]]:
+    """Each participant's most recent assessment per instrument, by administered_on (then
+    by entry order), for a page of participants in one query."""
+    latest: dict[int, dict[str, Assessment]] = {pk: {} for pk in participant_pks}
     assessments = session().scalars(
         select(Assessment)
-        .where(Assessment.participant_pk == participant_pk)
+        .where(Assessment.participant_pk.in_(latest))
         .order_by(Assessment.administered_on, Assessment.id)
     )
-    return {assessment.instrument: assessment for assessment in assessments}
+    for assessment in assessments:
+        latest[assessment.participant_pk][assessment.instrument] = assessment
+    return latest
 
 
 def failed_adequate_trials(participant_pk: int) -> int:

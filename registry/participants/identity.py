@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from registry.audit.actions import Actor, record_event
+from registry.audit.actions import Actor, AuditEntry, record_event, record_events
 from registry.consents.models import FULL, NO_FURTHER_DATA
 from registry.crypto import key_provider
 from registry.crypto.blind_index import blind_index, plan_index_bits
@@ -164,17 +164,54 @@ class SealedIdentity:
 
 def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Identity:
     """Decrypt a participant's identifiers; audited with the purpose given."""
-    if participant.status == STATUS_SHREDDED:
+    return read_identities([participant], by=by, purpose=purpose)[0]
+
+
+def read_identities(
+    participants: Sequence[Participant], *, by: Actor, purpose: str
+) -> list[Identity]:
+    """Decrypt several participants' identifiers (a page of a list), each read audited with
+    the purpose given: their keys in one query, the events in one append."""
+    if any(participant.status == STATUS_SHREDDED for participant in participants):
         raise NotFound("This participant has withdrawn and their identity was destroyed.")
-    identity = unseal_identity(participant)
-    _audit("participant.read_identity", participant, by=by, purpose=purpose)
-    return identity
+    keys = {
+        key.participant_pk: key
+        for key in session().scalars(
+            select(ParticipantKey).where(
+                ParticipantKey.participant_pk.in_([participant.id for participant in participants])
+            )
+        )
+    }
+    identities = []
+    for participant in participants:
+        key = keys.get(participant.id)
+        if key is None:
+            raise KeyUnavailable("participant has no data key (shredded)")
+        cipher = _cipher_from(participant.participant_id, key.dek_version, key.wrapped_dek)
+        identities.append(_unsealed(participant, cipher))
+    record_events(
+        [
+            AuditEntry(
+                "participant.read_identity",
+                target_type="participant",
+                target_id=participant.participant_id,
+                participant_id=participant.participant_id,
+                purpose=purpose,
+            )
+            for participant in participants
+        ],
+        by=by,
+    )
+    return identities
 
 
 def unseal_identity(participant: Participant) -> Identity:
     """Decrypt the identifiers, unaudited: only for callers that never show them (a restore
     check proving every key still opens its data), never to display."""
-    cipher = cipher_for(participant)
+    return _unsealed(participant, cipher_for(participant))
+
+
+def _unsealed(participant: Participant, cipher: FieldCipher) -> Identity:
     return Identity(
         participant_id=participant.participant_id,
         nhs_number=_open_required(cipher, participant, "nhs_number"),

@@ -62,7 +62,7 @@ from registry.participants.forms import (
     consent_item_field,
     item_field,
 )
-from registry.participants.identity import read_identity
+from registry.participants.identity import read_identities
 from registry.participants.models import COHORTS, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
@@ -191,7 +191,7 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
     rows, total = page_of(statement, page=args["page"], per_page=PER_PAGE)
     actor = acting_as()
     # Names and NHS numbers let the clinician pick the right person; each read is audited.
-    people = [(row, read_identity(row, by=actor, purpose=LIST_PURPOSE)) for row in rows]
+    people = list(zip(rows, read_identities(rows, by=actor, purpose=LIST_PURPOSE), strict=True))
     pages = max(1, math.ceil(total / PER_PAGE))
     return _form_page(
         "participants/index.html",
