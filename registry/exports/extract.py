@@ -11,6 +11,12 @@ every row is keyed by the study pseudonym.
 CSV conventions: UTF-8, a header row, empty for unknown, ``true``/``false``, item scores as
 a JSON list (``[1,2,0]``). Dates are ``YYYY-MM`` under the month policy and ``YYYY-MM-DD``
 (shifted per participant) under the shift policy; in Parquet, shifted dates are ``date32``.
+A text cell that a spreadsheet would run as a formula (it begins with = + - @, a tab or a
+carriage return; a drug name is text a clinician types, a consent-form version text an
+admin types) is written with a leading apostrophe, by the rule of ``registry.csv_cells``;
+the data dictionary's type column and the manifest's ``text_cells`` say so. Parquet keeps
+the exact text: its columns are typed and no spreadsheet runs them (nor the FHIR JSON,
+``registry.exports.fhir``).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from registry.consents.items import CONSENT_ITEMS
+from registry.csv_cells import RULE as CSV_TEXT_RULE
+from registry.csv_cells import defuse_at, defused
 from registry.exports.catalogue import (
     BOOLEAN,
     CATALOGUE_VERSION,
@@ -35,6 +43,7 @@ from registry.exports.catalogue import (
     INTEGER,
     INTEGERS,
     TABLES,
+    TEXT,
     ExportColumn,
     approved_columns,
 )
@@ -99,25 +108,32 @@ class TableWriter(Protocol):
 
 
 class CsvTable:
-    """Strings and numbers as they are, dates in ISO form (``str`` of a date), unknown
-    empty (the csv module writes None so), true/false spelt out."""
+    """Numbers as they are, dates in ISO form (``str`` of a date), unknown empty (the csv
+    module writes None so), true/false spelt out; text as it is, except that a text cell a
+    spreadsheet would run as a formula gets a leading apostrophe (``registry.csv_cells``).
+
+    Only the text columns are looked at: under the month policy a date is a string too, but
+    ``YYYY-MM`` never starts a formula, and item scores (JSON text) start with ``[``.
+    """
 
     def __init__(self, path: Path, columns: Sequence[ExportColumn]) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
         self._writer = csv.writer(self._file)
         self._writer.writerow([column.name for column in columns])
         self._booleans = [i for i, column in enumerate(columns) if column.kind == BOOLEAN]
+        self._texts = [i for i, column in enumerate(columns) if column.kind == TEXT]
         self.rows = 0
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        self._writer.writerows(map(self._spelt, rows) if self._booleans else rows)
+        self._writer.writerows(map(self._cells, rows))
         self.rows += len(rows)
 
-    def _spelt(self, row: tuple[Any, ...]) -> list[Any]:
+    def _cells(self, row: tuple[Any, ...]) -> list[Any]:
         values = list(row)
         for i in self._booleans:
             if values[i] is not None:
                 values[i] = "true" if values[i] else "false"
+        defuse_at(values, self._texts)
         return values
 
     def close(self) -> None:
@@ -125,6 +141,9 @@ class CsvTable:
 
 
 class ParquetTable:
+    """Typed columns; text exactly as stored (no spreadsheet runs a Parquet file, so the
+    CSV's leading apostrophe is not added)."""
+
     def __init__(self, path: Path, columns: Sequence[ExportColumn], *, shifted: bool) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -419,14 +438,17 @@ class _Streamer:
             self.progress(steps)
 
 
-def _kind_label(kind: str, shifted: bool) -> str:
+CSV_TEXT_LABEL = "text (a leading ' is added to a cell beginning with = + - @, tab or CR)"
+
+
+def _kind_label(kind: str, shifted: bool, suffix: str) -> str:
     if kind == DATE:
         return "date YYYY-MM-DD, shifted per participant" if shifted else "date YYYY-MM"
     return {
         BOOLEAN: "true/false",
         INTEGER: "integer",
         INTEGERS: "list of integers (JSON in CSV)",
-    }.get(kind, "text")
+    }.get(kind, CSV_TEXT_LABEL if suffix == ".csv" else "text")
 
 
 def _write_dictionary(
@@ -445,16 +467,21 @@ def _write_dictionary(
         for name, table_columns in columns.items():
             for column in table_columns:
                 writer.writerow(
-                    [
-                        f"{name}{suffix}",
-                        column.name,
-                        _kind_label(column.kind, shifted),
-                        variable_of.get((name, column.name), "key"),
-                        column.description,
-                    ]
+                    defused(
+                        [
+                            f"{name}{suffix}",
+                            column.name,
+                            _kind_label(column.kind, shifted, suffix),
+                            variable_of.get((name, column.name), "key"),
+                            column.description,
+                        ]
+                    )
                 )
                 rows += 1
     return _describe(path, rows)
+
+
+PARQUET_TEXT = "Text columns hold the stored text exactly; nothing is added to any cell."
 
 
 def _write_manifest(
@@ -481,6 +508,7 @@ def _write_manifest(
         "max_shift_days": grant.max_shift_days,
         "variables": sorted(grant.variables),
         "key": "pseudonym: study-specific; the same in every extract of this study",
+        "text_cells": CSV_TEXT_RULE if file_format == CSV else PARQUET_TEXT,
         "participants": participants,
         "tables": {
             table.name: table.description

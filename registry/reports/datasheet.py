@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import render_template
 
+from registry.csv_cells import defused
 from registry.participants.reference import reference
 from registry.reports.queries import collection, crosstab, missing_by_ethnic_group, written_sections
 from registry.reports.references import ReferencePopulation
@@ -24,8 +25,6 @@ ACCESS_ROUTE = (
 )
 INTERSECTIONS = (("ethnicity_group", "sex"), ("ethnicity_group", "imd_quintile"))
 MISSINGNESS_BY_GROUP = ("sex", "gender_identity", "age_band", "imd_quintile")
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def datasheet(
@@ -75,7 +74,8 @@ def datasheet_markdown(sheet: dict[str, Any]) -> str:
 
 def report_csv(report: dict[str, Any]) -> str:
     """One row per attribute and group (missing values included), every stage's count,
-    and the representation figures; cells that a spreadsheet would run are defused."""
+    and the representation figures; text cells a spreadsheet would run as formulas get a
+    leading apostrophe (``registry.csv_cells``)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -87,7 +87,7 @@ def report_csv(report: dict[str, Any]) -> str:
         for group in attribute["groups"]:
             ratio_ci = group["ratio_ci"] or [None, None]
             writer.writerow(
-                _safe(
+                defused(
                     [report["cohort"], report["reference"]["id"], attribute["name"],
                      group["group"], group["label"], *group["counts"].values(),
                      _round(group["share"]), *map(_round, group["share_ci"]),
@@ -97,7 +97,7 @@ def report_csv(report: dict[str, Any]) -> str:
             )  # fmt: skip
         for kind, missing in attribute["missing"].items():
             writer.writerow(
-                _safe(
+                defused(
                     [report["cohort"], report["reference"]["id"], attribute["name"], kind,
                      kind.replace("_", " "), *missing["by_stage"].values(),
                      _round(missing["share"]), *map(_round, missing["share_ci"]),
@@ -109,10 +109,3 @@ def report_csv(report: dict[str, Any]) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def _safe(cells: list[Any]) -> list[Any]:
-    return [
-        "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
-        for cell in cells
-    ]
