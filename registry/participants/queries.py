@@ -168,6 +168,8 @@ def enrolment_view(
 
 
 def pseudonymised_views(participants: Sequence[Participant]) -> list[dict[str, Any]]:
+    if not participants:
+        return []  # an empty page asks nothing of the database
     db = session()
     pks = [participant.id for participant in participants]
     facts = {
