@@ -11,6 +11,9 @@ threads = 4
 timeout = 30
 graceful_timeout = 20
 # Access log without query strings: no identifier is ever in a URL, and we keep it that way.
+# %(h)s is the socket's address, or the client's from X-Forwarded-For when the app trusts
+# that many proxies (REGISTRY_PROXY_HOPS). gunicorn itself trusts X-Forwarded-Proto only from
+# FORWARDED_ALLOW_IPS (default 127.0.0.1): set that to the proxy's address if it is elsewhere.
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms req=%({x-request-id}o)s'
 errorlog = "-"

@@ -6,11 +6,13 @@ import datetime as dt
 import logging
 import secrets
 import sys
+import time
 import uuid
 from pathlib import Path
 
 from flask import Flask, g, request, session
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from registry.api.inputs import refuse_nul_in_page_input, refuse_nul_in_path
@@ -21,6 +23,11 @@ from registry.errors import register_error_handlers
 from registry.extensions import api, csrf, limiter, login_manager
 
 log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "registry_session"
+# Browsers keep a __Host- cookie only if it is Secure, has Path=/ and no Domain: so it cannot
+# be set by a sibling subdomain or over plain http, nor sent to another host.
+SECURE_SESSION_COOKIE = f"__Host-{SESSION_COOKIE}"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -57,6 +64,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     _register_blueprints(app)
     _register_request_hooks(app, settings)
+    if settings.proxy_hops > 0:
+        # Trust exactly that many proxies' X-Forwarded-For and -Proto (the rightmost entries,
+        # which they appended); anything a client put further left is ignored.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 
@@ -84,8 +96,12 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         SETTINGS=settings,
         TESTING=settings.mode is Mode.TEST,
         SECRET_KEY=settings.secret_key or _development_secret_key(app),
-        SESSION_COOKIE_NAME="registry_session",
+        SESSION_COOKIE_NAME=(
+            SECURE_SESSION_COOKIE if settings.session_cookie_secure else SESSION_COOKIE
+        ),
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_PATH="/",  # the __Host- prefix needs Path=/ and no Domain
+        SESSION_COOKIE_DOMAIN=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.absolute_timeout_hours),
@@ -93,6 +109,10 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token is bound to the session, which expires itself
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in protect_from_csrf, which knows about tokens
+        # No Referer check over https: Referrer-Policy: no-referrer means browsers send none
+        # (and Origin: null), so it would refuse every form. The token is bound to the
+        # session, whose __Host- cookie neither plain http nor a subdomain can plant.
+        WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         API_TITLE="MHMTC Research Registry API",
@@ -257,11 +277,22 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         return response
 
 
+class UtcFormatter(logging.Formatter):
+    """Log times in UTC, ISO 8601 to the millisecond with a ``Z``: 2026-11-27T14:03:09.512Z,
+    whatever the server's time zone, so they line up with the audit log's UTC times."""
+
+    converter = staticmethod(time.gmtime)
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def _configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        handler = logging.StreamHandler()
+        handler.setFormatter(UtcFormatter(LOG_FORMAT))
+        logging.basicConfig(level=settings.log_level, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)

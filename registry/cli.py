@@ -195,6 +195,21 @@ def users_deactivate(email: str) -> None:
     click.echo(f"deactivated {user.email}")
 
 
+@users_group.command("end-sessions")
+@click.option("--email", required=True)
+@click.option("--tokens", is_flag=True, help="Revoke the user's API tokens too.")
+@with_appcontext
+@one_transaction
+def users_end_sessions(email: str, tokens: bool) -> None:
+    """Sign a user out everywhere at once, without deactivating them: every browser session
+    ends (they can sign in again). With --tokens, their API tokens are revoked too."""
+    user = auth_actions.find_user_by_email(email)
+    revoked = auth_actions.end_sessions(user, by=Actor.command_line(), revoke_tokens=tokens)
+    click.echo(f"ended every session of {user.email}")
+    if tokens:
+        click.echo(f"revoked {revoked} API token{'' if revoked == 1 else 's'}")
+
+
 @main.group("sites")
 def sites_group() -> None:
     """Recruiting sites."""

@@ -40,6 +40,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_ALLOW_SYNTHETIC_NHS_NUMBERS": "allow_synthetic_nhs_numbers",
     "REGISTRY_EXPECTED_POPULATION": "expected_population",
     "REGISTRY_LOG_LEVEL": "log_level",
+    "REGISTRY_PROXY_HOPS": "proxy_hops",
 }
 
 
@@ -74,6 +75,10 @@ class Settings:
     # Planned participants; sizes the NHS-number blind index (see registry.crypto).
     expected_population: int = 100_000
     log_level: str = "INFO"
+    # How many reverse proxies in front of the app append to X-Forwarded-For (and set
+    # X-Forwarded-Proto). 0 trusts no forwarding header: the client address is the socket's.
+    # Set it to exactly the number of proxies, or a client can spoof its address.
+    proxy_hops: int = 0
 
     # Cohort rules (DOMAIN: NHS England EIP access standard 14-65; TRD adults only).
     ep_min_age: int = 14
@@ -137,6 +142,8 @@ class Settings:
 
     def check(self) -> None:
         """Refuse settings that would run production unprotected; name every problem."""
+        if self.proxy_hops < 0:
+            raise ConfigurationError(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
         if not self.is_production:
             return
         problems = []

@@ -245,6 +245,44 @@ def test_session_cookie_is_httponly_and_samesite_lax(client: FlaskClient) -> Non
     assert "SameSite=Lax" in cookie
 
 
+def _cookie_parts(set_cookie: str) -> tuple[str, dict[str, str]]:
+    """A Set-Cookie header's name and its attributes (lower-cased names; flags map to "")."""
+    first, *attributes = (part.strip() for part in set_cookie.split(";"))
+    name = first.partition("=")[0]
+    parsed = {}
+    for attribute in attributes:
+        key, _, value = attribute.partition("=")
+        parsed[key.lower()] = value
+    return name, parsed
+
+
+def test_secure_session_cookie_has_the_host_prefix_path_root_and_no_domain(
+    database_url: str, keyring_path: Path, tmp_path: Path
+) -> None:
+    production = create_app(
+        make_settings(database_url, keyring_path, tmp_path, mode="production", secret_key="k" * 40)
+    )
+
+    response = production.test_client().get("/sign-in", base_url="https://registry.example")
+
+    production.extensions["registry.db"].engine.dispose()
+    name, attributes = _cookie_parts(response.headers["Set-Cookie"])
+    assert name == "__Host-registry_session"
+    assert "secure" in attributes
+    assert attributes["path"] == "/"
+    assert "domain" not in attributes
+    assert "httponly" in attributes and attributes["samesite"] == "Lax"
+
+
+def test_session_cookie_over_plain_http_keeps_its_plain_name(client: FlaskClient) -> None:
+    # Development and tests run over http, where a browser drops any __Host- cookie.
+    response = client.get("/sign-in")
+
+    name, attributes = _cookie_parts(response.headers["Set-Cookie"])
+    assert name == "registry_session"
+    assert "secure" not in attributes
+
+
 def test_api_rate_limit_answers_429_with_retry_after(
     database_url: str, keyring_path: Path, tmp_path: Path
 ) -> None:

@@ -1,15 +1,19 @@
-"""Password hashing rules that a user never sees directly but relies on."""
+"""Rules that a user never sees directly but relies on: password hashing, and how long a
+security code works."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Callable
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from registry.auth import actions as auth_actions
 from registry.auth.actions import authenticate
 from registry.auth.models import User
 from registry.auth.permissions import Role
@@ -63,3 +67,50 @@ def test_sign_in_never_logs_the_password_or_email(
     assert "Secret-Guess-123" not in logged
     assert account.email not in logged
     assert "exceeded" in logged  # the throttle did log, under a hashed account key
+
+
+# 15 seconds into a 30-second step.
+NOW = dt.datetime(2026, 11, 27, 14, 3, 15, tzinfo=dt.UTC)
+
+
+def _code(account: Account, seconds_from_now: int) -> str:
+    assert account.totp_secret
+    return pyotp.TOTP(account.totp_secret).at(NOW + dt.timedelta(seconds=seconds_from_now))
+
+
+def _check_codes(app: Flask, account: Account, codes: list[str]) -> list[bool]:
+    """Whether each code is accepted, entered in turn with the clock at NOW."""
+    with pytest.MonkeyPatch.context() as clock, app.test_request_context():
+        clock.setattr(auth_actions, "utcnow", lambda: NOW)
+        user = session().get(User, account.user.id)
+        assert user is not None
+        return [auth_actions.verify_second_factor(user, code) for code in codes]
+
+
+def test_security_code_from_the_previous_step_is_accepted(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.ADMIN)
+
+    assert _check_codes(app, account, [_code(account, -30)]) == [True]
+
+
+def test_security_code_from_the_next_step_or_two_steps_back_is_refused(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.ADMIN)
+
+    accepted = _check_codes(app, account, [_code(account, 30), _code(account, -60)])
+
+    assert accepted == [False, False]
+
+
+def test_security_code_works_once_and_not_after_a_later_one(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.ADMIN)
+    previous, current = _code(account, -30), _code(account, 0)
+
+    accepted = _check_codes(app, account, [previous, previous, current, current, previous])
+
+    assert accepted == [True, False, True, False, False]

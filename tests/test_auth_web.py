@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -17,7 +19,14 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.db import session
-from tests.conftest import PASSWORD, Account, csrf_token_from, post_form
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    committed_accounts,
+    csrf_token_from,
+    isolated_app,
+    post_form,
+)
 
 SessionCookie = str
 
@@ -361,3 +370,147 @@ def test_password_change_needs_the_current_password(
     assert "Your current password is not correct." in wrong.get_data(as_text=True)
     assert "Use between 12 and 128 characters." in short.get_data(as_text=True)
     assert right.status_code == 302
+
+
+def test_sign_in_over_https_uses_the_host_prefixed_cookie(tmp_path: Path) -> None:
+    # As a browser under Referrer-Policy: no-referrer posts the form: with no Referer header.
+    https = "https://registry.example"
+    with isolated_app(tmp_path, session_cookie_secure=True) as (app, _url):
+        committed_accounts(app, "RHP", (Role.RESEARCHER,))
+        browser = app.test_client()
+        page = browser.get("/sign-in", base_url=https)
+        signed_in = browser.post(
+            "/sign-in",
+            base_url=https,
+            data={
+                "email": "researcher.0@example.nhs.uk",
+                "password": PASSWORD,
+                "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            },
+        )
+        me = browser.get("/api/v1/me", base_url=https)
+
+    assert signed_in.status_code == 302
+    assert browser.get_cookie("__Host-registry_session", domain="registry.example") is not None
+    assert browser.get_cookie("registry_session", domain="registry.example") is None
+    assert me.status_code == 200
+
+
+def _change_password(browser: FlaskClient) -> Any:
+    return post_form(
+        browser,
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
+
+
+def test_password_change_ends_every_other_session_and_keeps_this_one(
+    app: Flask, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(account, test_client=here)
+    sign_in(account, test_client=elsewhere)
+    assert elsewhere.get("/api/v1/me").status_code == 200
+    before_change = _session_cookie(here)
+
+    changed = _change_password(here)
+    replayed = app.test_client()
+    replayed.set_cookie("registry_session", before_change or "")
+
+    assert changed.status_code == 302
+    assert "signed out everywhere else" in here.get("/").get_data(as_text=True)
+    assert here.get("/api/v1/me").status_code == 200
+    assert elsewhere.get("/api/v1/me").status_code == 401
+    assert replayed.get("/api/v1/me").status_code == 401  # the cookie was re-issued
+    with app.app_context():
+        event = (
+            session()
+            .scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "user.change_password")
+                .where(AuditEvent.target_id == str(account.user.id))
+            )
+            .one()
+        )
+    assert event.outcome == "success"
+    assert event.actor == f"user:{account.user.id}"
+    assert json.loads(event.details) == {"sessions_ended": True}
+
+
+def test_password_change_does_not_extend_the_twelve_hour_limit(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    sign_in(account)
+    real_time = time.time
+    # Active every ten minutes; the password changed after 11 hours 50 minutes.
+    for step in range(1, 72):
+        monkeypatch.setattr(time, "time", lambda s=step: real_time() + s * 600)
+        assert client.get("/api/v1/me").status_code == 200
+    assert _change_password(client).status_code == 302
+    still_in = client.get("/api/v1/me")
+
+    # Eleven minutes later: not idle for long, but twelve hours and a minute since sign-in.
+    monkeypatch.setattr(time, "time", lambda: real_time() + 71 * 600 + 11 * 60)
+    response = client.get("/api/v1/me")
+
+    assert still_in.status_code == 200
+    assert response.status_code == 401
+
+
+TWO_FAILURES_PER_ADDRESS = {"sign_in_limit_per_address": "2 per 15 minutes"}
+
+
+def _failed_sign_in(browser: FlaskClient, n: int, forwarded_for: str) -> int:
+    response = post_form(
+        browser,
+        "/sign-in",
+        {"email": f"nobody{n}@example.nhs.uk", "password": "not the password"},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+    status: int = response.status_code
+    return status
+
+
+def test_behind_one_proxy_the_forwarded_client_address_is_used_and_throttled(
+    tmp_path: Path,
+) -> None:
+    with isolated_app(tmp_path, proxy_hops=1, **TWO_FAILURES_PER_ADDRESS) as (app, _url):
+        browser = app.test_client()
+        with browser:
+            # The proxy appends the address it saw; what the client sent before is not trusted.
+            browser.get(
+                "/sign-in",
+                headers={
+                    "X-Forwarded-For": "198.51.100.66, 203.0.113.9",
+                    "X-Forwarded-Proto": "https",
+                },
+            )
+            address, secure = request.remote_addr, request.is_secure
+        one_client = [_failed_sign_in(browser, n, "203.0.113.9") for n in range(3)]
+        another_client = _failed_sign_in(browser, 3, "198.51.100.7")
+
+    assert address == "203.0.113.9"
+    assert secure
+    assert one_client == [200, 200, 429]
+    assert another_client == 200
+
+
+def test_without_proxies_x_forwarded_for_is_ignored(tmp_path: Path) -> None:
+    with isolated_app(tmp_path, **TWO_FAILURES_PER_ADDRESS) as (app, _url):
+        browser = app.test_client()
+        with browser:
+            browser.get("/sign-in", headers={"X-Forwarded-For": "203.0.113.9"})
+            address = request.remote_addr
+        # Changing the header each time does not escape the per-address throttle.
+        statuses = [
+            _failed_sign_in(browser, n, forwarded_for)
+            for n, forwarded_for in enumerate(["203.0.113.9", "203.0.113.10", "203.0.113.11"])
+        ]
+
+    assert address == "127.0.0.1"
+    assert statuses == [200, 200, 429]

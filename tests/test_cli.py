@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from registry import create_app
+from registry.audit.actions import Actor
+from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
 from registry.cli import main
+from registry.db import session
 from tests.conftest import Account, fresh_database, make_settings
 
 
@@ -144,6 +150,73 @@ def test_users_deactivate_revokes_tokens(
 
     assert code == 0
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def _end_sessions_event(app: Flask, account: Account) -> AuditEvent:
+    with app.app_context():
+        return (
+            session()
+            .scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "user.end_sessions")
+                .where(AuditEvent.target_id == str(account.user.id))
+            )
+            .one()
+        )
+
+
+def test_users_end_sessions_signs_the_user_out_everywhere_but_keeps_the_account(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issue_token: Callable[..., str],
+    sign_in: Callable[..., Any],
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    token = issue_token(account)
+    elsewhere = app.test_client()
+    sign_in(account)
+    sign_in(account, test_client=elsewhere)
+
+    code, output = invoke(app, "users", "end-sessions", "--email", account.email)
+
+    assert (code, output) == (0, f"ended every session of {account.email}\n")
+    assert client.get("/api/v1/me").status_code == 401
+    assert elsewhere.get("/api/v1/me").status_code == 401
+    api = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200  # tokens only with --tokens
+    sign_in(account)  # not deactivated: they can sign in again
+    assert client.get("/api/v1/me").status_code == 200
+    event = _end_sessions_event(app, account)
+    assert event.actor == Actor.command_line().label
+    assert json.loads(event.details) == {"tokens_revoked": 0}
+
+
+def test_users_end_sessions_with_tokens_revokes_them_too(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issue_token: Callable[..., str],
+) -> None:
+    account = create_account(Role.PARTNER)
+    token = issue_token(account)
+
+    code, output = invoke(app, "users", "end-sessions", "--email", account.email, "--tokens")
+
+    assert code == 0
+    assert output.splitlines() == [
+        f"ended every session of {account.email}",
+        "revoked 1 API token",
+    ]
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert json.loads(_end_sessions_event(app, account).details) == {"tokens_revoked": 1}
+
+
+def test_users_end_sessions_unknown_user_fails(app: Flask) -> None:
+    code, output = invoke(app, "users", "end-sessions", "--email", "ghost@example.nhs.uk")
+
+    assert code == 1
+    assert output.strip() == "Error: No user with that email address."
 
 
 def test_sites_add_and_duplicate(app: Flask) -> None:

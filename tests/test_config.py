@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
-from registry import create_app
+from registry import _configure_logging, create_app
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import KeyringError, LocalKeyring, open_keyring
 
@@ -84,6 +87,44 @@ def test_toml_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 
     assert settings.expected_population == 5000
     assert settings.log_level == "WARNING"
+
+
+def test_proxy_hops_come_from_the_environment_and_cannot_be_negative() -> None:
+    assert Settings.load({}).proxy_hops == 0
+    assert Settings.load({"REGISTRY_PROXY_HOPS": "2"}).proxy_hops == 2
+    with pytest.raises(ConfigurationError, match="proxy_hops must be 0 or more"):
+        Settings.load({"REGISTRY_PROXY_HOPS": "-1"})
+
+
+def test_log_times_are_utc_iso_8601_with_z_whatever_the_server_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    level = root.level
+    monkeypatch.setattr(root, "handlers", [])  # as in a fresh process
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    moment = dt.datetime(2026, 11, 27, 9, 13, 9, 512000, tzinfo=dt.UTC)
+    record = logging.makeLogRecord(
+        {
+            "name": "registry.example",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": "hello",
+            "created": moment.timestamp(),
+            "msecs": 512.0,
+        }
+    )
+    try:
+        _configure_logging(Settings.from_mapping({"mode": "test"}))
+        (handler,) = root.handlers
+        line = handler.format(record)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+        root.setLevel(level)
+
+    assert line == "2026-11-27T09:13:09.512Z INFO registry.example: hello"
 
 
 def test_toml_file_with_unknown_setting_is_refused(tmp_path: Path) -> None:

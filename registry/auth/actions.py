@@ -111,7 +111,11 @@ def sign_out(user: User) -> None:
 
 
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
-    """Replace the password, once the current one is proved (a failure is audited)."""
+    """Replace the password, once the current one is proved (a failure is audited).
+
+    Every session of the user ends (the generation is bumped), in case the old password
+    was stolen and used elsewhere: the caller re-issues the session that made the change.
+    """
     if authenticate(user.email, current_password) is None:
         raise ValidationFailed({"current_password": ["Your current password is not correct."]})
     problems = check_password_rules(new_password)
@@ -119,7 +123,8 @@ def change_password(user: User, *, current_password: str, new_password: str) -> 
         raise ValidationFailed({"new_password": problems})
     user.password_hash = password_hasher().hash(new_password)
     user.password_must_change = False
-    _record_own_act(user, "user.change_password")
+    user.session_generation += 1
+    _record_own_act(user, "user.change_password", details={"sessions_ended": True})
 
 
 # -- second factor (TOTP) -------------------------------------------------------------
@@ -139,13 +144,15 @@ def _totp_context(user: User) -> FieldContext:
 
 
 def _matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
-    """The time step whose code this is (allowing one step of clock drift), or None."""
+    """The time step whose code this is, or None: the current step, or the one before it
+    (a code typed as the step turns), so a code works for at most 60 seconds. A code from
+    the next step (a phone clock running fast) is refused."""
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
     current_step = int(now.timestamp()) // TOTP_STEP_SECONDS
-    for step in (current_step, current_step - 1, current_step + 1):
+    for step in (current_step, current_step - 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
@@ -304,6 +311,28 @@ def deactivate_user(user: User, *, by: Actor) -> None:
         if token.revoked_at is None:
             token.revoked_at = user.deactivated_at
     record_event("user.deactivate", by=by, target_type="user", target_id=user.id)
+
+
+def end_sessions(user: User, *, by: Actor, revoke_tokens: bool = False) -> int:
+    """End every web session of the user without deactivating them (their cookies name the
+    old generation); with ``revoke_tokens``, revoke their API tokens too. The user can sign
+    in again at once. Returns how many tokens were revoked."""
+    user.session_generation += 1
+    revoked = 0
+    if revoke_tokens:
+        now = utcnow()
+        for token in user_tokens(user):
+            if token.revoked_at is None:
+                token.revoked_at = now
+                revoked += 1
+    record_event(
+        "user.end_sessions",
+        by=by,
+        target_type="user",
+        target_id=user.id,
+        details={"tokens_revoked": revoked},
+    )
+    return revoked
 
 
 def add_site(*, code: str, name: str, by: Actor) -> Site:

@@ -59,7 +59,8 @@ class User(Base):
     site: Mapped[Site | None] = relationship(lazy="joined")
 
     # Flask-Login protocol. The id it stores includes the session generation, so that
-    # bumping the generation invalidates every cookie issued before (sign-out, deactivation).
+    # bumping the generation invalidates every cookie issued before (sign-out, password
+    # change, deactivation, `registry users end-sessions`).
     @property
     def is_authenticated(self) -> bool:
         return True

@@ -1,8 +1,10 @@
 """Who is asking: web sessions (Flask-Login), bearer tokens, and the permission check.
 
 A web session is a signed cookie naming the user *and* their session generation, with the
-time it started and was last used. Sign-out and deactivation bump the generation, so an
-old cookie replayed later names a generation that no longer exists and is refused.
+time it started and was last used. Sign-out, a password change, deactivation and an admin's
+`registry users end-sessions` bump the generation, so an old cookie replayed later names a
+generation that no longer exists and is refused (a password change re-issues the cookie of
+the session that made it).
 """
 
 from __future__ import annotations
@@ -76,6 +78,19 @@ def start_session(user: User) -> None:
     session.permanent = True
     login_user(user)
     session["started_at"] = now
+    session["last_seen_at"] = now
+
+
+def reissue_session(user: User) -> None:
+    """A new cookie for the same sign-in, naming the user's current session generation:
+    after a password change bumps it, this session goes on while every other one ends. It
+    keeps its start time, so the absolute limit still counts from the sign-in."""
+    now = time.time()
+    started = float(session.get("started_at", now))
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    session["started_at"] = started
     session["last_seen_at"] = now
 
 

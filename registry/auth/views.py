@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from registry.auth import actions
 from registry.auth.forms import ChangePasswordForm, SecurityCodeForm, SignInForm
 from registry.auth.models import User
-from registry.auth.session import safe_next_url, signed_in_user, start_session
+from registry.auth.session import reissue_session, safe_next_url, signed_in_user, start_session
 from registry.config import Settings
 from registry.db import session as db_session
 from registry.errors import ValidationFailed
@@ -181,6 +181,7 @@ def change_password() -> str | Response:
             for name, messages in exc.fields.items():
                 form[name].errors.extend(messages)
         else:
-            flash("Your password has been changed.", "info")
+            reissue_session(user)  # this session goes on; every other one has ended
+            flash("Your password has been changed. You are signed out everywhere else.", "info")
             return redirect(url_for("home.index"))
     return render_template("auth/change_password.html", form=form)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +17,13 @@ from sqlalchemy import func, select
 
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
+from registry.auth import actions as auth_actions
 from registry.auth.models import Site
 from registry.auth.permissions import Role
 from registry.consents.actions import add_consent_form
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import ConsentItemEvent, ConsentRecord, Withdrawal
-from registry.db import session
+from registry.db import session, utcnow
 from registry.participants.facts import current_consent
 from registry.participants.models import Participant
 from tests.conftest import (
@@ -461,14 +461,21 @@ def test_full_withdrawal_with_the_right_password_destroys_their_identity(
 
 
 def test_full_withdrawal_with_a_new_security_code(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask,
+    client: FlaskClient,
+    admin: Account,
+    clinician_api: ApiUser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     participant_id = enrol(client, clinician_api)
     assert admin.totp_secret is not None
     totp = pyotp.TOTP(admin.totp_secret)
 
     used_at_sign_in = confirm(client, participant_id, W3, code=totp.now())
-    next_code = confirm(client, participant_id, W3, code=totp.at(time.time() + 30))
+    # Thirty seconds on, the app shows a new code (a code from the future is refused).
+    later = utcnow() + dt.timedelta(seconds=30)
+    monkeypatch.setattr(auth_actions, "utcnow", lambda: later)
+    next_code = confirm(client, participant_id, W3, code=totp.at(later))
 
     assert used_at_sign_in.status_code == 422  # each code is accepted once only
     assert next_code.status_code == 302
