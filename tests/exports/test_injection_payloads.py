@@ -328,6 +328,23 @@ def test_saved_query_name_is_stored_exactly_and_shown_escaped(
     assert loaded == f"This is {payload.text} , version 1."  # the name is in <strong>
 
 
+def eligibility_form(
+    client: FlaskClient, clause: tuple[str, str, str], **more: str
+) -> dict[str, str]:
+    """The query page's form, as a researcher fills it in: one TRD clause, and more fields."""
+    field, op, value = clause
+    page = client.get("/eligibility/").get_data(as_text=True)
+    return {
+        "cohort": "TRD",
+        "combine": "all",
+        "clauses-0-field": field,
+        "clauses-0-op": op,
+        "clauses-0-value": value,
+        "csrf_token": csrf_token_from(page),
+        **more,
+    }
+
+
 @pytest.mark.usefixtures("consent_forms")
 @pytest.mark.parametrize("payload", EACH)
 def test_saved_query_name_typed_in_the_page_is_stored_exactly(
@@ -337,16 +354,7 @@ def test_saved_query_name_typed_in_the_page_is_stored_exactly(
     payload: Payload,
 ) -> None:
     sign_in(researcher.account)
-    page = client.get("/eligibility/").get_data(as_text=True)
-    form = {
-        "cohort": "TRD",
-        "combine": "all",
-        "clauses-0-field": "age",
-        "clauses-0-op": ">=",
-        "clauses-0-value": "18",
-        "query_name": payload.text,
-        "csrf_token": csrf_token_from(page),
-    }
+    form = eligibility_form(client, ("age", ">=", "18"), query_name=payload.text)
 
     response = client.post("/eligibility/save", data=form)
 
@@ -364,15 +372,7 @@ def test_criteria_value_typed_in_the_page_comes_back_escaped_at_its_row(
     payload: Payload,
 ) -> None:
     sign_in(researcher.account)
-    page = client.get("/eligibility/").get_data(as_text=True)
-    form = {
-        "cohort": "TRD",
-        "combine": "all",
-        "clauses-0-field": "postcode_district",
-        "clauses-0-op": "=",
-        "clauses-0-value": payload.text,
-        "csrf_token": csrf_token_from(page),
-    }
+    form = eligibility_form(client, ("postcode_district", "=", payload.text))
 
     response = client.post("/eligibility/count", data=form)
 
