@@ -71,13 +71,13 @@ def load_user_from_token(req: object) -> User | None:
     return user_for_token(secret.strip())
 
 
-def start_session(user: User) -> None:
+def start_session(user: User, *, started_at: float | None = None) -> None:
     """A fresh session for a newly signed-in user (no state carried over from before)."""
-    session.clear()
     now = time.time()
+    session.clear()
     session.permanent = True
     login_user(user)
-    session["started_at"] = now
+    session["started_at"] = now if started_at is None else started_at
     session["last_seen_at"] = now
 
 
@@ -85,13 +85,7 @@ def reissue_session(user: User) -> None:
     """A new cookie for the same sign-in, naming the user's current session generation:
     after a password change bumps it, this session goes on while every other one ends. It
     keeps its start time, so the absolute limit still counts from the sign-in."""
-    now = time.time()
-    started = float(session.get("started_at", now))
-    session.clear()
-    session.permanent = True
-    login_user(user)
-    session["started_at"] = started
-    session["last_seen_at"] = now
+    start_session(user, started_at=float(session.get("started_at", time.time())))
 
 
 def signed_in_user() -> User | None:
