@@ -306,10 +306,7 @@ def deactivate_user(user: User, *, by: Actor) -> None:
         return
     user.is_active = False
     user.deactivated_at = utcnow()
-    user.session_generation += 1
-    for token in user_tokens(user):
-        if token.revoked_at is None:
-            token.revoked_at = user.deactivated_at
+    _sign_out_everywhere(user, revoke_tokens=True, at=user.deactivated_at)
     record_event("user.deactivate", by=by, target_type="user", target_id=user.id)
 
 
@@ -317,14 +314,7 @@ def end_sessions(user: User, *, by: Actor, revoke_tokens: bool = False) -> int:
     """End every web session of the user without deactivating them (their cookies name the
     old generation); with ``revoke_tokens``, revoke their API tokens too. The user can sign
     in again at once. Returns how many tokens were revoked."""
-    user.session_generation += 1
-    revoked = 0
-    if revoke_tokens:
-        now = utcnow()
-        for token in user_tokens(user):
-            if token.revoked_at is None:
-                token.revoked_at = now
-                revoked += 1
+    revoked = _sign_out_everywhere(user, revoke_tokens=revoke_tokens, at=utcnow())
     record_event(
         "user.end_sessions",
         by=by,
@@ -333,6 +323,18 @@ def end_sessions(user: User, *, by: Actor, revoke_tokens: bool = False) -> int:
         details={"tokens_revoked": revoked},
     )
     return revoked
+
+
+def _sign_out_everywhere(user: User, *, revoke_tokens: bool, at: dt.datetime) -> int:
+    """End every web session (cookies name the old generation) and, if asked, revoke the
+    live API tokens; how many tokens were revoked."""
+    user.session_generation += 1
+    if not revoke_tokens:
+        return 0
+    live = [token for token in user_tokens(user) if token.revoked_at is None]
+    for token in live:
+        token.revoked_at = at
+    return len(live)
 
 
 def add_site(*, code: str, name: str, by: Actor) -> Site:
