@@ -404,6 +404,27 @@ def api_user(
 
 
 @pytest.fixture
+def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
+    """A clinician of a new site, with a token (modules that sign in override these)."""
+    return api_user("clinician")
+
+
+@pytest.fixture
+def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("researcher")
+
+
+@pytest.fixture
+def partner(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("partner")  # of "Example Pharma Ltd"
+
+
+@pytest.fixture
+def admin(api_user: Callable[..., ApiUser]) -> ApiUser:
+    return api_user("admin")
+
+
+@pytest.fixture
 def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Change settings for one test (they are read from app.config at each use)."""
 

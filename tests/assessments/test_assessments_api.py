@@ -55,11 +55,6 @@ def clinical_counts(app: Flask) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
 def trd_participant(client: FlaskClient, clinician: ApiUser) -> str:
     return enrol(client, clinician, "TRD")
 

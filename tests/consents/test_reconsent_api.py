@@ -82,16 +82,6 @@ def new_version(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
-def admin(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("admin")
-
-
-@pytest.fixture
 def participant_id(client: FlaskClient, clinician: ApiUser) -> str:
     return enrol(client, clinician)
 

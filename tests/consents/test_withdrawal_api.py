@@ -202,21 +202,6 @@ def listed_ids(client: FlaskClient, user: ApiUser) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
-def admin(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("admin")
-
-
-@pytest.fixture
-def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("researcher")
-
-
-@pytest.fixture
 def participant_id(client: FlaskClient, clinician: ApiUser) -> str:
     return enrol(client, clinician)
 

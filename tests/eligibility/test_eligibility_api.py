@@ -21,21 +21,6 @@ COUNT = "/api/v1/eligibility/count"
 TRD_PHQ = {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": 18}]}
 
 
-@pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
-def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("researcher")
-
-
-@pytest.fixture
-def partner(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("partner")
-
-
 def enrol(client: FlaskClient, clinician: ApiUser, n: int, **overrides: Any) -> list[str]:
     ids = []
     for _ in range(n):

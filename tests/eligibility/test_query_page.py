@@ -108,11 +108,6 @@ def answer_of(response: Any) -> Answer:
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
 def researcher(
     client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
 ) -> Account:

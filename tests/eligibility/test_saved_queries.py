@@ -25,16 +25,6 @@ OLDER = {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": 40}]}
 
 
 @pytest.fixture
-def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("researcher")
-
-
-@pytest.fixture
-def partner(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("partner")  # of "Example Pharma Ltd"
-
-
-@pytest.fixture
 def colleague(api_user: Callable[..., ApiUser]) -> ApiUser:
     return api_user("partner")  # also of "Example Pharma Ltd"
 

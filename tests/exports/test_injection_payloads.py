@@ -83,16 +83,6 @@ def csv_cells(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-@pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
-def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("researcher")
-
-
 def enrol(client: FlaskClient, clinician: ApiUser, **overrides: Any) -> str:
     response = client.post(
         PARTICIPANTS, json=enrolment_body(**overrides), headers=clinician.headers

@@ -117,11 +117,6 @@ def assert_refused(response: Any, *fields: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
 def without_synthetic_numbers(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The app as production runs it: 9xx test-range NHS numbers refused."""
     settings = dataclasses.replace(app.config["SETTINGS"], allow_synthetic_nhs_numbers=False)

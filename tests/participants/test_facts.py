@@ -78,11 +78,6 @@ def trial(client: FlaskClient, user: ApiUser, participant_id: str, **overrides: 
     return response.get_json()
 
 
-@pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
 # -- enrolment ----------------------------------------------------------------------------------
 
 

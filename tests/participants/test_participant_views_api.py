@@ -66,19 +66,9 @@ def listed(client: FlaskClient, user: ApiUser, query: str = "") -> dict[str, Any
 
 
 @pytest.fixture
-def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("clinician")
-
-
-@pytest.fixture
 def other_clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
     """A clinician of another site."""
     return api_user("clinician")
-
-
-@pytest.fixture
-def researcher(api_user: Callable[..., ApiUser]) -> ApiUser:
-    return api_user("researcher")
 
 
 # -- lists --------------------------------------------------------------------------------------
