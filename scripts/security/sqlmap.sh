@@ -86,7 +86,12 @@ run eligibility_values "$researcher" POST "$base/eligibility/count" \
   echo "# sqlmap run $(date -u +%FT%TZ), level $level, risk $risk"
   for log in "$out"/*.log; do
     echo "## $(basename "$log" .log)"
-    { grep -E "testing '|is vulnerable|injectable|all tested parameters|WARNING|CRITICAL" "$log" || true; } | sed -E 's/^\[[0-9:]+\] //' | sort | uniq -c | sort -rn | head -25
+    # sqlmap redraws its progress with carriage returns and terminal codes: keep the text,
+    # without the times, so that uniq counts alike lines; awk, not head, so that no stage
+    # of the pipeline dies of SIGPIPE (which pipefail would turn into the script's status).
+    tr '\r' '\n' <"$log" | sed -E 's/^.*\[[0-9]{2}:[0-9]{2}:[0-9]{2}\] //' \
+      | { grep -E "is vulnerable|injectable|all tested parameters|CRITICAL|[0-9]+ times" || true; } \
+      | sort | uniq -c | sort -rn | awk 'NR <= 25'
   done
 } >"$out/summary.txt"
 echo "==> summary: $out/summary.txt"
