@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
@@ -48,6 +48,32 @@ def admin_engine(server_url: str) -> Engine:
         isolation_level="AUTOCOMMIT",
         poolclass=NullPool,
     )
+
+
+def loaded_note(admin: Engine, name: str) -> str | None:
+    """What a benchmark wrote on database ``name`` once its population was loaded ("" if
+    the load did not finish; None if there is no such database)."""
+    with admin.connect() as conn:
+        note: str | None = conn.scalar(
+            text(
+                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+                "WHERE datname = :name"
+            ),
+            {"name": name},
+        )
+    return note
+
+
+def recreate_database(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+
+def mark_loaded(admin: Engine, name: str, note: str) -> None:
+    """Say on the database what was loaded, once it all was: a half-made one never matches."""
+    with admin.connect() as conn:
+        conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{note}'"))
 
 
 def database_on(server_url: str, name: str) -> str:

@@ -62,7 +62,14 @@ from pathlib import Path
 from statistics import median, quantiles
 from typing import Any
 
-from _common import admin_engine, database_on, serving
+from _common import (
+    admin_engine,
+    database_on,
+    loaded_note,
+    mark_loaded,
+    recreate_database,
+    serving,
+)
 from flask import current_app
 from psycopg import sql
 from sqlalchemy import Select, create_engine, select, text
@@ -284,16 +291,9 @@ def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) ->
     WORK_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     keyring = WORK_DIR / "keyring.json"
     # Written on the database once it is loaded and vacuumed: a half-made one never matches.
-    loaded_note = f"eligibility benchmark: {count} participants with identities, seed {seed}"
+    wanted_note = f"eligibility benchmark: {count} participants with identities, seed {seed}"
     admin = admin_engine(server_url)
-    with admin.connect() as conn:
-        note = conn.scalar(
-            text(
-                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
-                "WHERE datname = :name"
-            ),
-            {"name": DATABASE_NAME},
-        )
+    note = loaded_note(admin, DATABASE_NAME)
     if fresh:
         reason = "--fresh"
     elif note is None:
@@ -301,15 +301,13 @@ def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) ->
     elif not keyring.exists():
         # Its audit chain was signed with a key that is gone: start again rather than mix.
         reason = f"its keyring {keyring} is missing"
-    elif note != loaded_note:
+    elif note != wanted_note:
         reason = f"it held {note!r}" if note else "an earlier load did not finish"
     else:
         upgrade(url)  # a migration added since it was loaded (an index, say)
-        return f"reused {DATABASE_NAME} ({loaded_note}; --fresh rebuilds it)"
+        return f"reused {DATABASE_NAME} ({wanted_note}; --fresh rebuilds it)"
 
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE_NAME}"'))
+    recreate_database(admin, DATABASE_NAME)
     keyring.unlink(missing_ok=True)
     LocalKeyring.create(keyring)
     upgrade(url)
@@ -326,8 +324,7 @@ def ensure_population(server_url: str, count: int, *, fresh: bool, seed: int) ->
     started = time.perf_counter()
     _settle(url)
     settled_in = time.perf_counter() - started
-    with admin.connect() as conn:
-        conn.execute(text(f"COMMENT ON DATABASE \"{DATABASE_NAME}\" IS '{loaded_note}'"))
+    mark_loaded(admin, DATABASE_NAME, wanted_note)
     admin.dispose()
     return (
         f"built {DATABASE_NAME} ({reason}): {count:,} participants loaded in {loaded_in:.0f} s "

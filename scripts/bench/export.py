@@ -40,8 +40,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from _common import admin_engine, loaded_note, mark_loaded, recreate_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from registry.crypto.keys import LocalKeyring
@@ -54,14 +55,6 @@ REGISTRY = str(Path(sys.executable).with_name("registry"))
 
 DATABASE_NAME = "registry_bench_export"
 WORK_DIR = Path(__file__).resolve().parents[2] / ".cache" / "bench" / DATABASE_NAME
-
-
-def _admin(server_url: str) -> Engine:
-    return create_engine(
-        make_url(server_url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
 
 
 @contextmanager
@@ -77,30 +70,20 @@ def population(server_url: str | None, count: int, *, fresh: bool) -> Iterator[t
             yield url, tmp
         return
     url = make_url(server_url).set(database=DATABASE_NAME).render_as_string(hide_password=False)
-    loaded_note = f"export benchmark: {count} participants"
-    admin = _admin(server_url)
-    with admin.connect() as conn:
-        note = conn.scalar(
-            text(
-                "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
-                "WHERE datname = :name"
-            ),
-            {"name": DATABASE_NAME},
-        )
-    if fresh or note != loaded_note or not (WORK_DIR / "keyring.json").exists():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{DATABASE_NAME}"'))
+    wanted_note = f"export benchmark: {count} participants"
+    admin = admin_engine(server_url)
+    note = loaded_note(admin, DATABASE_NAME)
+    if fresh or note != wanted_note or not (WORK_DIR / "keyring.json").exists():
+        recreate_database(admin, DATABASE_NAME)
         WORK_DIR.mkdir(parents=True, exist_ok=True)
         (WORK_DIR / "keyring.json").unlink(missing_ok=True)
         LocalKeyring.create(WORK_DIR / "keyring.json")
         upgrade(url)
         _seed(url, WORK_DIR, count)
-        with admin.connect() as conn:
-            conn.execute(text(f"COMMENT ON DATABASE \"{DATABASE_NAME}\" IS '{loaded_note}'"))
+        mark_loaded(admin, DATABASE_NAME, wanted_note)
     else:
         upgrade(url)
-        print(f"reusing {DATABASE_NAME} ({loaded_note}; --fresh rebuilds it)", file=sys.stderr)
+        print(f"reusing {DATABASE_NAME} ({wanted_note}; --fresh rebuilds it)", file=sys.stderr)
     admin.dispose()
     yield url, WORK_DIR
 
