@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
-from registry.audit.actions import Actor, AuditEntry, record_event, record_events
+from registry.audit.actions import Actor, AuditEntry, record_events
 from registry.consents.models import FULL, NO_FURTHER_DATA
 from registry.crypto import key_provider
 from registry.crypto.blind_index import blind_index, plan_index_bits
@@ -189,19 +189,7 @@ def read_identities(
             raise KeyUnavailable("participant has no data key (shredded)")
         cipher = _cipher_from(participant.participant_id, key.dek_version, key.wrapped_dek)
         identities.append(_unsealed(participant, cipher))
-    record_events(
-        [
-            AuditEntry(
-                "participant.read_identity",
-                target_type="participant",
-                target_id=participant.participant_id,
-                participant_id=participant.participant_id,
-                purpose=purpose,
-            )
-            for participant in participants
-        ],
-        by=by,
-    )
+    _audit("participant.read_identity", participants, by=by, purpose=purpose)
     return identities
 
 
@@ -338,7 +326,7 @@ def update_identity(participant: Participant, *, by: Actor, **changes: str | Non
         else:
             value = check_phone(value)
         setattr(locked, f"{name}_sealed", _seal(cipher, locked, name, value))
-    _audit("participant.update_identity", locked, by=by, details={"fields": sorted(changes)})
+    _audit("participant.update_identity", [locked], by=by, details={"fields": sorted(changes)})
     session().flush()
     return locked
 
@@ -358,7 +346,7 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
     locked.status = STATUS_SHREDDED
     locked.shredded_at = utcnow()
     dek_cache.forget(locked.participant_id)
-    _audit("participant.shred", locked, by=by)
+    _audit("participant.shred", [locked], by=by)
     db.flush()
     _truncate_log_after_commit()
 
@@ -497,15 +485,21 @@ def keys_to_rewrap() -> int:
     )
 
 
-def _audit(action: str, participant: Participant, *, by: Actor, **event: Any) -> None:
-    """Audit an act on one participant: named by their registry id, never by identity."""
-    record_event(
-        action,
+def _audit(action: str, participants: Sequence[Participant], *, by: Actor, **event: Any) -> None:
+    """Audit an act on each participant, one event each in one append: named by their
+    registry id, never by identity."""
+    record_events(
+        [
+            AuditEntry(
+                action,
+                target_type="participant",
+                target_id=participant.participant_id,
+                participant_id=participant.participant_id,
+                **event,
+            )
+            for participant in participants
+        ],
         by=by,
-        target_type="participant",
-        target_id=participant.participant_id,
-        participant_id=participant.participant_id,
-        **event,
     )
 
 
