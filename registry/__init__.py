@@ -114,6 +114,7 @@ def _configure_flask(app: Flask, settings: Settings) -> None:
         # session, whose __Host- cookie neither plain http nor a subdomain can plant.
         WTF_CSRF_SSL_STRICT=False,
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX=settings.rate_limit_prefix,
         RATELIMIT_HEADERS_ENABLED=True,
         API_TITLE="MHMTC Research Registry API",
         API_VERSION="v1",

@@ -34,6 +34,7 @@ ENVIRONMENT_NAMES = {
     "SECRET_KEY": "secret_key",
     "REGISTRY_KEYRING": "keyring_path",
     "REDIS_URL": "redis_url",
+    "REGISTRY_RATE_LIMIT_PREFIX": "rate_limit_prefix",
     "REGISTRY_INSTANCE_PATH": "instance_path",
     "REGISTRY_SESSION_COOKIE_SECURE": "session_cookie_secure",
     "REGISTRY_TOTP_REQUIRED": "totp_required",
@@ -52,6 +53,8 @@ class Settings:
     # The local keyring file (KEK epochs, root secret for derived keys); mode 0600.
     keyring_path: str | None = None
     redis_url: str | None = None
+    # Prefix of every throttle counter in Redis, so registries sharing one keep apart.
+    rate_limit_prefix: str = "registry"
     instance_path: str | None = None
 
     session_cookie_secure: bool = True
@@ -64,7 +67,12 @@ class Settings:
     # attacker cannot lock a real user out for long; per address it is wider.
     sign_in_limit_per_account: str = "10 per 15 minutes"
     sign_in_limit_per_address: str = "50 per 15 minutes"
+    # Wrong security codes one sign-in may make before the password is needed again.
+    second_factor_attempts: int = 5
     api_rate_limit: str = "600 per minute"
+    # Refusals audited per client address and kind (throttled, CSRF, denied): past this, a
+    # flood is only counted in the application log, so it cannot fill the audit log.
+    security_event_limit: str = "20 per 10 minutes"
 
     argon2_memory_kib: int = 19 * 1024
     argon2_time_cost: int = 2
@@ -163,6 +171,16 @@ class Settings:
             problems.append("synthetic NHS numbers are not allowed in production")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+    def check_workers(self, workers: int) -> None:
+        """Throttle counters live in each process's memory unless REDIS_URL names a shared
+        store: with several workers every limit (sign-in, security codes, API, partners'
+        queries) would be multiplied by their number. Production refuses that."""
+        if workers > 1 and not self.redis_url and self.is_production:
+            raise ConfigurationError(
+                f"refusing to start in production: {workers} workers need REDIS_URL, or "
+                "every throttle counts per worker (set REDIS_URL, or REGISTRY_WORKERS=1)"
+            )
 
 
 _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {

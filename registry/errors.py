@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -199,7 +199,40 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
 
 
 def record_refusal(exc: RegistryError) -> None:
-    """Refused attempts are audited in their own transaction (the request's was rolled back)."""
+    """Refused attempts are audited in their own transaction (the request's was rolled back).
+
+    Each refusal that answers a question about who is enrolled (a duplicate, a search that
+    found no one) is recorded every time; a denial (401, 403) is a security event, whose
+    record a flood must not be able to multiply."""
+    if exc.status in (401, 403):
+        record_security_event("access.denied", outcome="denied", status=exc.status)
+    else:
+        _record_in_own_transaction(f"refused.{exc.code}", outcome="refused", status=exc.status)
+
+
+def record_security_event(
+    action: str, *, outcome: str, status: int, details: Mapping[str, Any] | None = None
+) -> None:
+    """Audit a refusal (denied, throttled, CSRF) unless this address has had too many of this
+    kind recorded lately: the first of a burst are recorded, the rest only counted in the
+    application log, so a flood of bad requests cannot fill the audit log."""
+    from flask_limiter.util import get_remote_address
+    from limits import parse
+
+    from registry.extensions import limiter
+
+    allowance = parse(current_app.config["SETTINGS"].security_event_limit)
+    if not limiter.limiter.hit(allowance, "security-event", action, get_remote_address()):
+        log.warning(
+            "%s not audited: too many from one address (request %s)", action, g.get("request_id")
+        )
+        return
+    _record_in_own_transaction(action, outcome=outcome, status=status, details=details)
+
+
+def _record_in_own_transaction(
+    action: str, *, outcome: str, status: int, details: Mapping[str, Any] | None = None
+) -> None:
     from registry.audit.actions import Actor, record_event
     from registry.auth.session import current_actor
     from registry.db import session
@@ -207,12 +240,12 @@ def record_refusal(exc: RegistryError) -> None:
     db = session()
     db.rollback()
     record_event(
-        "access.denied" if exc.status in (401, 403) else f"refused.{exc.code}",
+        action,
         by=current_actor() or Actor.anonymous(),
-        outcome="denied" if exc.status in (401, 403) else "refused",
+        outcome=outcome,
         target_type="endpoint",
         target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
-        details={"method": request.method, "status": exc.status},
+        details={"method": request.method, "status": status, **(details or {})},
     )
     db.commit()
 
@@ -228,6 +261,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(exc: CSRFError) -> Response:
+        record_security_event("security.csrf_failed", outcome="refused", status=400)
         return error_response(
             400, "csrf_failed", "The form expired or was not sent from this site. Try again."
         )
@@ -246,6 +280,12 @@ def register_error_handlers(app: Flask) -> None:
         if status == 429:
             retry_after = g.get("retry_after_seconds")
             headers["Retry-After"] = str(retry_after or 60)
+            record_security_event(
+                "security.throttled",
+                outcome="refused",
+                status=429,
+                details={"limit": str(exc.description or "")[:64]},
+            )
         if status == 405 and exc.get_headers():
             headers.update({k: v for k, v in exc.get_headers() if k == "Allow"})
         message = _HTTP_MESSAGES.get(status, exc.description or "Error.")

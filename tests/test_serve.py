@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
+import secrets
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,11 +33,16 @@ def _free_port() -> int:
 
 @contextmanager
 def _serving(
-    keyring_path: Path, tmp_path: Path, stdout: Any = subprocess.DEVNULL, **environ: str
+    keyring_path: Path,
+    tmp_path: Path,
+    stdout: Any = subprocess.DEVNULL,
+    port: str | None = None,
+    **environ: str,
 ) -> Iterator[Any]:
-    """`registry serve` on a free port, with extra environment; yields a function that GETs
-    a path (with optional headers) once the server answers and returns the parsed JSON."""
-    port = _free_port()
+    """`registry serve` on a free port (or the one given), with extra environment; yields a
+    function that GETs a path (with optional headers) once the server answers and returns
+    the parsed JSON."""
+    port = port or str(_free_port())
     registry = Path(sys.executable).with_name("registry")
     with fresh_database(tmp_path) as url:
         env = {
@@ -96,3 +106,98 @@ def test_access_log_names_the_client_the_proxies_forwarded_and_only_then(
     lines = [line for line in access_log.read_text().splitlines() if "/api/v1/health" in line]
     assert body is not None
     assert lines and all(line.split()[0] == logged_address for line in lines)
+
+
+def _test_redis_url() -> str | None:
+    """The Redis to test shared throttles against (CI sets it; this machine runs one)."""
+    return os.environ.get("TEST_REDIS_URL") or None
+
+
+@pytest.mark.slow
+def test_serve_refuses_several_workers_without_a_shared_throttle_store_in_production(
+    keyring_path: Path, tmp_path: Path
+) -> None:
+    """Throttle counters in process memory would let each worker count on its own (the
+    attack: 31 wrong passwords before a 429 with 4 workers)."""
+    env = {
+        **os.environ,
+        "REGISTRY_MODE": "production",
+        "DATABASE_URL": "postgresql+psycopg://registry@127.0.0.1:5432/registry",
+        "SECRET_KEY": "s" * 40,
+        "REGISTRY_KEYRING": str(keyring_path),
+        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "REGISTRY_WORKERS": "2",
+    }
+    env.pop("REDIS_URL", None)
+    registry = Path(sys.executable).with_name("registry")
+
+    finished = subprocess.run(  # noqa: S603 - our own console script
+        [str(registry), "serve", "--bind", f"127.0.0.1:{_free_port()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert finished.returncode != 0
+    assert "2 workers need REDIS_URL" in finished.stderr
+
+
+def _sign_in_attempts(port: int, attempts: int) -> list[int]:
+    """Wrong passwords for one account, each on a new connection (so the workers share
+    them out), as a browser would send them: page, CSRF token, post."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            page = opener.open(f"{base}/sign-in", timeout=5).read().decode()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token is not None
+    statuses = []
+    for _ in range(attempts):
+        body = urllib.parse.urlencode(
+            {
+                "email": "someone@example.nhs.uk",
+                "password": "not the password",
+                "csrf_token": token[1],
+            }
+        ).encode()
+        try:
+            with opener.open(f"{base}/sign-in", data=body, timeout=10) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as refused:
+            statuses.append(refused.code)
+    return statuses
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_and_redis_throttles_sign_in_once_for_all_workers(
+    keyring_path: Path, tmp_path: Path
+) -> None:
+    redis_url = _test_redis_url()
+    if redis_url is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must test shared throttles: set TEST_REDIS_URL (.ci/run does)")
+        pytest.skip("TEST_REDIS_URL is not set (scripts/test sets it when Redis answers)")
+    port = _free_port()
+    with _serving(
+        keyring_path,
+        tmp_path,
+        REGISTRY_WORKERS="2",
+        REDIS_URL=redis_url,
+        REGISTRY_RATE_LIMIT_PREFIX=f"registry-test-{secrets.token_hex(6)}",
+        port=str(port),
+    ) as get:
+        assert get("/api/v1/health") is not None
+        statuses = _sign_in_attempts(port, 14)
+
+    # Ten failures per account in fifteen minutes, counted once for both workers.
+    assert statuses == [200] * 10 + [429] * 4

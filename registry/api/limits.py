@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from flask_limiter.util import get_remote_address
 
 from registry.auth.permissions import Role
-from registry.auth.session import signed_in_user
+from registry.auth.session import api_token_id, signed_in_user
 from registry.extensions import limiter
 
 
 def api_client_key() -> str:
-    """Rate-limit per token (hashed) when one is sent, otherwise per client address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "token:" + hashlib.sha256(header.encode()).hexdigest()
+    """Rate-limit per authenticated token (or signed-in user), otherwise per client
+    address: never per header as sent, which a caller could respell for a fresh bucket."""
+    user = signed_in_user()
+    token_id = api_token_id()
+    if token_id is not None:
+        return f"token:{token_id}"
+    if user is not None:
+        return f"user:{user.id}"
     return "address:" + get_remote_address()
 
 

@@ -194,6 +194,13 @@ def verify_second_factor(user: User, code: str) -> bool:
     return True
 
 
+def end_pending_sign_in(user: User) -> None:
+    """Too many wrong security codes: the password has to be given again."""
+    _record_own_act(
+        user, "auth.second_factor_ended", outcome="denied", details={"reason": "too_many_codes"}
+    )
+
+
 def confirm_it_is_them(
     user: User, *, password: str | None = None, code: str | None = None, purpose: str
 ) -> bool:
@@ -419,8 +426,8 @@ def user_tokens(user: User) -> list[ApiToken]:
     return list(session().scalars(select(ApiToken).where(ApiToken.user_id == user.id)))
 
 
-def user_for_token(secret: str) -> User | None:
-    """The user behind a bearer token, if the token is known, unexpired and unrevoked."""
+def token_for_secret(secret: str) -> ApiToken | None:
+    """The bearer token with this secret, if it is known, unexpired and unrevoked."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     token = session().scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(secret)))
@@ -430,4 +437,4 @@ def user_for_token(secret: str) -> User | None:
     # Record last use at minute precision: enough to spot stale tokens, no write per call.
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         token.last_used_at = now
-    return token.user
+    return token

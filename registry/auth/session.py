@@ -14,12 +14,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from registry.audit.actions import Actor
-from registry.auth.actions import user_for_token
+from registry.auth.actions import token_for_secret
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.config import Settings
@@ -68,7 +68,19 @@ def load_user_from_token(req: object) -> User | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    return user_for_token(secret.strip())
+    token = token_for_secret(secret.strip())
+    if token is None:
+        return None
+    g.api_token_id = token.id
+    return token.user
+
+
+def api_token_id() -> int | None:
+    """The id of the bearer token that authenticated this request, if one did."""
+    if signed_in_user() is None:
+        return None
+    token_id: int | None = g.get("api_token_id")
+    return token_id
 
 
 def start_session(user: User, *, started_at: float | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 
 import segno
@@ -10,7 +11,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import logout_user
 from werkzeug.wrappers import Response
 
-from registry.auth import actions
+from registry.auth import actions, code_attempts
 from registry.auth.forms import ChangePasswordForm, SecurityCodeForm, SignInForm
 from registry.auth.models import User
 from registry.auth.session import reissue_session, safe_next_url, signed_in_user, start_session
@@ -33,8 +34,15 @@ def _settings() -> Settings:
 
 def _account_key() -> str:
     """Throttle per account (hashed, so the limiter's store holds no email addresses)."""
-    email = (request.form.get("email") or session.get("pending_user", "")).strip().lower()
+    email = (request.form.get("email") or "").strip().lower()
     return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _pending_account_key() -> str:
+    """Security-code guesses count against the account whose password was given, as the
+    signed session names it: never anything the request itself can choose."""
+    user_id, _, _ = str(session.get("pending_user", "")).partition(":")
+    return f"pending-account:{user_id}"
 
 
 def _failed(response: Response) -> bool:
@@ -48,11 +56,25 @@ _per_account = limiter.limit(
     deduct_when=_failed,
     scope="sign-in-account",
 )
+# One bucket per account for both security-code pages (setting one up is guessing too).
+_per_pending_account = limiter.shared_limit(
+    lambda: _settings().sign_in_limit_per_account,
+    key_func=_pending_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="security-code-account",
+)
 _per_address = limiter.limit(
     lambda: _settings().sign_in_limit_per_address,
     methods=["POST"],
     deduct_when=_failed,
     scope="sign-in-address",
+)
+_codes_per_address = limiter.shared_limit(
+    lambda: _settings().sign_in_limit_per_address,
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="security-code-address",
 )
 
 
@@ -71,6 +93,7 @@ def sign_in() -> str | Response:
             next_url = safe_next_url(request.args.get("next"))
             session.clear()
             session["pending_user"] = user.get_id()
+            session["pending_id"] = secrets.token_urlsafe(16)
             session["pending_since"] = time.time()
             session["next"] = next_url
             endpoint = (
@@ -85,16 +108,31 @@ def sign_in() -> str | Response:
 
 
 def _pending_user() -> User | None:
-    """The user who gave the right password in the last five minutes, if any."""
+    """The user who gave the right password in the last five minutes, if any, and who has
+    not used up this sign-in's attempts at the security code."""
     pending = session.get("pending_user")
     since = float(session.get("pending_since", 0))
     if not pending or time.time() - since > PENDING_SECONDS:
+        return None
+    if not code_attempts.remaining(session.get("pending_id", "")):
         return None
     user_id, _, generation = pending.partition(":")
     user = db_session().get(User, int(user_id))
     if user is None or not user.is_active or str(user.session_generation) != generation:
         return None
     return user
+
+
+def _wrong_code(user: User) -> Response | None:
+    """Count a wrong code against this pending sign-in (on the server, so replaying an
+    older cookie does not undo it); once they are used up, the password is needed again."""
+    g.sign_in_failed = True
+    if code_attempts.fail(session.get("pending_id", "")):
+        return None
+    actions.end_pending_sign_in(user)
+    session.clear()
+    flash("That was too many incorrect security codes. Enter your password again.", "info")
+    return redirect(url_for("auth.sign_in"))
 
 
 def _finish_sign_in(user: User) -> Response:
@@ -105,7 +143,8 @@ def _finish_sign_in(user: User) -> Response:
 
 
 @bp.route("/sign-in/security-code", methods=["GET", "POST"])
-@_per_account
+@_per_pending_account
+@_codes_per_address
 def second_factor() -> str | Response:
     user = _pending_user()
     if user is None:
@@ -117,7 +156,8 @@ def second_factor() -> str | Response:
     if form.validate_on_submit():
         if actions.verify_second_factor(user, form.code.data or ""):
             return _finish_sign_in(user)
-        g.sign_in_failed = True
+        if (ended := _wrong_code(user)) is not None:
+            return ended
         form.code.errors.append(
             "The code is not correct, or it was already used. Wait for a new one."
         )
@@ -125,7 +165,8 @@ def second_factor() -> str | Response:
 
 
 @bp.route("/sign-in/set-up-security-code", methods=["GET", "POST"])
-@_per_account
+@_per_pending_account
+@_codes_per_address
 def set_up_second_factor() -> str | Response:
     user = _pending_user()
     if user is None:
@@ -140,7 +181,8 @@ def set_up_second_factor() -> str | Response:
     if form.validate_on_submit():
         if actions.enrol_second_factor(user, secret=secret, code=form.code.data or ""):
             return _finish_sign_in(user)
-        g.sign_in_failed = True
+        if (ended := _wrong_code(user)) is not None:
+            return ended
         form.code.errors.append(
             "The code is not correct. Check the app shows the registry, then try the new code."
         )
