@@ -15,7 +15,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from registry.api.inputs import refuse_nul_in_page_input, refuse_nul_in_path
+from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
@@ -231,7 +231,7 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
     def assign_request_id() -> None:
         g.request_id = uuid.uuid4().hex
 
-    app.before_request(refuse_nul_in_page_input)
+    app.before_request(refuse_unreadable_page_input)
 
     @app.before_request
     def protect_from_csrf() -> None:

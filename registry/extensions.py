@@ -11,7 +11,7 @@ from flask_login import LoginManager
 from flask_smorest import Api, Blueprint
 from flask_wtf import CSRFProtect
 
-from registry.api.inputs import refuse_nul_arguments
+from registry.api.inputs import check_arguments
 from registry.api.openapi import ErrorResponsesPlugin, register_error_responses
 from registry.api.schemas import ErrorSchema
 
@@ -28,7 +28,7 @@ class RegistryApi(Api):  # type: ignore[misc]
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         plugin = ErrorResponsesPlugin(app, error_schema_name="Error")
         super().init_app(app, spec_kwargs={"extra_plugins": [plugin], **(spec_kwargs or {})})
-        refuse_nul_arguments(Blueprint.ARGUMENTS_PARSER)
+        check_arguments(Blueprint.ARGUMENTS_PARSER)
 
     def _register_responses(self) -> None:
         super()._register_responses()

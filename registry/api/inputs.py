@@ -1,15 +1,17 @@
-"""Input refused before any endpoint sees it: the NUL character.
+"""Input refused before any endpoint sees it, by the rules of ``registry.input_rules``.
 
-No name, code, id or criterion contains one, and PostgreSQL cannot store one in text (the
-statement fails, and the request with it: a 500 for the client). So an API body or query
-argument holding one is a 422 naming the field, like any other invalid value; a path
-holding one names nothing: 404; and a page's form or query holding one is a 400. Found by
-the fuzzer (tests/test_fuzz_api.py).
+JSON nested deeper than ``MAX_JSON_DEPTH`` is a 400 before anything walks it (Python's
+parser recursed into a RecursionError at a few thousand levels: a 500). Text no field
+may hold (NUL, a lone surrogate, a control character other than tab, line feed and
+carriage return) in an API body or query argument is a 422 naming the field, like any
+other invalid value, whichever schema loads it; each ``InputSchema`` then refuses line
+breaks and tabs in its one-line fields. A path holding a NUL names nothing: 404. A page's
+form or query holding such text is a 400. Found by the fuzzer (tests/test_fuzz_api.py)
+and issue #16.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -17,44 +19,41 @@ from marshmallow import Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, NotFound
 
-NUL = "\x00"
-MESSAGE = "Must not contain a NUL character."
+from registry.errors import RegistryError
+from registry.input_rules import (
+    NUL,
+    TOO_DEEP_MESSAGE,
+    TooDeeplyNested,
+    check_json_depth,
+    text_problem,
+    text_problems,
+)
 
 
-def fields_with_nul(value: Any, prefix: str = "") -> list[str]:
-    """Dotted names of the places in parsed input holding a NUL (a key holding one is
-    reported as the place it is in, without echoing it)."""
-    found: list[str] = []
-    if isinstance(value, str):
-        if NUL in value:
-            found.append(prefix or "_schema")
-    elif isinstance(value, Mapping):
-        for key, inner in value.items():
-            if NUL in str(key):
-                found.append(prefix or "_schema")
-                continue
-            found.extend(fields_with_nul(inner, f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(value, list | tuple):
-        for index, inner in enumerate(value):
-            found.extend(fields_with_nul(inner, f"{prefix}.{index}" if prefix else str(index)))
-    return found
-
-
-def refuse_nul_arguments(parser: FlaskParser) -> None:
+def check_arguments(parser: FlaskParser) -> None:
     """Make a webargs parser (flask-smorest's, shared by every ``@blp.arguments``) refuse
-    NUL characters in whatever it loads, before the schema sees them."""
-    if getattr(parser, "_refuses_nul", False):
+    JSON nested too deeply and text no field may hold, before the schema sees either."""
+    if getattr(parser, "_checks_input", False):
         return
     load = parser.pre_load
+    raw_load_json = parser._raw_load_json
 
     def pre_load(location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
-        found = fields_with_nul(location_data)
+        # Line breaks and tabs pass here: only the schema knows which fields are prose.
+        found = text_problems(location_data, multiline=True)
         if found:
-            raise ValidationError({name: [MESSAGE] for name in found})
+            raise ValidationError({place: [message] for place, message in found.items()})
         return load(location_data, schema=schema, req=req, location=location)
 
+    def bounded_json(req: Any) -> Any:
+        try:
+            return check_json_depth(raw_load_json(req))
+        except (RecursionError, TooDeeplyNested):
+            raise RegistryError(TOO_DEEP_MESSAGE) from None
+
     parser.pre_load = pre_load  # type: ignore[method-assign]
-    parser._refuses_nul = True  # type: ignore[attr-defined]
+    parser._raw_load_json = bounded_json  # type: ignore[method-assign]
+    parser._checks_input = True  # type: ignore[attr-defined]
 
 
 def refuse_nul_in_path(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -63,12 +62,13 @@ def refuse_nul_in_path(endpoint: str | None, values: dict[str, Any] | None) -> N
         raise NotFound()
 
 
-def refuse_nul_in_page_input() -> None:
+def refuse_unreadable_page_input() -> None:
     """A before-request hook for the pages (the API's arguments are checked above, field by
-    field): a form or query value holding a NUL is a 400."""
+    field): a form or query key or value holding text no field may hold is a 400. Tabs and
+    line breaks pass (a textarea has them); the schemas refuse them in one-line fields."""
     if request.path.startswith("/api/"):
         return
     for values in (request.args, request.form):
         for key, items in values.lists():
-            if NUL in key or any(NUL in item for item in items):
+            if text_problem(key) or any(text_problem(item, multiline=True) for item in items):
                 raise BadRequest()

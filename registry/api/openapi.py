@@ -11,8 +11,8 @@ here, from what every endpoint is built from rather than written on each view:
   or none this user may see;
 - a request body: 413 over ``MAX_CONTENT_LENGTH``, 422 from its schema (which flask-smorest
   already documents for every ``@blp.arguments``);
-- any state-changing method: 400 for malformed JSON, or a session-cookie request without
-  its CSRF token;
+- any state-changing method: 400 for malformed JSON or JSON nested too deeply
+  (``registry.input_rules``), or a session-cookie request without its CSRF token;
 - a rate-limited blueprint (``registry.api.limits``): 429 with ``Retry-After``.
 
 Statuses particular to one endpoint (409 for a duplicate, say) stay with the endpoint, as
@@ -29,12 +29,14 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from registry.input_rules import MAX_JSON_DEPTH
+
 # status -> (flask-smorest's component name for it, what it means here)
 ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     400: (
         "BAD_REQUEST",
-        "The body is not valid JSON; or, signed in with the session cookie, the request "
-        "has no CSRF token.",
+        f"The body is not valid JSON, or is nested more than {MAX_JSON_DEPTH} levels deep; "
+        "or, signed in with the session cookie, the request has no CSRF token.",
     ),
     401: ("UNAUTHORIZED", "No valid API token or session: sign in, or send a token."),
     403: ("FORBIDDEN", "Signed in, but not allowed to do this (the error code says why)."),

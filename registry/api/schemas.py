@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.input_rules import InputSchema
+
 
 class ErrorBodySchema(Schema):
     status = fields.Integer(required=True, metadata={"description": "HTTP status"})
@@ -21,7 +23,7 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-class PageArgs(Schema):
+class PageArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 

@@ -8,10 +8,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from registry.assessments.instruments import INSTRUMENT_CODES
 from registry.assessments.treatment import trial_outcomes
+from registry.input_rules import InputSchema
 from registry.participants.schemas import Month, PastDate, StrictBoolean, WholeNumber
 
 
-class AssessmentArgs(Schema):
+class AssessmentArgs(InputSchema):
     instrument = fields.String(
         required=True,
         validate=validate.OneOf(INSTRUMENT_CODES, error="Choose one of: {choices}."),
@@ -38,7 +39,7 @@ class AssessmentSchema(Schema):
     band = fields.String(required=True)
 
 
-class TreatmentTrialArgs(Schema):
+class TreatmentTrialArgs(InputSchema):
     drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
     started_on = Month(required=True)
     adequate_dose = StrictBoolean(required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from registry.auth.permissions import ROLE_PERMISSIONS
+from registry.input_rules import InputSchema
 
 
 class CurrentUserSchema(Schema):
@@ -23,7 +24,7 @@ class SiteSchema(Schema):
     name = fields.String(required=True)
 
 
-class SiteArgs(Schema):
+class SiteArgs(InputSchema):
     code = fields.String(
         required=True,
         validate=[

@@ -16,6 +16,7 @@ from registry.consents.models import (
     WITHDRAWAL_LEVELS,
     WITHDRAWAL_REASONS,
 )
+from registry.input_rules import InputSchema, Prose
 from registry.participants.models import COHORTS
 from registry.participants.schemas import Consultee, PastDate, StrictBoolean
 
@@ -30,11 +31,11 @@ class ConsentFormSchema(Schema):
     current = fields.Boolean(required=True, metadata={"description": "in force today"})
 
 
-class ConsentFormArgs(Schema):
+class ConsentFormArgs(InputSchema):
     cohort = fields.String(validate=validate.OneOf(COHORTS))
 
 
-class WithdrawalArgs(Schema):
+class WithdrawalArgs(InputSchema):
     level = fields.String(
         required=True,
         validate=validate.OneOf(WITHDRAWAL_LEVELS, error="Choose one of: {choices}."),
@@ -48,7 +49,7 @@ class WithdrawalArgs(Schema):
         load_default="participant_request",
         validate=validate.OneOf(WITHDRAWAL_REASONS, error="Choose one of: {choices}."),
     )
-    reason = fields.String(
+    reason = Prose(
         load_default=None,
         allow_none=True,
         metadata={"description": "optional; no identifiers; sealed, and dropped for full"},
@@ -88,7 +89,7 @@ class WithdrawalSchema(Schema):
     )
 
 
-class ConsentChangeArgs(Schema):
+class ConsentChangeArgs(InputSchema):
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
     signed_on = PastDate(required=True)
     items = fields.Dict(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.input_rules import InputSchema
 from registry.participants.schemas import StrictBoolean
 
 CRITERIA_DESCRIPTION = (
@@ -13,7 +14,7 @@ CRITERIA_DESCRIPTION = (
 )
 
 
-class CountArgs(Schema):
+class CountArgs(InputSchema):
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
         fields.String(),
@@ -30,7 +31,7 @@ class CountSchema(Schema):
     breakdown = fields.Dict(metadata={"description": "fields, cells (and totals in 2-D)"})
 
 
-class ParticipantsArgs(Schema):
+class ParticipantsArgs(InputSchema):
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
@@ -45,7 +46,7 @@ class CatalogueSchema(Schema):
 BREAKDOWN_DESCRIPTION = 'up to two coded fields to break the count down by, e.g. ["site"]'
 
 
-class SavedQueryArgs(Schema):
+class SavedQueryArgs(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
@@ -57,7 +58,7 @@ class SavedQueryArgs(Schema):
     )
 
 
-class SavedQueryVersionArgs(Schema):
+class SavedQueryVersionArgs(InputSchema):
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
         fields.String(), load_default=list, metadata={"description": BREAKDOWN_DESCRIPTION}

@@ -12,6 +12,7 @@ from registry.consents.items import CONSENT_ITEMS
 from registry.exports.catalogue import VARIABLES
 from registry.exports.extract import FORMATS
 from registry.exports.models import DATE_MONTH, DATE_POLICIES, DATE_SHIFT, TITLE_MAX
+from registry.input_rules import InputSchema
 from registry.participants.models import COHORTS
 
 # An IRAS ID (6 or 7 digits) or a REC reference (e.g. 24/WM/0123).
@@ -33,7 +34,7 @@ def _choices(values: Any, what: str) -> validate.OneOf:
     return validate.OneOf(list(values), error=f"Not {what}: choose from {{choices}}.")
 
 
-class GrantArgs(Schema):
+class GrantArgs(InputSchema):
     title = fields.String(
         required=True,
         validate=validate.Length(1, TITLE_MAX, error="Give a title of 1 to {max} characters."),
@@ -106,7 +107,7 @@ class GrantArgs(Schema):
             raise ValidationError(errors)
 
 
-class ResearcherArgs(Schema):
+class ResearcherArgs(InputSchema):
     email = fields.String(
         required=True,
         validate=validate.Length(1, 254),
@@ -114,7 +115,7 @@ class ResearcherArgs(Schema):
     )
 
 
-class ExportArgs(Schema):
+class ExportArgs(InputSchema):
     format = fields.String(
         load_default="csv",
         validate=_choices(FORMATS, "a format"),
@@ -122,7 +123,7 @@ class ExportArgs(Schema):
     )
 
 
-class FhirArgs(Schema):
+class FhirArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(
         load_default=100,

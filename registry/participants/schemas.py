@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE, CONSULTEE_TYPES
 from registry.errors import ValidationFailed, flatten_messages
+from registry.input_rules import InputSchema
 from registry.participants.models import COHORTS
 from registry.participants.reference import diagnosis_fits, reference
 from registry.participants.validation import (
@@ -127,7 +128,7 @@ def _codes(kind: str) -> validate.OneOf:
     return validate.OneOf(list(choices), error="Choose one of: {choices}.")
 
 
-class Consultee(Schema):
+class Consultee(InputSchema):
     type = fields.String(
         required=True,
         validate=validate.OneOf(CONSULTEE_TYPES, error="Choose a personal or nominated consultee."),
@@ -136,13 +137,13 @@ class Consultee(Schema):
 
 
 # Every item answered explicitly: each is agreed separately, none is assumed.
-ConsentItems = Schema.from_dict(
+ConsentItems = InputSchema.from_dict(
     {item: StrictBoolean(required=True) for item in CONSENT_ITEMS},
     name="ConsentItems",
 )
 
 
-class ConsentArgs(Schema):
+class ConsentArgs(InputSchema):
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
     signed_on = PastDate(required=True)
     items = fields.Nested(ConsentItems, required=True)
@@ -167,7 +168,7 @@ class ConsentArgs(Schema):
             raise ValidationError(problems)
 
 
-class ClinicalArgs(Schema):
+class ClinicalArgs(InputSchema):
     diagnosis_icd10 = fields.String(
         required=True,
         validate=validate.Regexp(_ICD10, error="Give an ICD-10 code, for example F33.2."),
@@ -179,7 +180,7 @@ class ClinicalArgs(Schema):
     episode_start = Month(metadata={"description": "TRD: YYYY-MM"})
 
 
-class Demographics(Schema):
+class Demographics(InputSchema):
     sex = fields.String(required=True, validate=_codes("sex"))
     gender_identity = fields.String(required=True, validate=_codes("gender_identity"))
     ethnicity = fields.String(required=True, validate=_codes("ethnicity"))
@@ -263,7 +264,7 @@ class EnrolmentArgs(Demographics):
             raise ValidationError(problems)
 
 
-class ParticipantUpdateArgs(Schema):
+class ParticipantUpdateArgs(InputSchema):
     """Corrections: contact details and demographics. NHS number and birth date are fixed."""
 
     given_name = _Checked(lambda text: check_name("given_name", text))
@@ -296,14 +297,14 @@ def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-class ParticipantListArgs(Schema):
+class ParticipantListArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
     cohort = fields.String(validate=validate.OneOf(COHORTS))
     site = fields.String(validate=validate.Length(max=16))
 
 
-class ParticipantSearchArgs(Schema):
+class ParticipantSearchArgs(InputSchema):
     nhs_number = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 

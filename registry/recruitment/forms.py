@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from registry.input_rules import TooDeeplyNested, load_json
 from registry.participants.forms import (
     RegistryForm,
     strip_text,
@@ -91,12 +92,14 @@ class RequestForm(RegistryForm):
                 self.criteria_problem = "Choose one of your saved queries."
         elif pasted:
             try:
-                body[CRITERIA] = json.loads(pasted)
+                body[CRITERIA] = load_json(pasted)
             except json.JSONDecodeError as exc:
                 self.criteria_problem = (
                     f"The criteria are not valid JSON: {exc.msg} "
                     f"(line {exc.lineno}, column {exc.colno})."
                 )
+            except TooDeeplyNested as exc:
+                self.criteria_problem = f"The criteria cannot be read. {exc}"
         else:
             self.criteria_problem = CHOOSE_CRITERIA
         return body

@@ -10,6 +10,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.eligibility.schemas import CRITERIA_DESCRIPTION
+from registry.input_rules import InputSchema, Prose
 from registry.participants.schemas import WholeNumber
 from registry.recruitment.models import (
     LAY_SUMMARY_MAX,
@@ -39,7 +40,7 @@ def _iras_id(value: str) -> None:
         raise ValidationError("Give the study's IRAS ID: 6 or 7 digits, for example 1004567.")
 
 
-class RequestArgs(Schema):
+class RequestArgs(InputSchema):
     study_title = _text(TITLE_MAX, "the study's title", required=True)
     sponsor = _text(SPONSOR_MAX, "the sponsor's name", required=True)
     ethics_reference = fields.String(
@@ -53,7 +54,7 @@ class RequestArgs(Schema):
     contact_until = fields.Date(
         metadata={"description": "last day of the contact window; default six months on"}
     )
-    lay_summary = fields.String(
+    lay_summary = Prose(
         validate=validate.Length(max=LAY_SUMMARY_MAX),
         load_default=None,
         allow_none=True,
@@ -72,12 +73,12 @@ class RequestArgs(Schema):
             raise ValidationError("A contact window can be at most two years.", "contact_until")
 
 
-class DecisionArgs(Schema):
+class DecisionArgs(InputSchema):
     decision = fields.String(
         required=True,
         validate=validate.OneOf(("approve", "reject"), error="Choose approve or reject."),
     )
-    note = fields.String(validate=validate.Length(max=NOTE_MAX), load_default=None, allow_none=True)
+    note = Prose(validate=validate.Length(max=NOTE_MAX), load_default=None, allow_none=True)
 
     @validates_schema
     def _reasons(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -86,14 +87,14 @@ class DecisionArgs(Schema):
             raise ValidationError("Say why the request is rejected.", "note")
 
 
-class OutcomeArgs(Schema):
+class OutcomeArgs(InputSchema):
     status = fields.String(
         required=True,
         validate=validate.OneOf(OUTCOMES, error=f"Choose one of {', '.join(OUTCOMES)}."),
     )
 
 
-class RequestListArgs(Schema):
+class RequestListArgs(InputSchema):
     status = fields.String(
         validate=validate.OneOf(("submitted", "approved", "rejected", "open", "closed"))
     )

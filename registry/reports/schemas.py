@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.input_rules import InputSchema, Prose
 from registry.reports.actions import SECTION_MAX, WRITTEN_SECTIONS
 
 CURRENT_YEAR_MAX = 2100
 
 
-class ReportArgs(Schema):
+class ReportArgs(InputSchema):
     reference = fields.String(
         validate=validate.Length(max=64),
         metadata={"description": "reference population id; default census-2021-birmingham"},
@@ -19,7 +20,7 @@ class ReportArgs(Schema):
     )
 
 
-class DatasheetArgs(Schema):
+class DatasheetArgs(InputSchema):
     reference = fields.String(validate=validate.Length(max=64))
     format = fields.String(
         load_default="json",
@@ -27,7 +28,7 @@ class DatasheetArgs(Schema):
     )
 
 
-class ReferenceArgs(Schema):
+class ReferenceArgs(InputSchema):
     reference_id = fields.String(required=True, metadata={"description": "e.g. icb-2021-bsol"})
     name = fields.String(required=True, validate=validate.Length(1, 200))
     geography = fields.String(required=True, validate=validate.Length(1, 200))
@@ -35,15 +36,15 @@ class ReferenceArgs(Schema):
     year = fields.Integer(
         strict=True, required=True, validate=validate.Range(1800, CURRENT_YEAR_MAX)
     )
-    source = fields.String(required=True, validate=validate.Length(1, 2000))
-    shares_csv = fields.String(
+    source = Prose(required=True, validate=validate.Length(1, 2000))
+    shares_csv = Prose(
         required=True,
         metadata={"description": "attribute,group,share_percent,confirm rows, as shipped"},
     )
 
 
-class SectionArgs(Schema):
-    text = fields.String(required=True, validate=validate.Length(1, SECTION_MAX))
+class SectionArgs(InputSchema):
+    text = Prose(required=True, validate=validate.Length(1, SECTION_MAX))
 
 
 class ReferenceSchema(Schema):
