@@ -82,11 +82,44 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True)
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION."""
+    """Apply migrations up to REVISION. With REGISTRY_MIGRATION_DATABASE_URL (PostgreSQL),
+    they run as that owner role, which then creates or checks the app's role (DATABASE_URL's
+    user) and grants it exactly what the app needs: exit 1 if that role could undo the
+    audit log's protections."""
     from registry.migrations import upgrade
 
-    upgrade(database().url, revision)
+    settings = current_app.config["SETTINGS"]
+    upgrade(_owner_url(), revision)
     click.echo(f"database at revision {revision}")
+    if settings.migration_database_url:
+        _grant_app_role()
+    elif database().is_postgresql and settings.is_production:
+        click.echo(
+            "warning: the app and the migrations share one database role, which could drop "
+            "the audit log's triggers; set REGISTRY_MIGRATION_DATABASE_URL (see the README)",
+            err=True,
+        )
+
+
+def _owner_url() -> str:
+    """Who makes and restores the schema: its owner if a migration URL is set."""
+    owner: str | None = current_app.config["SETTINGS"].migration_database_url
+    return owner or database().url
+
+
+def _grant_app_role() -> None:
+    from registry.db_roles import DatabaseRoleError, app_role_name, grant_app_privileges
+
+    settings = current_app.config["SETTINGS"]
+    try:
+        role = app_role_name(settings.database_url, settings.database_app_role)
+        report = grant_app_privileges(settings.migration_database_url, settings.database_url, role)
+    except DatabaseRoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    created = "created; " if report.created else ""
+    click.echo(f"app role {report.role}: {created}privileges set on {report.tables} tables")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @db_group.command("backup")
@@ -98,7 +131,7 @@ def db_backup(out: Path) -> None:
     from registry.backup import BackupError, backup
 
     try:
-        backup(database().url, out)
+        backup(_owner_url(), out)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"backed up to {out} ({out.stat().st_size} bytes)")
@@ -109,13 +142,16 @@ def db_backup(out: Path) -> None:
 @with_appcontext
 def db_restore(backup_file: Path) -> None:
     """Restore BACKUP_FILE into the configured database, which must be new and empty;
-    then run `registry db check`."""
+    then run `registry db check`. With a migration URL the owner restores, and the app's
+    role gets its privileges again."""
     from registry.backup import BackupError, restore
 
     try:
-        restore(backup_file, database().url)
+        restore(backup_file, _owner_url())
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    if current_app.config["SETTINGS"].migration_database_url:
+        _grant_app_role()
     click.echo("restored; now run: registry db check")
 
 
@@ -381,20 +417,76 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also check the chain against every anchor in FILE (from `registry audit anchor`).",
+)
 @with_appcontext
-def audit_verify() -> None:
-    """Check the HMAC chain; exit 1 naming the first broken event."""
+def audit_verify(anchors_file: Path | None) -> None:
+    """Check the HMAC chain; exit 1 naming the first broken event. With --anchors, also
+    exit 1 if the chain is shorter than, or differs from, what any anchor saw."""
+    from registry.audit import anchors
+
+    # Read before the walk, so an anchor taken meanwhile is never ahead of what it sees.
+    try:
+        lines = None if anchors_file is None else anchors.read_lines(anchors_file)
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {anchors_file}: {exc.strerror}") from None
     report = verify_chain(session())
+    checked = None
+    if report.intact and anchors_file is not None and lines is not None:
+        checked = anchors.check_anchors(
+            session(), lines, chain_events=report.events, source=str(anchors_file)
+        )
     session().rollback()
-    if report.intact:
+    if not report.intact:
+        click.echo(
+            f"audit chain BROKEN at seq {report.first_broken_seq}: {report.problem} "
+            f"({report.events} events verified before it)",
+            err=True,
+        )
+        sys.exit(1)
+    if checked is None:
         click.echo(f"audit chain intact: {report.events} events")
         return
+    if not checked.ok:
+        click.echo(checked.problem, err=True)
+        sys.exit(1)
     click.echo(
-        f"audit chain BROKEN at seq {report.first_broken_seq}: {report.problem} "
-        f"({report.events} events verified before it)",
-        err=True,
+        f"audit chain intact: {report.events} events; matches {checked.anchors} "
+        f"anchor{'' if checked.anchors == 1 else 's'} (the latest at seq {checked.latest_seq})"
     )
-    sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the line to FILE (made if absent) instead of printing it.",
+)
+@with_appcontext
+def audit_anchor(out: Path | None) -> None:
+    """Write the chain's head (seq, MAC, time) as one signed JSON line, to be kept where
+    the database's users cannot reach it; `audit verify --anchors` checks the chain
+    against such lines. Without --out the line goes to stdout, for a log shipper."""
+    from registry.audit import anchors
+
+    try:
+        anchor = anchors.current_anchor(session())
+    except anchors.AnchorError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        session().rollback()
+    if out is None:
+        click.echo(anchor.signed_line())
+        return
+    try:
+        anchors.append_line(out, anchor.signed_line())
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"anchored seq {anchor.seq} to {out}")
 
 
 # -- demo ---------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 
 class Mode(StrEnum):
     DEVELOPMENT = "development"
@@ -31,6 +34,8 @@ class ConfigurationError(Exception):
 ENVIRONMENT_NAMES = {
     "REGISTRY_MODE": "mode",
     "DATABASE_URL": "database_url",
+    "REGISTRY_MIGRATION_DATABASE_URL": "migration_database_url",
+    "REGISTRY_DATABASE_APP_ROLE": "database_app_role",
     "SECRET_KEY": "secret_key",
     "REGISTRY_KEYRING": "keyring_path",
     "REDIS_URL": "redis_url",
@@ -49,6 +54,11 @@ ENVIRONMENT_NAMES = {
 class Settings:
     mode: Mode = Mode.DEVELOPMENT
     database_url: str | None = None
+    # PostgreSQL: the schema's owner, for `registry db upgrade` and restores only; the app
+    # connects with DATABASE_URL as a role that owns nothing (see registry/db_roles.py).
+    migration_database_url: str | None = None
+    # The role the owner grants the app's privileges to; default: DATABASE_URL's user.
+    database_app_role: str | None = None
     secret_key: str | None = None
     # The local keyring file (KEK epochs, root secret for derived keys); mode 0600.
     keyring_path: str | None = None
@@ -152,6 +162,8 @@ class Settings:
         """Refuse settings that would run production unprotected; name every problem."""
         if self.proxy_hops < 0:
             raise ConfigurationError(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
+        if self.migration_database_url:
+            self._check_migration_url(self.migration_database_url)
         if not self.is_production:
             return
         problems = []
@@ -171,6 +183,26 @@ class Settings:
             problems.append("synthetic NHS numbers are not allowed in production")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+    def _check_migration_url(self, migration_url: str) -> None:
+        """Two roles on one PostgreSQL database, or the split protects nothing (the URLs
+        themselves are never repeated: they may hold passwords)."""
+        name = "REGISTRY_MIGRATION_DATABASE_URL"
+        try:
+            owner = make_url(migration_url)
+            app = make_url(self.database_url) if self.database_url else None
+        except ArgumentError:
+            raise ConfigurationError(f"{name} or DATABASE_URL is not a database URL") from None
+        if app is None:
+            raise ConfigurationError(f"{name} needs DATABASE_URL, the app's own role")
+        if owner.get_backend_name() != "postgresql" or app.get_backend_name() != "postgresql":
+            raise ConfigurationError(f"{name} is for PostgreSQL only (SQLite has no roles)")
+        if (owner.host, owner.port, owner.database) != (app.host, app.port, app.database):
+            raise ConfigurationError(f"{name} and DATABASE_URL name different databases")
+        if owner.username == (self.database_app_role or app.username):
+            raise ConfigurationError(
+                f"{name} must connect as the schema's owner, a role other than the app's"
+            )
 
     def check_workers(self, workers: int) -> None:
         """Throttle counters live in each process's memory unless REDIS_URL names a shared
