@@ -53,6 +53,8 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     ("GET", "/api/v1/consent-forms"): (None, _signed_in(403, admin=200, clinician=200)),
     ("GET", "/api/v1/eligibility/fields"): (None, _signed_in(403, researcher=200, partner=200)),
     ("POST", "/api/v1/eligibility/count"): (None, _signed_in(403, researcher=422, partner=422)),
+    # Rows for researchers only under a data-access grant (#16): an empty body is a 422;
+    # see test_rows_reach_researchers_only_under_a_grant_naming_them for the rule itself.
     ("POST", "/api/v1/eligibility/participants"): (None, _signed_in(403, researcher=422)),
     ("POST", "/api/v1/eligibility/saved-queries"): (
         None,
@@ -138,11 +140,13 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),
-    ("GET", "/api/v1/participants"): (None, _signed_in(403, clinician=200, researcher=200)),
+    # Clinicians: their own site's list. Researchers: rows only under a grant, so without
+    # one (no ?grant=) a 422 naming it; and no participant by registry id at all.
+    ("GET", "/api/v1/participants"): (None, _signed_in(403, clinician=200, researcher=422)),
     ("POST", "/api/v1/participants/search"): (None, _signed_in(403, clinician=422)),
     ("GET", "/api/v1/participants/<participant_id>"): (
         None,
-        _signed_in(403, clinician=404, researcher=404),
+        _signed_in(403, clinician=404),
     ),
     ("PATCH", "/api/v1/participants/<participant_id>"): (None, _signed_in(403, clinician=422)),
     ("POST", "/api/v1/participants/<participant_id>/assessments"): (
@@ -302,6 +306,69 @@ def test_web_route_answers_anonymous_as_declared(
     response = client.open(rule, method=method)
 
     assert response.status_code == WEB_POLICY[(method, rule)]
+
+
+# -- participant rows for researchers (#16) ---------------------------------------------------
+
+ROW_ROUTES = [("GET", "/api/v1/participants"), ("POST", "/api/v1/eligibility/participants")]
+
+
+@pytest.mark.parametrize(("method", "rule"), ROW_ROUTES)
+def test_rows_reach_researchers_only_under_a_grant_naming_them(
+    client: FlaskClient,
+    callers: dict[str, dict[str, str]],
+    create_account: Callable[..., Account],
+    issue_token: Callable[..., str],
+    method: str,
+    rule: str,
+) -> None:
+    """A researcher gets rows only under a grant that names them; a grant naming someone
+    else answers exactly as one that does not exist. Partners and admins never get rows."""
+    researcher = create_account(Role.RESEARCHER)
+    callers = {**callers, "researcher": {"Authorization": f"Bearer {issue_token(researcher)}"}}
+
+    def grant_naming(email: str) -> str:
+        body = {
+            "title": "Matrix study",
+            "ethics_reference": "1004567",
+            "cohorts": ["TRD"],
+            "variables": ["participants.sex"],
+            "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "researchers": [email],
+        }
+        response = client.post("/api/v1/grants", json=body, headers=callers["admin"])
+        assert response.status_code == 201, response.get_json()
+        return str(response.get_json()["id"])
+
+    def ask(caller: str, grant: str | None) -> Any:
+        given = {} if grant is None else {"grant": grant}
+        if method == "GET":
+            return client.get(rule, query_string=given, headers=callers[caller])
+        return client.post(rule, json={"criteria": {}, **given}, headers=callers[caller])
+
+    theirs = grant_naming(researcher.email)
+    someone_elses = grant_naming(create_account(Role.RESEARCHER).email)
+
+    answers = {
+        "researcher, no grant": ask("researcher", None).status_code,
+        "researcher, their grant": ask("researcher", theirs).status_code,
+        "researcher, another's grant": ask("researcher", someone_elses).status_code,
+        "researcher, no such grant": ask("researcher", "0" * 16).status_code,
+        "clinician": ask("clinician", theirs).status_code,
+        "partner": ask("partner", theirs).status_code,
+        "admin": ask("admin", theirs).status_code,
+    }
+
+    assert answers == {
+        "researcher, no grant": 422,
+        "researcher, their grant": 200,
+        "researcher, another's grant": 404,
+        "researcher, no such grant": 404,
+        "clinician": 422 if method == "GET" else 403,  # their own list takes no grant
+        "partner": 403,
+        "admin": 403,
+    }
+    assert ask("researcher", someone_elses).get_json() == ask("researcher", "0" * 16).get_json()
 
 
 # -- another site's clinician ----------------------------------------------------------------

@@ -305,6 +305,13 @@ def _database_down(p: Provoke) -> Any:
         broken.extensions["registry.db"].engine.dispose()
 
 
+def _no_such_grant(p: Provoke) -> Any:
+    # Researchers see rows only under a grant; one that names nothing (or not them) is 404.
+    if p.method == "GET":
+        return p.send(role="researcher", json=None, query_string={"grant": UNKNOWN})
+    return p.send(role="researcher", json={"criteria": TRD_ADULTS, "grant": UNKNOWN})
+
+
 PARTICULAR: dict[tuple[str, str, int], Callable[[Provoke], Any]] = {
     ("POST", "/api/v1/sites", 409): _duplicate_site,
     ("POST", "/api/v1/participants", 409): _duplicate_enrolment,
@@ -316,6 +323,8 @@ PARTICULAR: dict[tuple[str, str, int], Callable[[Provoke], Any]] = {
         _section_name_with_a_slash
     ),
     ("GET", "/api/v1/health", 503): _database_down,
+    ("GET", "/api/v1/participants", 404): _no_such_grant,
+    ("POST", "/api/v1/eligibility/participants", 404): _no_such_grant,
 }
 
 

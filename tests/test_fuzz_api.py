@@ -14,6 +14,7 @@ CI runs the default; a release runs scripts/security/fuzz.sh, which raises FUZZ_
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,7 +113,8 @@ def _rolled_back_transaction() -> None:
 @pytest.fixture
 def world(client: FlaskClient, api_user: Callable[..., ApiUser], consent_forms: None) -> World:
     """One account of each role, three participants at the clinician's site, an approved
-    recruitment request listing them, and a saved query each for researcher and partner."""
+    recruitment request listing them, a saved query each for researcher and partner, and a
+    data-access grant naming the researcher (whose rows they may list)."""
     users = {role: api_user(role) for role in Role}
     clinician, partner, admin = users[Role.CLINICIAN], users[Role.PARTNER], users[Role.ADMIN]
     participants = [
@@ -152,6 +154,20 @@ def world(client: FlaskClient, api_user: Callable[..., ApiUser], consent_forms: 
         )["query_id"]
         for role in (Role.RESEARCHER, Role.PARTNER)
     ]
+    grant_id = _created(
+        client.post(
+            "/api/v1/grants",
+            json={
+                "title": "Fuzzing study",
+                "ethics_reference": "1004567",
+                "cohorts": ["EP", "TRD"],
+                "variables": ["participants.cohort", "participants.sex", "consent.items"],
+                "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+                "researchers": [users[Role.RESEARCHER].account.email],
+            },
+            headers=admin.headers,
+        )
+    )["id"]
     return World(
         callers={
             "anonymous": Caller(None, {}),
@@ -163,6 +179,7 @@ def world(client: FlaskClient, api_user: Callable[..., ApiUser], consent_forms: 
             "query_id": queries,
             "cohort": ["EP", "TRD"],
             "section": list(WRITTEN_SECTIONS),
+            "grant": [grant_id],
         },
     )
 
@@ -210,6 +227,8 @@ def _schema(app: Flask, world: World, caller: Caller, include: Callable[[str, st
     schema = schemathesis.openapi.from_dict(document)
     schema.app = app
     schema.hook(_known_ids(world))
+    for hook in _known_grant(world):
+        schema.hook(hook)
     schema.config.generation.update(database="none", with_security_parameters=caller.role is None)
     return schema
 
@@ -228,6 +247,27 @@ def _known_ids(world: World) -> Callable[..., Any]:
         )
 
     return flatmap_path_parameters
+
+
+def _known_grant(world: World) -> list[Callable[..., Any]]:
+    """Now and then the real grant in place of a generated ``grant`` (a query parameter, or
+    a body field), so that researchers' row listings get past 404. Only a value that is
+    valid already is swapped: a request generated to be invalid stays invalid."""
+
+    def swapped(values: Any) -> Any:
+        grant = values.get("grant") if isinstance(values, dict) else None
+        if not isinstance(grant, str) or not 1 <= len(grant) <= 24:
+            return st.just(values)
+        real = st.sampled_from(world.known["grant"]).map(lambda known: {**values, "grant": known})
+        return st.one_of(st.just(values), real)
+
+    def flatmap_query(context: Any, query: Any) -> Any:
+        return swapped(query)
+
+    def flatmap_body(context: Any, body: Any) -> Any:
+        return swapped(body)
+
+    return [flatmap_query, flatmap_body]
 
 
 @pytest.fixture

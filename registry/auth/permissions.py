@@ -16,7 +16,6 @@ class Permission(StrEnum):
     VIEW_OWN_ACCOUNT = "view_own_account"
     ENROL_PARTICIPANTS = "enrol_participants"
     VIEW_IDENTIFIABLE_OWN_SITE = "view_identifiable_own_site"
-    VIEW_PSEUDONYMISED = "view_pseudonymised"
     VIEW_PARTICIPANTS = "view_participants"
     RECORD_CLINICAL_DATA = "record_clinical_data"
     QUERY_ELIGIBILITY = "query_eligibility"
@@ -56,7 +55,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESEARCHER: frozenset(
         {
             Permission.VIEW_OWN_ACCOUNT,
-            Permission.VIEW_PSEUDONYMISED,
             Permission.VIEW_PARTICIPANTS,
             Permission.QUERY_ELIGIBILITY,
             Permission.QUERY_EXACT_COUNTS,
@@ -110,7 +108,8 @@ ROLE_SUMMARIES: dict[Role, list[str]] = {
     ],
     Role.RESEARCHER: [
         "Query the cohorts and see exact counts",
-        "See pseudonymised participant rows (never names, NHS numbers or contact details)",
+        "See participant rows under a data-access grant that names you, keyed by the "
+        "study's pseudonym (never names, NHS numbers or contact details)",
         "Read the representativeness report for each cohort",
         "Download pseudonymised extracts (CSV, Parquet or FHIR) of the studies whose "
         "data-access grants name you",

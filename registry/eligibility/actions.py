@@ -1,4 +1,5 @@
-"""Running eligibility queries: count (with an optional breakdown) and list, each audited.
+"""Running eligibility queries: count (with an optional breakdown) and, for researchers
+under a data-access grant, list, each audited.
 
 The audience decides what comes back, not the request: researchers get exact figures,
 partners only disclosure-controlled ones, and every partner query is audited with its true
@@ -30,8 +31,8 @@ from registry.eligibility.catalogue import (
 from registry.eligibility.compiler import (
     Audience,
     count_statement,
+    criteria_condition,
     eligibility_condition,
-    matching_statement,
 )
 from registry.eligibility.criteria import Criteria, normalised, parse_criteria
 from registry.eligibility.disclosure import (
@@ -43,6 +44,9 @@ from registry.eligibility.disclosure import (
     exact_count_payload,
 )
 from registry.errors import RepeatedQuery, ValidationFailed
+from registry.exports.actions import list_participant_rows
+from registry.exports.models import DataAccessGrant
+from registry.exports.rows import RowPage, withheld_from
 from registry.participants.models import ParticipantFacts
 
 MAX_BREAKDOWN_FIELDS = 2
@@ -96,27 +100,34 @@ def count_eligible(
     return result
 
 
-def matching_participant_pks(
-    document: object, *, page: int, per_page: int, user: User, by: Actor
-) -> tuple[list[int], int]:
-    """Researchers: the matching participants' primary keys, a page at a time, and the total."""
-    criteria = parse_criteria(document, role=user.role)
-    db = session()
-    total = int(db.scalar(count_statement(criteria, audience="researcher")) or 0)
-    pks = list(
-        db.scalars(
-            matching_statement(criteria, audience="researcher")
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+def matching_participant_rows(
+    document: object,
+    grant: DataAccessGrant,
+    *,
+    page: int,
+    per_page: int,
+    user: User,
+    by: Actor,
+) -> RowPage:
+    """Researchers on ``grant``: the grant's rows (keyed by its study pseudonym, its
+    variables alone) of the participants who meet the criteria, a page at a time; audited
+    with the criteria. Only the rows an extract under the grant holds, and chosen only by
+    what they already show: the criteria may use no field the grant's variables do not
+    show, and whether someone may be approached is not asked (the grant's consent items
+    decide who is in it). Anything else would show more, pseudonym by pseudonym."""
+    criteria = parse_criteria(
+        document, role=user.role, refuse=lambda field: withheld_from(grant, field)
     )
-    record_event(
-        "eligibility.participants",
+    matching = select(ParticipantFacts.participant_pk).where(criteria_condition(criteria))
+    return list_participant_rows(
+        grant,
+        page=page,
+        per_page=per_page,
+        within=matching,
+        via="eligibility",
+        asked={"criteria": normalised(criteria), "catalogue": CATALOGUE_VERSION},
         by=by,
-        purpose="researcher",
-        details={"criteria": normalised(criteria), "true_count": total, "page": page},
     )
-    return pks, total
 
 
 def _question_digest(criteria: Criteria, fields: Sequence[str]) -> str:

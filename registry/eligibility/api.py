@@ -1,18 +1,17 @@
 """Eligibility: the field catalogue, counts (exact or disclosure-controlled), and for
-researchers the pseudonymised matching participants."""
+researchers under a data-access grant the matching participants, keyed by its study
+pseudonym."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from registry.api.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
-from registry.db import session
-from registry.eligibility.actions import count_eligible, matching_participant_pks
+from registry.eligibility.actions import count_eligible, matching_participant_rows
 from registry.eligibility.catalogue import catalogue_for
 from registry.eligibility.saved import (
     add_version,
@@ -33,9 +32,8 @@ from registry.eligibility.schemas import (
     SavedQueryVersionArgs,
     SavedQueryVersionSchema,
 )
-from registry.participants.models import Participant
-from registry.participants.queries import pseudonymised_views
-from registry.participants.schemas import ParticipantPageSchema, PseudonymisedParticipantSchema
+from registry.exports.queries import usable_grant
+from registry.exports.schemas import GrantParticipantPageSchema
 
 blp = Blueprint("eligibility", __name__, description="Eligibility queries")
 
@@ -65,20 +63,30 @@ def count(args: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/eligibility/participants", methods=["POST"])
 @requires(Permission.QUERY_EXACT_COUNTS)
 @blp.arguments(ParticipantsArgs)
-@blp.response(200, ParticipantPageSchema)
+@blp.response(200, GrantParticipantPageSchema)
+@blp.alt_response(404, schema="Error", description="no such grant naming you")
 def participants(args: dict[str, Any]) -> dict[str, Any]:
-    """Researchers: the matching participants, pseudonymised, a page at a time."""
-    pks, total = matching_participant_pks(
+    """Researchers, under a data-access grant naming them: the contactable participants
+    who meet the criteria and the grant's terms, as its rows (keyed by its study pseudonym,
+    its variables alone), a page at a time; audited. A grant they are not on: 404, as one
+    that does not exist; expired or revoked: 403. Partners: 403."""
+    user = required_user()
+    grant = usable_grant(user, args["grant"])
+    rows = matching_participant_rows(
         args["criteria"],
+        grant,
         page=args["page"],
         per_page=args["per_page"],
-        user=required_user(),
+        user=user,
         by=acting_as(),
     )
-    found = {p.id: p for p in session().scalars(select(Participant).where(Participant.id.in_(pks)))}
-    views = pseudonymised_views([found[pk] for pk in pks])  # in the page's order
-    items = PseudonymisedParticipantSchema(many=True).dump(views)
-    return {"page": args["page"], "per_page": args["per_page"], "total": total, "items": items}
+    return {
+        "grant": grant.grant_id,
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": rows.total,
+        "items": rows.items,
+    }
 
 
 @blp.route("/eligibility/saved-queries", methods=["POST"])
@@ -86,8 +94,9 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(SavedQueryArgs)
 @blp.response(201, SavedQuerySchema)
 def save_query(args: dict[str, Any]) -> dict[str, Any]:
-    """Save a named criteria document as version 1; "shared" lets your organisation see
-    and version it. Run it with POST /eligibility/count and its criteria."""
+    """Save a named criteria document as version 1; "shared" lets the others of your role
+    in your organisation see and version it. Run it with POST /eligibility/count and its
+    criteria."""
     query = create_saved_query(
         name=args["name"],
         document=args["criteria"],
@@ -103,7 +112,8 @@ def save_query(args: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.response(200, SavedQueryListSchema)
 def saved_queries() -> dict[str, Any]:
-    """Your saved queries and those shared within your organisation, newest first."""
+    """Your saved queries and those shared with your role in your organisation, newest
+    first."""
     items = [saved_query_view(q, history=False) for q in visible_saved_queries(required_user())]
     return {"items": items}
 
@@ -121,7 +131,8 @@ def saved_query(query_id: str) -> dict[str, Any]:
 @blp.arguments(SavedQueryVersionArgs)
 @blp.response(201, SavedQueryVersionSchema)
 def save_query_version(args: dict[str, Any], query_id: str) -> dict[str, Any]:
-    """A new version of a saved query (yours, or shared within your organisation)."""
+    """A new version of a saved query (yours, or shared with your role in your
+    organisation)."""
     version = add_version(
         query_id,
         document=args["criteria"],

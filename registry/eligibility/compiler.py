@@ -54,12 +54,20 @@ def eligibility_condition(
     """The WHERE clause: contactability (always) AND the cohort AND the criteria."""
     if audience not in AUDIENCES:
         raise ValueError("audience must be researcher or partner")
-    compiler = _Compiler(today or dt.date.today())
     # Whatever the caller sent: only those who may be approached, and for partners only
     # those who agreed to commercial partners.
     conditions: list[ColumnElement[bool]] = [_facts.contactable == true()]
     if audience == "partner":
         conditions.append(_facts[f"consent_{COMMERCIAL_ITEM}"] == true())
+    conditions.append(criteria_condition(criteria, today=today))
+    return and_(*conditions)
+
+
+def criteria_condition(criteria: Criteria, *, today: dt.date | None = None) -> ColumnElement[bool]:
+    """The cohort AND the criteria alone, over ``participant_facts``: who meets them,
+    whether or not they may be approached (a data-access grant's rows that match)."""
+    compiler = _Compiler(today or dt.date.today())
+    conditions: list[ColumnElement[bool]] = [true()]
     if criteria.cohort is not None:
         conditions.append(_facts.cohort == criteria.cohort)
     conditions.extend(compiler.group(group) for group in criteria.groups)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,14 +72,24 @@ class Criteria:
     groups: tuple[Group, ...]
 
 
-def parse_criteria(document: object, *, role: Role | str) -> Criteria:
-    """The typed tree of a criteria document, for a role; ValidationFailed naming each path."""
-    return _Parser(Role(role)).criteria(document)
+# A field's name -> why it may not be used here (the message at its place), or None.
+Refusal = Callable[[str], str | None]
+
+
+def parse_criteria(
+    document: object, *, role: Role | str, refuse: Refusal | None = None
+) -> Criteria:
+    """The typed tree of a criteria document, for a role; ValidationFailed naming each path.
+
+    ``refuse`` narrows the role's fields further (the cohort counts as a field): under a
+    data-access grant, to what its variables already show."""
+    return _Parser(Role(role), refuse).criteria(document)
 
 
 class _Parser:
-    def __init__(self, role: Role) -> None:
+    def __init__(self, role: Role, refuse: Refusal | None = None) -> None:
         self.role = role
+        self.refuse = refuse
         self.errors: dict[str, list[str]] = {}
         self.clauses = 0
 
@@ -95,6 +105,8 @@ class _Parser:
             not isinstance(cohort, str) or cohort not in reference().cohorts
         ):
             self.fail("cohort", f"Choose one of {', '.join(reference().cohorts)}.")
+        elif cohort is not None and self.refuse and (why := self.refuse("cohort")):
+            self.fail("cohort", why)
         groups = self.groups(document, "", depth=1)
         if self.clauses > MAX_CLAUSES:
             self.fail("_schema", f"Use at most {MAX_CLAUSES} clauses; there are {self.clauses}.")
@@ -147,6 +159,9 @@ class _Parser:
             self.fail(_join(path, "field"), "Unknown field; see the field catalogue.")
         elif self.role not in field.roles:
             self.fail(_join(path, "field"), "Your role may not use this field.")
+            field = None
+        elif self.refuse and (why := self.refuse(field.name)):
+            self.fail(_join(path, "field"), why)
             field = None
         if op not in ALL_OPERATORS:
             self.fail(_join(path, "op"), f"Use one of {', '.join(ALL_OPERATORS)}.")

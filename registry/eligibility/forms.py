@@ -211,7 +211,7 @@ class QueryForm(RegistryForm):
     breakdown_1 = _select("Break the count down by", {})
     breakdown_2 = _select("And then by", {})
     query_name = StringField("Name", filters=[strip_text])
-    shared = BooleanField("Share it with others in my organisation")
+    shared = BooleanField("Share it with others of my role in my organisation")
     # The saved query this one was loaded from, so it can be saved as its next version.
     query_id = HiddenField()
 

@@ -29,6 +29,14 @@ class SavedQuery(Base):
         index=True,
         comment="the owner's at creation; null means it can never be shared",
     )
+    # Every query is saved with its owner's role. The default is there because SQLite adds
+    # a NOT NULL column only with one (migration 0011); no role is empty, so a row that
+    # kept it would be shared with no one.
+    owner_role: Mapped[str] = mapped_column(
+        String(16),
+        server_default="",
+        comment="the owner's at creation; shared only with this role of the organisation",
+    )
     shared: Mapped[bool] = mapped_column(default=False, comment="visible to its organisation")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

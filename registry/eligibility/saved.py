@@ -1,11 +1,15 @@
 """Saved eligibility queries: save, version and share a criteria document.
 
-A saved query belongs to its owner and, if shared, to the owner's organisation (as it was
-when the query was saved): partners of one company can work on a query together, and no
-one else can tell it exists. Every change is a new version, checked against the author's
-own role and kept with the catalogue version it was written against. Running one is an
-ordinary ``POST /eligibility/count`` with its criteria, so disclosure control and the
-partner query limits apply unchanged.
+A saved query belongs to its owner and, if shared, to the people of the owner's role in
+the owner's organisation (both as they were when the query was saved): partners of one
+company can work on a query together, and no one else can tell it exists. The role
+matters because an organisation is only a name on each account: a researcher whose
+account names a company must not share staff-only criteria with that company's partners.
+
+Every change is a new version, checked against the author's own role and kept with the
+catalogue version it was written against. Running one is an ordinary
+``POST /eligibility/count`` with its criteria, so disclosure control and the partner query
+limits apply unchanged.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def create_saved_query(
         query_id=secrets.token_hex(8),
         name=name,
         owner_id=user.id,
+        owner_role=user.role.value,
         organisation=user.organisation,
         shared=shared,
     )
@@ -60,14 +65,16 @@ def create_saved_query(
 def add_version(
     query_id: str, *, document: object, breakdown: Sequence[str] = (), user: User, by: Actor
 ) -> SavedQueryVersion:
-    """A new version of a query the user can see (the owner, or its organisation if shared)."""
+    """A new version of a query the user can see (the owner, or their role in their
+    organisation if shared)."""
     # Locked, so that two people saving at once get versions n and n+1, not a clash.
     query = visible_saved_query(user, query_id, lock=True)
     return _add_version(query, document, breakdown, user=user, by=by, action="version")
 
 
 def visible_saved_queries(user: User) -> list[SavedQuery]:
-    """The user's own queries and those shared within their organisation, newest first."""
+    """The user's own queries and those shared with their role in their organisation,
+    newest first."""
     return list(
         session().scalars(
             select(SavedQuery)
@@ -96,6 +103,7 @@ def saved_query_view(query: SavedQuery, *, history: bool) -> dict[str, Any]:
         "name": query.name,
         "owner": _person(query.owner_id),
         "organisation": query.organisation,
+        "role": query.owner_role,
         "shared": query.shared,
         "created_at": query.created_at,
         "latest": versions[-1],
@@ -109,7 +117,14 @@ def _visible_to(user: User) -> ColumnElement[bool]:
     mine = SavedQuery.owner_id == user.id
     if user.organisation is None:
         return mine
-    return or_(mine, and_(SavedQuery.shared, SavedQuery.organisation == user.organisation))
+    return or_(
+        mine,
+        and_(
+            SavedQuery.shared,
+            SavedQuery.organisation == user.organisation,
+            SavedQuery.owner_role == user.role.value,
+        ),
+    )
 
 
 def _add_version(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.exports.rows import GRANT_REQUIRED
 from registry.input_rules import InputSchema
 from registry.participants.schemas import StrictBoolean
 
@@ -32,7 +33,22 @@ class CountSchema(Schema):
 
 
 class ParticipantsArgs(InputSchema):
-    criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
+    criteria = fields.Raw(
+        required=True,
+        metadata={
+            "description": CRITERIA_DESCRIPTION + " Only fields the grant's variables "
+            "already show may be used."
+        },
+    )
+    grant = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=24),
+        error_messages={"required": GRANT_REQUIRED},
+        metadata={
+            "description": "the id of a data-access grant naming you: rows come keyed by "
+            "its study pseudonym, with its variables alone"
+        },
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
@@ -54,7 +70,10 @@ class SavedQueryArgs(InputSchema):
     )
     shared = StrictBoolean(
         load_default=False,
-        metadata={"description": "visible to, and versioned by, your organisation"},
+        metadata={
+            "description": "visible to, and versioned by, the others of your role in your "
+            "organisation"
+        },
     )
 
 
@@ -87,6 +106,10 @@ class SavedQuerySchema(Schema):
     name = fields.String(required=True)
     owner = fields.Nested(PersonSchema, required=True)
     organisation = fields.String(allow_none=True)
+    role = fields.String(
+        required=True,
+        metadata={"description": "the owner's; a shared query is shared with this role alone"},
+    )
     shared = fields.Boolean(required=True)
     created_at = fields.DateTime(required=True)
     latest = fields.Nested(SavedQueryVersionSchema, required=True)

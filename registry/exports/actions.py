@@ -1,5 +1,6 @@
 """Exports' writes: record a grant, name or remove its researchers, revoke it, and make an
-extract (files or a FHIR page). Each is audited in the caller's transaction.
+extract (files or a FHIR page) or show a page of its rows. Each is audited in the caller's
+transaction.
 
 An extract's audit event says what it contained (the grant, the variables, the date
 policy, the rows per table and the manifest's SHA-256), never who: no pseudonym, no
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
@@ -35,6 +36,8 @@ from registry.exports.extract import (
 from registry.exports.fhir import FhirPage, fhir_page
 from registry.exports.models import DATE_SHIFT, DataAccessGrant, DataExport, GrantResearcher
 from registry.exports.queries import ensure_usable
+from registry.exports.rows import WITHHELD, RowPage, participant_rows, withheld_from
+from registry.participants.models import Participant
 
 TARGET = "data_access_grant"
 PARQUET_MISSING = (
@@ -248,6 +251,67 @@ def export_fhir(
         date_policy=grant.date_policy,
     )
     return built
+
+
+def list_participant_rows(
+    grant: DataAccessGrant,
+    *,
+    page: int,
+    per_page: int,
+    via: str,
+    asked: Mapping[str, Any],
+    by: Actor,
+    within: Select[Any] | None = None,
+) -> RowPage:
+    """A page of the grant's participants as rows (``registry.exports.rows``), audited as
+    one event: how it was asked for (``via`` the list or eligibility, with its filters or
+    criteria), the page, how many were shown and held; never a pseudonym or an id."""
+    ensure_usable(grant)
+    rows = participant_rows(grant, page=page, per_page=per_page, within=within)
+    _audit(
+        "export.participants",
+        grant,
+        by=by,
+        via=via,
+        **asked,
+        page=page,
+        per_page=per_page,
+        shown=len(rows.items),
+        total=rows.total,
+        variables=list(grant.variables),
+        date_policy=grant.date_policy,
+    )
+    return rows
+
+
+def list_grant_participants(
+    grant: DataAccessGrant,
+    *,
+    cohort: str | None,
+    site: str | None,
+    page: int,
+    per_page: int,
+    by: Actor,
+) -> RowPage:
+    """A researcher's ``GET /participants`` under ``grant``: a page of its rows, of one
+    cohort if asked and the grant shows cohorts; never by site, which no grant shows."""
+    problems: dict[str, list[str]] = {}
+    if site:
+        problems["site"] = [WITHHELD]
+    if cohort and (why := withheld_from(grant, "cohort")):
+        problems["cohort"] = [why]
+    if problems:
+        raise ValidationFailed(problems)
+    within = select(Participant.id).where(Participant.cohort == cohort) if cohort else None
+    return list_participant_rows(
+        grant,
+        page=page,
+        per_page=per_page,
+        within=within,
+        via="participants",
+        asked={"cohort": cohort},
+        by=by,
+    )
 
 
 def _now() -> dt.datetime:

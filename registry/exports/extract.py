@@ -366,7 +366,7 @@ def write_extract(
 
         with OutputOrder([subject.pk for subject in subjects]) as order:
             if into("participants", "consent"):  # a row per participant in each: one statement
-                signings = _needs_signings(columns)
+                signings = needs_signings(columns)
                 stream(
                     order.participants(grant, with_records=signings),
                     into("participants", "consent"),
@@ -402,7 +402,7 @@ def write_extract(
     )
 
 
-def _needs_signings(columns: dict[str, list[ExportColumn]]) -> bool:
+def needs_signings(columns: dict[str, list[ExportColumn]]) -> bool:
     return bool({c.name for c in columns["consent"]} & {"form_version", "signed_on"})
 
 

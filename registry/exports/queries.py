@@ -241,14 +241,20 @@ class Subject(tuple[str, int, str]):
         return self[2]
 
 
-def subjects_in_order(grant: DataAccessGrant, pseudonym: Any) -> list[Subject]:
-    """Everyone an extract under ``grant`` may hold, in pseudonym order.
+def subjects_in_order(
+    grant: DataAccessGrant, pseudonym: Any, *, within: Select[Any] | None = None
+) -> list[Subject]:
+    """Everyone an extract under ``grant`` may hold, in pseudonym order; only those whose
+    participant pk ``within`` selects, when given (a page of rows that match criteria).
 
     Not in registry order: two studies' extracts in one shared order would line up row by
     row, which would link them as surely as a shared key. Pseudonym order differs from
     study to study. Read in batches; a few dozen bytes per participant are kept.
     """
-    rows = _connection().execute(population(grant).execution_options(yield_per=10_000))
+    statement = population(grant)
+    if within is not None:
+        statement = statement.where(Participant.id.in_(within.order_by(None)))
+    rows = _connection().execute(statement.execution_options(yield_per=10_000))
     subjects = [
         Subject((pseudonym(row.participant_id), row.id, row.participant_id)) for row in rows
     ]

@@ -9,9 +9,19 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.consents.items import CONSENT_ITEMS
-from registry.exports.catalogue import VARIABLES
+from registry.exports.catalogue import (
+    BOOLEAN,
+    DATE,
+    INTEGER,
+    KEY_COLUMN,
+    KEY_DESCRIPTION,
+    TABLES,
+    VARIABLES,
+    ExportColumn,
+)
 from registry.exports.extract import FORMATS
 from registry.exports.models import DATE_MONTH, DATE_POLICIES, DATE_SHIFT, TITLE_MAX
+from registry.exports.rows import ROW_TABLES
 from registry.input_rules import InputSchema
 from registry.participants.models import COHORTS
 
@@ -192,3 +202,57 @@ class CatalogueTableSchema(Schema):
 class VariableCatalogueSchema(Schema):
     version = fields.String(required=True)
     tables = fields.List(fields.Nested(CatalogueTableSchema), required=True)
+
+
+class GeneralisedDate(fields.Field[dt.date | str]):
+    """A date as the grant's policy gives it: ``YYYY-MM``, or the shifted day."""
+
+    def _serialize(self, value: dt.date | str | None, attr: str | None, obj: Any, **kw: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+
+GENERALISED_DATE = "YYYY-MM under the month policy; YYYY-MM-DD, shifted, under the shift policy"
+
+
+def _row_field(column: ExportColumn) -> fields.Field[Any]:
+    metadata: dict[str, Any] = {"description": column.description}
+    if column.kind == DATE:
+        metadata = {"type": "string", "description": f"{column.description}: {GENERALISED_DATE}"}
+        return GeneralisedDate(allow_none=True, metadata=metadata)
+    if column.kind == BOOLEAN:
+        return fields.Boolean(allow_none=True, metadata=metadata)
+    if column.kind == INTEGER:
+        return fields.Integer(allow_none=True, metadata=metadata)
+    return fields.String(allow_none=True, metadata=metadata)
+
+
+# A participant as a researcher on a grant sees them: the study pseudonym and the columns
+# of the extract's participants and consent files, each present only when the grant
+# approves its variable. Built from the catalogue, so it names exactly those columns.
+GrantParticipantSchema = Schema.from_dict(
+    {
+        KEY_COLUMN: fields.String(required=True, metadata={"description": KEY_DESCRIPTION}),
+        **{
+            column.name: _row_field(column)
+            for table in TABLES
+            if table.name in ROW_TABLES
+            for variable in table.variables
+            for column in variable.columns
+        },
+    },
+    name="GrantParticipantSchema",
+)
+
+
+class GrantParticipantPageSchema(Schema):
+    grant = fields.String(required=True, metadata={"description": "the grant's public id"})
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(
+        required=True, metadata={"description": "participants the grant holds, on every page"}
+    )
+    items = fields.List(
+        fields.Nested(GrantParticipantSchema),
+        required=True,
+        metadata={"description": "in pseudonym order; never a registry id"},
+    )

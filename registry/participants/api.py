@@ -1,5 +1,6 @@
-"""Participants: enrolment, the clinician's and researcher's views, corrections, and the
-clinical records (assessments, treatment trials) entered against them."""
+"""Participants: enrolment, the clinician's view, a researcher's rows under a data-access
+grant, corrections, and the clinical records (assessments, treatment trials) entered
+against them."""
 
 from __future__ import annotations
 
@@ -19,17 +20,21 @@ from registry.assessments.schemas import (
     TreatmentTrialSchema,
 )
 from registry.assessments.treatment import current_definition
-from registry.auth.models import Site, User
+from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
+from registry.errors import ValidationFailed
+from registry.exports.actions import list_grant_participants
+from registry.exports.queries import usable_grant
+from registry.exports.rows import GRANT_REQUIRED
+from registry.exports.schemas import GrantParticipantPageSchema
 from registry.participants.actions import correct_participant, enrol_participant
 from registry.participants.facts import failed_adequate_trials
 from registry.participants.models import Participant
 from registry.participants.queries import (
     enrolment_view,
     find_visible_by_nhs_number,
-    identifiable_to,
     page_of,
     participant_view,
     participant_views,
@@ -43,7 +48,6 @@ from registry.participants.schemas import (
     ParticipantSchema,
     ParticipantSearchArgs,
     ParticipantUpdateArgs,
-    PseudonymisedParticipantSchema,
 )
 
 blp = Blueprint("participants", __name__, description="Participants and their clinical records")
@@ -51,17 +55,16 @@ blp = Blueprint("participants", __name__, description="Participants and their cl
 VIEW_PURPOSE = "view participant record"
 LIST_PURPOSE = "list participants"
 
-
-def _dump(user: User, view: dict[str, Any]) -> dict[str, Any]:
-    schema = ParticipantSchema() if identifiable_to(user) else PseudonymisedParticipantSchema()
-    dumped: dict[str, Any] = schema.dump(view)
-    return dumped
-
-
-def _respond(user: User, view: dict[str, Any]) -> Response:
-    """The view dumped with the user's schema, as the response itself: returned as a dict,
-    flask-smorest would dump it again with the documented (clinician's) schema."""
-    return jsonify(_dump(user, view))
+# A clinician's page, or a researcher's under a grant: either shape answers 200.
+LIST_RESPONSE = {
+    "description": "A clinician's own site's participants, identifiable; or, for a "
+    "researcher, the grant's participants keyed by its study pseudonym.",
+    "content": {
+        "application/json": {
+            "schema": {"anyOf": [ParticipantPageSchema, GrantParticipantPageSchema]}
+        }
+    },
+}
 
 
 @blp.route("/participants", methods=["POST"])
@@ -82,10 +85,19 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 # "list everyone" and audit a page of identifiable records nobody asked for.
 @blp.arguments(ParticipantListArgs, location="query", unknown=RAISE)
 @blp.response(200, ParticipantPageSchema)
-def list_participants(args: dict[str, Any]) -> dict[str, Any]:
+@blp.doc(responses={"200": LIST_RESPONSE})
+@blp.alt_response(404, schema="Error", description="researchers: no such grant naming them")
+def list_participants(args: dict[str, Any]) -> dict[str, Any] | Response:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
-    Researchers: every site's, pseudonymised."""
+    Researchers: only under a data-access grant naming them (``grant``, required): its
+    participants as rows keyed by the study's pseudonym, with its approved variables alone,
+    as its extract holds them; each page audited. Without a grant: 422. A grant they are
+    not on: 404, as one that does not exist; expired or revoked: 403."""
     user = required_user()
+    if not user.can(Permission.VIEW_IDENTIFIABLE_OWN_SITE):
+        return _grant_rows(args)
+    if args.get("grant"):
+        raise ValidationFailed({"grant": ["Clinicians list their own site's participants."]})
     statement = visible_participants(user)
     if args.get("cohort"):
         statement = statement.where(Participant.cohort == args["cohort"])
@@ -99,11 +111,32 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any]:
         "page": args["page"],
         "per_page": args["per_page"],
         "total": total,
-        "items": [
-            _dump(user, view)
-            for view in participant_views(rows, user=user, by=actor, purpose=LIST_PURPOSE)
-        ],
+        "items": participant_views(rows, user=user, by=actor, purpose=LIST_PURPOSE),
     }
+
+
+def _grant_rows(args: dict[str, Any]) -> Response:
+    """A researcher's page of a grant's rows, as the response itself: returned as a dict,
+    flask-smorest would dump it again with the clinician's schema."""
+    if not args.get("grant"):
+        raise ValidationFailed({"grant": [GRANT_REQUIRED]})
+    grant = usable_grant(required_user(), args["grant"])
+    rows = list_grant_participants(
+        grant,
+        cohort=args.get("cohort"),
+        site=args.get("site"),
+        page=args["page"],
+        per_page=args["per_page"],
+        by=acting_as(),
+    )
+    page = {
+        "grant": grant.grant_id,
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": rows.total,
+        "items": rows.items,
+    }
+    return jsonify(GrantParticipantPageSchema().dump(page))
 
 
 @blp.route("/participants/search", methods=["POST"])
@@ -120,30 +153,27 @@ def search(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/participants/<participant_id>", methods=["GET"])
-@requires(Permission.VIEW_PARTICIPANTS)
+@requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
 @blp.response(200, ParticipantSchema)
-def get_participant(participant_id: str) -> Response:
-    """One participant: identifiable for a clinician of their site (audited), else
-    pseudonymised (researchers). Another site's participant is 404."""
+def get_participant(participant_id: str) -> dict[str, Any]:
+    """One of the clinician's own site's participants, identifiable (audited). Another
+    site's participant is 404. Researchers read no one by registry id (403): they see rows
+    only under a grant (``GET /participants?grant=…``)."""
     user = required_user()
     participant = visible_participant(user, participant_id)
-    return _respond(
-        user, participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
-    )
+    return participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
 
 @blp.route("/participants/<participant_id>", methods=["PATCH"])
 @requires(Permission.ENROL_PARTICIPANTS)
 @blp.arguments(ParticipantUpdateArgs)
 @blp.response(200, ParticipantSchema)
-def correct(changes: dict[str, Any], participant_id: str) -> Response:
+def correct(changes: dict[str, Any], participant_id: str) -> dict[str, Any]:
     """Correct contact details and demographics (NHS number and birth date are fixed)."""
     user = required_user()
     participant = visible_participant(user, participant_id)
     corrected = correct_participant(participant, changes, by=acting_as())
-    return _respond(
-        user, participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
-    )
+    return participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
 
 @blp.route("/participants/<participant_id>/assessments", methods=["POST"])

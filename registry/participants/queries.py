@@ -1,9 +1,10 @@
-"""Reads of participants, limited by who is asking, and the two views of one participant.
+"""Reads of participants, limited by who is asking, and the views of one participant.
 
 Clinicians see their own site's participants, identifiable (each read audited through
-``read_identity``); researchers see every site's, pseudonymised. A participant another
-site's clinician asks for is "not found", never "forbidden": the answer must not confirm
-that someone is enrolled elsewhere.
+``read_identity``). A participant another site's clinician asks for is "not found", never
+"forbidden": the answer must not confirm that someone is enrolled elsewhere. Nobody else
+reads participants by registry id: researchers see rows only under a data-access grant,
+keyed by the study's pseudonym (``registry.exports.rows``).
 """
 
 from __future__ import annotations
@@ -48,17 +49,15 @@ def identifiable_to(user: User) -> bool:
 
 
 def visible_participants(user: User) -> Select[Participant]:
-    """Every participant ``user`` may see (tombstones excluded), newest first."""
-    statement = (
+    """Every participant of the clinician's own site (tombstones excluded), newest first."""
+    if not identifiable_to(user):
+        # A row keyed by the registry id links every study's pseudonyms back to one person.
+        raise Forbidden()
+    return (
         select(Participant)
-        .where(Participant.status != STATUS_SHREDDED)
+        .where(Participant.status != STATUS_SHREDDED, Participant.site_id == user.site_id)
         .order_by(Participant.id.desc())
     )
-    if identifiable_to(user):
-        statement = statement.where(Participant.site_id == user.site_id)
-    elif not user.can(Permission.VIEW_PSEUDONYMISED):
-        raise Forbidden()
-    return statement
 
 
 def visible_participant(user: User, participant_id: str) -> Participant:

@@ -301,7 +301,17 @@ class ParticipantListArgs(InputSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
     cohort = fields.String(validate=validate.OneOf(COHORTS))
-    site = fields.String(validate=validate.Length(max=16))
+    site = fields.String(
+        validate=validate.Length(max=16),
+        metadata={"description": "clinicians only (their own site); no grant shows the site"},
+    )
+    grant = fields.String(
+        validate=validate.Length(min=1, max=24),
+        metadata={
+            "description": "researchers, required: the id of a data-access grant naming "
+            "them; its participants come keyed by the study pseudonym. Clinicians: not used"
+        },
+    )
 
 
 class ParticipantSearchArgs(InputSchema):
@@ -328,7 +338,9 @@ class IdentifiableLatestScoreSchema(LatestScoreSchema):
 
 
 class PseudonymisedParticipantSchema(Schema):
-    """What a researcher sees: no identifier, age band instead of birth date, months only."""
+    """The part of a clinician's view that identifies no one: an age band instead of the
+    birth date, months only. Researchers see no such row: they see a grant's rows, keyed by
+    its study pseudonym (``registry.exports.schemas.GrantParticipantSchema``)."""
 
     participant_id = fields.String(required=True)
     cohort = fields.String(required=True)
@@ -361,9 +373,7 @@ IDENTIFIABLE = {"description": "only for a clinician of the participant's own si
 
 
 class ParticipantSchema(PseudonymisedParticipantSchema):
-    """What a clinician of the participant's own site sees. The same endpoints answer a
-    researcher with the pseudonymised fields alone, so the OpenAPI document marks the
-    identifiable ones as optional rather than promise them to everyone."""
+    """What a clinician of the participant's own site sees."""
 
     latest_scores = fields.Dict(
         keys=fields.String(), values=fields.Nested(IdentifiableLatestScoreSchema)
@@ -384,4 +394,4 @@ class ParticipantPageSchema(Schema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     total = fields.Integer(required=True)
-    items = fields.List(fields.Dict(), required=True)
+    items = fields.List(fields.Nested(ParticipantSchema), required=True)

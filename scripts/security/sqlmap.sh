@@ -76,7 +76,7 @@ run() {  # name token method url [data]
 }
 
 run search "$clinician" POST "$base/participants/search" '{"nhs_number": "9990123454*"}'
-run list "$researcher" GET "$base/participants?cohort=TRD*&site=RRK*&page=1*&per_page=25*"
+run list "$clinician" GET "$base/participants?cohort=TRD*&site=RRK*&page=1*&per_page=25*"
 run eligibility "$researcher" POST "$base/eligibility/count" \
   '{"criteria": {"cohort": "TRD*", "all": [{"field": "age*", "op": ">=*", "value": 18}, {"field": "postcode_district", "op": "startswith", "value": "B1*"}]}, "breakdown": ["sex*"]}'
 run eligibility_values "$researcher" POST "$base/eligibility/count" \

@@ -157,10 +157,11 @@ def test_partner_cannot_list_participants(client: FlaskClient, partner: ApiUser)
     assert response.status_code == 403
 
 
-def test_researcher_lists_matching_participants_pseudonymised(
+def test_researcher_lists_matching_participants_only_under_a_grant(
     client: FlaskClient, clinician: ApiUser, researcher: ApiUser
 ) -> None:
-    ids = set(enrol(client, clinician, 2))
+    """Rows under a grant, keyed by its pseudonym: tests/exports/test_participant_rows.py."""
+    ids = enrol(client, clinician, 2)
 
     response = client.post(
         "/api/v1/eligibility/participants",
@@ -168,11 +169,9 @@ def test_researcher_lists_matching_participants_pseudonymised(
         headers=researcher.headers,
     )
 
-    assert response.status_code == 200, response.get_json()
-    items = response.get_json()["items"]
-    assert ids <= {item["participant_id"] for item in items}
-    for item in items:
-        assert not {"nhs_number", "given_name", "family_name", "date_of_birth"} & set(item)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"grant"}
+    assert not any(pid in response.get_data(as_text=True) for pid in ids)
 
 
 def test_field_catalogue_differs_by_role(

@@ -148,6 +148,46 @@ def test_unshared_and_other_organisations_queries_are_not_found(
         assert add_version(client, outsider, query_id, OLDER).status_code == 404
 
 
+def test_shared_queries_stay_within_the_owners_role(
+    app: Flask,
+    client: FlaskClient,
+    api_user: Callable[..., ApiUser],
+    partner: ApiUser,
+    sign_in: Callable[..., Any],
+) -> None:
+    """#16, finding 8: a partner read a researcher's shared query, staff-only fields and
+    all, because both accounts named the same organisation. To the partner it must look
+    exactly like a query that does not exist, on the API and on the query page."""
+    researcher, colleague = (api_user("researcher") for _ in range(2))
+    with app.app_context():
+        for member in (researcher, colleague):
+            user = session().get(User, member.account.user.id)
+            assert user is not None
+            user.organisation = "Example Pharma Ltd"  # the partner's, by name
+        session().commit()
+    staff_only = {
+        "cohort": "TRD",
+        "all": [{"field": "postcode_district", "op": "startswith", "value": "B15"}],
+    }
+    query_id = saved_id(client, researcher, criteria=staff_only, shared=True)
+    nowhere = "0" * 16
+
+    assert query_id not in listed(client, partner)
+    for path in (query_id, nowhere):
+        response = client.get(f"{SAVED}/{path}", headers=partner.headers)
+        assert response.status_code == 404
+        refused = add_version(client, partner, path, ADULTS)
+        assert refused.status_code == 404
+        assert "B15" not in response.get_data(as_text=True) + refused.get_data(as_text=True)
+    sign_in(partner.account)
+    page = client.get(f"/eligibility/saved/{query_id}")
+    assert page.status_code == client.get(f"/eligibility/saved/{nowhere}").status_code == 404
+    assert query_id not in client.get("/eligibility/").get_data(as_text=True)
+    # Sharing still works between researchers of that organisation.
+    assert client.get(f"{SAVED}/{query_id}", headers=colleague.headers).status_code == 200
+    assert add_version(client, colleague, query_id, ADULTS).status_code == 201
+
+
 def test_queries_of_users_without_an_organisation_stay_private(
     client: FlaskClient, api_user: Callable[..., ApiUser], researcher: ApiUser
 ) -> None:

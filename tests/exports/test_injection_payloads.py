@@ -405,13 +405,13 @@ def test_nhs_number_search_payloads_are_refused_at_the_field(
 @pytest.mark.usefixtures("consent_forms")
 @pytest.mark.parametrize("payload", EACH)
 def test_site_filter_payloads_find_no_one_or_are_refused(
-    app: Flask, client: FlaskClient, clinician: ApiUser, researcher: ApiUser, payload: Payload
+    app: Flask, client: FlaskClient, clinician: ApiUser, payload: Payload
 ) -> None:
     enrol(client, clinician)
     before = participants_in_database(app)
 
     response = client.get(
-        PARTICIPANTS, query_string={"site": payload.text}, headers=researcher.headers
+        PARTICIPANTS, query_string={"site": payload.text}, headers=clinician.headers
     )
 
     if len(payload.text) <= 16:  # a site code is at most 16 characters

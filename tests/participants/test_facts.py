@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -249,7 +248,7 @@ def test_facts_failed_adequate_trials_under_eu_pearl(
 
 
 def test_facts_failed_adequate_trials_accumulate(
-    app: Flask, client: FlaskClient, clinician: ApiUser, api_user: Callable[..., ApiUser]
+    app: Flask, client: FlaskClient, clinician: ApiUser
 ) -> None:
     participant_id = enrol(client, clinician)
 
@@ -260,7 +259,7 @@ def test_facts_failed_adequate_trials_accumulate(
 
     assert last["failed_adequate_trials"] == 2
     assert facts_of(app, participant_id)["failed_adequate_trials"] == 2
-    seen = client.get(f"{URL}/{participant_id}", headers=api_user("researcher").headers)
+    seen = client.get(f"{URL}/{participant_id}", headers=clinician.headers)
     assert seen.get_json()["failed_adequate_trials"] == 2
 
 

@@ -1,8 +1,9 @@
 """Reading and correcting participants through the API: who sees whom, and how much.
 
 Clinicians see their own site's participants with identifiers (every read audited with a
-purpose); another site's participant is "not found", never "forbidden". Researchers see
-every site's participants pseudonymised; partners and admins see none.
+purpose); another site's participant is "not found", never "forbidden". Researchers see no
+participant here: only a data-access grant's rows, keyed by its study pseudonym
+(tests/exports/test_participant_rows.py). Partners and admins see none.
 """
 
 from __future__ import annotations
@@ -100,35 +101,27 @@ def test_list_clinician_cannot_widen_scope_with_the_site_filter(
     assert (page["total"], page["items"]) == (0, [])
 
 
-def test_list_researcher_sees_every_site_pseudonymised(
-    client: FlaskClient, clinician: ApiUser, other_clinician: ApiUser, researcher: ApiUser
+def test_list_without_a_grant_gives_a_researcher_no_row(
+    client: FlaskClient, clinician: ApiUser, researcher: ApiUser
 ) -> None:
-    ids = {enrol(client, clinician), enrol(client, other_clinician, "EP")}
+    participant_id = enrol(client, clinician)
 
-    page = listed(client, researcher, "?per_page=100")
+    response = client.get(f"{URL}?per_page=100", headers=researcher.headers)
 
-    items = [item for item in page["items"] if item["participant_id"] in ids]
-    assert len(items) == 2
-    assert {item["site"] for item in items} == {
-        clinician.account.user.site.code,
-        other_clinician.account.user.site.code,
-    }
-    for item in items:
-        assert not IDENTIFIER_KEYS & set(item)
-        assert item["age_band"] in ("18-24", "25-34", "35-44")
-        assert item["postcode_district"] == "B15"
-        assert MONTH.match(item["enrolled_month"])
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"grant"}
+    assert participant_id not in response.get_data(as_text=True)
 
 
 def test_list_filters_by_cohort_and_site(
-    client: FlaskClient, clinician: ApiUser, other_clinician: ApiUser, researcher: ApiUser
+    client: FlaskClient, clinician: ApiUser, other_clinician: ApiUser
 ) -> None:
     ep_here = enrol(client, clinician, "EP")
     enrol(client, clinician, "TRD")
     enrol(client, other_clinician, "EP")
     site = clinician.account.user.site.code
 
-    page = listed(client, researcher, f"?cohort=EP&site={site}")
+    page = listed(client, clinician, f"?cohort=EP&site={site}")
 
     assert [item["participant_id"] for item in page["items"]] == [ep_here]
     assert page["total"] == 1
@@ -324,8 +317,22 @@ def test_detail_clinician_of_own_site_sees_identifiers(
     assert shown["psychosis_onset"] == "2025-09"
 
 
-def test_detail_researcher_sees_no_identifier_and_months_only(
+def test_detail_is_forbidden_to_researchers(
     client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+) -> None:
+    number = new_nhs_number()
+    participant_id = enrol(client, clinician, nhs_number=number, family_name="Tregothnan")
+
+    response = client.get(f"{URL}/{participant_id}", headers=researcher.headers)
+
+    assert response.status_code == 403
+    text = response.get_data(as_text=True)
+    for secret in (participant_id, number, "Tregothnan", "B15"):
+        assert secret not in text
+
+
+def test_detail_derives_age_band_dup_and_score_months(
+    client: FlaskClient, clinician: ApiUser
 ) -> None:
     number = new_nhs_number()
     participant_id = enrol(
@@ -344,23 +351,23 @@ def test_detail_researcher_sees_no_identifier_and_months_only(
     assessment = {"instrument": "PANSS", "administered_on": "2026-11-20", "total": 70}
     client.post(f"{URL}/{participant_id}/assessments", json=assessment, headers=clinician.headers)
 
-    response = client.get(f"{URL}/{participant_id}", headers=researcher.headers)
+    response = client.get(f"{URL}/{participant_id}", headers=clinician.headers)
 
     assert response.status_code == 200, response.get_json()
     shown = response.get_json()
-    assert not IDENTIFIER_KEYS & set(shown)
     assert shown["age_band"] == "25-34"
     assert shown["postcode_district"] == "B15"
     assert shown["psychosis_onset"] == "2025-09"
     assert MONTH.match(shown["enrolled_month"])
     assert shown["dup_weeks"] == 5  # onset to EIP acceptance, the earlier treatment
     assert shown["latest_scores"] == {
-        "PANSS": {"total": 70, "band": "mildly ill", "administered_month": "2026-11"}
+        "PANSS": {
+            "total": 70,
+            "band": "mildly ill",
+            "administered_month": "2026-11",
+            "administered_on": "2026-11-20",
+        }
     }
-    text = response.get_data(as_text=True)
-    for secret in (number, number[:3] + " ", "Tregothnan", "2001-02-03", "B15 2TT", "ada@"):
-        assert secret not in text
-    assert not re.search(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text)  # no exact date at all
 
 
 def test_detail_of_another_sites_participant_is_404_like_a_missing_one(
@@ -424,8 +431,8 @@ def test_another_sites_clinician_gets_404_and_changes_nothing(
     assert owner_view.get_json()["failed_adequate_trials"] == 0
 
 
-def test_detail_of_an_unknown_id_is_404(client: FlaskClient, researcher: ApiUser) -> None:
-    response = client.get(f"{URL}/P-NOSUCHPERSON", headers=researcher.headers)
+def test_detail_of_an_unknown_id_is_404(client: FlaskClient, clinician: ApiUser) -> None:
+    response = client.get(f"{URL}/P-NOSUCHPERSON", headers=clinician.headers)
 
     assert response.status_code == 404
 
@@ -449,18 +456,6 @@ def test_every_identifiable_view_is_audited_with_its_purpose(
         (first, "list participants", actor),
         (first, "view participant record", actor),
     ]
-
-
-def test_researchers_views_write_no_identity_read(
-    app: Flask, client: FlaskClient, clinician: ApiUser, researcher: ApiUser
-) -> None:
-    participant_id = enrol(client, clinician)
-    before = identity_reads(app)
-
-    listed(client, researcher)
-    client.get(f"{URL}/{participant_id}", headers=researcher.headers)
-
-    assert identity_reads(app) == before
 
 
 def test_empty_page_writes_no_identity_read(
@@ -521,7 +516,7 @@ def test_patch_can_clear_email_and_phone(client: FlaskClient, clinician: ApiUser
 
 
 def test_patch_demographics_change_the_ethnicity_group(
-    client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+    client: FlaskClient, clinician: ApiUser
 ) -> None:
     participant_id = enrol(client, clinician)  # ethnicity H, Asian
 
@@ -530,10 +525,10 @@ def test_patch_demographics_change_the_ethnicity_group(
         json={"ethnicity": "N", "imd_decile": 7, "imd_version": "IoD2025", "gender_identity": "3"},
         headers=clinician.headers,
     )
-    seen_by_researcher = client.get(f"{URL}/{participant_id}", headers=researcher.headers)
+    seen_again = client.get(f"{URL}/{participant_id}", headers=clinician.headers)
 
     assert response.status_code == 200, response.get_json()
-    for view in (response.get_json(), seen_by_researcher.get_json()):
+    for view in (response.get_json(), seen_again.get_json()):
         assert (view["ethnicity"], view["ethnicity_group"]) == ("N", "black")
         assert (view["imd_decile"], view["imd_version"]) == (7, "IoD2025")
         assert view["gender_identity"] == "3"
@@ -622,7 +617,7 @@ def test_participant_list_with_an_unknown_parameter_is_refused(
 
 
 def test_a_page_of_participants_costs_the_same_queries_however_long(
-    app: Flask, client: FlaskClient, clinician: ApiUser, researcher: ApiUser
+    app: Flask, client: FlaskClient, clinician: ApiUser
 ) -> None:
     """A list page loads its rows' records, keys and audit events together, not one set of
     queries per row (which made a page of 100 several hundred queries)."""
@@ -650,6 +645,5 @@ def test_a_page_of_participants_costs_the_same_queries_however_long(
         assert len(response.get_json()["items"]) == per_page
         return len(seen)
 
-    for user in (clinician, researcher):
-        statements(user, 1)  # a token's first use is written down; later ones, once a minute
-        assert statements(user, 2) == statements(user, 6)
+    statements(clinician, 1)  # a token's first use is written down; later ones, once a minute
+    assert statements(clinician, 2) == statements(clinician, 6)
