@@ -25,8 +25,13 @@ class RegistryError(Exception):
     status = 400
     code = "bad_request"
     message = "The request could not be processed."
-    # Refusals worth a record even though the request's own transaction is rolled back.
+    # Refusals worth a record even though the request's own transaction is rolled back,
+    # and how it reads (by default "refused.<code>").
     audited = False
+    audit_action: str | None = None
+    audit_outcome = "refused"
+    audit_purpose: str | None = None
+    audit_details: Mapping[str, Any] | None = None
 
     def __init__(
         self,
@@ -99,6 +104,31 @@ class RepeatedQuery(RegistryError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class StepUpFailed(ValidationFailed):
+    """The signed-in user did not prove it is still them (password, or a security code not
+    used before) before an act that cannot be undone. Audited as a denied re-authentication."""
+
+    code = "step_up_failed"
+    audited = True
+    audit_action = "auth.reauthenticate"
+    audit_outcome = "denied"
+    _ANSWERS = {
+        "security_code": (
+            "security_code",
+            "The security code is not correct, or it was already used.",
+        ),
+        "password": ("password", "Your password is not correct."),
+        "none": ("security_code", "Enter a security code from your app, or your password."),
+    }
+
+    def __init__(self, *, method: str, purpose: str) -> None:
+        field, message = self._ANSWERS[method]
+        super().__init__({field: [message]}, "Confirm it is you before this act.")
+        self.method = method
+        self.audit_purpose = purpose
+        self.audit_details = {"method": method}
 
 
 class DuplicateParticipant(Conflict):
@@ -207,7 +237,13 @@ def record_refusal(exc: RegistryError) -> None:
     if exc.status in (401, 403):
         record_security_event("access.denied", outcome="denied", status=exc.status)
     else:
-        _record_in_own_transaction(f"refused.{exc.code}", outcome="refused", status=exc.status)
+        _record_in_own_transaction(
+            exc.audit_action or f"refused.{exc.code}",
+            outcome=exc.audit_outcome,
+            status=exc.status,
+            purpose=exc.audit_purpose,
+            details=exc.audit_details,
+        )
 
 
 def record_security_event(
@@ -231,7 +267,12 @@ def record_security_event(
 
 
 def _record_in_own_transaction(
-    action: str, *, outcome: str, status: int, details: Mapping[str, Any] | None = None
+    action: str,
+    *,
+    outcome: str,
+    status: int,
+    purpose: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     from registry.audit.actions import Actor, record_event
     from registry.auth.session import current_actor
@@ -243,6 +284,7 @@ def _record_in_own_transaction(
         action,
         by=current_actor() or Actor.anonymous(),
         outcome=outcome,
+        purpose=purpose,
         target_type="endpoint",
         target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
         details={"method": request.method, "status": status, **(details or {})},

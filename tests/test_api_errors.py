@@ -26,7 +26,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.db import session
 from registry.extensions import limiter
-from tests.conftest import Account, ApiUser, enrolment_body, make_settings, new_nhs_number
+from tests.conftest import PASSWORD, Account, ApiUser, enrolment_body, make_settings, new_nhs_number
 from tests.test_access_matrix import API_POLICY
 
 OPERATIONS = sorted(key for key in API_POLICY if key[1] != "/api/v1/openapi.json")
@@ -55,7 +55,10 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Any]] = {
         "signed_on": "2026-11-20",
         "items": {"commercial_partners": False},
     },
-    ("POST", "/api/v1/participants/<participant_id>/withdrawal"): lambda: {"level": "full"},
+    ("POST", "/api/v1/participants/<participant_id>/withdrawal"): lambda: {
+        "level": "full",
+        "password": PASSWORD,
+    },
     ("POST", "/api/v1/eligibility/saved-queries/<query_id>/versions"): lambda: {
         "criteria": TRD_ADULTS
     },

@@ -15,6 +15,7 @@ from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.models import Participant
 from tests.conftest import (
+    PASSWORD,
     committed_accounts,
     enrolment_body,
     fresh_database,
@@ -39,7 +40,7 @@ def populate(app: Flask) -> tuple[list[str], str]:
         ids.append(response.get_json()["participant_id"])
     withdrawn = client.post(
         f"/api/v1/participants/{ids[0]}/withdrawal",
-        json={"level": "full"},
+        json={"level": "full", "password": PASSWORD},
         headers=admin,
     )
     assert withdrawn.status_code == 201

@@ -22,7 +22,7 @@ from registry.config import Settings
 from registry.crypto import key_provider
 from registry.crypto.fields import FieldContext, open_text, seal_field
 from registry.db import session, utcnow
-from registry.errors import Conflict, NotFound, ValidationFailed
+from registry.errors import Conflict, NotFound, StepUpFailed, ValidationFailed
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
@@ -201,12 +201,12 @@ def end_pending_sign_in(user: User) -> None:
     )
 
 
-def confirm_it_is_them(
+def require_step_up(
     user: User, *, password: str | None = None, code: str | None = None, purpose: str
-) -> bool:
+) -> None:
     """The signed-in user proves it is still them before an act that cannot be undone (a
-    full withdrawal): their password, or a security code not used before. A failure is
-    audited; the caller must keep that record though it writes nothing else."""
+    full withdrawal): their password, or a security code not used before. On every path,
+    page or API, cookie or token; ``StepUpFailed`` is audited in a transaction of its own."""
     if code:
         method = "security_code"
         confirmed = verify_second_factor(user, code)
@@ -219,14 +219,7 @@ def confirm_it_is_them(
     else:
         method, confirmed = "none", False
     if not confirmed:
-        _record_own_act(
-            user,
-            "auth.reauthenticate",
-            outcome="denied",
-            purpose=purpose,
-            details={"method": method},
-        )
-    return confirmed
+        raise StepUpFailed(method=method, purpose=purpose)
 
 
 # -- users and sites ------------------------------------------------------------------

@@ -13,6 +13,8 @@ from sqlalchemy import delete, func, select
 
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
+from registry.auth.actions import require_step_up
+from registry.auth.models import User
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import (
     CAPACITY_CONSULTEE,
@@ -178,6 +180,19 @@ _DESCRIPTIVE_COLUMNS = (
 class WithdrawalOutcome:
     withdrawal: Withdrawal
     created: bool  # False: the participant had already withdrawn at this level
+
+
+FULL_WITHDRAWAL_PURPOSE = "confirm full withdrawal"
+
+
+def confirm_withdrawal_level(
+    level: str, user: User, *, password: str | None = None, code: str | None = None
+) -> None:
+    """A full withdrawal cannot be undone: whoever records it proves it is still them first
+    (their password, or a security code not used before), on the page and the API alike,
+    whether the request came with a session cookie or a bearer token."""
+    if level == FULL:
+        require_step_up(user, password=password, code=code, purpose=FULL_WITHDRAWAL_PURPOSE)
 
 
 def withdraw_participant(

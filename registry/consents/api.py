@@ -8,15 +8,19 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
-from registry.consents.actions import record_consent, withdraw_participant
+from registry.auth.session import acting_as, required_user, requires, signed_in_user
+from registry.consents.actions import (
+    confirm_withdrawal_level,
+    record_consent,
+    withdraw_participant,
+)
 from registry.consents.queries import Timeline, consent_forms, current_form_ids, timeline
 from registry.consents.schemas import (
     ConsentChangeArgs,
     ConsentFormArgs,
     ConsentFormSchema,
     ConsentRecordSchema,
-    WithdrawalArgs,
+    WithdrawalRequestArgs,
     WithdrawalSchema,
 )
 from registry.db import session
@@ -51,14 +55,23 @@ def list_consent_forms(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 @blp.route("/participants/<participant_id>/withdrawal", methods=["POST"])
 @requires(Permission.RECORD_WITHDRAWALS)
-@blp.arguments(WithdrawalArgs)
+@blp.arguments(WithdrawalRequestArgs)
 @blp.response(201, WithdrawalSchema)
 @blp.alt_response(200, schema=WithdrawalSchema, description="already withdrawn at this level")
 @blp.alt_response(409, schema="Error", description="withdrawal_cannot_relax")
+@blp.alt_response(
+    422, schema="Error", description="step_up_failed: full needs security_code or password"
+)
 def withdraw(args: dict[str, Any], participant_id: str) -> tuple[dict[str, Any], int]:
     """Record a withdrawal at a level; effective everywhere when this returns. Only ever
     stricter; the same level again answers 200 with the record already made."""
     participant = participant_for_admin(participant_id)
+    confirm_withdrawal_level(
+        args["level"],
+        required_user(),
+        password=args.pop("password"),
+        code=args.pop("security_code"),
+    )
     outcome = withdraw_participant(participant, by=acting_as(), **args)
     withdrawal = outcome.withdrawal
     body = {

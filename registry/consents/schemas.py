@@ -77,6 +77,26 @@ class WithdrawalArgs(InputSchema):
             raise ValidationError(problems)
 
 
+class WithdrawalRequestArgs(WithdrawalArgs):
+    """Through the API, a full withdrawal needs the same step-up as the page."""
+
+    security_code = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(max=16),
+        metadata={
+            "description": "full only: a current code from the admin's authenticator app, "
+            "not used before (or send password instead)"
+        },
+    )
+    password = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(max=128),
+        metadata={"description": "full only: the admin's password, if no security_code"},
+    )
+
+
 class WithdrawalSchema(Schema):
     participant_id = fields.String(required=True)
     level = fields.String(required=True)

@@ -24,11 +24,15 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
-from registry.auth.actions import confirm_it_is_them
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
-from registry.consents.actions import MAX_DOCUMENT_BYTES, add_consent_form, withdraw_participant
+from registry.consents.actions import (
+    MAX_DOCUMENT_BYTES,
+    add_consent_form,
+    confirm_withdrawal_level,
+    withdraw_participant,
+)
 from registry.consents.forms import (
     LEVELS,
     REASONS,
@@ -48,7 +52,14 @@ from registry.consents.queries import (
 )
 from registry.consents.schemas import WithdrawalArgs
 from registry.db import session as db_session
-from registry.errors import Conflict, NotFound, Unauthorised, ValidationFailed
+from registry.errors import (
+    Conflict,
+    NotFound,
+    StepUpFailed,
+    Unauthorised,
+    ValidationFailed,
+    record_refusal,
+)
 from registry.extensions import limiter
 from registry.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS
 from registry.participants.models import Participant
@@ -61,7 +72,6 @@ bp = Blueprint("consents", __name__, url_prefix="/admin")
 
 # Why the audit log says a timeline was shown, and a re-entered password was asked for.
 TIMELINE_PURPOSE = "view participant timeline"
-FULL_WITHDRAWAL_PURPOSE = "confirm full withdrawal"
 _NOTICE = "consents.notice"
 
 
@@ -195,7 +205,15 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
         return _choice_page(form, found)
     if step != "confirm":
         return _confirmation_page(form, found, args)
-    if args["level"] == FULL and not _confirmed_it_is_them(form):
+    try:
+        confirm_withdrawal_level(
+            args["level"],
+            _admin(),
+            password=form.password.data or "",
+            code=(form.code.data or "").strip(),
+        )
+    except StepUpFailed as exc:
+        _show_step_up_failure(form, exc)
         return _confirmation_page(form, found, args)
     try:
         outcome = withdraw_participant(found, by=acting_as(), **args)
@@ -209,21 +227,17 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
     return redirect(url_for(".participant", participant_id=found.participant_id))
 
 
-def _confirmed_it_is_them(form: WithdrawalForm) -> bool:
-    password, code = form.password.data or "", (form.code.data or "").strip()
-    if confirm_it_is_them(_admin(), password=password, code=code, purpose=FULL_WITHDRAWAL_PURPOSE):
-        return True
+def _show_step_up_failure(form: WithdrawalForm, exc: StepUpFailed) -> None:
     g.reauthentication_failed = True
     # The page answers 422, which rolls the request back; the failed attempt must stay on
-    # record, and nothing else has been written in this request, so it is committed now.
-    db_session().commit()
-    if code:
+    # record, so it is written in a transaction of its own, as the API's refusal is.
+    record_refusal(exc)
+    if exc.method == "security_code":
         form.code.errors = ["The security code is not correct, or it was already used."]
-    elif password:
+    elif exc.method == "password":
         form.password.errors = ["Your password is not correct."]
     else:
         form.password.errors = ["Enter your password, or a security code from your app."]
-    return False
 
 
 def _choice_page(form: WithdrawalForm, participant: Participant) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from registry.auth.models import Site
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEMS
 from registry.db import session
-from tests.conftest import Account, ApiUser, enrolment_body
+from tests.conftest import PASSWORD, Account, ApiUser, enrolment_body
 from tests.participants.test_web import page_of
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
@@ -105,7 +105,7 @@ def withdraw(
     admin = api_user(Role.ADMIN)
     response = client.post(
         f"/api/v1/participants/{story.participant_id}/withdrawal",
-        json={"level": level, "reason": "Philomena is moving to SW1A 2AA."},
+        json={"level": level, "reason": "Philomena is moving to SW1A 2AA.", "password": PASSWORD},
         headers=admin.headers,
     )
     assert response.status_code == 201, response.get_json()

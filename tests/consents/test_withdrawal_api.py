@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import verify_chain
 from registry.audit.models import AuditEvent
+from registry.auth.permissions import Role
 from registry.cli import main
 from registry.consents.models import ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.crypto.errors import KeyUnavailable
@@ -35,7 +37,14 @@ from registry.participants.models import (
     ParticipantFacts,
     ParticipantKey,
 )
-from tests.conftest import ApiUser, enrolment_body, new_nhs_number
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    ApiUser,
+    csrf_token_from,
+    enrolment_body,
+    new_nhs_number,
+)
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
@@ -91,6 +100,10 @@ def enrol_answering(client: FlaskClient, clinician: ApiUser, **items: bool) -> s
 def withdraw(
     client: FlaskClient, admin: ApiUser, participant_id: str, level: str, **body: Any
 ) -> Any:
+    """A withdrawal as an admin records it; a full one steps up with the admin's password
+    unless the test says how it steps up."""
+    if level == W3 and "security_code" not in body:
+        body.setdefault("password", PASSWORD)
     return client.post(
         f"{URL}/{participant_id}/withdrawal", json={"level": level, **body}, headers=admin.headers
     )
@@ -807,3 +820,122 @@ def test_partner_sees_none_of_it(
         response = client.open(path, method=method, json={"level": level}, headers=partner.headers)
         assert_error(response, 403, "forbidden")
         assert participant_id not in response.get_data(as_text=True)
+
+
+# -- step-up: a full withdrawal cannot be undone, on any path (issue #16, finding 2) ----------
+
+
+def _shredded(app: Flask, participant_id: str) -> bool:
+    return participant_row(app, participant_id)["status"] == "shredded"
+
+
+def test_full_withdrawal_by_token_without_step_up_is_refused_and_changes_nothing(
+    app: Flask, client: FlaskClient, admin: ApiUser, participant_id: str
+) -> None:
+    """The attack: a bearer token alone used to shred a participant, where the page asks for
+    the admin's password or a security code first."""
+    response = client.post(
+        f"{URL}/{participant_id}/withdrawal", json={"level": W3}, headers=admin.headers
+    )
+
+    error = assert_error(response, 422, "step_up_failed")
+    assert error["fields"] == {
+        "security_code": ["Enter a security code from your app, or your password."]
+    }
+    assert not _shredded(app, participant_id)
+    assert withdrawals(app, participant_id) == []
+
+
+def test_full_withdrawal_by_cookie_session_without_step_up_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+    participant_id: str,
+) -> None:
+    sign_in(create_account(Role.ADMIN))
+    csrf = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+
+    response = client.post(
+        f"{URL}/{participant_id}/withdrawal",
+        json={"level": W3},
+        headers={"X-CSRFToken": csrf},
+    )
+
+    assert_error(response, 422, "step_up_failed")
+    assert not _shredded(app, participant_id)
+
+
+def test_full_withdrawal_by_token_with_a_fresh_security_code_is_recorded(
+    app: Flask, client: FlaskClient, admin: ApiUser, participant_id: str
+) -> None:
+    assert admin.account.totp_secret
+    code = pyotp.TOTP(admin.account.totp_secret).now()
+
+    response = withdraw(client, admin, participant_id, W3, security_code=code)
+
+    assert response.status_code == 201, response.get_json()
+    assert _shredded(app, participant_id)
+
+
+def test_full_withdrawal_security_code_cannot_be_used_twice(
+    app: Flask, client: FlaskClient, clinician: ApiUser, admin: ApiUser, participant_id: str
+) -> None:
+    assert admin.account.totp_secret
+    code = pyotp.TOTP(admin.account.totp_secret).now()
+    other = enrol(client, clinician)
+    withdrawn(client, admin, participant_id, W3, security_code=code)
+
+    replayed = withdraw(client, admin, other, W3, security_code=code)
+
+    error = assert_error(replayed, 422, "step_up_failed")
+    assert error["fields"] == {
+        "security_code": ["The security code is not correct, or it was already used."]
+    }
+    assert not _shredded(app, other)
+
+
+def test_full_withdrawal_by_cookie_session_with_the_password_is_recorded(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    sign_in: Callable[..., Any],
+    participant_id: str,
+) -> None:
+    sign_in(create_account(Role.ADMIN))
+    csrf = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+
+    response = client.post(
+        f"{URL}/{participant_id}/withdrawal",
+        json={"level": W3, "password": PASSWORD},
+        headers={"X-CSRFToken": csrf},
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert _shredded(app, participant_id)
+
+
+def test_full_withdrawal_wrong_password_is_refused_and_audited(
+    app: Flask, client: FlaskClient, admin: ApiUser, participant_id: str
+) -> None:
+    response = withdraw(client, admin, participant_id, W3, password="not the password")
+
+    assert_error(response, 422, "step_up_failed")
+    assert not _shredded(app, participant_id)
+    with app.app_context():
+        refused = (
+            session()
+            .scalars(select(AuditEvent).where(AuditEvent.action == "auth.reauthenticate"))
+            .all()
+        )
+    assert [(e.actor, e.outcome, e.purpose) for e in refused] == [
+        (f"user:{admin.account.user.id}", "denied", "confirm full withdrawal")
+    ]
+    assert "not the password" not in refused[0].details
+
+
+@pytest.mark.parametrize("level", [W1, W2])
+def test_lesser_withdrawals_need_no_step_up(
+    app: Flask, client: FlaskClient, admin: ApiUser, participant_id: str, level: str
+) -> None:
+    assert withdraw(client, admin, participant_id, level).status_code == 201

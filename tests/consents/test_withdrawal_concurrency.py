@@ -34,6 +34,7 @@ from registry.participants.models import (
 )
 from tests.concurrency import Call, race
 from tests.conftest import (
+    PASSWORD,
     committed_accounts,
     enrolment_body,
     isolated_app,
@@ -54,7 +55,6 @@ WRITE_ACTIONS = {
     "consent_change": "consent.record",
     "correction": "participant.update_identity",
 }
-PASSWORD = "correct horse battery staple"
 
 
 @dataclass
@@ -83,7 +83,12 @@ def enrol(registry: Registry) -> str:
 
 
 def withdrawal(headers: dict[str, str], participant_id: str, level: str) -> Call:
-    return Call(headers, "POST", f"{URL}/{participant_id}/withdrawal", {"level": level})
+    return Call(
+        headers,
+        "POST",
+        f"{URL}/{participant_id}/withdrawal",
+        {"level": level, "password": PASSWORD},
+    )
 
 
 def state(app: Flask, participant_id: str) -> dict[str, Any]:

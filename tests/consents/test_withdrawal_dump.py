@@ -42,6 +42,7 @@ from registry.participants.identity import (
 )
 from registry.participants.models import SEALED_COLUMNS, Participant, ParticipantKey
 from tests.conftest import (
+    PASSWORD,
     add_consent_forms,
     isolated_app,
     new_nhs_number,
@@ -276,7 +277,7 @@ def test_fully_withdrawn_person_cannot_be_recovered_from_a_copy_of_the_database(
 
     shredded = registry.client.post(
         f"{URL}/{leaving.participant_id}/withdrawal",
-        json={"level": "full", "reason": REASON},
+        json={"level": "full", "reason": REASON, "password": PASSWORD},
         headers=registry.admin,
     )
     assert shredded.status_code == 201, shredded.get_json()

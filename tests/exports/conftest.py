@@ -25,7 +25,7 @@ from registry.auth.permissions import Role
 from registry.db import session
 from registry.exports.models import DataAccessGrant
 from registry.participants.models import Participant
-from tests.conftest import ApiUser, enrolment_body
+from tests.conftest import PASSWORD, ApiUser, enrolment_body
 
 GRANTS = "/api/v1/grants"
 TODAY = dt.date.today()
@@ -127,7 +127,7 @@ class World:
     def withdraw(self, participant_id: str, level: str) -> None:
         response = self.client.post(
             f"/api/v1/participants/{participant_id}/withdrawal",
-            json={"level": level},
+            json={"level": level, "password": PASSWORD},
             headers=self.admin.headers,
         )
         assert response.status_code == 201, response.get_json()

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from registry.auth.models import Site
 from registry.auth.permissions import Role
-from tests.conftest import ApiUser, enrolment_body
+from tests.conftest import PASSWORD, ApiUser, enrolment_body
 
 URL = "/api/v1/recruitment-requests"
 # Partners may use these fields: TRD adults with PHQ-9 recorded would be typical, but every
@@ -89,7 +89,7 @@ class World:
     def withdraw(self, participant_id: str, level: str = "no_further_contact") -> None:
         response = self.client.post(
             f"/api/v1/participants/{participant_id}/withdrawal",
-            json={"level": level},
+            json={"level": level, "password": PASSWORD},
             headers=self.admin.headers,
         )
         assert response.status_code == 201, response.get_json()

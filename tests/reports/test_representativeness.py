@@ -14,7 +14,7 @@ from registry.auth.permissions import Role
 from registry.reports.references import ReferenceProblem, parse_shares, shipped_references
 from registry.reports.report import intended_age_shares
 from registry.reports.stats import representation, wilson_interval
-from tests.conftest import ApiUser, enrolment_body
+from tests.conftest import PASSWORD, ApiUser, enrolment_body
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
@@ -152,7 +152,7 @@ def test_attrition_follows_people_through_the_stages(
     for participant_id, level in ((cohort["H"][0], "no_further_contact"), (cohort["A"][0], "full")):
         response = client.post(
             f"/api/v1/participants/{participant_id}/withdrawal",
-            json={"level": level},
+            json={"level": level, "password": PASSWORD},
             headers=admin.headers,
         )
         assert response.status_code == 201
