@@ -438,7 +438,10 @@ class _Streamer:
             self.progress(steps)
 
 
-CSV_TEXT_LABEL = "text (a leading ' is added to a cell beginning with = + - @, tab or CR)"
+CSV_TEXT_LABEL = (
+    "text (a leading ' is added to a cell beginning with = + - @ or their full-width forms, "
+    "after any spaces, or with a tab or CR)"
+)
 
 
 def _kind_label(kind: str, shifted: bool, suffix: str) -> str:

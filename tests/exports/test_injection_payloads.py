@@ -26,7 +26,7 @@ from registry.assessments.models import TreatmentTrial
 from registry.audit.actions import Actor
 from registry.auth.models import Site
 from registry.consents.actions import add_consent_form
-from registry.csv_cells import FORMULA_STARTS, defuse, defused
+from registry.csv_cells import FORMULA_STARTS, defuse, defused, runs_as_formula
 from registry.db import session
 from registry.exports.catalogue import BOOLEAN, DATE, INTEGER, TEXT, ExportColumn
 from registry.exports.extract import CsvTable
@@ -67,7 +67,22 @@ PAYLOADS = {
     "formula-minus": Payload(FORMULA, "-2+3"),
     "formula-at": Payload(FORMULA, "@SUM(1)"),
 }
+# Formulas in disguise, for the CSV rule and the files it writes (entry points trim or
+# refuse white space and control characters before anything is stored): spreadsheets skip
+# leading white space, and some read the full-width signs as formulas too.
+FORMULA_VARIANTS = {
+    "formula-after-spaces": Payload(FORMULA, '  =HYPERLINK("http://example.invalid","x")'),
+    "formula-after-line-feed": Payload(FORMULA, "\n=cmd|' /C calc'!A0"),
+    "formula-after-space-and-tab": Payload(FORMULA, " \t+SUM(1+1)"),
+    "formula-full-width-equals": Payload(FORMULA, "\uff1dcmd|' /C calc'!A0"),
+    "formula-full-width-plus": Payload(FORMULA, "\uff0bSUM(1+1)"),
+    "formula-full-width-minus": Payload(FORMULA, "\uff0d2+3"),
+    "formula-full-width-at": Payload(FORMULA, "\uff20SUM(1)"),
+    "formula-ideographic-space-then-equals": Payload(FORMULA, "\u3000=1+1"),
+}
 EACH = [pytest.param(payload, id=name) for name, payload in PAYLOADS.items()]
+CELLS = {**PAYLOADS, **FORMULA_VARIANTS}
+EACH_CELL = [pytest.param(payload, id=name) for name, payload in CELLS.items()]
 
 COUNT = "/api/v1/eligibility/count"
 SAVED = "/api/v1/eligibility/saved-queries"
@@ -94,7 +109,7 @@ def enrol(client: FlaskClient, clinician: ApiUser, **overrides: Any) -> str:
 # -- the rule ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("payload", EACH)
+@pytest.mark.parametrize("payload", EACH_CELL)
 def test_the_rule_puts_an_apostrophe_before_formulas_only(payload: Payload) -> None:
     assert defuse(payload.text) == payload.in_csv
 
@@ -107,12 +122,13 @@ def test_every_formula_start_is_defused(start: str) -> None:
 
 def test_the_rule_leaves_values_that_are_not_text_alone() -> None:
     values = [-2, -0.5, 0, dt.date(2025, 7, 1), True, False, None, "", "sertraline", "16-24"]
+    values += ["  sertraline", "a =b", " 16-24", "   "]
 
     assert defused(values) == values
 
 
 def test_representativeness_csv_uses_the_rule_on_text_cells_only() -> None:
-    payloads = list(PAYLOADS.values())
+    payloads = list(CELLS.values())
     report = {
         "cohort": "TRD",
         "reference": {"id": "+ref"},
@@ -165,7 +181,7 @@ def test_csv_extract_table_defuses_text_cells_and_no_other(tmp_path: Path) -> No
     ]
     table = CsvTable(tmp_path / "t.csv", columns)
     table.write(
-        [("S-1", payload.text, -2, "2025-07", True) for payload in PAYLOADS.values()]
+        [("S-1", payload.text, -2, "2025-07", True) for payload in CELLS.values()]
         + [("S-2", None, None, None, None), ("S-3", "-", -1, dt.date(2025, 7, 3), False)]
     )
     table.close()
@@ -174,7 +190,7 @@ def test_csv_extract_table_defuses_text_cells_and_no_other(tmp_path: Path) -> No
 
     assert rows[0] == ["pseudonym", "drug", "weeks", "started_on", "adequate_dose"]
     assert rows[1:] == [
-        *(["S-1", payload.in_csv, "-2", "2025-07", "true"] for payload in PAYLOADS.values()),
+        *(["S-1", payload.in_csv, "-2", "2025-07", "true"] for payload in CELLS.values()),
         ["S-2", "", "", "", ""],
         ["S-3", "'-", "-1", "2025-07-03", "false"],
     ]
@@ -542,7 +558,7 @@ def _consents_on_versions(world: World, versions: list[str]) -> None:
 
 
 def test_csv_extract_puts_an_apostrophe_before_formula_text_only(world: World) -> None:
-    payloads = list(PAYLOADS.values())
+    payloads = list(CELLS.values())
     _trials_with_drugs(world, [p.text for p in payloads])
     _consents_on_versions(world, [p.text for p in VERSIONED])
     grant_id = world.grant()
@@ -561,16 +577,18 @@ def test_csv_extract_puts_an_apostrophe_before_formula_text_only(world: World) -
         if name.endswith(".csv")
         for row in csv_cells(data.decode("utf-8"))
         for cell in row
-        if cell.startswith(FORMULA_STARTS)
+        if runs_as_formula(cell)
     ]
     assert formulas == []  # no cell of any file would run
     dictionary = {row["column"]: row for row in extract.rows("data_dictionary.csv")}
     assert dictionary["drug"]["type"] == (
-        "text (a leading ' is added to a cell beginning with = + - @, tab or CR)"
+        "text (a leading ' is added to a cell beginning with = + - @ or their full-width "
+        "forms, after any spaces, or with a tab or CR)"
     )
     assert dictionary["weeks"]["type"] == "integer"
     assert extract.manifest["text_cells"].startswith(
-        "Text cells beginning with = + - @, a tab or a carriage return are written with a "
+        "Text cells beginning with = + - @ (or their full-width forms), perhaps after "
+        "spaces or line breaks, or with a tab or a carriage return, are written with a "
         "leading apostrophe (')"
     )
 
@@ -579,7 +597,7 @@ def test_csv_extract_puts_an_apostrophe_before_formula_text_only(world: World) -
 def test_parquet_extract_keeps_the_exact_text(world: World) -> None:
     import pyarrow.parquet as pq
 
-    payloads = list(PAYLOADS.values())
+    payloads = list(CELLS.values())
     _trials_with_drugs(world, [p.text for p in payloads])
     _consents_on_versions(world, [p.text for p in VERSIONED])
     grant_id = world.grant()
