@@ -18,7 +18,7 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import ApiToken
 from registry.auth.permissions import Role
 from registry.db import session, utcnow
-from tests.conftest import Account, ApiUser, csrf_token_from, make_settings
+from tests.conftest import Account, ApiUser, csrf_token_from, isolated_app, make_settings
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -394,30 +394,25 @@ def _redis_reachable() -> bool:
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
-def test_rate_limit_counters_shared_through_redis(
-    database_url: str, keyring_path: Path, tmp_path: Path
-) -> None:
+def test_rate_limit_counters_shared_through_redis(tmp_path: Path) -> None:
     """With REDIS_URL set the counters live in Redis, where every process shares them."""
     import secrets
 
     import redis
 
-    settings = make_settings(
-        database_url,
-        keyring_path,
-        tmp_path,
-        api_rate_limit="3 per minute",
-        redis_url="redis://127.0.0.1:6379/0",
-    )
-    limited = create_app(settings)
-    caller = {"Authorization": f"Bearer mhr_{secrets.token_hex(8)}"}  # a fresh budget key
-    key_part = hashlib.sha256(caller["Authorization"].encode()).hexdigest()
-
-    statuses = [
-        limited.test_client().get("/api/v1/health", headers=caller).status_code for _ in range(4)
-    ]
-    limited.extensions["registry.db"].engine.dispose()
-    stored = redis.Redis(host="127.0.0.1", port=6379).keys(f"*{key_part}*")
+    # A client address of this test alone, so its bucket is fresh in a Redis that other
+    # test runs share (an unknown token is counted under its caller's address).
+    address = "127." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
+    # A database of its own: the refusal is audited, with a real commit.
+    with isolated_app(
+        tmp_path, api_rate_limit="3 per minute", redis_url="redis://127.0.0.1:6379/0"
+    ) as (limited, _):
+        client = limited.test_client()
+        statuses = [
+            client.get("/api/v1/health", environ_base={"REMOTE_ADDR": address}).status_code
+            for _ in range(4)
+        ]
+    stored = redis.Redis(host="127.0.0.1", port=6379).keys(f"*address:{address}*")
 
     assert statuses == [200, 200, 200, 429]
     assert stored, "the rate-limit counter should be in Redis"
