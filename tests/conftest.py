@@ -32,7 +32,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
 from registry import create_app
-from registry.audit.actions import Actor
+from registry.audit.actions import Actor, record_event
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
 from registry.auth.permissions import Role
@@ -434,3 +434,35 @@ def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
         )
 
     return change
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+def append_events(app: Flask, count: int) -> list[int]:
+    """Append ``count`` test events to the audit chain, committed; their seqs."""
+    with app.test_request_context():
+        seqs = [
+            record_event("test.event", by=Actor.command_line(), details={"n": n}).seq
+            for n in range(count)
+        ]
+        session().commit()
+    return seqs
+
+
+@pytest.fixture
+def tamper(connection: Connection) -> Iterator[Callable[[str], None]]:
+    """Run SQL as the database owner with the append-only triggers out of the way.
+
+    Inside the test's transaction, so the triggers come back when it is rolled back.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    else:
+        connection.execute(text("DROP TRIGGER audit_event_no_update"))
+        connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+
+    def run(sql: str) -> None:
+        connection.exec_driver_sql(sql)
+
+    yield run

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from registry import create_app
@@ -18,40 +17,12 @@ from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
 from registry.cli import main
 from registry.db import session
-from tests.conftest import Account, fresh_database, make_settings, on_postgresql
-
-
-def _append(app: Flask, count: int) -> list[int]:
-    with app.test_request_context():
-        seqs = [
-            record_event("test.event", by=Actor.command_line(), details={"n": n}).seq
-            for n in range(count)
-        ]
-        session().commit()
-    return seqs
+from tests.conftest import Account, append_events, fresh_database, make_settings, on_postgresql
 
 
 def _verify_cli(app: Flask) -> tuple[int, str]:
     result = app.test_cli_runner().invoke(main, ["audit", "verify"])
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def tamper(connection: Connection) -> Iterator[Callable[[str], None]]:
-    """Run SQL as the database owner with the append-only triggers out of the way.
-
-    Inside the test's transaction, so the triggers come back when it is rolled back.
-    """
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-    else:
-        connection.execute(text("DROP TRIGGER audit_event_no_update"))
-        connection.execute(text("DROP TRIGGER audit_event_no_delete"))
-
-    def run(sql: str) -> None:
-        connection.exec_driver_sql(sql)
-
-    yield run
 
 
 def test_actions_leave_an_intact_chain(app: Flask, create_account: Callable[..., Account]) -> None:
@@ -68,7 +39,7 @@ def test_actions_leave_an_intact_chain(app: Flask, create_account: Callable[...,
 
 
 def test_verify_command_reports_intact_chain(app: Flask) -> None:
-    _append(app, 3)
+    append_events(app, 3)
 
     code, output = _verify_cli(app)
 
@@ -77,7 +48,7 @@ def test_verify_command_reports_intact_chain(app: Flask) -> None:
 
 
 def test_update_through_the_app_is_refused(app: Flask) -> None:
-    seq = _append(app, 1)[0]
+    seq = append_events(app, 1)[0]
 
     with (
         app.app_context(),
@@ -88,7 +59,7 @@ def test_update_through_the_app_is_refused(app: Flask) -> None:
 
 
 def test_delete_through_the_app_is_refused(app: Flask) -> None:
-    seq = _append(app, 1)[0]
+    seq = append_events(app, 1)[0]
 
     with (
         app.app_context(),
@@ -101,7 +72,7 @@ def test_delete_through_the_app_is_refused(app: Flask) -> None:
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not on_postgresql(), reason="TRUNCATE triggers exist only on PostgreSQL")
 def test_truncate_is_refused_on_postgresql(app: Flask) -> None:
-    _append(app, 1)
+    append_events(app, 1)
 
     with (
         app.app_context(),
@@ -112,7 +83,7 @@ def test_truncate_is_refused_on_postgresql(app: Flask) -> None:
 
 
 def test_edited_event_is_reported_at_its_seq(app: Flask, tamper: Callable[[str], None]) -> None:
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
 
     tamper(f"UPDATE audit_event SET details = '{{\"n\":99}}' WHERE seq = {seqs[2]}")
     code, output = _verify_cli(app)
@@ -122,7 +93,7 @@ def test_edited_event_is_reported_at_its_seq(app: Flask, tamper: Callable[[str],
 
 
 def test_deleted_event_is_reported_at_its_seq(app: Flask, tamper: Callable[[str], None]) -> None:
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
 
     tamper(f"DELETE FROM audit_event WHERE seq = {seqs[1]}")
     code, output = _verify_cli(app)
@@ -134,7 +105,7 @@ def test_deleted_event_is_reported_at_its_seq(app: Flask, tamper: Callable[[str]
 def test_reordered_events_are_reported_at_the_first(
     app: Flask, tamper: Callable[[str], None]
 ) -> None:
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
     a, b = seqs[2], seqs[3]
 
     tamper(f"UPDATE audit_event SET seq = -1 WHERE seq = {a}")
@@ -147,7 +118,7 @@ def test_reordered_events_are_reported_at_the_first(
 
 
 def test_removed_last_events_are_reported(app: Flask, tamper: Callable[[str], None]) -> None:
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
 
     tamper(f"DELETE FROM audit_event WHERE seq >= {seqs[3]}")
     code, output = _verify_cli(app)
@@ -167,7 +138,7 @@ def test_event_mac_depends_on_the_keyring(app: Flask, tmp_path: Path) -> None:
     """A chain verified with another keyring is broken from the first event."""
     from registry.crypto.keys import LocalKeyring
 
-    _append(app, 2)
+    append_events(app, 2)
     other = LocalKeyring.create(tmp_path / "other.json")
     original = app.extensions["registry.keys"]
     app.extensions["registry.keys"] = other
@@ -193,7 +164,7 @@ def test_concurrent_appends_never_fork_the_chain(keyring_path: Path, tmp_path: P
             try:
                 start.wait()
                 for _ in range(10):
-                    _append(app, 1)
+                    append_events(app, 1)
             except BaseException as exc:
                 errors.append(exc)
 

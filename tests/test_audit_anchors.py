@@ -4,49 +4,21 @@ head (which the chain alone cannot see) is still found."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
-from registry.audit.actions import Actor, record_event
 from registry.audit.models import AuditEvent
 from registry.cli import main
 from registry.db import session
-
-
-def _append(app: Flask, count: int) -> list[int]:
-    with app.test_request_context():
-        seqs = [
-            record_event("test.event", by=Actor.command_line(), details={"n": n}).seq
-            for n in range(count)
-        ]
-        session().commit()
-    return seqs
+from tests.conftest import append_events
 
 
 def _cli(app: Flask, *args: str) -> tuple[int, str, str]:
     result = app.test_cli_runner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def owner_sql(connection: Connection) -> Iterator[Callable[[str], None]]:
-    """SQL as whoever owns the database, append-only triggers out of the way (inside the
-    test's transaction, so they come back when it is rolled back)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
-    else:
-        connection.execute(text("DROP TRIGGER audit_event_no_update"))
-        connection.execute(text("DROP TRIGGER audit_event_no_delete"))
-
-    def run(sql: str) -> None:
-        connection.exec_driver_sql(sql)
-
-    yield run
 
 
 def _truncate_and_rewind(run: Callable[[str], None], keep_through: int) -> None:
@@ -59,14 +31,14 @@ def _truncate_and_rewind(run: Callable[[str], None], keep_through: int) -> None:
 
 
 def test_truncation_with_a_rewound_head_is_found_by_the_anchors(
-    app: Flask, owner_sql: Callable[[str], None], tmp_path: Path
+    app: Flask, tamper: Callable[[str], None], tmp_path: Path
 ) -> None:
     anchors = tmp_path / "anchors.jsonl"
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
     code, _out, err = _cli(app, "audit", "anchor", "--out", str(anchors))
     assert code == 0, err
 
-    _truncate_and_rewind(owner_sql, keep_through=seqs[2])
+    _truncate_and_rewind(tamper, keep_through=seqs[2])
 
     # The chain alone is consistent again: without anchors nothing can tell.
     code, out, _err = _cli(app, "audit", "verify")
@@ -81,7 +53,7 @@ def test_truncation_with_a_rewound_head_is_found_by_the_anchors(
 
 
 def test_anchor_without_out_prints_one_signed_line(app: Flask) -> None:
-    seqs = _append(app, 2)
+    seqs = append_events(app, 2)
 
     code, out, err = _cli(app, "audit", "anchor")
 
@@ -97,12 +69,12 @@ def test_anchor_without_out_prints_one_signed_line(app: Flask) -> None:
 
 def test_anchors_append_and_a_growing_chain_matches_them_all(app: Flask, tmp_path: Path) -> None:
     anchors = tmp_path / "anchors.jsonl"
-    _append(app, 2)
+    append_events(app, 2)
     assert _cli(app, "audit", "anchor", "--out", str(anchors))[0] == 0
-    seqs = _append(app, 3)
+    seqs = append_events(app, 3)
     code, out, _err = _cli(app, "audit", "anchor", "--out", str(anchors))
     assert (code, out) == (0, f"anchored seq {seqs[-1]} to {anchors}\n")
-    _append(app, 1)
+    append_events(app, 1)
 
     code, out, err = _cli(app, "audit", "verify", "--anchors", str(anchors))
 
@@ -115,15 +87,15 @@ def test_anchors_append_and_a_growing_chain_matches_them_all(app: Flask, tmp_pat
 
 
 def test_history_rewritten_under_an_anchor_is_found(
-    app: Flask, owner_sql: Callable[[str], None], tmp_path: Path
+    app: Flask, tamper: Callable[[str], None], tmp_path: Path
 ) -> None:
     """Truncate, rewind, then append new events: as long as before, and each MAC right."""
     anchors = tmp_path / "anchors.jsonl"
-    seqs = _append(app, 5)
+    seqs = append_events(app, 5)
     assert _cli(app, "audit", "anchor", "--out", str(anchors))[0] == 0
 
-    _truncate_and_rewind(owner_sql, keep_through=seqs[1])
-    _append(app, 4)
+    _truncate_and_rewind(tamper, keep_through=seqs[1])
+    append_events(app, 4)
     assert _cli(app, "audit", "verify")[0] == 0
     code, _out, err = _cli(app, "audit", "verify", "--anchors", str(anchors))
 
@@ -136,7 +108,7 @@ def test_history_rewritten_under_an_anchor_is_found(
 
 def test_forged_anchor_line_is_refused_by_its_line_number(app: Flask, tmp_path: Path) -> None:
     anchors = tmp_path / "anchors.jsonl"
-    _append(app, 3)
+    append_events(app, 3)
     for _ in range(2):
         assert _cli(app, "audit", "anchor", "--out", str(anchors))[0] == 0
     first, second = anchors.read_text().splitlines()
@@ -169,7 +141,7 @@ def test_unreadable_anchor_line_is_reported_by_its_line_number(
     app: Flask, tmp_path: Path, bad_line: bytes
 ) -> None:
     anchors = tmp_path / "anchors.jsonl"
-    _append(app, 1)
+    append_events(app, 1)
     assert _cli(app, "audit", "anchor", "--out", str(anchors))[0] == 0
     with anchors.open("ab") as fh:
         fh.write(bad_line + b"\n")
@@ -196,7 +168,7 @@ def test_anchor_from_another_keyring_is_refused(app: Flask, tmp_path: Path) -> N
     from registry.crypto.keys import LocalKeyring
 
     anchors = tmp_path / "anchors.jsonl"
-    _append(app, 1)
+    append_events(app, 1)
     original = app.extensions["registry.keys"]
     app.extensions["registry.keys"] = LocalKeyring.create(tmp_path / "other.json")
     try:
@@ -218,10 +190,10 @@ def test_missing_anchor_file_is_a_usage_error(app: Flask, tmp_path: Path) -> Non
 
 
 def test_anchor_refuses_a_head_that_does_not_match_its_event(
-    app: Flask, owner_sql: Callable[[str], None], tmp_path: Path
+    app: Flask, tamper: Callable[[str], None], tmp_path: Path
 ) -> None:
-    seqs = _append(app, 3)
-    owner_sql(f"UPDATE audit_chain_head SET last_seq = {seqs[-1] + 1} WHERE id = 1")
+    seqs = append_events(app, 3)
+    tamper(f"UPDATE audit_chain_head SET last_seq = {seqs[-1] + 1} WHERE id = 1")
 
     code, _out, err = _cli(app, "audit", "anchor", "--out", str(tmp_path / "anchors.jsonl"))
 

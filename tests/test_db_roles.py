@@ -28,6 +28,7 @@ from registry.db import Base, session
 from registry.db_roles import APP_PRIVILEGES
 from registry.participants.models import STATUS_SHREDDED, Participant
 from tests.conftest import (
+    PASSWORD,
     committed_accounts,
     enrolment_body,
     fresh_database,
@@ -183,7 +184,9 @@ def test_app_runs_end_to_end_as_its_role_and_the_chain_verifies(
     assert viewed.status_code == 200
     # A full withdrawal deletes the keys and clinical rows: the DELETEs the role may make.
     withdrawn = client.post(
-        f"/api/v1/participants/{participant_id}/withdrawal", json={"level": "full"}, headers=admin
+        f"/api/v1/participants/{participant_id}/withdrawal",
+        json={"level": "full", "password": PASSWORD},
+        headers=admin,
     )
     assert withdrawn.status_code == 201, withdrawn.get_json()
     anchors = tmp_path / "anchors.jsonl"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyotp
@@ -31,6 +31,15 @@ def _enter_password(client: FlaskClient, account: Account) -> None:
     response = post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/sign-in/security-code")
+
+
+def _use_up_the_accounts_codes(client: FlaskClient, account: Account, wrong: Iterator[str]) -> None:
+    """Ten wrong codes, five in each of two pending sign-ins: the account's fifteen
+    minutes' worth, however the password is entered again in between."""
+    for _ in range(2):
+        _enter_password(client, account)
+        for _ in range(5):
+            post_form(client, "/sign-in/security-code", {"code": next(wrong)})
 
 
 def _signed_in(client: FlaskClient) -> bool:
@@ -150,10 +159,7 @@ def test_security_code_page_is_throttled_per_account_across_pending_sign_ins(
     account = create_account(Role.CLINICIAN)
     assert account.totp_secret
     wrong = iter(_wrong_codes(account.totp_secret))
-    for _ in range(2):
-        _enter_password(client, account)
-        for _ in range(5):
-            post_form(client, "/sign-in/security-code", {"code": next(wrong)})
+    _use_up_the_accounts_codes(client, account, wrong)
 
     _enter_password(client, account)
     response = post_form(
@@ -188,10 +194,7 @@ def test_throttled_security_codes_are_audited(
     account = create_account(Role.CLINICIAN)
     assert account.totp_secret
     wrong = iter(_wrong_codes(account.totp_secret))
-    for _ in range(2):
-        _enter_password(client, account)
-        for _ in range(5):
-            post_form(client, "/sign-in/security-code", {"code": next(wrong)})
+    _use_up_the_accounts_codes(client, account, wrong)
     _enter_password(client, account)
     post_form(client, "/sign-in/security-code", {"code": next(wrong)})
 

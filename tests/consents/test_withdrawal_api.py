@@ -846,6 +846,14 @@ def test_full_withdrawal_by_token_without_step_up_is_refused_and_changes_nothing
     assert withdrawals(app, participant_id) == []
 
 
+def _signed_in_admins_csrf_header(
+    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> dict[str, str]:
+    """Sign an admin in through the pages; the header that carries their CSRF token."""
+    sign_in(create_account(Role.ADMIN))
+    return {"X-CSRFToken": csrf_token_from(client.get("/account/password").get_data(as_text=True))}
+
+
 def test_full_withdrawal_by_cookie_session_without_step_up_is_refused(
     app: Flask,
     client: FlaskClient,
@@ -853,13 +861,12 @@ def test_full_withdrawal_by_cookie_session_without_step_up_is_refused(
     sign_in: Callable[..., Any],
     participant_id: str,
 ) -> None:
-    sign_in(create_account(Role.ADMIN))
-    csrf = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+    csrf = _signed_in_admins_csrf_header(client, create_account, sign_in)
 
     response = client.post(
         f"{URL}/{participant_id}/withdrawal",
         json={"level": W3},
-        headers={"X-CSRFToken": csrf},
+        headers=csrf,
     )
 
     assert_error(response, 422, "step_up_failed")
@@ -902,13 +909,12 @@ def test_full_withdrawal_by_cookie_session_with_the_password_is_recorded(
     sign_in: Callable[..., Any],
     participant_id: str,
 ) -> None:
-    sign_in(create_account(Role.ADMIN))
-    csrf = csrf_token_from(client.get("/account/password").get_data(as_text=True))
+    csrf = _signed_in_admins_csrf_header(client, create_account, sign_in)
 
     response = client.post(
         f"{URL}/{participant_id}/withdrawal",
         json={"level": W3, "password": PASSWORD},
-        headers={"X-CSRFToken": csrf},
+        headers=csrf,
     )
 
     assert response.status_code == 201, response.get_json()
