@@ -46,7 +46,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.load()
-    _check_clinical_rules(settings)
+    _check_failed_trials_definition(settings)
     app = Flask(__name__, instance_path=settings.instance_path or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     _configure_logging(settings)
@@ -72,23 +72,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def _check_clinical_rules(settings: Settings) -> None:
-    """Cohort and counting rules decide who may enrol and who is counted: refuse nonsense."""
+def _check_failed_trials_definition(settings: Settings) -> None:
+    """Who is counted as treatment-resistant depends on it. The definitions are the assessments
+    package's data, which config (a foundation) may not import: so it is checked here, where
+    the app is wired; every other rule is checked as the settings are read."""
     from registry.assessments.treatment import definitions
 
-    problems = []
     if settings.failed_trials_definition not in definitions():
-        problems.append(
+        raise ConfigurationError(
             f"failed_trials_definition must be one of {', '.join(sorted(definitions()))}"
         )
-    if not 0 < settings.ep_min_age <= settings.ep_max_age:
-        problems.append("need 0 < ep_min_age <= ep_max_age")
-    if settings.trd_min_age < 1:
-        problems.append("trd_min_age must be at least 1")
-    if settings.contact_max_open_lists < 1 or settings.contact_max_approaches_per_year < 1:
-        problems.append("contact_max_open_lists and contact_max_approaches_per_year must be >= 1")
-    if problems:
-        raise ConfigurationError("; ".join(problems))
 
 
 def _configure_flask(app: Flask, settings: Settings) -> None:

@@ -1,21 +1,25 @@
 """Typed settings, read once from an optional TOML file and the environment.
 
 Precedence: built-in defaults < TOML file (``REGISTRY_CONFIG``, else ``config/registry.toml``
-in the working directory if present) < environment variables. Production refuses to start
-on anything unsafe, naming what is wrong, rather than running half-protected.
+in the working directory if present) < environment variables. environs reads each value with
+marshmallow's fields and validators, and every unreadable or senseless value is named at once.
+Production refuses to start on anything unsafe, naming what is wrong, rather than running
+half-protected.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
+from environs import Env, EnvValidationError
+from marshmallow import fields
+from marshmallow.validate import Range, Validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -145,25 +149,36 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
+        """Settings from values by field name, as text (the environment) or typed (TOML):
+        each read by its type and checked by its rules, every problem named at once."""
+        unknown = sorted(set(values) - set(_PARSERS) - {"mode"})
         if unknown:
             raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
         mode = Mode(values.get("mode", Mode.DEVELOPMENT))
-        defaults = _MODE_DEFAULTS[mode]
-        coerced: dict[str, Any] = {"mode": mode}
-        for name, value in {**defaults, **values}.items():
-            if name == "mode":
-                continue
-            coerced[name] = _coerce(name, value, known[name].type)
-        return cls(**coerced)
+        given = {**_MODE_DEFAULTS[mode], **values}
+        given.pop("mode", None)
+        reader = _SettingsReader(given)
+        read = {name: reader.read(name) for name in given}
+        try:
+            reader.seal()
+        except EnvValidationError as error:
+            raise ConfigurationError(_describe(error.error_messages)) from None
+        settings = cls(mode=mode, **read)
+        settings._check_consistency()
+        return settings
+
+    def _check_consistency(self) -> None:
+        """Rules between settings (each value's own are in _RULES)."""
+        problems = []
+        if not 0 < self.ep_min_age <= self.ep_max_age:
+            problems.append("need 0 < ep_min_age <= ep_max_age")
+        if self.migration_database_url:
+            problems.extend(self._migration_url_problems(self.migration_database_url))
+        if problems:
+            raise ConfigurationError("; ".join(problems))
 
     def check(self) -> None:
         """Refuse settings that would run production unprotected; name every problem."""
-        if self.proxy_hops < 0:
-            raise ConfigurationError(f"proxy_hops must be 0 or more, not {self.proxy_hops}")
-        if self.migration_database_url:
-            self._check_migration_url(self.migration_database_url)
         if not self.is_production:
             return
         problems = []
@@ -184,7 +199,7 @@ class Settings:
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 
-    def _check_migration_url(self, migration_url: str) -> None:
+    def _migration_url_problems(self, migration_url: str) -> list[str]:
         """Two roles on one PostgreSQL database, or the split protects nothing (the URLs
         themselves are never repeated: they may hold passwords)."""
         name = "REGISTRY_MIGRATION_DATABASE_URL"
@@ -192,17 +207,16 @@ class Settings:
             owner = make_url(migration_url)
             app = make_url(self.database_url) if self.database_url else None
         except ArgumentError:
-            raise ConfigurationError(f"{name} or DATABASE_URL is not a database URL") from None
+            return [f"{name} or DATABASE_URL is not a database URL"]
         if app is None:
-            raise ConfigurationError(f"{name} needs DATABASE_URL, the app's own role")
+            return [f"{name} needs DATABASE_URL, the app's own role"]
         if owner.get_backend_name() != "postgresql" or app.get_backend_name() != "postgresql":
-            raise ConfigurationError(f"{name} is for PostgreSQL only (SQLite has no roles)")
+            return [f"{name} is for PostgreSQL only (SQLite has no roles)"]
         if (owner.host, owner.port, owner.database) != (app.host, app.port, app.database):
-            raise ConfigurationError(f"{name} and DATABASE_URL name different databases")
+            return [f"{name} and DATABASE_URL name different databases"]
         if owner.username == (self.database_app_role or app.username):
-            raise ConfigurationError(
-                f"{name} must connect as the schema's owner, a role other than the app's"
-            )
+            return [f"{name} must connect as the schema's owner, a role other than the app's"]
+        return []
 
     def check_workers(self, workers: int) -> None:
         """Throttle counters live in each process's memory unless REDIS_URL names a shared
@@ -226,22 +240,82 @@ _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
 }
 
 
-def _coerce(name: str, value: Any, annotation: Any) -> Any:
-    text = str(annotation)
-    if value is None:
-        return None
-    if text.startswith("bool"):
-        if isinstance(value, bool):
-            return value
-        lowered = str(value).strip().lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigurationError(f"{name} must be true or false, not {value!r}")
-    if text.startswith("int"):
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
-    return value
+# Each value's own rules (marshmallow validators, run as environs reads the value).
+_RULES: dict[str, Validator] = {
+    "proxy_hops": Range(min=0, error="must be 0 or more, not {input}"),
+    "trd_min_age": Range(min=1, error="must be at least 1"),
+    "contact_max_open_lists": Range(min=1, error="must be at least 1"),
+    "contact_max_approaches_per_year": Range(min=1, error="must be at least 1"),
+}
+
+
+class _SettingField:
+    """Mixed into each field below: messages that read after the setting's name."""
+
+    default_error_messages: dict[str, str | list[Any] | dict[Any, Any]] = {
+        "null": "must have a value"
+    }
+
+
+class _TrueOrFalse(_SettingField, fields.Boolean):
+    default_error_messages = {"invalid": "must be true or false, not {input!r}"}
+
+
+class _WholeNumber(_SettingField, fields.Integer):
+    default_error_messages = {"invalid": "must be a whole number, not {input!r}"}
+
+
+class _Text(_SettingField, fields.String):
+    default_error_messages = {"invalid": "must be text"}
+
+
+class _TextOrNone(_Text):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.allow_none = True
+
+
+class _Table(_SettingField, fields.Dict):
+    default_error_messages = {"invalid": "must be a table"}
+
+
+# The marshmallow field that reads each type a setting can have, registered with environs as
+# a parser of that name; a setting of a type not here fails at import, not at start-up.
+_FIELDS_BY_TYPE: dict[object, tuple[str, type[fields.Field[Any]]]] = {
+    bool: ("true_or_false", _TrueOrFalse),
+    int: ("whole_number", _WholeNumber),
+    str: ("text", _Text),
+    str | None: ("text_or_none", _TextOrNone),
+    Mapping[str, Any]: ("table", _Table),
+}
+_PARSERS = {
+    name: _FIELDS_BY_TYPE[kind][0]
+    for name, kind in get_type_hints(Settings).items()
+    if name != "mode"  # read first, since it chooses the other defaults
+}
+
+
+class _SettingsReader(Env):
+    """environs over a mapping of settings by field name. environs reads os.environ, but the
+    values here come from a TOML table, the environment and overrides together (and tests pass
+    plain dicts). Errors are deferred: seal() raises them all together."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        super().__init__(eager=False)
+        self._given = values
+        for parser, field_class in _FIELDS_BY_TYPE.values():
+            self.add_parser_from_field(parser, field_class)
+
+    def _get_value(self, env_key: str, default: Any) -> Any:
+        # Where environs looks values up (its own FileAwareEnv overrides this too).
+        return self._given.get(env_key, default)
+
+    def read(self, name: str) -> Any:
+        parse = getattr(self, _PARSERS[name])
+        return parse(name, validate=_RULES.get(name))
+
+
+def _describe(errors: Mapping[str, Any] | list[str]) -> str:
+    if not isinstance(errors, Mapping):
+        return "; ".join(errors)
+    return "; ".join(f"{name} {message}" for name in errors for message in errors[name])

@@ -79,6 +79,22 @@ def test_unknown_mode_and_bad_numbers_are_refused(tmp_path: Path) -> None:
         Settings.load({"REGISTRY_EXPECTED_POPULATION": "lots"})
 
 
+def test_every_unreadable_or_senseless_value_is_named_at_once() -> None:
+    with pytest.raises(ConfigurationError) as excinfo:
+        Settings.load(
+            {
+                "REGISTRY_EXPECTED_POPULATION": "lots",
+                "REGISTRY_TOTP_REQUIRED": "maybe",
+                "REGISTRY_PROXY_HOPS": "-1",
+            }
+        )
+
+    message = str(excinfo.value)
+    assert "expected_population must be a whole number, not 'lots'" in message
+    assert "totp_required must be true or false, not 'maybe'" in message
+    assert "proxy_hops must be 0 or more, not -1" in message
+
+
 def test_toml_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     config = tmp_path / "registry.toml"
     config.write_text('[registry]\nexpected_population = 5000\nlog_level = "DEBUG"\n')
@@ -200,10 +216,7 @@ def test_subkeys_differ_by_purpose_and_are_stable(tmp_path: Path) -> None:
 def test_app_refuses_nonsense_cohort_rules(
     tmp_path: Path, override: dict[str, str], expected: str
 ) -> None:
-    settings = Settings.from_mapping(
-        {"mode": "test", "database_url": "sqlite://", "keyring_path": str(tmp_path / "k.json")}
-        | override
-    )
+    values = {"mode": "test", "database_url": "sqlite://", "keyring_path": str(tmp_path / "k.json")}
 
     with pytest.raises(ConfigurationError, match=expected):
-        create_app(settings)
+        create_app(Settings.from_mapping(values | override))
