@@ -17,7 +17,6 @@ from werkzeug.wrappers import Response
 
 from registry.api import api
 from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
-from registry.auth import refusals  # noqa: F401  (connects the refusal receivers)
 from registry.auth.session import init_login
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
@@ -64,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     api.init_app(app)
     register_error_handlers(app)
+    _connect_receivers()
     _register_blueprints(app)
     _register_request_hooks(app, settings)
     if settings.proxy_hops > 0:
@@ -179,6 +179,15 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
             file=sys.stderr,
         )
     app.extensions["registry.keys"] = keyring
+
+
+def _connect_receivers() -> None:
+    """Import the modules whose receivers react to the signals of the layers below them
+    (``registry.signals``), so the reactions are connected wherever an app exists: pages,
+    API, commands and tests alike. Importing a module twice connects nothing twice."""
+    import registry.auth.refusals
+    import registry.facts.derive
+    import registry.recruitment.actions  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -23,6 +23,19 @@ security_event = _signals.signal("security-event")
 """A refusal that is a security event: a CSRF failure, a throttled request (sender: the
 action, with outcome=, status=, details=). ``registry.auth.refusals`` records it."""
 
+records_changed = _signals.signal("records-changed")
+"""Something a participant's facts derive from changed (sender: the ``Participant``, locked):
+``registry.facts.derive`` derives the row again."""
+
+consent_changed = _signals.signal("consent-changed")
+"""A participant's consent changed, their facts already derived again (sender: the
+``Participant``, locked; by=the ``Actor``): ``registry.recruitment.actions`` takes them off
+the lists they may no longer be on."""
+
+participant_withdrawn = _signals.signal("participant-withdrawn")
+"""A participant withdrew, at any level (sender: the ``Participant``, locked; by=the
+``Actor``): ``registry.recruitment.actions`` takes them off every list, for good."""
+
 
 def send_to_all(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
     """Send, refusing to carry on if no receiver is connected."""
