@@ -15,12 +15,14 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from registry.api import api
 from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
+from registry.auth.session import init_login
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
 from registry.errors import register_error_handlers
-from registry.extensions import api, csrf, limiter, login_manager
+from registry.extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     Database(settings.database_url or _default_database_url(app)).init_app(app)
     _load_keyring(app, settings)
 
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.sign_in"
+    init_login(app)
     csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
     register_error_handlers(app)
+    _connect_receivers()
     _register_blueprints(app)
     _register_request_hooks(app, settings)
     if settings.proxy_hops > 0:
@@ -172,10 +174,19 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
     app.extensions["registry.keys"] = keyring
 
 
+def _connect_receivers() -> None:
+    """Import the modules whose receivers react to the signals of the layers below them
+    (``registry.signals``), so the reactions are connected wherever an app exists: pages,
+    API, commands and tests alike. Importing a module twice connects nothing twice."""
+    import registry.auth.refusals
+    import registry.facts.derive
+    import registry.recruitment.actions  # noqa: F401
+
+
 def _register_blueprints(app: Flask) -> None:
+    from registry.api.audit import blp as audit_api
     from registry.api.health import blp as health_api
     from registry.api.limits import rate_limit_api
-    from registry.audit.api import blp as audit_api
     from registry.auth.api import blp as auth_api
     from registry.auth.api import sites_blp as sites_api
     from registry.auth.views import bp as auth_views

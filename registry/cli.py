@@ -25,11 +25,12 @@ from registry.auth.models import Site, User
 from registry.auth.permissions import Role
 from registry.consents.actions import add_consent_form
 from registry.db import database, session
+from registry.demo import seed as demo
 from registry.errors import RegistryError
 from registry.exports import actions as export_actions
 from registry.exports import extract
 from registry.exports import queries as export_queries
-from registry.participants import dek_cache, demo, identity, importing
+from registry.participants import dek_cache, identity, importing
 from registry.participants.synthetic import SYNTHETIC_NHS_NUMBERS
 
 P = ParamSpec("P")

@@ -14,9 +14,11 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from registry.signals import refused, security_event, send_to_all
 
 log = logging.getLogger(__name__)
 
@@ -229,67 +231,19 @@ def _flatten_webargs(messages: Any) -> dict[str, list[str]]:
 
 
 def record_refusal(exc: RegistryError) -> None:
-    """Refused attempts are audited in their own transaction (the request's was rolled back).
+    """Keep a refused attempt on record although the request's transaction is rolled back.
 
-    Each refusal that answers a question about who is enrolled (a duplicate, a search that
-    found no one) is recorded every time; a denial (401, 403) is a security event, whose
-    record a flood must not be able to multiply."""
-    if exc.status in (401, 403):
-        record_security_event("access.denied", outcome="denied", status=exc.status)
-    else:
-        _record_in_own_transaction(
-            exc.audit_action or f"refused.{exc.code}",
-            outcome=exc.audit_outcome,
-            status=exc.status,
-            purpose=exc.audit_purpose,
-            details=exc.audit_details,
-        )
+    The recording needs the audit log and the signed-in actor, which sit above this module:
+    ``registry.auth.refusals`` receives the signal."""
+    send_to_all(refused, exc)
 
 
 def record_security_event(
     action: str, *, outcome: str, status: int, details: Mapping[str, Any] | None = None
 ) -> None:
-    """Audit a refusal (denied, throttled, CSRF) unless this address has had too many of this
-    kind recorded lately: the first of a burst are recorded, the rest only counted in the
-    application log, so a flood of bad requests cannot fill the audit log."""
-    from flask_limiter.util import get_remote_address
-    from limits import parse
-
-    from registry.extensions import limiter
-
-    allowance = parse(current_app.config["SETTINGS"].security_event_limit)
-    if not limiter.limiter.hit(allowance, "security-event", action, get_remote_address()):
-        log.warning(
-            "%s not audited: too many from one address (request %s)", action, g.get("request_id")
-        )
-        return
-    _record_in_own_transaction(action, outcome=outcome, status=status, details=details)
-
-
-def _record_in_own_transaction(
-    action: str,
-    *,
-    outcome: str,
-    status: int,
-    purpose: str | None = None,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    from registry.audit.actions import Actor, record_event
-    from registry.auth.session import current_actor
-    from registry.db import session
-
-    db = session()
-    db.rollback()
-    record_event(
-        action,
-        by=current_actor() or Actor.anonymous(),
-        outcome=outcome,
-        purpose=purpose,
-        target_type="endpoint",
-        target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
-        details={"method": request.method, "status": status, **(details or {})},
-    )
-    db.commit()
+    """Audit a refusal (denied, throttled, CSRF), within a per-address allowance; see
+    ``registry.auth.refusals``."""
+    send_to_all(security_event, action, outcome=outcome, status=status, details=details)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Recording assessments and treatment trials. Each refreshes the participant's facts."""
+"""Recording assessments and treatment trials. Each announces the change, and the
+participant's facts are derived again (``registry.facts``)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from collections.abc import Sequence
 from registry.assessments.instruments import instrument as find_instrument
 from registry.assessments.instruments import score_items, score_total
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.assessments.treatment import current_definition
+from registry.assessments.treatment import current_definition, failed_adequate_trials
 from registry.audit.actions import Actor, record_event
 from registry.db import session
 from registry.errors import ValidationFailed
-from registry.participants.facts import refresh_facts
 from registry.participants.identity import lock_for_new_data
 from registry.participants.models import Participant
+from registry.signals import records_changed, send_to_all
 
 # Drug names are free text a clinician types; keep them to what a drug name can hold, so
 # the field cannot carry a sentence about the person.
@@ -66,7 +67,7 @@ def record_assessment(
         participant_id=locked.participant_id,
         details={"instrument": scale.code, "total": score.total},
     )
-    refresh_facts(locked)
+    send_to_all(records_changed, locked)
     return assessment
 
 
@@ -109,7 +110,7 @@ def record_treatment_trial(
     db = session()
     db.add(trial)
     db.flush()
-    facts = refresh_facts(locked)
+    send_to_all(records_changed, locked)
     record_event(
         "treatment_trial.record",
         by=by,
@@ -118,7 +119,7 @@ def record_treatment_trial(
         participant_id=locked.participant_id,
         details={
             "outcome": outcome,
-            "failed_adequate_trials": facts.failed_adequate_trials,
+            "failed_adequate_trials": failed_adequate_trials(locked.id),
             "definition": current_definition().name,
         },
     )

@@ -9,6 +9,10 @@ from importlib import resources
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
+
+from registry.assessments.models import TreatmentTrial
+from registry.db import session
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,16 @@ def definitions() -> dict[str, TrialDefinition]:
 def current_definition() -> TrialDefinition:
     """The definition the settings name (checked at start-up)."""
     return definitions()[current_app.config["SETTINGS"].failed_trials_definition]
+
+
+def failed_adequate_trials(participant_pk: int) -> int:
+    definition = current_definition()
+    trials = session().scalars(
+        select(TreatmentTrial).where(TreatmentTrial.participant_pk == participant_pk)
+    )
+    return sum(
+        definition.counts_as_failed(
+            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
+        )
+        for trial in trials
+    )

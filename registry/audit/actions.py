@@ -8,16 +8,18 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g, has_request_context
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from registry.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
-from registry.auth.models import User
 from registry.crypto import key_provider
 from registry.db import session, table_of, utcnow
+
+if TYPE_CHECKING:  # audit sits below auth (README, Layout): the type only
+    from registry.auth.models import User
 
 AUDIT_KEY_PURPOSE = "audit-mac"
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
@@ -31,7 +31,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@login_manager.user_loader
+def init_login(app: Flask) -> None:
+    """Flask-Login for this app: a session cookie or a bearer token finds the user."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.user_loader(load_user_from_session)
+    login_manager.request_loader(load_user_from_token)
+
+
 def load_user_from_session(user_id: str) -> User | None:
     if request.headers.get("Authorization"):
         return None  # an explicit token wins over a cookie sent alongside it
@@ -62,7 +69,6 @@ def _expire(message: str) -> None:
         flash(message, "info")
 
 
-@login_manager.request_loader
 def load_user_from_token(req: object) -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")

@@ -31,7 +31,6 @@ from registry.consents.models import (
 from registry.crypto.fields import FieldCipher, FieldContext
 from registry.db import session, utcnow
 from registry.errors import Conflict, ValidationFailed
-from registry.participants.facts import refresh_facts
 from registry.participants.identity import (
     cipher_for,
     lock_for_new_data,
@@ -39,8 +38,12 @@ from registry.participants.identity import (
     shred_participant,
 )
 from registry.participants.models import COHORTS, Participant, ParticipantFacts
-from registry.recruitment.actions import leave_contact_lists, still_contactable
-from registry.recruitment.models import REMOVED_CONSENT_CHANGED, REMOVED_WITHDRAWN
+from registry.signals import (
+    consent_changed,
+    participant_withdrawn,
+    records_changed,
+    send_to_all,
+)
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MEDIA_TYPES = {".pdf": "application/pdf", ".md": "text/markdown"}
@@ -270,9 +273,9 @@ def withdraw_participant(
     if level == FULL:
         _erase(locked, by=by)
     else:
-        refresh_facts(locked)
+        send_to_all(records_changed, locked)
     # Every level ends contact: off every recruitment list, at once and for good.
-    leave_contact_lists(locked, reason=REMOVED_WITHDRAWN, by=by)
+    send_to_all(participant_withdrawn, locked, by=by)
     return WithdrawalOutcome(withdrawal, created=True)
 
 
@@ -417,7 +420,6 @@ def record_consent(
         participant_id=locked.participant_id,
         details={"kind": kind, "form_version": form.version, "items": dict(items)},
     )
-    refresh_facts(locked)
-    if not still_contactable(locked.id):
-        leave_contact_lists(locked, reason=REMOVED_CONSENT_CHANGED, by=by)
+    send_to_all(records_changed, locked)
+    send_to_all(consent_changed, locked, by=by)
     return record

@@ -24,7 +24,7 @@ from registry.consents.schemas import (
     WithdrawalSchema,
 )
 from registry.db import session
-from registry.participants.facts import current_consent
+from registry.facts.derive import current_consent
 from registry.participants.queries import participant_for_admin, visible_participant
 from registry.participants.schemas import Month
 

@@ -15,7 +15,7 @@ from typing import Any
 from registry.assessments.instruments import INSTRUMENT_CODES, instrument
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.participants.facts import SCORE_COLUMNS
+from registry.facts.derive import SCORE_COLUMNS
 from registry.participants.reference import reference
 
 CATALOGUE_VERSION = "2026-1"

@@ -24,7 +24,7 @@ from registry.consents.actions import consent_record_values
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
 from registry.db import Base, session, table_of
 from registry.errors import DuplicateParticipant, ValidationFailed
-from registry.participants.facts import facts_values, refresh_facts
+from registry.facts.derive import facts_values
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.identity import (
     Identity,
@@ -43,6 +43,7 @@ from registry.participants.models import (
     ParticipantKey,
 )
 from registry.participants.reference import reference
+from registry.signals import records_changed, send_to_all
 
 DUPLICATE = "duplicate_participant"
 IDENTIFIERS = ("nhs_number", "given_name", "family_name", "date_of_birth", "postcode")
@@ -344,7 +345,7 @@ def correct_participant(
     demographic = {k: v for k, v in changes.items() if k in DEMOGRAPHIC_FIELDS}
     if not demographic:
         if "postcode" in identity_changes:
-            refresh_facts(locked)  # the facts row holds the postcode district
+            send_to_all(records_changed, locked)  # the facts row holds the postcode district
         return locked
     decile = demographic.get("imd_decile", locked.imd_decile)
     version = demographic.get("imd_version", locked.imd_version)
@@ -372,5 +373,5 @@ def correct_participant(
         ],
         by=by,
     )
-    refresh_facts(locked)
+    send_to_all(records_changed, locked)
     return locked

@@ -19,7 +19,7 @@ from registry.assessments.schemas import (
     TreatmentTrialArgs,
     TreatmentTrialSchema,
 )
-from registry.assessments.treatment import current_definition
+from registry.assessments.treatment import current_definition, failed_adequate_trials
 from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
@@ -30,7 +30,6 @@ from registry.exports.queries import usable_grant
 from registry.exports.rows import GRANT_REQUIRED
 from registry.exports.schemas import GrantParticipantPageSchema
 from registry.participants.actions import correct_participant, enrol_participant
-from registry.participants.facts import failed_adequate_trials
 from registry.participants.models import Participant
 from registry.participants.queries import (
     enrolment_view,

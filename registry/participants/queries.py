@@ -23,8 +23,8 @@ from registry.auth.permissions import Permission
 from registry.consents.models import ConsentForm, ConsentRecord
 from registry.db import session
 from registry.errors import Forbidden, NoParticipantWithThisNumber, NotFound
+from registry.facts.derive import current_consents, latest_scores_of
 from registry.participants.age_bands import band_for_age
-from registry.participants.facts import current_consents, latest_scores_of
 from registry.participants.identity import Identity, find_by_nhs_number, read_identities
 from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
 from registry.participants.schemas import age_on

@@ -47,8 +47,8 @@ from registry.errors import (
     ValidationFailed,
     record_refusal,
 )
+from registry.facts.derive import current_consent
 from registry.participants.actions import correct_participant, enrol_participant
-from registry.participants.facts import current_consent
 from registry.participants.forms import (
     CONSULTEE_LABELS,
     ENROLMENT_FORMS,

@@ -49,6 +49,8 @@ from registry.recruitment.models import (
     ON_TOO_MANY_LISTS,
     OPEN,
     REJECTED,
+    REMOVED_CONSENT_CHANGED,
+    REMOVED_WITHDRAWN,
     SUBMITTED,
     TO_CONTACT,
     ContactEvent,
@@ -56,6 +58,7 @@ from registry.recruitment.models import (
     RecruitmentRequest,
 )
 from registry.recruitment.schemas import DEFAULT_WINDOW
+from registry.signals import consent_changed, participant_withdrawn
 
 # pg_advisory_xact_lock key space for freezing lists: two approvals at once must not both
 # put the same person on their lists past the fatigue limit.
@@ -344,3 +347,17 @@ def _lock(request: RecruitmentRequest) -> RecruitmentRequest:
         )
         .scalar_one()
     )
+
+
+# -- reactions to consent and withdrawal (registry.signals), in the sender's transaction -------
+
+
+@consent_changed.connect
+def _leave_if_no_longer_contactable(participant: Participant, *, by: Actor) -> None:
+    if not still_contactable(participant.id):
+        leave_contact_lists(participant, reason=REMOVED_CONSENT_CHANGED, by=by)
+
+
+@participant_withdrawn.connect
+def _leave_on_withdrawal(participant: Participant, *, by: Actor) -> None:
+    leave_contact_lists(participant, reason=REMOVED_WITHDRAWN, by=by)

@@ -24,7 +24,7 @@ from registry.consents.actions import add_consent_form
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.db import session, utcnow
-from registry.participants.facts import current_consent
+from registry.facts.derive import current_consent
 from registry.participants.models import Participant
 from tests.conftest import (
     Account,

@@ -20,7 +20,7 @@ from registry.auth.models import Site
 from registry.consents.actions import withdraw_participant
 from registry.consents.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.db import session
-from registry.participants.demo import seed_demo
+from registry.demo.seed import seed_demo
 from registry.participants.models import Participant, ParticipantFacts
 from tests.conftest import isolated_app
 

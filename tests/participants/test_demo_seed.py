@@ -16,8 +16,8 @@ from registry.assessments.treatment import current_definition
 from registry.audit.actions import Actor
 from registry.cli import main
 from registry.db import session
-from registry.participants.demo import SyntheticPerson, synthetic_people
-from registry.participants.facts import SCORE_COLUMNS
+from registry.demo.seed import SyntheticPerson, synthetic_people
+from registry.facts.derive import SCORE_COLUMNS
 from registry.participants.identity import read_identity
 from registry.participants.models import Participant, ParticipantFacts
 from registry.participants.schemas import EnrolmentArgs, load_enrolment

@@ -1,7 +1,8 @@
 """The per-participant facts row: what eligibility queries and reports read.
 
-Every action that changes something a fact derives from calls ``refresh_facts`` in its own
-transaction, so the row is never stale. Bulk enrolment builds the same row through
+Every action that changes something a fact derives from announces it on
+``registry.signals.records_changed``, and ``refresh_facts`` receives that in the action's
+own transaction, so the row is never stale. Bulk enrolment builds the same row through
 ``facts_values`` without reading back what it has just written; bulk loads of clinical
 records (the demo seed) refresh many rows at once with ``refresh_facts_for``.
 """
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.assessments.treatment import current_definition
+from registry.assessments.treatment import current_definition, failed_adequate_trials
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
@@ -26,6 +27,7 @@ from registry.participants.models import (
     Participant,
     ParticipantFacts,
 )
+from registry.signals import records_changed
 
 # Instrument code -> facts column holding its latest total.
 SCORE_COLUMNS = {
@@ -117,19 +119,7 @@ def latest_scores_of(participant_pks: Sequence[int]) -> dict[int, dict[str, Asse
     return latest
 
 
-def failed_adequate_trials(participant_pk: int) -> int:
-    definition = current_definition()
-    trials = session().scalars(
-        select(TreatmentTrial).where(TreatmentTrial.participant_pk == participant_pk)
-    )
-    return sum(
-        definition.counts_as_failed(
-            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
-        )
-        for trial in trials
-    )
-
-
+@records_changed.connect
 def refresh_facts(participant: Participant) -> ParticipantFacts:
     """Recompute the participant's facts row from their records, in this transaction."""
     db = session()

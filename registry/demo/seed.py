@@ -46,8 +46,8 @@ from registry.consents.items import CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE, ConsentForm
 from registry.db import session
 from registry.errors import Forbidden
+from registry.facts.derive import refresh_facts_for
 from registry.participants.actions import Refusal, enrol_batch
-from registry.participants.facts import refresh_facts_for
 from registry.participants.models import Participant
 from registry.participants.reference import diagnosis_fits
 from registry.participants.synthetic import synthetic_nhs_numbers

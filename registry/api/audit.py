@@ -7,8 +7,8 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from registry.api.audit_schemas import AuditArgs, AuditPageSchema
 from registry.audit.queries import audit_events
-from registry.audit.schemas import AuditArgs, AuditPageSchema
 from registry.auth.permissions import Permission
 from registry.auth.session import requires
 from registry.db import session

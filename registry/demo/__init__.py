@@ -1,0 +1,1 @@
+"""Synthetic demonstration data (never in production): ``registry demo seed``."""
