@@ -1,5 +1,6 @@
-"""The ``registry`` command group, one module per area. Each command is one transaction
-and calls actions.
+"""The ``registry`` command group, one module per area. Commands call actions, which only
+flush; the command owns the transaction: one per command (``_common.one_transaction``),
+or, for the bulk commands, one per batch, committed by the batch runner (``batches``).
 
 Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error (click's own).
 """

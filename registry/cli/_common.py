@@ -1,10 +1,11 @@
-"""What every command shares: its transaction, how a refusal becomes one line on stderr,
+"""What every command shares: its transactions, how a refusal becomes one line on stderr,
 and progress bars."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -20,23 +21,30 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit what the block wrote when it ends; if it raises, roll back, and turn a refusal
+    into one line on stderr (exit 1)."""
+    db = session()
+    try:
+        yield
+    except RegistryError as exc:
+        db.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
+        raise click.ClickException(f"{exc.message} {details}".strip()) from None
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
 def one_transaction(command: Callable[P, R]) -> Callable[P, R]:
-    """Commit when the command succeeds; otherwise roll back and say why in one line."""
+    """The whole command as one transaction."""
 
     @wraps(command)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        db = session()
-        try:
-            result = command(*args, **kwargs)
-        except RegistryError as exc:
-            db.rollback()
-            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
-            raise click.ClickException(f"{exc.message} {details}".strip()) from None
-        except BaseException:
-            db.rollback()
-            raise
-        db.commit()
-        return result
+        with transaction():
+            return command(*args, **kwargs)
 
     return wrapped
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -11,7 +13,8 @@ from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
 from registry.auth.permissions import Role
-from registry.cli._common import one_transaction, progress_bar
+from registry.cli._common import one_transaction, progress_bar, transaction
+from registry.cli.batches import run_in_batches
 from registry.db import session
 from registry.participants import demo
 from registry.participants.synthetic import SYNTHETIC_NHS_NUMBERS
@@ -76,16 +79,22 @@ def demo_users() -> None:
     "--if-empty", is_flag=True, help="Do nothing if anyone is enrolled already (scripts/run)."
 )
 @with_appcontext
-@one_transaction
 def demo_seed(count: int, seed: int, batch_size: int, if_empty: bool) -> None:
     """Enrol N synthetic participants (NHS test-range numbers) with assessments and
     treatment trials, on the demo sites and consent forms (made if absent)."""
     if if_empty and not demo.registry_is_empty():
         click.echo("participants are enrolled already; demo seed skipped")
         return
+    actor = Actor.command_line()
+    report = demo.SeedReport()
     with progress_bar(length=count, label="seeding") as bar:
-        report = demo.seed_demo(
-            count, seed=seed, by=Actor.command_line(), batch_size=batch_size, progress=bar.update
+        with transaction():
+            demo.prepare_demo(by=actor)
+        run_in_batches(
+            demo.people_to_seed(count, seed=seed),
+            batch_size=batch_size,
+            step=partial(demo.seed_batch, by=actor, report=report),
+            progress=bar.update,
         )
     click.echo(
         f"seeded {report.enrolled} participants ({report.assessments} assessments, "

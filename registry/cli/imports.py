@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
 from registry.audit.actions import Actor
-from registry.cli._common import one_transaction, progress_bar
+from registry.cli._common import progress_bar, transaction
+from registry.cli.batches import run_in_batches
 from registry.participants import importing
 
 
@@ -40,7 +42,6 @@ def import_group() -> None:
     help="Participants per transaction.",
 )
 @with_appcontext
-@one_transaction
 def import_participants(csv_file: Path, batch_size: int) -> None:
     """Enrol the people in a CSV file: a header row, then one person per row, the columns
     being the API enrolment body flattened (consent items as consent_<item>: yes/no).
@@ -58,10 +59,17 @@ def import_participants(csv_file: Path, batch_size: int) -> None:
     with progress_bar(length=len(rows), label="checking rows") as bar:
         checked = importing.check_rows(rows, progress=bar.update)
     del rows  # the loaded rows are all the import needs from here
+    actor = Actor.command_line()
+    report = checked.report
     with progress_bar(length=len(checked.rows), label="enrolling") as bar:
-        report = importing.import_checked(
-            checked, by=Actor.command_line(), batch_size=batch_size, progress=bar.update
+        run_in_batches(
+            checked.rows,
+            batch_size=batch_size,
+            step=partial(importing.import_batch, report=report, by=actor),
+            progress=bar.update,
         )
+    with transaction():
+        importing.record_import(report, by=actor)
     for line in report.rejected_lines():
         click.echo(line)
     if report.already_enrolled:
