@@ -443,6 +443,27 @@ def ensure_demo_consent_forms(*, by: Actor) -> None:
             )
 
 
+def prepare_demo(*, by: Actor) -> None:
+    """Refuse production; make the demo sites and consent forms if they are not there yet."""
+    if current_app.config["SETTINGS"].is_production:
+        raise Forbidden("demo data is refused in production mode")
+    ensure_demo_sites(by=by)
+    ensure_demo_consent_forms(by=by)
+
+
+def people_to_seed(
+    count: int, *, seed: int, today: dt.date | None = None
+) -> Iterator[SyntheticPerson]:
+    """The first ``count`` people of a seed under the registry's settings, made as taken."""
+    generator = PeopleGenerator(
+        seed=seed,
+        today=today or dt.date.today(),
+        settings=current_app.config["SETTINGS"],
+        definition=current_definition(),
+    )
+    return islice(generator, count)
+
+
 def seed_demo(
     count: int,
     *,
@@ -452,35 +473,24 @@ def seed_demo(
     progress: Callable[[int], None] | None = None,
     today: dt.date | None = None,
 ) -> SeedReport:
-    """Enrol ``count`` synthetic people with their clinical records, committing per batch.
+    """Enrol ``count`` synthetic people with their clinical records, a batch at a time, in
+    the caller's transaction (``registry demo seed`` commits each batch instead).
 
     People of this seed who are already enrolled (a second run) are skipped, with their
     records: nothing is entered twice.
     """
-    if current_app.config["SETTINGS"].is_production:
-        raise Forbidden("demo data is refused in production mode")
-    db = session()
-    ensure_demo_sites(by=by)
-    ensure_demo_consent_forms(by=by)
-    db.commit()
-    definition = current_definition()
-    generator = PeopleGenerator(
-        seed=seed,
-        today=today or dt.date.today(),
-        settings=current_app.config["SETTINGS"],
-        definition=definition,
-    )
+    prepare_demo(by=by)
     report = SeedReport()
-    people = islice(generator, count)
+    people = people_to_seed(count, seed=seed, today=today)
     while batch := list(islice(people, batch_size)):
-        _seed_batch(batch, by=by, report=report)
-        db.commit()
+        seed_batch(batch, by=by, report=report)
         if progress is not None:
             progress(len(batch))
     return report
 
 
-def _seed_batch(batch: Sequence[SyntheticPerson], *, by: Actor, report: SeedReport) -> None:
+def seed_batch(batch: Sequence[SyntheticPerson], *, by: Actor, report: SeedReport) -> None:
+    """Enrol a batch of people with their assessments and trials, counted in the report."""
     db = session()
     outcomes = enrol_batch([person.enrolment for person in batch], by=by, own_site=None)
     enrolled: list[tuple[int, SyntheticPerson]] = []

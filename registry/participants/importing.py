@@ -34,10 +34,10 @@ not know (a header that is wrong is a usage error and nothing is written); a col
 name is ignored (spreadsheets add them). An empty cell is a value not given. Every row is
 checked before any is written; a bad row is reported by its line number with each field's
 problem, and never with what it holds. The good rows are then enrolled through
-``enrol_batch`` a batch at a time, one transaction per batch, so a failure loses at most the
-batch in progress and never half a participant. A person already enrolled, or earlier in
-the same file, is reported as "already enrolled" and skipped, so importing the same file
-again enrols no one twice.
+``enrol_batch`` a batch at a time; the command commits each batch (this module only
+flushes), so a failure loses at most the batch in progress and never half a participant. A
+person already enrolled, or earlier in the same file, is reported as "already enrolled" and
+skipped, so importing the same file again enrols no one twice.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ from typing import Any
 
 from registry.audit.actions import Actor, record_event
 from registry.consents.items import CONSENT_ITEMS
-from registry.db import session
 from registry.errors import ValidationFailed
 from registry.participants.actions import Refusal, enrol_batch
 from registry.participants.schemas import load_enrolment
@@ -286,17 +285,27 @@ def import_checked(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Enrol the checked rows a batch at a time, committing each batch."""
+    """Enrol the checked rows a batch at a time, in the caller's transaction
+    (``registry import participants`` commits each batch instead)."""
     report = checked.report
-    db = session()
     for start in range(0, len(checked.rows), batch_size):
         batch = checked.rows[start : start + batch_size]
-        outcomes = enrol_batch([row.enrolment for row in batch], by=by, own_site=None)
-        for row, outcome in zip(batch, outcomes, strict=True):
-            _note(report, row.line, outcome)
-        db.commit()
+        import_batch(batch, report=report, by=by)
         if progress is not None:
             progress(len(batch))
+    record_import(report, by=by)
+    return report
+
+
+def import_batch(rows: Sequence[CheckedRow], *, report: ImportReport, by: Actor) -> None:
+    """Enrol a batch of checked rows, each outcome noted in the report."""
+    outcomes = enrol_batch([row.enrolment for row in rows], by=by, own_site=None)
+    for row, outcome in zip(rows, outcomes, strict=True):
+        _note(report, row.line, outcome)
+
+
+def record_import(report: ImportReport, *, by: Actor) -> None:
+    """Audit the import as a whole: how many rows went each way, never what they held."""
     record_event(
         "participant.import",
         by=by,
@@ -306,8 +315,6 @@ def import_checked(
             "rejected": len(report.rejected),
         },
     )
-    db.commit()
-    return report
 
 
 def _note(report: ImportReport, line: int, outcome: int | Refusal) -> None:

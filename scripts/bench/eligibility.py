@@ -26,7 +26,7 @@ The population is kept between runs in the database ``registry_bench_eligibility
 server, or the one ``REGISTRY_BENCH_DATABASE`` names (a trial build that leaves the other
 alone), with its keyring and settings in ``.cache/bench/<database>/``; it is rebuilt with
 ``--fresh`` or when it holds another number of participants. It is bulk-loaded with COPY,
-not enrolled: each person of the demo generator (``registry.participants.demo``: the same
+not enrolled: each person of the demo generator (``registry.demo.seed``: the same
 Birmingham mix, cohorts, scores and treatment histories as ``registry demo seed``) becomes
 the rows enrolment writes for them (their identity sealed under a data key of their own,
 that key wrapped in ``participant_key``, their NHS number's blind index in
@@ -86,18 +86,18 @@ from registry.auth.permissions import Role
 from registry.config import Settings
 from registry.crypto.keys import LocalKeyring
 from registry.db import database, session
-from registry.eligibility.compiler import Audience, count_statement, months_before
-from registry.eligibility.criteria import parse_criteria
-from registry.eligibility.disclosure import controlled_count_payload
-from registry.migrations import upgrade
-from registry.participants.actions import participant_columns
-from registry.participants.demo import (
+from registry.demo.seed import (
     DEMO_SITES,
     PeopleGenerator,
     SyntheticPerson,
     ensure_demo_sites,
 )
-from registry.participants.facts import facts_values
+from registry.eligibility.compiler import Audience, count_statement, months_before
+from registry.eligibility.criteria import parse_criteria
+from registry.eligibility.disclosure import controlled_count_payload
+from registry.facts.derive import facts_values
+from registry.migrations import upgrade
+from registry.participants.actions import participant_columns
 from registry.participants.identity import Identity, SealedIdentity, nhs_number_index
 from registry.participants.models import STATUS_ACTIVE
 from registry.participants.synthetic import check_digit

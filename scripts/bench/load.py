@@ -57,7 +57,7 @@ from registry.auth.permissions import Role
 from registry.config import Settings
 from registry.consents.items import CONSENT_ITEMS
 from registry.db import session
-from registry.participants.demo import ensure_demo_consent_forms
+from registry.demo.seed import ensure_demo_consent_forms
 from registry.participants.identity import enrolled_among
 from registry.participants.synthetic import synthetic_nhs_numbers
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from registry.auth.models import Site
 from registry.cli import main
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
+from registry.errors import Conflict
+from registry.participants import importing
 from registry.participants.actions import enrol_participant
 from registry.participants.identity import find_by_nhs_number
 from registry.participants.importing import COLUMN_PATHS, COLUMNS, enrolment_body
@@ -188,6 +190,35 @@ def test_import_of_good_rows_only_exits_0(app: Flask, tmp_path: Path, site: Site
     code, output = invoke(app, path)
 
     assert (code, output.splitlines()[-1]) == (0, "imported 2, already enrolled 0, rejected 0")
+
+
+def test_import_stopped_part_way_keeps_the_batches_before_and_none_of_the_failing_one(
+    app: Flask, tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [csv_row(site) for _ in range(4)]
+    path = write_csv(tmp_path / "stopped.csv", rows)
+    enrol = importing.import_batch
+
+    def refuse_the_second_batch_once_written(
+        batch: Sequence[importing.CheckedRow], *, report: importing.ImportReport, by: Actor
+    ) -> None:
+        enrol(batch, report=report, by=by)
+        if batch[0].line >= 4:
+            raise Conflict("stopped", "The import was stopped.")
+
+    monkeypatch.setattr(importing, "import_batch", refuse_the_second_batch_once_written)
+    participants_before, _ = counts(app)
+
+    result = app.test_cli_runner().invoke(
+        main, ["import", "participants", str(path), "--batch-size", "2"]
+    )
+
+    assert result.exit_code == 1
+    assert "Error: The import was stopped." in result.output.splitlines()
+    assert counts(app)[0] == participants_before + 2
+    with app.app_context():
+        enrolled = [find_by_nhs_number(row["nhs_number"]) is not None for row in rows]
+    assert enrolled == [True, True, False, False]
 
 
 def test_import_without_a_required_column_is_a_usage_error(

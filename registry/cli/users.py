@@ -1,0 +1,134 @@
+"""``registry users``, ``sites`` and ``tokens``: accounts, recruiting sites, API tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from registry.audit.actions import Actor
+from registry.auth import actions as auth_actions
+from registry.auth.permissions import Role
+from registry.cli._common import one_transaction
+
+
+@click.group("users")
+def users_group() -> None:
+    """Staff and partner accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", required=True)
+@click.option("--site", "site_code", help="Site code (clinicians only).")
+@click.option("--organisation", help="Organisation (partners).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+@one_transaction
+def users_create(
+    email: str,
+    role: str,
+    name: str,
+    site_code: str | None,
+    organisation: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create an account. Prints a one-time password unless one is given on stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    created = auth_actions.create_user(
+        email=email,
+        name=name,
+        role=Role(role),
+        site_code=site_code,
+        organisation=organisation,
+        password=password,
+        by=Actor.command_line(),
+    )
+    click.echo(f"created {created.user.role.value} {created.user.email} (id {created.user.id})")
+    if created.password:
+        click.echo("one-time password (shown once; it must be changed at first sign-in):")
+        click.echo(created.password)
+
+
+@users_group.command("deactivate")
+@click.option("--email", required=True)
+@with_appcontext
+@one_transaction
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: its sessions and tokens stop working at once."""
+    user = auth_actions.find_user_by_email(email)
+    auth_actions.deactivate_user(user, by=Actor.command_line())
+    click.echo(f"deactivated {user.email}")
+
+
+@users_group.command("end-sessions")
+@click.option("--email", required=True)
+@click.option("--tokens", is_flag=True, help="Revoke the user's API tokens too.")
+@with_appcontext
+@one_transaction
+def users_end_sessions(email: str, tokens: bool) -> None:
+    """Sign a user out everywhere at once, without deactivating them: every browser session
+    ends (they can sign in again). With --tokens, their API tokens are revoked too."""
+    user = auth_actions.find_user_by_email(email)
+    revoked = auth_actions.end_sessions(user, by=Actor.command_line(), revoke_tokens=tokens)
+    click.echo(f"ended every session of {user.email}")
+    if tokens:
+        click.echo(f"revoked {revoked} API token{'' if revoked == 1 else 's'}")
+
+
+@click.group("sites")
+def sites_group() -> None:
+    """Recruiting sites."""
+
+
+@sites_group.command("add")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@with_appcontext
+@one_transaction
+def sites_add(code: str, name: str) -> None:
+    """Add a site (its NHS organisation code and name)."""
+    site = auth_actions.add_site(code=code, name=name, by=Actor.command_line())
+    click.echo(f"added site {site.code}: {site.name}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API bearer tokens."""
+
+
+@tokens_group.command("issue")
+@click.option("--email", required=True)
+@click.option("--name", "label", default="api", show_default=True, help="A label for the token.")
+@click.option(
+    "--expires-days",
+    type=click.IntRange(1, 365),
+    help="Days until it expires (default: the token_default_expiry_days setting, 90).",
+)
+@with_appcontext
+@one_transaction
+def tokens_issue(email: str, label: str, expires_days: int | None) -> None:
+    """Issue a token. It is printed once, alone on the last line, and stored only hashed."""
+    expires_days = expires_days or current_app.config["SETTINGS"].token_default_expiry_days
+    user = auth_actions.find_user_by_email(email)
+    issued = auth_actions.issue_token(
+        user, name=label, expires_days=expires_days, by=Actor.command_line()
+    )
+    click.echo(
+        f"token {issued.token.id} for {user.email}, expires "
+        f"{issued.token.expires_at:%Y-%m-%d}; it will not be shown again:"
+    )
+    click.echo(issued.secret)
+
+
+@tokens_group.command("revoke")
+@click.option("--token-id", required=True, type=int)
+@with_appcontext
+@one_transaction
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    token = auth_actions.revoke_token(token_id, by=Actor.command_line())
+    click.echo(f"revoked token {token.id}")
