@@ -17,10 +17,12 @@ from werkzeug.wrappers import Response
 
 from registry.api import api
 from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
+from registry.audit.actions import append_kept_records
 from registry.auth.session import init_login
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
+from registry.db import session as database_session
 from registry.errors import register_error_handlers
 from registry.extensions import csrf, limiter
 
@@ -256,13 +258,16 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def finish_transaction(response: Response) -> Response:
-        """The request owns the transaction: commit on success, roll back on any error."""
-        db_session = g.get("db_session")
-        if db_session is not None:
-            if response.status_code < 400:
-                db_session.commit()
-            else:
-                db_session.rollback()
+        """The request owns the transaction: commit on success, roll back on any error. What
+        the request kept on record (a refusal) is appended after the rollback, and committed:
+        the one place that writes for a request that failed."""
+        if g.get("db_session") is None and not g.get("kept_on_record"):
+            return response  # the request never touched the database
+        db_session = database_session()  # opened now if only what was kept on record needs it
+        if response.status_code >= 400:
+            db_session.rollback()
+        append_kept_records()
+        db_session.commit()
         return response
 
     @app.after_request

@@ -7,6 +7,8 @@ once at the boundary (see ``registry.__init__``) and any error rolls everything 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -123,6 +125,16 @@ def session() -> Session:
         g.db_session = database().sessionmaker()
     db_session: Session = g.db_session
     return db_session
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """Run an action that may refuse after writing something (a saved query before its first
+    version) in a savepoint: if it raises, what it wrote is undone there and then, so a page
+    that shows the refusal reads the database as stored. The transaction itself stays the
+    request boundary's to commit or roll back."""
+    with session().begin_nested():
+        yield
 
 
 def _close_session(exc: BaseException | None) -> None:

@@ -15,14 +15,11 @@ ENDS = {"commit", "rollback"}
 # (module, innermost function) -> why it may commit or roll back.
 OWNERS: dict[tuple[str, str], str] = {
     ("registry/__init__.py", "finish_transaction"): (
-        "the request boundary: commit on success, roll back on an error status"
+        "the request boundary: commit on success, roll back on an error status, then "
+        "append and commit what the request kept on record (refusals)"
     ),
     ("registry/db.py", "_close_session"): (
         "the end of a request or command: roll back what an exception left behind"
-    ),
-    ("registry/auth/refusals.py", "_record_in_own_transaction"): (
-        "an audited refusal or security event is recorded in a transaction of its own, the "
-        "request's rolled back"
     ),
     ("registry/cli/_common.py", "transaction"): (
         "the command line's boundary: one transaction per command (one_transaction), or "
@@ -34,13 +31,6 @@ OWNERS: dict[tuple[str, str], str] = {
     ("registry/cli/audit.py", "audit_anchor"): "read only: ends its read before it reports",
     ("registry/api/health.py", "health"): (
         "a failed database probe: discards the transaction the broken connection left"
-    ),
-    ("registry/eligibility/views.py", "_show_refusal"): (
-        "a page showing a refusal: undoes what the action added before the page reads "
-        "again (the request boundary would roll back anyway)"
-    ),
-    ("registry/recruitment/views.py", "_act_then_return"): (
-        "a page showing a refusal: the request as stored, not as half-changed"
     ),
 }
 

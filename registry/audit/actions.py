@@ -85,6 +85,22 @@ def record_event(action: str, *, by: Actor, **entry: Any) -> AuditEvent:
     return record_events([AuditEntry(action, **entry)], by=by)[0]
 
 
+def keep_on_record(action: str, *, by: Actor, **entry: Any) -> None:
+    """Queue an event that must be recorded even though the request fails (a refusal): the
+    request boundary rolls the request back, then appends what was kept, and commits."""
+    kept: list[tuple[Actor, AuditEntry]] = g.setdefault("kept_on_record", [])
+    kept.append((by, AuditEntry(action, **entry)))
+
+
+def append_kept_records() -> bool:
+    """Append the events this request kept on record (``keep_on_record``), in order, in the
+    caller's transaction; whether there were any."""
+    kept: list[tuple[Actor, AuditEntry]] = g.pop("kept_on_record", [])
+    for actor, entry in kept:
+        record_events([entry], by=actor)
+    return bool(kept)
+
+
 def record_events(entries: Sequence[AuditEntry], *, by: Actor) -> list[AuditEvent]:
     """Append events in order under one chain-head lock (bulk enrolment audits each person).
 

@@ -1,4 +1,4 @@
-"""Refusals kept on record, each in its own transaction (the request's is rolled back).
+"""Refusals kept on record: the request boundary rolls the request back, then appends them.
 
 ``registry.errors`` announces them (``registry.signals``) rather than recording them, since
 recording needs the audit log and the signed-in actor, which sit above it. Imported by
@@ -15,9 +15,8 @@ from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from limits import parse
 
-from registry.audit.actions import Actor, record_event
+from registry.audit.actions import Actor, keep_on_record
 from registry.auth.session import current_actor
-from registry.db import session
 from registry.errors import RegistryError
 from registry.extensions import limiter
 from registry.signals import refused, security_event
@@ -66,9 +65,8 @@ def _record_in_own_transaction(
     purpose: str | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
-    db = session()
-    db.rollback()
-    record_event(
+    """Kept on record by the request boundary, after it rolls the request back."""
+    keep_on_record(
         action,
         by=current_actor() or Actor.anonymous(),
         outcome=outcome,
@@ -77,4 +75,3 @@ def _record_in_own_transaction(
         target_id=(request.url_rule.rule if request.url_rule else request.path)[:64],
         details={"method": request.method, "status": status, **(details or {})},
     )
-    db.commit()

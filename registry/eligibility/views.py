@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from registry.api.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
-from registry.db import session as db_session
+from registry.db import attempt
 from registry.eligibility.actions import audience_of, count_eligible
 from registry.eligibility.catalogue import catalogue_for
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
@@ -78,11 +78,12 @@ def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     answer = None
     if form.validate_on_submit():
         try:
-            result = count_eligible(
-                form.criteria(), breakdown=form.breakdown(), user=user, by=acting_as()
-            )
+            with attempt():
+                result = count_eligible(
+                    form.criteria(), breakdown=form.breakdown(), user=user, by=acting_as()
+                )
         except ValidationFailed as exc:
-            _show_refusal(form, exc)
+            form.show_errors(exc.fields)
         except RepeatedQuery as exc:
             record_refusal(exc)
             page, _ = _query_page(form, refusal=exc.message)
@@ -98,16 +99,17 @@ def save() -> tuple[str, int] | Response:
     form = _form()
     if form.validate_on_submit():
         try:
-            saved_query = create_saved_query(
-                name=form.query_name.data or "",
-                document=form.criteria(),
-                breakdown=form.breakdown(),
-                shared=bool(form.shared.data),
-                user=required_user(),
-                by=acting_as(),
-            )
+            with attempt():
+                saved_query = create_saved_query(
+                    name=form.query_name.data or "",
+                    document=form.criteria(),
+                    breakdown=form.breakdown(),
+                    shared=bool(form.shared.data),
+                    user=required_user(),
+                    by=acting_as(),
+                )
         except ValidationFailed as exc:
-            _show_refusal(form, exc)
+            form.show_errors(exc.fields)
         else:
             flash("Your query has been saved.", "info")
             return redirect(url_for(".saved", query_id=saved_query.query_id))
@@ -120,26 +122,20 @@ def save_version(query_id: str) -> tuple[str, int] | Response:
     form = _form()
     if form.validate_on_submit():
         try:
-            add_version(
-                query_id,
-                document=form.criteria(),
-                breakdown=form.breakdown(),
-                user=required_user(),
-                by=acting_as(),
-            )
+            with attempt():
+                add_version(
+                    query_id,
+                    document=form.criteria(),
+                    breakdown=form.breakdown(),
+                    user=required_user(),
+                    by=acting_as(),
+                )
         except ValidationFailed as exc:
-            _show_refusal(form, exc)
+            form.show_errors(exc.fields)
         else:
             flash("A new version of the query has been saved.", "info")
             return redirect(url_for(".saved", query_id=query_id))
     return _query_page(form)
-
-
-def _show_refusal(form: QueryForm, exc: ValidationFailed) -> None:
-    # An action may have added rows before it found the problem (a saved query before its
-    # first version): undo them before this request reads the database again for the page.
-    db_session().rollback()
-    form.show_errors(exc.fields)
 
 
 def _query_page(

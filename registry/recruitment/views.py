@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
-from registry.db import session as db_session
+from registry.db import attempt
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
@@ -145,12 +145,11 @@ def _act_then_return(
     happened, or, if the action refused (decided already, the same admin confirming), the
     page as it was with the refusal and its status."""
     try:
-        done = act()
+        with attempt():  # refused: the request is shown as stored, not as half-changed
+            done = act()
     except (Conflict, Forbidden) as exc:
         if exc.audited:
-            record_refusal(exc)  # rolls back, and keeps the refusal on record
-        else:
-            db_session().rollback()  # show the request as stored, not as half-changed
+            record_refusal(exc)
         return _request_page(found, refusal=exc.message, status=exc.status)
     flash(NOTICES[done.status])
     return redirect(url_for(".show", request_id=found.request_id))
