@@ -139,6 +139,11 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Passwords are hashed at argon2's floor in tests: the real parameters cost ~40 ms a hash
+# here and the fixtures hash thousands. test_auth_actions checks what a real Settings gets.
+CHEAP_PASSWORD_HASHING = {"argon2_memory_kib": 8, "argon2_time_cost": 1, "argon2_parallelism": 1}
+
+
 def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra: Any) -> Settings:
     return Settings.from_mapping(
         {
@@ -146,9 +151,18 @@ def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra
             "database_url": database_url,
             "keyring_path": str(keyring_path),
             "instance_path": str(instance),
+            **CHEAP_PASSWORD_HASHING,
             **extra,
         }
     )
+
+
+def cheap_hashing_config(directory: Path) -> Path:
+    """A REGISTRY_CONFIG file with the cheap hashing, for apps started in a subprocess."""
+    path = directory / "cheap-hashing.toml"
+    lines = [f"{name} = {value}" for name, value in CHEAP_PASSWORD_HASHING.items()]
+    path.write_text("\n".join(["[registry]", *lines, ""]))
+    return path
 
 
 @pytest.fixture(scope="session")

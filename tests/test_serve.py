@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import fresh_database
+from tests.conftest import cheap_hashing_config, fresh_database
 
 
 def _free_port() -> int:
@@ -48,6 +48,7 @@ def _serving(
         env = {
             **os.environ,
             "REGISTRY_MODE": "test",
+            "REGISTRY_CONFIG": str(cheap_hashing_config(tmp_path)),
             "DATABASE_URL": url,
             "REGISTRY_KEYRING": str(keyring_path),
             "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
