@@ -94,12 +94,25 @@ def isolated_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[Flask, str]]
     Keyword arguments are settings."""
     keyring = tmp_path / "keyring.json"
     LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
+    with fresh_database(tmp_path) as url, _limiter_store_kept():
         app = create_app(make_settings(url, keyring, tmp_path / "instance", **settings))
         try:
             yield app, url
         finally:
             app.extensions["registry.db"].engine.dispose()
+
+
+@contextmanager
+def _limiter_store_kept() -> Iterator[None]:
+    """Put Flask-Limiter's store back afterwards. There is one limiter per process, and
+    each create_app points it at that app's store: after an app on Redis, the session's app
+    would count in Redis, and each test's limiter.reset() would wipe every counter there,
+    those of tests running in parallel included."""
+    store, strategy = limiter._storage, limiter._limiter
+    try:
+        yield
+    finally:
+        limiter._storage, limiter._limiter = store, strategy
 
 
 def committed_accounts(app: Flask, site_code: str, roles: Sequence[Role]) -> list[dict[str, str]]:
