@@ -390,6 +390,15 @@ def enrolment_body(cohort: str = "TRD", **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def enrol(client: FlaskClient, user: ApiUser, cohort: str = "TRD", **overrides: Any) -> str:
+    """Enrol a new synthetic person through the API as ``user``; their participant id."""
+    response = client.post(
+        "/api/v1/participants", json=enrolment_body(cohort, **overrides), headers=user.headers
+    )
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["participant_id"])
+
+
 def add_consent_forms(by: Actor, cohorts: tuple[str, ...] = ("EP", "TRD")) -> None:
     """Version 2.0 of each cohort's form, in force since 2020 (inside an app context)."""
     for cohort in cohorts:
@@ -430,9 +439,16 @@ def api_user(
     return build
 
 
+# One vocabulary in every module: ``admin``, ``clinician``, ``researcher`` and ``partner``
+# are always an ApiUser (a new account of the role with a bearer token; a module may
+# override one only with another ApiUser). A test client signed in through the pages as a
+# role is ``<role>_web`` (either ``client`` itself or a browser of its own, as the module's
+# fixture says), and ``<role>_account`` is its Account where a test needs that too.
+
+
 @pytest.fixture
 def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    """A clinician of a new site, with a token (modules that sign in override these)."""
+    """A clinician of a new site, with a token."""
     return api_user("clinician")
 
 
