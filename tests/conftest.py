@@ -94,12 +94,25 @@ def isolated_app(tmp_path: Path, **settings: Any) -> Iterator[tuple[Flask, str]]
     Keyword arguments are settings."""
     keyring = tmp_path / "keyring.json"
     LocalKeyring.create(keyring)
-    with fresh_database(tmp_path) as url:
+    with fresh_database(tmp_path) as url, _limiter_store_kept():
         app = create_app(make_settings(url, keyring, tmp_path / "instance", **settings))
         try:
             yield app, url
         finally:
             app.extensions["registry.db"].engine.dispose()
+
+
+@contextmanager
+def _limiter_store_kept() -> Iterator[None]:
+    """Put Flask-Limiter's store back afterwards. There is one limiter per process, and
+    each create_app points it at that app's store: after an app on Redis, the session's app
+    would count in Redis, and each test's limiter.reset() would wipe every counter there,
+    those of tests running in parallel included."""
+    store, strategy = limiter._storage, limiter._limiter
+    try:
+        yield
+    finally:
+        limiter._storage, limiter._limiter = store, strategy
 
 
 def committed_accounts(app: Flask, site_code: str, roles: Sequence[Role]) -> list[dict[str, str]]:
@@ -139,6 +152,11 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Passwords are hashed at argon2's floor in tests: the real parameters cost ~40 ms a hash
+# here and the fixtures hash thousands. test_auth_actions checks what a real Settings gets.
+CHEAP_PASSWORD_HASHING = {"argon2_memory_kib": 8, "argon2_time_cost": 1, "argon2_parallelism": 1}
+
+
 def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra: Any) -> Settings:
     return Settings.from_mapping(
         {
@@ -146,9 +164,18 @@ def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra
             "database_url": database_url,
             "keyring_path": str(keyring_path),
             "instance_path": str(instance),
+            **CHEAP_PASSWORD_HASHING,
             **extra,
         }
     )
+
+
+def cheap_hashing_config(directory: Path) -> Path:
+    """A REGISTRY_CONFIG file with the cheap hashing, for apps started in a subprocess."""
+    path = directory / "cheap-hashing.toml"
+    lines = [f"{name} = {value}" for name, value in CHEAP_PASSWORD_HASHING.items()]
+    path.write_text("\n".join(["[registry]", *lines, ""]))
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -363,6 +390,15 @@ def enrolment_body(cohort: str = "TRD", **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def enrol(client: FlaskClient, user: ApiUser, cohort: str = "TRD", **overrides: Any) -> str:
+    """Enrol a new synthetic person through the API as ``user``; their participant id."""
+    response = client.post(
+        "/api/v1/participants", json=enrolment_body(cohort, **overrides), headers=user.headers
+    )
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["participant_id"])
+
+
 def add_consent_forms(by: Actor, cohorts: tuple[str, ...] = ("EP", "TRD")) -> None:
     """Version 2.0 of each cohort's form, in force since 2020 (inside an app context)."""
     for cohort in cohorts:
@@ -403,9 +439,16 @@ def api_user(
     return build
 
 
+# One vocabulary in every module: ``admin``, ``clinician``, ``researcher`` and ``partner``
+# are always an ApiUser (a new account of the role with a bearer token; a module may
+# override one only with another ApiUser). A test client signed in through the pages as a
+# role is ``<role>_web`` (either ``client`` itself or a browser of its own, as the module's
+# fixture says), and ``<role>_account`` is its Account where a test needs that too.
+
+
 @pytest.fixture
 def clinician(api_user: Callable[..., ApiUser]) -> ApiUser:
-    """A clinician of a new site, with a token (modules that sign in override these)."""
+    """A clinician of a new site, with a token."""
     return api_user("clinician")
 
 

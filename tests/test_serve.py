@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -16,19 +15,48 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import fresh_database
+from tests.conftest import cheap_hashing_config, fresh_database
+
+LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@dataclass(frozen=True)
+class Served:
+    port: int
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        """GET a path (with optional headers) once the server answers; the parsed JSON."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}{path}", headers=headers or {}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                    return json.load(response)
+            except OSError:
+                time.sleep(0.2)
+        return None
+
+
+def _listening_port(server: subprocess.Popen[bytes], log: Path) -> int:
+    """The port gunicorn bound, from its log (it was asked for port 0: a free port picked
+    beforehand could be taken by a parallel test before gunicorn binds it)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = LISTENING.search(log.read_text(errors="replace"))
+        if found:
+            return int(found.group(1))
+        if server.poll() is not None:
+            break
+        time.sleep(0.1)
+    pytest.fail(f"registry serve did not start listening:\n{log.read_text(errors='replace')}")
 
 
 @contextmanager
@@ -36,46 +64,31 @@ def _serving(
     keyring_path: Path,
     tmp_path: Path,
     stdout: Any = subprocess.DEVNULL,
-    port: str | None = None,
     **environ: str,
-) -> Iterator[Any]:
-    """`registry serve` on a free port (or the one given), with extra environment; yields a
-    function that GETs a path (with optional headers) once the server answers and returns
-    the parsed JSON."""
-    port = port or str(_free_port())
+) -> Iterator[Served]:
+    """`registry serve` on a port the system picks, with extra environment."""
     registry = Path(sys.executable).with_name("registry")
     with fresh_database(tmp_path) as url:
         env = {
             **os.environ,
             "REGISTRY_MODE": "test",
+            "REGISTRY_CONFIG": str(cheap_hashing_config(tmp_path)),
             "DATABASE_URL": url,
             "REGISTRY_KEYRING": str(keyring_path),
             "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
             "REGISTRY_WORKERS": "1",
             **environ,
         }
-        server = subprocess.Popen(  # noqa: S603 - our own console script
-            [str(registry), "serve", "--bind", f"127.0.0.1:{port}"],
-            env=env,
-            stdout=stdout,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def get(path: str, headers: dict[str, str] | None = None) -> Any:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}{path}", headers=headers or {}
-                )
-                try:
-                    with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
-                        return json.load(response)
-                except OSError:
-                    time.sleep(0.2)
-            return None
-
+        log = tmp_path / "gunicorn.log"
+        with log.open("wb") as errors:
+            server = subprocess.Popen(  # noqa: S603 - our own console script
+                [str(registry), "serve", "--bind", "127.0.0.1:0"],
+                env=env,
+                stdout=stdout,
+                stderr=errors,
+            )
         try:
-            yield get
+            yield Served(_listening_port(server, log))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -83,8 +96,8 @@ def _serving(
 
 @pytest.mark.slow
 def test_serve_answers_health_under_gunicorn(keyring_path: Path, tmp_path: Path) -> None:
-    with _serving(keyring_path, tmp_path) as get:
-        body = get("/api/v1/health")
+    with _serving(keyring_path, tmp_path) as served:
+        body = served.get("/api/v1/health")
 
     assert body == {"status": "ok", "database": "ok"}
 
@@ -99,9 +112,9 @@ def test_access_log_names_the_client_the_proxies_forwarded_and_only_then(
     access_log = tmp_path / "access.log"
     with (
         access_log.open("wb") as out,
-        _serving(keyring_path, tmp_path, stdout=out, REGISTRY_PROXY_HOPS=proxy_hops) as get,
+        _serving(keyring_path, tmp_path, stdout=out, REGISTRY_PROXY_HOPS=proxy_hops) as served,
     ):
-        body = get("/api/v1/health", {"X-Forwarded-For": "203.0.113.9"})
+        body = served.get("/api/v1/health", {"X-Forwarded-For": "203.0.113.9"})
 
     lines = [line for line in access_log.read_text().splitlines() if "/api/v1/health" in line]
     assert body is not None
@@ -132,7 +145,7 @@ def test_serve_refuses_several_workers_without_a_shared_throttle_store_in_produc
     registry = Path(sys.executable).with_name("registry")
 
     finished = subprocess.run(  # noqa: S603 - our own console script
-        [str(registry), "serve", "--bind", f"127.0.0.1:{_free_port()}"],
+        [str(registry), "serve", "--bind", "127.0.0.1:0"],
         env=env,
         capture_output=True,
         text=True,
@@ -187,17 +200,15 @@ def test_serve_with_two_workers_and_redis_throttles_sign_in_once_for_all_workers
         if os.environ.get("CI"):
             pytest.fail("CI must test shared throttles: set TEST_REDIS_URL (.ci/run does)")
         pytest.skip("TEST_REDIS_URL is not set (scripts/test sets it when Redis answers)")
-    port = _free_port()
     with _serving(
         keyring_path,
         tmp_path,
         REGISTRY_WORKERS="2",
         REDIS_URL=redis_url,
         REGISTRY_RATE_LIMIT_PREFIX=f"registry-test-{secrets.token_hex(6)}",
-        port=str(port),
-    ) as get:
-        assert get("/api/v1/health") is not None
-        statuses = _sign_in_attempts(port, 14)
+    ) as served:
+        assert served.get("/api/v1/health") is not None
+        statuses = _sign_in_attempts(served.port, 14)
 
     # Ten failures per account in fifteen minutes, counted once for both workers.
     assert statuses == [200] * 10 + [429] * 4

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.models import AuditEvent
 from registry.db import session
-from tests.conftest import ApiUser, enrolment_body
+from tests.conftest import ApiUser, enrol
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
@@ -35,13 +35,6 @@ TRIAL = {
     "weeks": 8,
     "outcome": "non_response",
 }
-
-
-def enrol(client: FlaskClient, user: ApiUser, cohort: str = "TRD", **overrides: Any) -> str:
-    response = client.post(URL, json=enrolment_body(cohort, **overrides), headers=user.headers)
-    assert response.status_code == 201, response.get_json()
-    participant_id: str = response.get_json()["participant_id"]
-    return participant_id
 
 
 def clinical_counts(app: Flask) -> tuple[int, int, int]:

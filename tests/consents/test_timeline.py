@@ -45,12 +45,17 @@ class Story:
 
 
 @pytest.fixture
-def admin(
-    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
-) -> Account:
-    account = create_account(Role.ADMIN)
-    sign_in(account)
-    return account
+def admin_account(create_account: Callable[..., Account]) -> Account:
+    return create_account(Role.ADMIN)
+
+
+@pytest.fixture
+def admin_web(
+    client: FlaskClient, admin_account: Account, sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """``client``, signed in as ``admin_account`` (with a security code)."""
+    sign_in(admin_account)
+    return client
 
 
 @pytest.fixture
@@ -125,7 +130,7 @@ def identifiers(story: Story) -> list[str]:
 
 def test_page_shows_consent_withdrawals_clinical_records_and_accesses(
     client: FlaskClient,
-    admin: Account,
+    admin_web: FlaskClient,
     story: Story,
     api_user: Callable[..., ApiUser],
 ) -> None:
@@ -162,7 +167,7 @@ def test_page_shows_consent_withdrawals_clinical_records_and_accesses(
 
 
 def test_json_has_the_same_history(
-    client: FlaskClient, admin: Account, story: Story, api_user: Callable[..., ApiUser]
+    client: FlaskClient, admin_web: FlaskClient, story: Story, api_user: Callable[..., ApiUser]
 ) -> None:
     withdraw(client, api_user, story, "no_further_data")
 
@@ -202,7 +207,7 @@ def test_json_has_the_same_history(
 
 
 def test_no_identifier_appears_in_the_page_or_the_json(
-    client: FlaskClient, admin: Account, story: Story, api_user: Callable[..., ApiUser]
+    client: FlaskClient, admin_web: FlaskClient, story: Story, api_user: Callable[..., ApiUser]
 ) -> None:
     withdraw(client, api_user, story, "no_further_contact")
 
@@ -218,7 +223,11 @@ def test_no_identifier_appears_in_the_page_or_the_json(
 
 
 def test_viewing_is_audited_and_decrypts_nothing(
-    app: Flask, client: FlaskClient, admin: Account, story: Story
+    app: Flask,
+    client: FlaskClient,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    story: Story,
 ) -> None:
     def events() -> list[AuditEvent]:
         with app.app_context():
@@ -237,10 +246,15 @@ def test_viewing_is_audited_and_decrypts_nothing(
 
     new = events()[before:]
     assert [(e.action, e.actor, e.purpose, e.outcome) for e in new] == [
-        ("participant.timeline", f"user:{admin.user.id}", "view participant timeline", "success"),
         (
             "participant.timeline",
-            f"user:{admin.user.id}",
+            f"user:{admin_account.user.id}",
+            "view participant timeline",
+            "success",
+        ),
+        (
+            "participant.timeline",
+            f"user:{admin_account.user.id}",
             "download participant timeline",
             "success",
         ),
@@ -249,7 +263,7 @@ def test_viewing_is_audited_and_decrypts_nothing(
 
 
 def test_timeline_remains_after_a_full_withdrawal(
-    client: FlaskClient, admin: Account, story: Story, api_user: Callable[..., ApiUser]
+    client: FlaskClient, admin_web: FlaskClient, story: Story, api_user: Callable[..., ApiUser]
 ) -> None:
     withdraw(client, api_user, story, "full")
 
@@ -300,5 +314,7 @@ def test_only_admins_see_a_timeline(
     assert (api.status_code, own_clinician.status_code, page.status_code) == (403, 403, 403)
 
 
-def test_an_unknown_participant_has_no_timeline(client: FlaskClient, admin: Account) -> None:
+def test_an_unknown_participant_has_no_timeline(
+    client: FlaskClient, admin_web: FlaskClient
+) -> None:
     assert client.get("/api/v1/participants/P-NOSUCH/timeline").status_code == 404

@@ -26,13 +26,7 @@ from registry.consents.models import ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.db import session, utcnow
 from registry.facts.derive import current_consent
 from registry.participants.models import Participant
-from tests.conftest import (
-    Account,
-    ApiUser,
-    csrf_token_from,
-    enrolment_body,
-    post_form,
-)
+from tests.conftest import Account, ApiUser, csrf_token_from, enrol, post_form
 from tests.participants.test_web import page_of
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
@@ -53,18 +47,23 @@ def site(create_site: Callable[..., Site]) -> Site:
 
 
 @pytest.fixture
-def clinician_api(api_user: Callable[..., ApiUser], site: Site) -> ApiUser:
+def clinician(api_user: Callable[..., ApiUser], site: Site) -> ApiUser:
+    """A clinician of ``site``, with a token."""
     return api_user(Role.CLINICIAN, site=site)
 
 
 @pytest.fixture
-def admin(
-    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
-) -> Account:
-    """An admin, signed in (with a security code) on ``client``."""
-    account = create_account(Role.ADMIN)
-    sign_in(account)
-    return account
+def admin_account(create_account: Callable[..., Account]) -> Account:
+    return create_account(Role.ADMIN)
+
+
+@pytest.fixture
+def admin_web(
+    client: FlaskClient, admin_account: Account, sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """``client``, signed in as ``admin_account`` (with a security code)."""
+    sign_in(admin_account)
+    return client
 
 
 @pytest.fixture
@@ -78,15 +77,6 @@ def clinician_web(
     browser = app.test_client()
     sign_in(create_account(Role.CLINICIAN, site=site), test_client=browser)
     return browser
-
-
-def enrol(client: FlaskClient, clinician: ApiUser, cohort: str = "TRD") -> str:
-    response = client.post(
-        "/api/v1/participants", json=enrolment_body(cohort), headers=clinician.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    participant_id: str = response.get_json()["participant_id"]
-    return participant_id
 
 
 CHOICES = {"reason_code": "participant_request", "requested_by": "participant"}
@@ -182,9 +172,9 @@ def test_admin_pages_refuse_other_roles(
 
 
 def test_each_admin_page_renders_for_an_admin(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     pages = [
         "/",
         "/admin/participants/",
@@ -201,9 +191,9 @@ def test_each_admin_page_renders_for_an_admin(
 
 
 def test_admin_finds_a_participant_by_the_id_they_were_given(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     found = client.get("/admin/participants/", query_string={"participant_id": participant_id})
     typed_loosely = client.get(
@@ -222,7 +212,9 @@ def test_admin_finds_a_participant_by_the_id_they_were_given(
     assert page_of(blank).error_at("participant_id").startswith("Enter the participant id")
 
 
-def test_an_unknown_participant_has_no_admin_page(client: FlaskClient, admin: Account) -> None:
+def test_an_unknown_participant_has_no_admin_page(
+    client: FlaskClient, admin_web: FlaskClient
+) -> None:
     assert client.get("/admin/participants/P-NOSUCH").status_code == 404
     assert client.get("/admin/participants/P-NOSUCH/withdraw").status_code == 404
 
@@ -231,9 +223,9 @@ def test_an_unknown_participant_has_no_admin_page(client: FlaskClient, admin: Ac
 
 
 def test_withdrawal_page_names_each_level_in_plain_words(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     page = page_of(client.get(f"/admin/participants/{participant_id}/withdraw"))
 
@@ -257,13 +249,13 @@ def test_withdrawal_page_names_each_level_in_plain_words(
 def test_each_level_goes_through_a_confirmation_that_restates_its_effect(
     app: Flask,
     client: FlaskClient,
-    admin: Account,
-    clinician_api: ApiUser,
+    admin_web: FlaskClient,
+    clinician: ApiUser,
     clinician_web: FlaskClient,
     level: str,
     effect: str,
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     note = "Finds the follow-up calls too much."
 
     checked = choose(client, participant_id, level, reason=note)
@@ -290,9 +282,9 @@ def test_each_level_goes_through_a_confirmation_that_restates_its_effect(
 
 
 def test_change_on_the_confirmation_goes_back_with_the_answers_kept(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask, client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     back = post_form(
         client,
@@ -309,9 +301,9 @@ def test_change_on_the_confirmation_goes_back_with_the_answers_kept(
 
 
 def test_unanswered_questions_are_listed_and_nothing_is_written(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask, client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     response = post_form(
         client, f"/admin/participants/{participant_id}/withdraw", {"step": "check"}
@@ -328,9 +320,9 @@ def test_unanswered_questions_are_listed_and_nothing_is_written(
 
 
 def test_a_consultee_must_be_said_to_be_personal_or_nominated(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask, client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     response = confirm(client, participant_id, W1, requested_by="consultee")
     accepted = confirm(
@@ -346,9 +338,9 @@ def test_a_consultee_must_be_said_to_be_personal_or_nominated(
 
 
 def test_a_laxer_level_is_refused_with_the_actions_message(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask, client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     assert confirm(client, participant_id, W2).status_code == 302
 
     shown = page_of(client.get(f"/admin/participants/{participant_id}/withdraw"))
@@ -363,9 +355,9 @@ def test_a_laxer_level_is_refused_with_the_actions_message(
 
 
 def test_the_same_level_again_changes_nothing_and_says_so(
-    app: Flask, client: FlaskClient, admin: Account, clinician_api: ApiUser
+    app: Flask, client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     confirm(client, participant_id, W1)
 
     again = confirm(client, participant_id, W1)
@@ -382,9 +374,9 @@ def test_the_same_level_again_changes_nothing_and_says_so(
 
 
 def test_full_withdrawal_asks_for_a_password_or_security_code(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     page = page_of(choose(client, participant_id, W3, reason="Wants nothing kept."))
 
@@ -407,13 +399,14 @@ def test_full_withdrawal_asks_for_a_password_or_security_code(
 def test_full_withdrawal_with_a_wrong_password_or_code_writes_nothing_but_is_audited(
     app: Flask,
     client: FlaskClient,
-    admin: Account,
-    clinician_api: ApiUser,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    clinician: ApiUser,
     answers: dict[str, str],
     field: str,
     message: str,
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     refusals = len(events(app, "auth.reauthenticate"))
 
     response = confirm(client, participant_id, W3, **answers)
@@ -427,7 +420,7 @@ def test_full_withdrawal_with_a_wrong_password_or_code_writes_nothing_but_is_aud
     assert row.status == "active" and row.withdrawal_level is None
     audited = events(app, "auth.reauthenticate")[refusals:]
     assert [(e.actor, e.outcome, e.purpose) for e in audited] == [
-        (f"user:{admin.user.id}", "denied", "confirm full withdrawal")
+        (f"user:{admin_account.user.id}", "denied", "confirm full withdrawal")
     ]
     assert "not the password" not in audited[0].details
 
@@ -435,14 +428,17 @@ def test_full_withdrawal_with_a_wrong_password_or_code_writes_nothing_but_is_aud
 def test_full_withdrawal_with_the_right_password_destroys_their_identity(
     app: Flask,
     client: FlaskClient,
-    admin: Account,
-    clinician_api: ApiUser,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    clinician: ApiUser,
     clinician_web: FlaskClient,
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     confirm(client, participant_id, W3, password="a wrong one")
 
-    done = confirm(client, participant_id, W3, password=admin.password, reason="Do not keep.")
+    done = confirm(
+        client, participant_id, W3, password=admin_account.password, reason="Do not keep."
+    )
 
     assert done.status_code == 302
     after = page_of(client.get(done.headers["Location"]))
@@ -463,13 +459,14 @@ def test_full_withdrawal_with_the_right_password_destroys_their_identity(
 def test_full_withdrawal_with_a_new_security_code(
     app: Flask,
     client: FlaskClient,
-    admin: Account,
-    clinician_api: ApiUser,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    clinician: ApiUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    participant_id = enrol(client, clinician_api)
-    assert admin.totp_secret is not None
-    totp = pyotp.TOTP(admin.totp_secret)
+    participant_id = enrol(client, clinician)
+    assert admin_account.totp_secret is not None
+    totp = pyotp.TOTP(admin_account.totp_secret)
 
     used_at_sign_in = confirm(client, participant_id, W3, code=totp.now())
     # Thirty seconds on, the app shows a new code (a code from the future is refused).
@@ -483,9 +480,9 @@ def test_full_withdrawal_with_a_new_security_code(
 
 
 def test_repeated_wrong_passwords_are_throttled(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
 
     answers = [confirm(client, participant_id, W3, password="guess").status_code for _ in range(11)]
 
@@ -498,14 +495,14 @@ def test_repeated_wrong_passwords_are_throttled(
 def test_reconsent_list_shows_participants_on_a_superseded_version(
     app: Flask,
     client: FlaskClient,
-    admin: Account,
-    clinician_api: ApiUser,
+    admin_web: FlaskClient,
+    clinician: ApiUser,
     clinician_web: FlaskClient,
     site: Site,
 ) -> None:
-    trd = enrol(client, clinician_api, "TRD")
-    ep = enrol(client, clinician_api, "EP")
-    withdrawn = enrol(client, clinician_api, "TRD")
+    trd = enrol(client, clinician, "TRD")
+    ep = enrol(client, clinician, "EP")
+    withdrawn = enrol(client, clinician, "TRD")
     confirm(client, withdrawn, W1)
     before = page_of(client.get("/admin/consents/reconsent"))
 
@@ -536,9 +533,9 @@ def consent_answers(**changes: str) -> dict[str, str]:
 
 
 def test_clinician_revokes_commercial_partners_and_the_history_shows_it(
-    app: Flask, client: FlaskClient, clinician_api: ApiUser, clinician_web: FlaskClient
+    app: Flask, client: FlaskClient, clinician: ApiUser, clinician_web: FlaskClient
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     url = f"/participants/{participant_id}/consent"
     form = page_of(clinician_web.get(url))
     assert form.selected["form_version"] == "TRD-PIS-2.0"
@@ -575,9 +572,9 @@ def test_clinician_revokes_commercial_partners_and_the_history_shows_it(
 
 
 def test_clinician_takes_consent_on_a_newer_version(
-    app: Flask, client: FlaskClient, clinician_api: ApiUser, clinician_web: FlaskClient
+    app: Flask, client: FlaskClient, clinician: ApiUser, clinician_web: FlaskClient
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     add_newer_form(app)
     url = f"/participants/{participant_id}/consent"
     form = page_of(clinician_web.get(url))
@@ -615,9 +612,9 @@ def test_clinician_takes_consent_on_a_newer_version(
 
 
 def test_consent_errors_show_at_their_fields_and_write_nothing(
-    app: Flask, client: FlaskClient, clinician_api: ApiUser, clinician_web: FlaskClient
+    app: Flask, client: FlaskClient, clinician: ApiUser, clinician_web: FlaskClient
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     url = f"/participants/{participant_id}/consent"
     with app.app_context():
         before = session().scalar(select(func.count()).select_from(ConsentRecord))
@@ -641,9 +638,9 @@ def test_consent_errors_show_at_their_fields_and_write_nothing(
 
 
 def test_no_further_data_leaves_the_clinician_nothing_to_record(
-    client: FlaskClient, admin: Account, clinician_api: ApiUser, clinician_web: FlaskClient
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser, clinician_web: FlaskClient
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     confirm(client, participant_id, W2)
 
     shown = page_of(clinician_web.get(f"/participants/{participant_id}"))
@@ -677,11 +674,11 @@ def test_consent_page_is_for_clinicians_only(
 def test_consent_page_does_not_find_another_sites_participant(
     app: Flask,
     client: FlaskClient,
-    clinician_api: ApiUser,
+    clinician: ApiUser,
     create_account: Callable[..., Account],
     sign_in: Callable[..., Any],
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     elsewhere = app.test_client()
     sign_in(create_account(Role.CLINICIAN), test_client=elsewhere)
 
@@ -689,9 +686,9 @@ def test_consent_page_does_not_find_another_sites_participant(
 
 
 def test_the_consent_change_audit_names_no_one(
-    app: Flask, client: FlaskClient, clinician_api: ApiUser, clinician_web: FlaskClient
+    app: Flask, client: FlaskClient, clinician: ApiUser, clinician_web: FlaskClient
 ) -> None:
-    participant_id = enrol(client, clinician_api)
+    participant_id = enrol(client, clinician)
     post_form(
         clinician_web,
         f"/participants/{participant_id}/consent",

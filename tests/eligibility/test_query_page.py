@@ -108,23 +108,26 @@ def answer_of(response: Any) -> Answer:
 
 
 @pytest.fixture
-def researcher(
+def researcher_web(
     client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
-) -> Account:
-    """A researcher, signed in on ``client``."""
-    account = create_account(Role.RESEARCHER)
-    sign_in(account)
-    return account
+) -> FlaskClient:
+    """``client``, signed in as a new researcher."""
+    sign_in(create_account(Role.RESEARCHER))
+    return client
 
 
 @pytest.fixture
-def partner(
-    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
-) -> Account:
-    """A partner of "Example Pharma Ltd", signed in on ``client``."""
-    account = create_account(Role.PARTNER)
-    sign_in(account)
-    return account
+def partner_account(create_account: Callable[..., Account]) -> Account:
+    return create_account(Role.PARTNER)  # of "Example Pharma Ltd"
+
+
+@pytest.fixture
+def partner_web(
+    client: FlaskClient, partner_account: Account, sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """``client``, signed in as ``partner_account``."""
+    sign_in(partner_account)
+    return client
 
 
 @pytest.fixture
@@ -201,7 +204,7 @@ def test_fields_offered_are_the_roles_own(
 
 
 def test_researcher_sees_the_exact_count(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 3)
 
@@ -214,7 +217,7 @@ def test_researcher_sees_the_exact_count(
 
 
 def test_partner_sees_small_counts_as_under_ten_with_the_rule(
-    client: FlaskClient, clinician: ApiUser, partner: Account
+    client: FlaskClient, clinician: ApiUser, partner_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 3)
 
@@ -226,7 +229,7 @@ def test_partner_sees_small_counts_as_under_ten_with_the_rule(
 
 
 def test_partner_sees_larger_counts_rounded_to_five(
-    client: FlaskClient, clinician: ApiUser, partner: Account
+    client: FlaskClient, clinician: ApiUser, partner_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 12)
 
@@ -236,7 +239,7 @@ def test_partner_sees_larger_counts_rounded_to_five(
 
 
 def test_values_typed_as_text_are_read_as_their_fields_type(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 2)
     enrol(client, clinician, 1, sex="male")
@@ -259,7 +262,7 @@ def test_values_typed_as_text_are_read_as_their_fields_type(
 
 
 def test_any_of_the_clauses_joins_them_with_or(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 2)
     enrol(client, clinician, 1, sex="male")
@@ -272,7 +275,7 @@ def test_any_of_the_clauses_joins_them_with_or(
 
 
 def test_clause_error_shows_at_its_row_and_writes_nothing(
-    app: Flask, client: FlaskClient, researcher: Account
+    app: Flask, client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     before = audit_events(app, "eligibility.count")
 
@@ -288,7 +291,7 @@ def test_clause_error_shows_at_its_row_and_writes_nothing(
 
 
 def test_blank_parts_of_a_row_are_asked_for_in_the_forms_words(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     response = count(
         client, TRD_ADULTS | rows(("age", "", ""), ("", ">=", "5"), ("age", "between", ""))
@@ -303,7 +306,7 @@ def test_blank_parts_of_a_row_are_asked_for_in_the_forms_words(
 
 
 def test_a_range_typed_without_to_says_how_to_type_it(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     response = count(client, TRD_ADULTS | rows(("age", "between", "18-65")))
 
@@ -314,7 +317,7 @@ def test_a_range_typed_without_to_says_how_to_type_it(
 
 
 def test_a_field_partners_may_not_use_is_refused_at_its_row(
-    client: FlaskClient, partner: Account
+    client: FlaskClient, partner_web: FlaskClient
 ) -> None:
     response = count(client, TRD_ADULTS | rows(("site", "in", "RXT")))
 
@@ -326,7 +329,7 @@ def test_a_field_partners_may_not_use_is_refused_at_its_row(
 
 
 def test_add_a_clause_keeps_what_was_typed_and_counts_nothing(
-    app: Flask, client: FlaskClient, researcher: Account
+    app: Flask, client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     before = audit_events(app, "eligibility.count")
 
@@ -342,7 +345,9 @@ def test_add_a_clause_keeps_what_was_typed_and_counts_nothing(
     assert audit_events(app, "eligibility.count") == before
 
 
-def test_remove_a_clause_takes_out_that_row_only(client: FlaskClient, researcher: Account) -> None:
+def test_remove_a_clause_takes_out_that_row_only(
+    client: FlaskClient, researcher_web: FlaskClient
+) -> None:
     three = rows(ADULTS, ("sex", "=", "male"), ("imd_decile", "<=", "3"))
 
     response = submit(client, "edit", TRD_ADULTS | three | {"remove_clause": "1"})
@@ -355,7 +360,7 @@ def test_remove_a_clause_takes_out_that_row_only(client: FlaskClient, researcher
 
 
 def test_removing_the_only_clause_leaves_an_empty_row(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     page = page_of(submit(client, "edit", rows(ADULTS) | {"remove_clause": "0"}))
 
@@ -367,7 +372,7 @@ def test_removing_the_only_clause_leaves_an_empty_row(
 
 
 def test_breakdown_table_and_chart_show_the_same_exact_figures(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 3)
     enrol(client, clinician, 2, sex="male")
@@ -391,7 +396,7 @@ def test_breakdown_table_and_chart_show_the_same_exact_figures(
 
 
 def test_partner_breakdown_shows_small_cells_as_under_ten_without_bars(
-    client: FlaskClient, clinician: ApiUser, partner: Account
+    client: FlaskClient, clinician: ApiUser, partner_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 12)
     enrol(client, clinician, 2, sex="male")
@@ -409,7 +414,7 @@ def test_partner_breakdown_shows_small_cells_as_under_ten_without_bars(
 
 
 def test_two_field_breakdown_is_a_table_with_totals(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 2)
     enrol(client, clinician, 1, cohort="EP", sex="male")
@@ -431,7 +436,7 @@ def test_two_field_breakdown_is_a_table_with_totals(
 
 
 def test_breakdown_by_the_same_field_twice_is_refused_at_the_second(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     response = count(client, TRD_ADULTS | {"breakdown_1": "sex", "breakdown_2": "sex"})
 
@@ -459,7 +464,7 @@ def nested(value: Any = 18) -> str:
 
 
 def test_nested_criteria_given_as_json_are_counted(
-    client: FlaskClient, clinician: ApiUser, researcher: Account
+    client: FlaskClient, clinician: ApiUser, researcher_web: FlaskClient
 ) -> None:
     enrol(client, clinician, 2)
 
@@ -468,7 +473,9 @@ def test_nested_criteria_given_as_json_are_counted(
     assert page.text_of("count") == "2"
 
 
-def test_json_and_clauses_together_are_refused(client: FlaskClient, researcher: Account) -> None:
+def test_json_and_clauses_together_are_refused(
+    client: FlaskClient, researcher_web: FlaskClient
+) -> None:
     response = count(client, rows(ADULTS) | {"advanced": nested()})
 
     assert response.status_code == 422
@@ -488,7 +495,7 @@ def test_json_and_clauses_together_are_refused(client: FlaskClient, researcher: 
     ],
 )
 def test_json_errors_show_at_the_json_with_their_path(
-    client: FlaskClient, researcher: Account, typed: str, message: str
+    client: FlaskClient, researcher_web: FlaskClient, typed: str, message: str
 ) -> None:
     response = count(client, {"advanced": typed})
 
@@ -506,7 +513,9 @@ def saved_location(response: Any) -> str:
     return location
 
 
-def test_a_saved_query_loads_back_into_the_form(client: FlaskClient, researcher: Account) -> None:
+def test_a_saved_query_loads_back_into_the_form(
+    client: FlaskClient, researcher_web: FlaskClient
+) -> None:
     form = TRD_ADULTS | rows(ADULTS, ("sex", "in", "female, male")) | {"breakdown_1": "sex"}
 
     location = saved_location(submit(client, "save", form | {"query_name": "TRD adults"}))
@@ -526,7 +535,7 @@ def test_a_saved_query_loads_back_into_the_form(client: FlaskClient, researcher:
 
 
 def test_saving_without_a_name_is_refused_at_the_name(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     response = submit(client, "save", TRD_ADULTS | rows(ADULTS) | {"query_name": "  "})
 
@@ -537,7 +546,7 @@ def test_saving_without_a_name_is_refused_at_the_name(
 
 
 def test_saving_invalid_criteria_is_refused_at_the_row(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     response = submit(
         client, "save", TRD_ADULTS | rows(("age", ">=", "old")) | {"query_name": "Bad"}
@@ -547,7 +556,9 @@ def test_saving_invalid_criteria_is_refused_at_the_row(
     assert page_of(response).error_at("clauses-0-value") == "The value must be a whole number."
 
 
-def test_a_loaded_query_saves_as_its_next_version(client: FlaskClient, researcher: Account) -> None:
+def test_a_loaded_query_saves_as_its_next_version(
+    client: FlaskClient, researcher_web: FlaskClient
+) -> None:
     location = saved_location(
         submit(client, "save", TRD_ADULTS | rows(ADULTS) | {"query_name": "Adults"})
     )
@@ -566,7 +577,7 @@ def test_a_loaded_query_saves_as_its_next_version(client: FlaskClient, researche
 
 
 def test_a_nested_saved_query_loads_into_the_json_box(
-    client: FlaskClient, researcher: Account
+    client: FlaskClient, researcher_web: FlaskClient
 ) -> None:
     location = saved_location(
         submit(client, "save", {"advanced": nested(), "query_name": "Men or adults"})
@@ -583,7 +594,7 @@ def test_someone_elses_query_is_not_found(
     client: FlaskClient,
     create_account: Callable[..., Account],
     sign_in: Callable[..., Any],
-    researcher: Account,
+    researcher_web: FlaskClient,
 ) -> None:
     location = saved_location(
         submit(client, "save", TRD_ADULTS | rows(ADULTS) | {"query_name": "Mine"})
@@ -600,7 +611,7 @@ def test_partners_see_queries_shared_in_their_organisation(
     client: FlaskClient,
     create_account: Callable[..., Account],
     sign_in: Callable[..., Any],
-    partner: Account,
+    partner_web: FlaskClient,
 ) -> None:
     form = TRD_ADULTS | rows(ADULTS) | {"query_name": "Shared adults", "shared": "y"}
     location = saved_location(submit(client, "save", form))
@@ -618,7 +629,7 @@ def test_partners_see_queries_shared_in_their_organisation(
 
 
 def test_partner_repeating_a_question_gets_a_429_page_keeping_the_form(
-    app: Flask, client: FlaskClient, partner: Account, settings_with: Callable[..., None]
+    app: Flask, client: FlaskClient, partner_web: FlaskClient, settings_with: Callable[..., None]
 ) -> None:
     settings_with(partner_repeat_limit=1)
     question = TRD_ADULTS | rows(ADULTS)
@@ -637,12 +648,13 @@ def test_partner_repeating_a_question_gets_a_429_page_keeping_the_form(
 
 def test_partner_rate_limit_is_shared_with_the_api(
     client: FlaskClient,
-    partner: Account,
+    partner_web: FlaskClient,
+    partner_account: Account,
     issue_token: Callable[..., str],
     settings_with: Callable[..., None],
 ) -> None:
     settings_with(partner_query_limit="2 per hour")
-    token = {"Authorization": f"Bearer {issue_token(partner)}"}
+    token = {"Authorization": f"Bearer {issue_token(partner_account)}"}
     by_api = client.post(
         "/api/v1/eligibility/count", json={"criteria": {"cohort": "EP"}}, headers=token
     )
@@ -662,7 +674,7 @@ def test_partner_rate_limit_is_shared_with_the_api(
 
 
 def test_researchers_are_not_rate_limited_as_partners(
-    client: FlaskClient, researcher: Account, settings_with: Callable[..., None]
+    client: FlaskClient, researcher_web: FlaskClient, settings_with: Callable[..., None]
 ) -> None:
     settings_with(partner_query_limit="1 per hour", partner_repeat_limit=1)
 

@@ -33,7 +33,7 @@ from registry.exports.extract import CsvTable
 from registry.participants.identity import find_by_nhs_number, unseal_identity
 from registry.participants.models import Participant
 from registry.reports.datasheet import report_csv
-from tests.conftest import ApiUser, csrf_token_from, enrolment_body
+from tests.conftest import ApiUser, csrf_token_from, enrol, enrolment_body
 from tests.exports.conftest import World
 from tests.participants.test_import import csv_row, invoke, reported_columns, write_csv
 from tests.participants.test_web import page_of
@@ -96,14 +96,6 @@ def participants_in_database(app: Flask) -> int:
 
 def csv_cells(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
-
-
-def enrol(client: FlaskClient, clinician: ApiUser, **overrides: Any) -> str:
-    response = client.post(
-        PARTICIPANTS, json=enrolment_body(**overrides), headers=clinician.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["participant_id"])
 
 
 # -- the rule ---------------------------------------------------------------------------------

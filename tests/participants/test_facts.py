@@ -15,18 +15,11 @@ from sqlalchemy import select
 from registry.consents.items import CONSENT_ITEMS
 from registry.db import session
 from registry.participants.models import Participant, ParticipantFacts
-from tests.conftest import ApiUser, enrolment_body
+from tests.conftest import ApiUser, enrol, enrolment_body
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 URL = "/api/v1/participants"
-
-
-def enrol(client: FlaskClient, user: ApiUser, cohort: str = "TRD", **overrides: Any) -> str:
-    response = client.post(URL, json=enrolment_body(cohort, **overrides), headers=user.headers)
-    assert response.status_code == 201, response.get_json()
-    participant_id: str = response.get_json()["participant_id"]
-    return participant_id
 
 
 def enrol_with_items(client: FlaskClient, user: ApiUser, **items: bool) -> str:

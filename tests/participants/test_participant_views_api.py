@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 
 from registry.audit.models import AuditEvent
 from registry.db import session
-from tests.conftest import ApiUser, enrolment_body, new_nhs_number
+from tests.conftest import ApiUser, enrol, new_nhs_number
 from tests.participants.test_enrolment_api import counts
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
@@ -38,13 +38,6 @@ IDENTIFIER_KEYS = {
     "eip_accepted_on",
 }
 MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
-
-
-def enrol(client: FlaskClient, user: ApiUser, cohort: str = "TRD", **overrides: Any) -> str:
-    response = client.post(URL, json=enrolment_body(cohort, **overrides), headers=user.headers)
-    assert response.status_code == 201, response.get_json()
-    participant_id: str = response.get_json()["participant_id"]
-    return participant_id
 
 
 def identity_reads(app: Flask, participant_id: str | None = None) -> list[tuple[str, str, str]]:

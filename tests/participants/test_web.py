@@ -170,13 +170,17 @@ def counts(app: Flask) -> tuple[int, int]:
 
 
 @pytest.fixture
-def clinician(
-    client: FlaskClient, create_account: Callable[..., Account], sign_in: Callable[..., Any]
-) -> Account:
-    """A clinician of a new site, signed in on ``client``."""
-    account = create_account(Role.CLINICIAN)
-    sign_in(account)
-    return account
+def clinician_account(create_account: Callable[..., Account]) -> Account:
+    return create_account(Role.CLINICIAN)
+
+
+@pytest.fixture
+def clinician_web(
+    client: FlaskClient, clinician_account: Account, sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """``client``, signed in as ``clinician_account`` (of a new site)."""
+    sign_in(clinician_account)
+    return client
 
 
 @pytest.fixture
@@ -227,7 +231,7 @@ def test_participant_pages_refuse_roles_other_than_clinician(
     assert set(answers.values()) == {403}, answers
 
 
-def test_each_page_renders_for_a_clinician(client: FlaskClient, clinician: Account) -> None:
+def test_each_page_renders_for_a_clinician(client: FlaskClient, clinician_web: FlaskClient) -> None:
     trd = enrolled(client, "TRD")
 
     pages = [
@@ -245,7 +249,7 @@ def test_each_page_renders_for_a_clinician(client: FlaskClient, clinician: Accou
 
 
 def test_home_page_links_a_clinician_to_the_participant_pages(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     html = client.get("/").get_data(as_text=True)
 
@@ -255,7 +259,7 @@ def test_home_page_links_a_clinician_to_the_participant_pages(
 
 
 def test_another_sites_participant_is_not_found(
-    client: FlaskClient, clinician: Account, other_site: FlaskClient
+    client: FlaskClient, clinician_web: FlaskClient, other_site: FlaskClient
 ) -> None:
     trd = enrolled(client, "TRD")
     urls = [
@@ -271,7 +275,9 @@ def test_another_sites_participant_is_not_found(
     assert "Page not found" in other_site.get(urls[0]).get_data(as_text=True)
 
 
-def test_unknown_cohort_has_no_enrolment_page(client: FlaskClient, clinician: Account) -> None:
+def test_unknown_cohort_has_no_enrolment_page(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
     assert client.get("/participants/enrol/XYZ").status_code == 404
 
 
@@ -286,7 +292,11 @@ def test_unknown_cohort_has_no_enrolment_page(client: FlaskClient, clinician: Ac
     ],
 )
 def test_enrolment_form_asks_each_consent_item_and_the_cohorts_clinical_fields(
-    client: FlaskClient, clinician: Account, cohort: str, heading: str, cohort_fields: list[str]
+    client: FlaskClient,
+    clinician_web: FlaskClient,
+    cohort: str,
+    heading: str,
+    cohort_fields: list[str],
 ) -> None:
     page = page_of(client.get(f"/participants/enrol/{cohort}"))
 
@@ -304,7 +314,7 @@ def test_enrolment_form_asks_each_consent_item_and_the_cohorts_clinical_fields(
 
 
 def test_clinician_enrols_a_trd_participant_through_the_form(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient, clinician_account: Account
 ) -> None:
     answers = enrolment_form("TRD")
 
@@ -328,13 +338,13 @@ def test_clinician_enrols_a_trd_participant_through_the_form(
             select(Participant).where(Participant.participant_id == participant_id)
         )
         assert participant is not None and participant.cohort == "TRD"
-        assert participant.site_id == clinician.user.site_id
+        assert participant.site_id == clinician_account.user.site_id
         facts = session().get(ParticipantFacts, participant.id)
         assert facts is not None and facts.consent_samples is True
 
 
 def test_clinician_enrols_an_ep_participant_with_a_consultee(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(
         client,
@@ -573,7 +583,7 @@ RULES = [
 def test_enrolment_rule_shows_at_its_field_and_writes_nothing(
     app: Flask,
     client: FlaskClient,
-    clinician: Account,
+    clinician_web: FlaskClient,
     cohort: str,
     answers: dict[str, str | None],
     field_id: str,
@@ -592,7 +602,9 @@ def test_enrolment_rule_shows_at_its_field_and_writes_nothing(
     assert counts(app) == before
 
 
-def test_enrolment_error_keeps_every_answer_given(client: FlaskClient, clinician: Account) -> None:
+def test_enrolment_error_keeps_every_answer_given(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
     answers = enrolment_form("EP", consent_samples="no", dup_weeks="lots")
 
     page = page_of(post_form(client, "/participants/enrol/EP", answers))
@@ -610,7 +622,7 @@ def test_enrolment_error_keeps_every_answer_given(client: FlaskClient, clinician
 
 
 def test_empty_enrolment_lists_each_missing_answer_in_page_order(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     before = counts(app)
     token = csrf_token_from(client.get("/participants/enrol/TRD").get_data(as_text=True))
@@ -629,7 +641,7 @@ def test_empty_enrolment_lists_each_missing_answer_in_page_order(
 
 
 def test_duplicate_nhs_number_says_only_that_they_are_enrolled(
-    app: Flask, client: FlaskClient, clinician: Account, other_site: FlaskClient
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient, other_site: FlaskClient
 ) -> None:
     number = new_nhs_number()
     enrolled(other_site, "TRD", nhs_number=number, family_name="Elsewhere")
@@ -657,7 +669,7 @@ def last_audit_action(app: Flask) -> str | None:
 
 
 def test_search_by_nhs_number_goes_to_the_participant(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     number = new_nhs_number()
     participant_id = enrolled(client, "TRD", nhs_number=number)
@@ -676,7 +688,7 @@ def search(client: FlaskClient, nhs_number: str) -> Any:
 
 
 def test_search_for_someone_not_enrolled_says_so(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     response = search(client, new_nhs_number())
 
@@ -687,7 +699,7 @@ def test_search_for_someone_not_enrolled_says_so(
 
 
 def test_search_does_not_find_another_sites_participant(
-    client: FlaskClient, clinician: Account, other_site: FlaskClient
+    client: FlaskClient, clinician_web: FlaskClient, other_site: FlaskClient
 ) -> None:
     number = new_nhs_number()
     enrolled(other_site, "TRD", nhs_number=number)
@@ -701,7 +713,7 @@ def test_search_does_not_find_another_sites_participant(
 
 
 def test_search_with_a_mistyped_number_says_what_is_wrong(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     response = search(client, "12345")
 
@@ -709,7 +721,7 @@ def test_search_with_a_mistyped_number_says_what_is_wrong(
 
 
 def test_list_shows_own_sites_participants_only(
-    client: FlaskClient, clinician: Account, other_site: FlaskClient
+    client: FlaskClient, clinician_web: FlaskClient, other_site: FlaskClient
 ) -> None:
     mine = enrolled(client, "TRD", family_name="Mine")
     enrolled(client, "EP", family_name="AlsoMine")
@@ -725,9 +737,11 @@ def test_list_shows_own_sites_participants_only(
     assert "Mine, Ada" in trd_only.text and "AlsoMine" not in trd_only.text
 
 
-def test_list_pages_by_25(app: Flask, client: FlaskClient, clinician: Account) -> None:
+def test_list_pages_by_25(
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient, clinician_account: Account
+) -> None:
     with app.test_request_context():
-        user = session().get(User, clinician.user.id)
+        user = session().get(User, clinician_account.user.id)
         assert user is not None
         for n in range(26):
             body = enrolment_body("TRD", family_name=f"Paged{n:02d}")
@@ -747,7 +761,7 @@ def test_list_pages_by_25(app: Flask, client: FlaskClient, clinician: Account) -
 
 
 def test_correction_changes_only_what_was_changed(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/correct"
@@ -783,7 +797,7 @@ def test_correction_changes_only_what_was_changed(
 
 
 def test_correction_error_shows_at_the_field_and_changes_nothing(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/correct"
@@ -805,7 +819,9 @@ def test_correction_error_shows_at_the_field_and_changes_nothing(
     assert "Female" in page_of(client.get(f"/participants/{participant_id}")).text
 
 
-def test_correction_with_nothing_changed_says_so(client: FlaskClient, clinician: Account) -> None:
+def test_correction_with_nothing_changed_says_so(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/correct"
     shown = page_of(client.get(url))
@@ -831,7 +847,7 @@ def _form_values(page: Page) -> dict[str, str | None]:
 
 
 def test_phq9_entered_item_by_item_shows_total_and_band(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     chooser = client.get(f"/participants/{participant_id}/assessments/new").get_data(as_text=True)
@@ -856,7 +872,7 @@ def test_phq9_entered_item_by_item_shows_total_and_band(
 
 
 def test_phq9_with_an_item_unanswered_says_which_and_writes_nothing(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/assessments/new?instrument=PHQ9"
@@ -873,7 +889,9 @@ def test_phq9_with_an_item_unanswered_says_which_and_writes_nothing(
     assert counts(app) == before
 
 
-def test_out_of_range_score_is_refused_at_its_item(client: FlaskClient, clinician: Account) -> None:
+def test_out_of_range_score_is_refused_at_its_item(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/assessments/new?instrument=PHQ9"
     answers = {f"item_{n}": score for n, score in enumerate(PHQ9_SCORING_17, 1)}
@@ -885,7 +903,7 @@ def test_out_of_range_score_is_refused_at_its_item(client: FlaskClient, clinicia
     )
 
 
-def test_unknown_rating_scale_is_not_found(client: FlaskClient, clinician: Account) -> None:
+def test_unknown_rating_scale_is_not_found(client: FlaskClient, clinician_web: FlaskClient) -> None:
     participant_id = enrolled(client, "TRD")
 
     url = f"/participants/{participant_id}/assessments/new?instrument=NOPE"
@@ -894,7 +912,7 @@ def test_unknown_rating_scale_is_not_found(client: FlaskClient, clinician: Accou
 
 
 def test_treatment_trials_update_failed_adequate_trials(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/treatment-trials/new"
@@ -914,7 +932,7 @@ def test_treatment_trials_update_failed_adequate_trials(
 
 
 def test_treatment_trial_errors_show_at_their_fields(
-    app: Flask, client: FlaskClient, clinician: Account
+    app: Flask, client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "TRD")
     url = f"/participants/{participant_id}/treatment-trials/new"
@@ -935,7 +953,7 @@ def test_treatment_trial_errors_show_at_their_fields(
 
 
 def test_treatment_trials_are_for_trd_participants_only(
-    client: FlaskClient, clinician: Account
+    client: FlaskClient, clinician_web: FlaskClient
 ) -> None:
     participant_id = enrolled(client, "EP")
 

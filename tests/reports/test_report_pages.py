@@ -18,9 +18,9 @@ from registry.auth.permissions import Role
 from registry.reports.display import ATTRITION_ATTRIBUTES, interval, ratio, ratio_interval
 from registry.reports.queries import available_references, written_sections
 from registry.web.charts import percent
-from tests.conftest import Account, ApiUser, post_form
+from tests.conftest import Account, ApiUser, enrol, post_form
 from tests.participants.test_web import page_of
-from tests.reports.test_representativeness import GOOD_CSV, enrol
+from tests.reports.test_representativeness import GOOD_CSV
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
@@ -145,12 +145,12 @@ def signed_in_as(
 
 
 @pytest.fixture
-def researcher(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
+def researcher_web(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
     return signed_in_as(Role.RESEARCHER)
 
 
 @pytest.fixture
-def admin(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
+def admin_web(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
     return signed_in_as(Role.ADMIN)
 
 
@@ -159,9 +159,9 @@ def admin(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
 
 @pytest.mark.usefixtures("cohort")
 def test_a_researcher_sees_the_report_with_under_represented_groups_flagged(
-    researcher: FlaskClient,
+    researcher_web: FlaskClient,
 ) -> None:
-    response = researcher.get(REPORT)
+    response = researcher_web.get(REPORT)
 
     assert response.status_code == 200
     page = page_of(response)
@@ -188,7 +188,7 @@ def test_a_researcher_sees_the_report_with_under_represented_groups_flagged(
 @pytest.mark.parametrize("reference", ["census-2021-birmingham", "census-2021-england-wales"])
 def test_the_pages_figures_and_chart_are_the_apis(
     client: FlaskClient,
-    researcher: FlaskClient,
+    researcher_web: FlaskClient,
     api_user: Callable[..., ApiUser],
     reference: str,
 ) -> None:
@@ -196,7 +196,7 @@ def test_the_pages_figures_and_chart_are_the_apis(
         f"{API_REPORT}?reference={reference}", headers=api_user(Role.RESEARCHER).headers
     ).get_json()
 
-    page = ReportPage(researcher.get(f"{REPORT}?reference={reference}").get_data(as_text=True))
+    page = ReportPage(researcher_web.get(f"{REPORT}?reference={reference}").get_data(as_text=True))
 
     for attribute in api["attributes"]:
         table = f"table-{attribute['name']}"
@@ -229,17 +229,17 @@ def test_the_pages_figures_and_chart_are_the_apis(
 
 
 @pytest.mark.usefixtures("cohort")
-def test_choosing_a_cohort_and_reference_opens_that_report(researcher: FlaskClient) -> None:
-    chosen = researcher.get("/reports/?cohort=TRD&reference=census-2021-england-wales")
+def test_choosing_a_cohort_and_reference_opens_that_report(researcher_web: FlaskClient) -> None:
+    chosen = researcher_web.get("/reports/?cohort=TRD&reference=census-2021-england-wales")
 
     assert chosen.status_code == 302
     assert chosen.location == "/reports/TRD?reference=census-2021-england-wales"
-    page = page_of(researcher.get(chosen.location))
+    page = page_of(researcher_web.get(chosen.location))
     assert "England and Wales, Census 2021" in page.text_of("reference")
 
 
-def test_choosing_no_cohort_says_so(researcher: FlaskClient) -> None:
-    response = researcher.get("/reports/?reference=census-2021-birmingham")
+def test_choosing_no_cohort_says_so(researcher_web: FlaskClient) -> None:
+    response = researcher_web.get("/reports/?reference=census-2021-birmingham")
 
     assert response.status_code == 422
     assert page_of(response).summary == [("#cohort", "Choose a cohort.")]
@@ -248,8 +248,10 @@ def test_choosing_no_cohort_says_so(researcher: FlaskClient) -> None:
 @pytest.mark.parametrize(
     "url", ["/reports/XYZ", f"{REPORT}?reference=nowhere", "/reports/XYZ/datasheet"]
 )
-def test_an_unknown_cohort_or_reference_is_a_404_page(researcher: FlaskClient, url: str) -> None:
-    response = researcher.get(url)
+def test_an_unknown_cohort_or_reference_is_a_404_page(
+    researcher_web: FlaskClient, url: str
+) -> None:
+    response = researcher_web.get(url)
 
     assert response.status_code == 404
     assert response.mimetype == "text/html"
@@ -266,9 +268,9 @@ def test_partners_and_clinicians_are_refused(
         assert web.get(url).status_code == 403, url
 
 
-def test_researchers_cannot_write_sections_or_load_references(researcher: FlaskClient) -> None:
+def test_researchers_cannot_write_sections_or_load_references(researcher_web: FlaskClient) -> None:
     for url in ADMIN_PAGES:
-        assert researcher.get(url).status_code == 403, url
+        assert researcher_web.get(url).status_code == 403, url
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
@@ -283,11 +285,11 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient) -> None:
 
 @pytest.mark.usefixtures("cohort")
 def test_the_csv_download_is_the_apis_csv(
-    client: FlaskClient, researcher: FlaskClient, api_user: Callable[..., ApiUser]
+    client: FlaskClient, researcher_web: FlaskClient, api_user: Callable[..., ApiUser]
 ) -> None:
     api = client.get(f"{API_REPORT}?format=csv", headers=api_user(Role.RESEARCHER).headers)
 
-    response = researcher.get("/reports/TRD/representativeness.csv")
+    response = researcher_web.get("/reports/TRD/representativeness.csv")
 
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == (
@@ -298,13 +300,13 @@ def test_the_csv_download_is_the_apis_csv(
 
 @pytest.mark.usefixtures("cohort")
 def test_the_markdown_download_is_the_apis_datasheet(
-    client: FlaskClient, researcher: FlaskClient, api_user: Callable[..., ApiUser]
+    client: FlaskClient, researcher_web: FlaskClient, api_user: Callable[..., ApiUser]
 ) -> None:
     api = client.get(
         "/api/v1/cohorts/TRD/datasheet?format=md", headers=api_user(Role.RESEARCHER).headers
     )
 
-    response = researcher.get("/reports/TRD/datasheet.md?reference=census-2021-birmingham")
+    response = researcher_web.get("/reports/TRD/datasheet.md?reference=census-2021-birmingham")
 
     assert response.status_code == 200 and response.mimetype == "text/markdown"
     assert response.headers["Content-Disposition"] == 'attachment; filename="datasheet-TRD.md"'
@@ -316,14 +318,14 @@ def test_the_markdown_download_is_the_apis_datasheet(
 
 @pytest.mark.usefixtures("cohort")
 def test_the_datasheet_page_has_the_markdowns_sections_in_its_order(
-    researcher: FlaskClient,
+    researcher_web: FlaskClient,
 ) -> None:
-    markdown = researcher.get("/reports/TRD/datasheet.md").get_data(as_text=True)
+    markdown = researcher_web.get("/reports/TRD/datasheet.md").get_data(as_text=True)
     markdown_headings = [
         line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith("#")
     ]
 
-    page = researcher.get(DATASHEET)
+    page = researcher_web.get(DATASHEET)
 
     assert page.status_code == 200
     assert ReportPage(page.get_data(as_text=True)).headings == markdown_headings
@@ -334,30 +336,32 @@ def test_the_datasheet_page_has_the_markdowns_sections_in_its_order(
 
 @pytest.mark.usefixtures("cohort")
 def test_an_admin_writes_a_section_and_each_save_is_a_new_version(
-    app: Flask, admin: FlaskClient
+    app: Flask, admin_web: FlaskClient
 ) -> None:
-    page = page_of(admin.get(DATASHEET))
+    page = page_of(admin_web.get(DATASHEET))
     assert "Edit" in page.text_of("section-summary")
 
     for text in ("Adults with depression.", "Adults with treatment-resistant depression."):
         saved = post_form(
-            admin, f"{EDIT_SUMMARY}?reference=census-2021-england-wales", {"text": text}
+            admin_web, f"{EDIT_SUMMARY}?reference=census-2021-england-wales", {"text": text}
         )
         assert saved.status_code == 302
         assert saved.location == f"{DATASHEET}?reference=census-2021-england-wales"
 
-    shown = admin.get(saved.location)
+    shown = admin_web.get(saved.location)
     assert "Summary saved as version 2." in page_of(shown).text
     section = page_of(shown).text_of("section-summary")
     assert "Adults with treatment-resistant depression." in section
     assert "Version 2" in section
-    assert "This is version 2" in page_of(admin.get(EDIT_SUMMARY)).text_of("current-version")
+    assert "This is version 2" in page_of(admin_web.get(EDIT_SUMMARY)).text_of("current-version")
     with app.test_request_context():
         assert written_sections("TRD")["summary"]["version"] == 2
 
 
-def test_a_blank_section_is_refused_and_nothing_is_written(app: Flask, admin: FlaskClient) -> None:
-    response = post_form(admin, EDIT_SUMMARY, {"text": "   "})
+def test_a_blank_section_is_refused_and_nothing_is_written(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    response = post_form(admin_web, EDIT_SUMMARY, {"text": "   "})
 
     assert response.status_code == 422
     assert page_of(response).summary == [("#text", "Write the section's text.")]
@@ -365,8 +369,8 @@ def test_a_blank_section_is_refused_and_nothing_is_written(app: Flask, admin: Fl
         assert written_sections("TRD")["summary"]["version"] == 0
 
 
-def test_a_section_without_a_csrf_token_is_refused(app: Flask, admin: FlaskClient) -> None:
-    response = admin.post(EDIT_SUMMARY, data={"text": "Forged."})
+def test_a_section_without_a_csrf_token_is_refused(app: Flask, admin_web: FlaskClient) -> None:
+    response = admin_web.post(EDIT_SUMMARY, data={"text": "Forged."})
 
     assert response.status_code == 400
     with app.test_request_context():
@@ -374,44 +378,46 @@ def test_a_section_without_a_csrf_token_is_refused(app: Flask, admin: FlaskClien
 
 
 @pytest.mark.parametrize("url", ["/reports/TRD/datasheet/gossip", "/reports/XYZ/datasheet/summary"])
-def test_an_unknown_section_or_cohort_is_a_404_page(admin: FlaskClient, url: str) -> None:
-    assert admin.get(url).status_code == 404
+def test_an_unknown_section_or_cohort_is_a_404_page(admin_web: FlaskClient, url: str) -> None:
+    assert admin_web.get(url).status_code == 404
 
 
 # -- reference populations ------------------------------------------------------------------
 
 
-def test_an_admin_loads_a_pasted_reference_and_it_is_listed(admin: FlaskClient) -> None:
-    response = post_form(admin, REFERENCES, {**ICB, "shares_text": GOOD_CSV})
+def test_an_admin_loads_a_pasted_reference_and_it_is_listed(admin_web: FlaskClient) -> None:
+    response = post_form(admin_web, REFERENCES, {**ICB, "shares_text": GOOD_CSV})
 
     assert response.status_code == 302
-    page = admin.get(REFERENCES)
+    page = admin_web.get(REFERENCES)
     assert "Loaded Birmingham and Solihull ICB, Census 2021 as icb-2021-bsol, version 1." in (
         page_of(page).text
     )
     assert 'data-reference="icb-2021-bsol"' in page.get_data(as_text=True)
-    report = admin.get("/reports/TRD?reference=icb-2021-bsol")
+    report = admin_web.get("/reports/TRD?reference=icb-2021-bsol")
     assert "(version 1)" in page_of(report).text_of("reference")
 
 
-def test_an_admin_loads_a_reference_from_a_file(admin: FlaskClient) -> None:
+def test_an_admin_loads_a_reference_from_a_file(admin_web: FlaskClient) -> None:
     upload = (io.BytesIO(GOOD_CSV.encode("utf-8-sig")), "icb.csv")
 
     response = post_form(
-        admin,
+        admin_web,
         REFERENCES,
         {**ICB, "shares_file": upload},
         content_type="multipart/form-data",
     )
 
     assert response.status_code == 302
-    assert 'data-reference="icb-2021-bsol"' in admin.get(REFERENCES).get_data(as_text=True)
+    assert 'data-reference="icb-2021-bsol"' in admin_web.get(REFERENCES).get_data(as_text=True)
 
 
-def test_a_bad_reference_csv_is_refused_naming_each_problem(app: Flask, admin: FlaskClient) -> None:
+def test_a_bad_reference_csv_is_refused_naming_each_problem(
+    app: Flask, admin_web: FlaskClient
+) -> None:
     bad = GOOD_CSV.replace("white,", "beige,").replace("other,3.0,", "other,3.0,maybe")
 
-    response = post_form(admin, REFERENCES, {**ICB, "shares_text": bad})
+    response = post_form(admin_web, REFERENCES, {**ICB, "shares_text": bad})
 
     assert response.status_code == 422
     summary = page_of(response).summary
@@ -424,8 +430,8 @@ def test_a_bad_reference_csv_is_refused_naming_each_problem(app: Flask, admin: F
         assert "icb-2021-bsol" not in available_references()
 
 
-def test_a_reference_without_shares_or_a_year_is_refused(admin: FlaskClient) -> None:
-    response = post_form(admin, REFERENCES, {**ICB, "year": "twenty"})
+def test_a_reference_without_shares_or_a_year_is_refused(admin_web: FlaskClient) -> None:
+    response = post_form(admin_web, REFERENCES, {**ICB, "year": "twenty"})
 
     assert response.status_code == 422
     assert sorted(page_of(response).summary) == [

@@ -14,7 +14,7 @@ from registry.auth.permissions import Role
 from registry.reports.references import ReferenceProblem, parse_shares, shipped_references
 from registry.reports.report import intended_age_shares
 from registry.reports.stats import representation, wilson_interval
-from tests.conftest import PASSWORD, ApiUser, enrolment_body
+from tests.conftest import PASSWORD, ApiUser, enrol
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
@@ -66,14 +66,6 @@ def test_reference_ages_are_restricted_to_the_intended_use_pro_rata() -> None:
 
 
 # -- the report on a fixed cohort -------------------------------------------------------------
-
-
-def enrol(client: FlaskClient, clinician: ApiUser, **overrides: Any) -> str:
-    response = client.post(
-        "/api/v1/participants", json=enrolment_body(**overrides), headers=clinician.headers
-    )
-    assert response.status_code == 201, response.get_json()
-    return str(response.get_json()["participant_id"])
 
 
 @pytest.fixture
