@@ -119,6 +119,15 @@ def live_server(
             app.extensions["registry.db"].engine.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's --dist loadgroup (scripts/test) every browser test goes to one
+    worker, so only one starts Chromium and a live server."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 # -- the browser ----------------------------------------------------------------------
 
 
