@@ -468,6 +468,21 @@ def admin(api_user: Callable[..., ApiUser]) -> ApiUser:
 
 
 @pytest.fixture
+def admin_account(create_account: Callable[..., Account]) -> Account:
+    return create_account(Role.ADMIN)
+
+
+@pytest.fixture
+def admin_web(
+    client: FlaskClient, admin_account: Account, sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """``client``, signed in as ``admin_account`` (with a security code): modules
+    whose pages need a signed-in admin share it."""
+    sign_in(admin_account)
+    return client
+
+
+@pytest.fixture
 def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Change settings for one test (they are read from app.config at each use)."""
 

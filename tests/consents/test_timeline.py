@@ -45,20 +45,6 @@ class Story:
 
 
 @pytest.fixture
-def admin_account(create_account: Callable[..., Account]) -> Account:
-    return create_account(Role.ADMIN)
-
-
-@pytest.fixture
-def admin_web(
-    client: FlaskClient, admin_account: Account, sign_in: Callable[..., Any]
-) -> FlaskClient:
-    """``client``, signed in as ``admin_account`` (with a security code)."""
-    sign_in(admin_account)
-    return client
-
-
-@pytest.fixture
 def story(
     client: FlaskClient,
     api_user: Callable[..., ApiUser],
