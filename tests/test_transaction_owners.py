@@ -29,9 +29,6 @@ OWNERS: dict[tuple[str, str], str] = {
     ("registry/cli/keys.py", "keys_status"): "read only: ends its read before it reports",
     ("registry/cli/audit.py", "audit_verify"): "read only: ends its read before it reports",
     ("registry/cli/audit.py", "audit_anchor"): "read only: ends its read before it reports",
-    ("registry/api/health.py", "health"): (
-        "a failed database probe: discards the transaction the broken connection left"
-    ),
 }
 
 
