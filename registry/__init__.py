@@ -187,23 +187,23 @@ def _connect_receivers() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from registry.api.audit import blp as audit_api
+    from registry.api.auth import blp as auth_api
+    from registry.api.auth import sites_blp as sites_api
+    from registry.api.consents import blp as consent_forms_api
+    from registry.api.eligibility import blp as eligibility_api
+    from registry.api.exports import blp as exports_api
     from registry.api.health import blp as health_api
-    from registry.api.limits import rate_limit_api
-    from registry.auth.api import blp as auth_api
-    from registry.auth.api import sites_blp as sites_api
-    from registry.auth.views import bp as auth_views
-    from registry.consents.api import blp as consent_forms_api
-    from registry.consents.views import bp as consent_views
-    from registry.eligibility.api import blp as eligibility_api
-    from registry.eligibility.views import bp as eligibility_web
-    from registry.exports.api import blp as exports_api
-    from registry.exports.views import bp as exports_web
-    from registry.participants.api import blp as participants_api
-    from registry.participants.views import bp as participants_web
-    from registry.recruitment.api import blp as recruitment_api
-    from registry.recruitment.views import bp as recruitment_web
-    from registry.reports.api import blp as reports_api
-    from registry.reports.views import bp as reports_web
+    from registry.api.participants import blp as participants_api
+    from registry.api.recruitment import blp as recruitment_api
+    from registry.api.reports import blp as reports_api
+    from registry.auth.limits import rate_limit_api
+    from registry.web.auth.views import bp as auth_views
+    from registry.web.consents.views import bp as consent_views
+    from registry.web.eligibility.views import bp as eligibility_web
+    from registry.web.exports.views import bp as exports_web
+    from registry.web.participants.views import bp as participants_web
+    from registry.web.recruitment.views import bp as recruitment_web
+    from registry.web.reports.views import bp as reports_web
     from registry.web.views import bp as home_views
 
     app.register_blueprint(auth_views)

@@ -13,7 +13,7 @@ here, from what every endpoint is built from rather than written on each view:
   already documents for every ``@blp.arguments``);
 - any state-changing method: 400 for malformed JSON or JSON nested too deeply
   (``registry.input_rules``), or a session-cookie request without its CSRF token;
-- a rate-limited blueprint (``registry.api.limits``): 429 with ``Retry-After``.
+- a rate-limited blueprint (``registry.auth.limits``): 429 with ``Retry-After``.
 
 Statuses particular to one endpoint (409 for a duplicate, say) stay with the endpoint, as
 ``@blp.alt_response``; one declared there without a body gets the error body too.
@@ -71,7 +71,7 @@ def register_error_responses(spec: APISpec, error_schema: type[Schema], content_
 
 def error_statuses(method: str, operation: dict[str, Any], rule: Rule, app: Flask) -> set[int]:
     """The error statuses an operation can answer, from how its endpoint is built."""
-    from registry.api.limits import is_rate_limited
+    from registry.auth.limits import is_rate_limited
 
     view = app.view_functions.get(rule.endpoint)
     blueprint = app.blueprints.get(rule.endpoint.rpartition(".")[0])

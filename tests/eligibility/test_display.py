@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.eligibility.display import (
+from registry.web.eligibility.display import (
     CHART_WIDTH,
     FIGURE_WIDTH,
     LABEL_WIDTH,

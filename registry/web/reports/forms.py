@@ -15,9 +15,9 @@ from flask_wtf.file import FileField
 from wtforms import Field, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from registry.participants.forms import RegistryForm, text_field, whole_number, without_blanks
 from registry.participants.reference import reference
 from registry.reports.references import MAX_CSV_BYTES, ReferencePopulation
+from registry.web.participants.forms import RegistryForm, text_field, whole_number, without_blanks
 
 
 def reference_choices(references: Iterable[ReferencePopulation]) -> list[SelectChoice]:

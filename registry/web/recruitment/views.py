@@ -23,7 +23,6 @@ from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHO
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
 from registry.participants.schemas import load_or_fail as load
-from registry.participants.views import long_date
 from registry.recruitment.actions import (
     close_request,
     confirm_request,
@@ -31,13 +30,6 @@ from registry.recruitment.actions import (
     record_outcome,
     submit_request,
 )
-from registry.recruitment.display import (
-    CONTACT_STATUS_LABELS,
-    HOLD_BACK_REASON_LABELS,
-    REQUEST_STATUS_TAGS,
-    funnel_view,
-)
-from registry.recruitment.forms import DecisionForm, OutcomeForm, RequestForm
 from registry.recruitment.models import (
     APPROVED,
     CLOSED,
@@ -55,6 +47,14 @@ from registry.recruitment.queries import (
     visible_requests,
 )
 from registry.recruitment.schemas import DecisionArgs, OutcomeArgs, RequestArgs
+from registry.web.participants.views import long_date
+from registry.web.recruitment.display import (
+    CONTACT_STATUS_LABELS,
+    HOLD_BACK_REASON_LABELS,
+    REQUEST_STATUS_TAGS,
+    funnel_view,
+)
+from registry.web.recruitment.forms import DecisionForm, OutcomeForm, RequestForm
 
 bp = Blueprint("recruitment_web", __name__, url_prefix="/recruitment")
 

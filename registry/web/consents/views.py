@@ -33,15 +33,6 @@ from registry.consents.actions import (
     confirm_withdrawal_level,
     withdraw_participant,
 )
-from registry.consents.forms import (
-    LEVELS,
-    REASONS,
-    REQUESTERS,
-    AddConsentFormForm,
-    FindParticipantForm,
-    WithdrawalForm,
-    level_label,
-)
 from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.consents.models import FULL, Withdrawal
 from registry.consents.queries import (
@@ -61,12 +52,14 @@ from registry.errors import (
     record_refusal,
 )
 from registry.extensions import limiter
-from registry.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS
 from registry.participants.models import Participant
 from registry.participants.queries import participant_for_admin
 from registry.participants.reference import reference
 from registry.participants.schemas import load_or_fail as load
-from registry.participants.views import long_date, long_month, short_name
+from registry.web.consents.forms import AddConsentFormForm, FindParticipantForm, WithdrawalForm
+from registry.web.labels import LEVELS, REASONS, REQUESTERS, level_label
+from registry.web.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS
+from registry.web.participants.views import long_date, long_month, short_name
 
 bp = Blueprint("consents", __name__, url_prefix="/admin")
 

@@ -19,12 +19,12 @@ from registry.errors import ValidationFailed
 from registry.exports.actions import export_download
 from registry.exports.catalogue import TABLES
 from registry.exports.extract import PARQUET, parquet_available
-from registry.exports.forms import ExtractForm
 from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import ExportArgs
 from registry.participants.schemas import load_or_fail as load
-from registry.participants.views import long_date
+from registry.web.exports.forms import ExtractForm
+from registry.web.participants.views import long_date
 
 bp = Blueprint("exports_web", __name__, url_prefix="/grants")
 

@@ -39,8 +39,8 @@ from registry.eligibility.catalogue import Field as CatalogueField
 from registry.eligibility.catalogue import FieldType, catalogue, catalogue_for
 from registry.eligibility.criteria import MAX_CLAUSES
 from registry.errors import ValidationFailed
-from registry.participants.forms import RegistryForm, strip_text
 from registry.participants.reference import reference
+from registry.web.participants.forms import RegistryForm, strip_text
 
 OPERATOR_LABELS = {
     "=": "is (=)",

@@ -12,13 +12,13 @@ from flask_login import logout_user
 from werkzeug.wrappers import Response
 
 from registry.auth import actions, code_attempts
-from registry.auth.forms import ChangePasswordForm, SecurityCodeForm, SignInForm
 from registry.auth.models import User
 from registry.auth.session import reissue_session, safe_next_url, signed_in_user, start_session
 from registry.config import Settings
 from registry.db import session as db_session
 from registry.errors import ValidationFailed
 from registry.extensions import limiter
+from registry.web.auth.forms import ChangePasswordForm, SecurityCodeForm, SignInForm
 
 bp = Blueprint("auth", __name__)
 

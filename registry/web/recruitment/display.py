@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry.eligibility.display import BarChart, bar_chart, figure
 from registry.recruitment.models import (
     APPROACHED_TOO_OFTEN,
     APPROVED,
@@ -27,6 +26,7 @@ from registry.recruitment.models import (
     SUBMITTED,
     TO_CONTACT,
 )
+from registry.web.eligibility.display import BarChart, bar_chart, figure
 
 # (words, NHS.UK tag colour) for each of a request's statuses.
 REQUEST_STATUS_TAGS = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from registry.api.limits import limit_partner_queries
+from registry.auth.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.eligibility.actions import count_eligible, matching_participant_rows

@@ -16,15 +16,15 @@ from wtforms import Field, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from registry.input_rules import TooDeeplyNested, load_json
-from registry.participants.forms import (
+from registry.recruitment.models import OUTCOMES
+from registry.web.participants.forms import (
     RegistryForm,
     strip_text,
     text_field,
     whole_number,
     without_blanks,
 )
-from registry.recruitment.display import CONTACT_STATUS_LABELS
-from registry.recruitment.models import OUTCOMES
+from registry.web.recruitment.display import CONTACT_STATUS_LABELS
 
 CRITERIA = "criteria"
 CHOOSE_CRITERIA = "Choose one of your saved queries, or paste the criteria."

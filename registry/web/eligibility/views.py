@@ -14,15 +14,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from registry.api.limits import limit_partner_queries
+from registry.auth.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
 from registry.eligibility.actions import audience_of, count_eligible
 from registry.eligibility.catalogue import catalogue_for
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
-from registry.eligibility.display import CountAnswer, count_answer
-from registry.eligibility.forms import OPERATOR_LABELS, QueryForm, query_form_for
 from registry.eligibility.saved import (
     add_version,
     create_saved_query,
@@ -31,7 +29,9 @@ from registry.eligibility.saved import (
     visible_saved_query,
 )
 from registry.errors import RepeatedQuery, ValidationFailed, record_refusal
-from registry.participants.views import long_date
+from registry.web.eligibility.display import CountAnswer, count_answer
+from registry.web.eligibility.forms import OPERATOR_LABELS, QueryForm, query_form_for
+from registry.web.participants.views import long_date
 
 bp = Blueprint("eligibility_web", __name__, url_prefix="/eligibility")
 

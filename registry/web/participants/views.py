@@ -26,7 +26,6 @@ from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.consents.actions import record_consent
-from registry.consents.forms import LEVELS, level_label
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import FULL, NO_FURTHER_DATA, ConsentForm, ConsentRecord
 from registry.consents.queries import (
@@ -49,19 +48,6 @@ from registry.errors import (
 )
 from registry.facts.derive import current_consent
 from registry.participants.actions import correct_participant, enrol_participant
-from registry.participants.forms import (
-    CONSULTEE_LABELS,
-    ENROLMENT_FORMS,
-    OUTCOME_LABELS,
-    AssessmentForm,
-    ConsentChangeForm,
-    CorrectionForm,
-    RegistryForm,
-    SearchForm,
-    TreatmentTrialForm,
-    consent_item_field,
-    item_field,
-)
 from registry.participants.identity import read_identities
 from registry.participants.models import COHORTS, Participant
 from registry.participants.queries import (
@@ -75,6 +61,20 @@ from registry.participants.queries import (
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs, load_enrolment
 from registry.participants.schemas import load_or_fail as load
+from registry.web.labels import LEVELS, level_label
+from registry.web.participants.forms import (
+    CONSULTEE_LABELS,
+    ENROLMENT_FORMS,
+    OUTCOME_LABELS,
+    AssessmentForm,
+    ConsentChangeForm,
+    CorrectionForm,
+    RegistryForm,
+    SearchForm,
+    TreatmentTrialForm,
+    consent_item_field,
+    item_field,
+)
 
 bp = Blueprint("participants_web", __name__, url_prefix="/participants")
 

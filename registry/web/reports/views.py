@@ -16,11 +16,8 @@ from registry.auth.session import acting_as, requires
 from registry.errors import NotFound, ValidationFailed
 from registry.participants.reference import reference
 from registry.participants.schemas import load_or_fail as load
-from registry.participants.views import long_date
 from registry.reports.actions import load_reference, write_datasheet_section
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
-from registry.reports.display import comparison_charts, group_labels, page_helpers
-from registry.reports.forms import ChooseReportForm, ReferenceForm, SectionForm, reference_choices
 from registry.reports.queries import (
     DEFAULT_REFERENCE,
     available_references,
@@ -30,6 +27,14 @@ from registry.reports.queries import (
 from registry.reports.references import ReferencePopulation
 from registry.reports.report import representativeness
 from registry.reports.schemas import ReferenceArgs, ReportArgs, SectionArgs
+from registry.web.participants.views import long_date
+from registry.web.reports.display import comparison_charts, group_labels, page_helpers
+from registry.web.reports.forms import (
+    ChooseReportForm,
+    ReferenceForm,
+    SectionForm,
+    reference_choices,
+)
 
 bp = Blueprint("reports_web", __name__, url_prefix="/reports")
 

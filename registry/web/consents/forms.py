@@ -6,7 +6,6 @@ chosen into the API's body for the same schema and action to judge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -22,15 +21,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from registry.consents.models import (
-    FULL,
-    NO_FURTHER_CONTACT,
-    NO_FURTHER_DATA,
-    REQUESTED_BY,
-    WITHDRAWAL_REASONS,
-)
-from registry.participants.forms import CONSULTEE_CHOICES, RegistryForm
 from registry.participants.models import COHORTS
+from registry.web.labels import LEVELS, REASONS, REQUESTERS, level_label
+from registry.web.participants.forms import CONSULTEE_CHOICES, RegistryForm
 
 
 class AddConsentFormForm(FlaskForm):
@@ -57,50 +50,6 @@ class AddConsentFormForm(FlaskForm):
 
 
 # -- withdrawal -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Level:
-    code: str  # as the consent literature numbers them
-    title: str
-    effect: str
-
-
-LEVELS: dict[str, Level] = {
-    NO_FURTHER_CONTACT: Level(
-        "W1",
-        "No further contact",
-        "They are never approached again. Their data is kept and used.",
-    ),
-    NO_FURTHER_DATA: Level(
-        "W2",
-        "No further data",
-        "They are never approached again and nothing new is recorded about them. What was "
-        "collected before is kept and used.",
-    ),
-    FULL: Level(
-        "W3",
-        "Full withdrawal",
-        "Their identity is destroyed and cannot be recovered. Their clinical data is "
-        "deleted. A record that they withdrew is kept.",
-    ),
-}
-REASONS = {
-    "participant_request": "They asked to withdraw",
-    "consultee_advice": "A consultee advised they would want to",
-    "clinical_team_advice": "Their clinical team advised it",
-    "other": "Another reason",
-}
-REQUESTERS = {"participant": "The participant", "consultee": "A consultee, on their behalf"}
-assert set(REASONS) == set(WITHDRAWAL_REASONS) and set(REQUESTERS) == set(REQUESTED_BY)
-
-
-def level_label(level: str | None) -> str:
-    """ "W2 No further data", say."""
-    if level is None:
-        return "Not withdrawn"
-    known = LEVELS.get(level)
-    return f"{known.code} {known.title}" if known else level
 
 
 def _choices(labels: dict[str, str]) -> list[SelectChoice]:

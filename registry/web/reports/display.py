@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from registry.consents.forms import level_label
 from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.consents.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.reports.report import ATTRITION_ATTRIBUTES, NOT_KNOWN, NOT_STATED, attributes
 from registry.web.charts import Comparison, ComparisonChart, comparison_chart, percent
+from registry.web.labels import level_label
 
 STAGE_LABELS = {
     "enrolled": "Enrolled",

@@ -1,0 +1,1 @@
+"""Admins' consent pages: consent forms, a participant's consent timeline, withdrawals."""

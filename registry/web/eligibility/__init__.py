@@ -1,0 +1,1 @@
+"""The eligibility query pages: criteria, counts and saved queries."""

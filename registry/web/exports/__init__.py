@@ -1,0 +1,1 @@
+"""Data-access grant and extract pages."""

@@ -1,0 +1,57 @@
+"""How withdrawal levels, reasons and requesters read on every page that names them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from registry.consents.models import (
+    FULL,
+    NO_FURTHER_CONTACT,
+    NO_FURTHER_DATA,
+    REQUESTED_BY,
+    WITHDRAWAL_REASONS,
+)
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str  # as the consent literature numbers them
+    title: str
+    effect: str
+
+
+LEVELS: dict[str, Level] = {
+    NO_FURTHER_CONTACT: Level(
+        "W1",
+        "No further contact",
+        "They are never approached again. Their data is kept and used.",
+    ),
+    NO_FURTHER_DATA: Level(
+        "W2",
+        "No further data",
+        "They are never approached again and nothing new is recorded about them. What was "
+        "collected before is kept and used.",
+    ),
+    FULL: Level(
+        "W3",
+        "Full withdrawal",
+        "Their identity is destroyed and cannot be recovered. Their clinical data is "
+        "deleted. A record that they withdrew is kept.",
+    ),
+}
+REASONS = {
+    "participant_request": "They asked to withdraw",
+    "consultee_advice": "A consultee advised they would want to",
+    "clinical_team_advice": "Their clinical team advised it",
+    "other": "Another reason",
+}
+REQUESTERS = {"participant": "The participant", "consultee": "A consultee, on their behalf"}
+assert set(REASONS) == set(WITHDRAWAL_REASONS) and set(REQUESTERS) == set(REQUESTED_BY)
+
+
+def level_label(level: str | None) -> str:
+    """ "W2 No further data", say."""
+    if level is None:
+        return "Not withdrawn"
+    known = LEVELS.get(level)
+    return f"{known.code} {known.title}" if known else level

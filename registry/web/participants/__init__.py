@@ -1,0 +1,1 @@
+"""Clinicians' pages: enrolment, a participant's record, assessments and corrections."""

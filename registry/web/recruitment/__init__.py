@@ -1,0 +1,1 @@
+"""Recruitment-list pages for partners, admins and clinical teams."""

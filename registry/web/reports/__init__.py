@@ -1,0 +1,1 @@
+"""Representativeness and attrition report pages."""
