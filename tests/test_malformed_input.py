@@ -27,8 +27,8 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import Site
 from registry.auth.permissions import Role
 from registry.db import session
+from registry.enrolment.importing import COLUMNS, import_participants
 from registry.input_rules import MAX_JSON_DEPTH, InputSchema
-from registry.participants.importing import COLUMNS, import_participants
 from registry.participants.models import Participant
 from registry.recruitment.models import RecruitmentRequest
 from tests.conftest import Account, ApiUser, enrolment_body, new_nhs_number, post_form

@@ -25,8 +25,8 @@ from registry.consents.schemas import (
 )
 from registry.db import session
 from registry.facts.derive import current_consent
+from registry.fields import Month
 from registry.participants.queries import participant_for_admin, visible_participant
-from registry.participants.schemas import Month
 
 blp = Blueprint("consent_forms", __name__, description="Consent-form versions")
 

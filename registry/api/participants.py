@@ -24,24 +24,23 @@ from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.schemas import EnrolmentArgs
 from registry.errors import ValidationFailed
 from registry.exports.actions import list_grant_participants
 from registry.exports.queries import usable_grant
 from registry.exports.rows import GRANT_REQUIRED
 from registry.exports.schemas import GrantParticipantPageSchema
-from registry.participants.actions import correct_participant, enrol_participant
+from registry.facts.participant_views import enrolment_view, participant_view, participant_views
+from registry.participants.actions import correct_participant
 from registry.participants.models import Participant
 from registry.participants.queries import (
-    enrolment_view,
     find_visible_by_nhs_number,
     page_of,
-    participant_view,
-    participant_views,
     visible_participant,
     visible_participants,
 )
 from registry.participants.schemas import (
-    EnrolmentArgs,
     ParticipantListArgs,
     ParticipantPageSchema,
     ParticipantSchema,

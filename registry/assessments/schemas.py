@@ -8,8 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from registry.assessments.instruments import INSTRUMENT_CODES
 from registry.assessments.treatment import trial_outcomes
+from registry.fields import Month, PastDate, StrictBoolean, WholeNumber
 from registry.input_rules import InputSchema
-from registry.participants.schemas import Month, PastDate, StrictBoolean, WholeNumber
 
 
 class AssessmentArgs(InputSchema):

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 from registry.audit.actions import Actor
 from registry.cli._common import progress_bar, transaction
 from registry.cli.batches import run_in_batches
-from registry.participants import importing
+from registry.enrolment import importing
 
 
 @click.group("import")

@@ -19,9 +19,7 @@ from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import (
     CAPACITY_CONSULTEE,
     CONSULTEE_TYPES,
-    FULL,
     REQUESTED_BY,
-    WITHDRAWAL_LEVELS,
     WITHDRAWAL_REASONS,
     ConsentForm,
     ConsentItemEvent,
@@ -37,7 +35,13 @@ from registry.participants.identity import (
     lock_participant,
     shred_participant,
 )
-from registry.participants.models import COHORTS, Participant, ParticipantFacts
+from registry.participants.models import (
+    COHORTS,
+    FULL,
+    WITHDRAWAL_LEVELS,
+    Participant,
+    ParticipantFacts,
+)
 from registry.signals import (
     consent_changed,
     participant_withdrawn,

@@ -84,11 +84,6 @@ class ConsentItemEvent(Base):
         return f"<ConsentItemEvent {self.item}={self.granted}>"
 
 
-# Withdrawal levels, least strict first (UK Biobank, NIHR BioResource, HRA): W1, W2, W3.
-NO_FURTHER_CONTACT = "no_further_contact"
-NO_FURTHER_DATA = "no_further_data"
-FULL = "full"
-WITHDRAWAL_LEVELS = (NO_FURTHER_CONTACT, NO_FURTHER_DATA, FULL)
 WITHDRAWAL_REASONS = (
     "participant_request",
     "consultee_advice",

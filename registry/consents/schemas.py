@@ -1,4 +1,4 @@
-"""Consent-form output."""
+"""Consent input (a signing, a change of items, a withdrawal) and consent-form output."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.consents.actions import withdrawal_problems
-from registry.consents.items import CONSENT_ITEMS
+from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import (
     CAPACITY_CONFIRMED,
     CAPACITY_CONSULTEE,
     CONSULTEE_TYPES,
     REQUESTED_BY,
-    WITHDRAWAL_LEVELS,
     WITHDRAWAL_REASONS,
 )
+from registry.fields import PastDate, StrictBoolean
 from registry.input_rules import InputSchema, Prose
-from registry.participants.models import COHORTS
-from registry.participants.schemas import Consultee, PastDate, StrictBoolean
+from registry.participants.models import COHORTS, WITHDRAWAL_LEVELS
+from registry.participants.schemas import person_name
 
 
 class ConsentFormSchema(Schema):
@@ -33,6 +33,46 @@ class ConsentFormSchema(Schema):
 
 class ConsentFormArgs(InputSchema):
     cohort = fields.String(validate=validate.OneOf(COHORTS))
+
+
+class Consultee(InputSchema):
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(CONSULTEE_TYPES, error="Choose a personal or nominated consultee."),
+    )
+    name = person_name("name")
+
+
+# Every item answered explicitly: each is agreed separately, none is assumed.
+ConsentItems = InputSchema.from_dict(
+    {item: StrictBoolean(required=True) for item in CONSENT_ITEMS},
+    name="ConsentItems",
+)
+
+
+class ConsentArgs(InputSchema):
+    form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    signed_on = PastDate(required=True)
+    items = fields.Nested(ConsentItems, required=True)
+    capacity = fields.String(
+        load_default=CAPACITY_CONFIRMED,
+        validate=validate.OneOf((CAPACITY_CONFIRMED, CAPACITY_CONSULTEE)),
+        metadata={"description": "the clinician confirms capacity, or a consultee declares"},
+    )
+    consultee = fields.Nested(Consultee, load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check(self, data: dict[str, Any], **kwargs: Any) -> None:
+        problems: dict[str, list[str]] = {}
+        for item in REQUIRED_ITEMS:
+            if data.get("items", {}).get(item) is False:
+                problems[f"items.{item}"] = ["Joining the registry needs this consent."]
+        if data.get("capacity") == CAPACITY_CONSULTEE and not data.get("consultee"):
+            problems["consultee"] = ["Give the consultee's type and name."]
+        if data.get("capacity") == CAPACITY_CONFIRMED and data.get("consultee"):
+            problems["consultee"] = ["A consultee is only recorded when capacity is lacking."]
+        if problems:
+            raise ValidationError(problems)
 
 
 class WithdrawalArgs(InputSchema):

@@ -45,9 +45,9 @@ from registry.consents.actions import add_consent_form
 from registry.consents.items import CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE, ConsentForm
 from registry.db import session
+from registry.enrolment.actions import Refusal, enrol_batch
 from registry.errors import Forbidden
 from registry.facts.derive import refresh_facts_for
-from registry.participants.actions import Refusal, enrol_batch
 from registry.participants.models import Participant
 from registry.participants.reference import diagnosis_fits
 from registry.participants.synthetic import synthetic_nhs_numbers

@@ -6,8 +6,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from registry.exports.rows import GRANT_REQUIRED
+from registry.fields import StrictBoolean
 from registry.input_rules import InputSchema
-from registry.participants.schemas import StrictBoolean
 
 CRITERIA_DESCRIPTION = (
     "A criteria document: optional cohort, and nested all / any / none groups of "

@@ -32,10 +32,10 @@ from typing import Any
 
 from registry.assessments.instruments import instrument
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.consents.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.exports.models import DataAccessGrant
 from registry.exports.pseudonymise import StudyView
 from registry.exports.queries import OutputOrder, required_consent_items, subjects_in_order
+from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
 FHIR_JSON = "application/fhir+json"
 # The registry's own code systems (no public one covers them).

@@ -44,7 +44,7 @@ from registry.assessments.models import Assessment, TreatmentTrial
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
-from registry.consents.models import FULL, NO_FURTHER_DATA, ConsentForm, ConsentRecord
+from registry.consents.models import ConsentForm, ConsentRecord
 from registry.db import database, session
 from registry.errors import Forbidden, NotFound
 from registry.exports.models import (
@@ -54,7 +54,13 @@ from registry.exports.models import (
     DataExport,
     GrantResearcher,
 )
-from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
+from registry.participants.models import (
+    FULL,
+    NO_FURTHER_DATA,
+    STATUS_SHREDDED,
+    Participant,
+    ParticipantFacts,
+)
 
 NOT_FOUND = "There is no data-access grant with this id that you can see."
 STREAM_ROWS = 5_000  # rows fetched at a time from an extract's statements

@@ -23,7 +23,6 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from registry.audit.actions import Actor, AuditEntry, record_events
-from registry.consents.models import FULL, NO_FURTHER_DATA
 from registry.crypto import key_provider
 from registry.crypto.blind_index import blind_index, plan_index_bits
 from registry.crypto.errors import DecryptionFailed, KeyUnavailable
@@ -34,6 +33,8 @@ from registry.db import database, session, utcnow
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
 from registry.participants.models import (
+    FULL,
+    NO_FURTHER_DATA,
     SEALED_COLUMNS,
     STATUS_SHREDDED,
     NhsNumberIndex,
@@ -96,7 +97,7 @@ class Identity:
         )
 
 
-# -- enrolment (the action is participants.actions.enrol_batch) -------------------------
+# -- enrolment (the action is enrolment.actions.enrol_batch) ----------------------------
 
 
 def new_participant_id() -> str:

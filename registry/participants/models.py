@@ -20,6 +20,13 @@ from registry.db import Base, utcnow
 COHORTS = ("EP", "TRD")
 STATUS_ACTIVE = "active"
 STATUS_SHREDDED = "shredded"
+# Withdrawal levels, least strict first (UK Biobank, NIHR BioResource, HRA): W1, W2, W3.
+# Here beside ``Participant.withdrawal_level``, which holds the strictest one recorded:
+# identity refuses new data by it, below the consents package that records withdrawals.
+NO_FURTHER_CONTACT = "no_further_contact"
+NO_FURTHER_DATA = "no_further_data"
+FULL = "full"
+WITHDRAWAL_LEVELS = (NO_FURTHER_CONTACT, NO_FURTHER_DATA, FULL)
 
 SEALED_COLUMNS = (
     "nhs_number_sealed",

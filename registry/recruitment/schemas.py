@@ -10,8 +10,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.eligibility.schemas import CRITERIA_DESCRIPTION
+from registry.fields import WholeNumber
 from registry.input_rules import InputSchema, Prose
-from registry.participants.schemas import WholeNumber
 from registry.recruitment.models import (
     LAY_SUMMARY_MAX,
     NOTE_MAX,

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.consents.models import (
-    FULL,
-    NO_FURTHER_CONTACT,
-    NO_FURTHER_DATA,
-    REQUESTED_BY,
-    WITHDRAWAL_REASONS,
-)
+from registry.consents.models import REQUESTED_BY, WITHDRAWAL_REASONS
+from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
 
 @dataclass(frozen=True)

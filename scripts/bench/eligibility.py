@@ -95,9 +95,9 @@ from registry.demo.seed import (
 from registry.eligibility.compiler import Audience, count_statement, months_before
 from registry.eligibility.criteria import parse_criteria
 from registry.eligibility.disclosure import controlled_count_payload
+from registry.enrolment.actions import participant_columns
 from registry.facts.derive import facts_values
 from registry.migrations import upgrade
-from registry.participants.actions import participant_columns
 from registry.participants.identity import Identity, SealedIdentity, nhs_number_index
 from registry.participants.models import STATUS_ACTIVE
 from registry.participants.synthetic import check_digit

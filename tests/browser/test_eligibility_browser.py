@@ -14,8 +14,8 @@ from playwright.sync_api import Locator, Page, expect
 from registry.audit.actions import Actor
 from registry.auth.permissions import Role
 from registry.db import session
-from registry.participants.actions import enrol_participant
-from registry.participants.schemas import load_enrolment
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.schemas import load_enrolment
 from tests.browser.conftest import LiveServer, add_consent_forms, sign_in
 from tests.conftest import enrolment_body
 

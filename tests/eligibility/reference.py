@@ -18,10 +18,14 @@ from sqlalchemy import select, update
 from registry.audit.actions import Actor
 from registry.auth.models import Site
 from registry.consents.actions import withdraw_participant
-from registry.consents.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.db import session
 from registry.demo.seed import seed_demo
-from registry.participants.models import Participant, ParticipantFacts
+from registry.participants.models import (
+    NO_FURTHER_CONTACT,
+    NO_FURTHER_DATA,
+    Participant,
+    ParticipantFacts,
+)
 from tests.conftest import isolated_app
 
 Row = dict[str, Any]

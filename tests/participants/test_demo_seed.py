@@ -17,10 +17,10 @@ from registry.audit.actions import Actor
 from registry.cli import main
 from registry.db import session
 from registry.demo.seed import SyntheticPerson, synthetic_people
+from registry.enrolment.schemas import EnrolmentArgs, load_enrolment
 from registry.facts.derive import SCORE_COLUMNS
 from registry.participants.identity import read_identity
 from registry.participants.models import Participant, ParticipantFacts
-from registry.participants.schemas import EnrolmentArgs, load_enrolment
 
 COUNT = 60
 SEED = 7

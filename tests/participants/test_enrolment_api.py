@@ -23,9 +23,9 @@ from registry import create_app
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site
 from registry.consents.items import CONSENT_ITEMS
+from registry.enrolment.schemas import load_enrolment
 from registry.errors import ValidationFailed
 from registry.participants.models import Participant
-from registry.participants.schemas import load_enrolment
 from registry.participants.synthetic import check_digit
 from tests.conftest import ApiUser, enrolment_body, make_settings, new_nhs_number
 

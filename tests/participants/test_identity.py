@@ -28,9 +28,10 @@ from registry.consents.models import ConsentForm
 from registry.crypto import key_provider
 from registry.crypto.errors import DecryptionFailed
 from registry.db import session
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.schemas import load_enrolment
 from registry.errors import Conflict, NotFound, ValidationFailed
 from registry.participants import dek_cache
-from registry.participants.actions import enrol_participant
 from registry.participants.identity import (
     BLIND_INDEX_PURPOSE,
     Identity,
@@ -41,7 +42,6 @@ from registry.participants.identity import (
     update_identity,
 )
 from registry.participants.models import NhsNumberIndex, Participant, ParticipantKey
-from registry.participants.schemas import load_enrolment
 from registry.participants.validation import canonical_nhs_number
 from tests.conftest import (
     add_consent_forms,

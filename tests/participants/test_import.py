@@ -20,13 +20,13 @@ from registry.auth.models import Site
 from registry.cli import main
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
+from registry.enrolment import importing
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.importing import COLUMN_PATHS, COLUMNS, enrolment_body
+from registry.enrolment.schemas import load_enrolment
 from registry.errors import Conflict
-from registry.participants import importing
-from registry.participants.actions import enrol_participant
 from registry.participants.identity import find_by_nhs_number
-from registry.participants.importing import COLUMN_PATHS, COLUMNS, enrolment_body
 from registry.participants.models import Participant, ParticipantFacts
-from registry.participants.schemas import load_enrolment
 from tests.conftest import enrolment_body as api_body
 
 pytestmark = pytest.mark.usefixtures("consent_forms")

@@ -23,9 +23,9 @@ from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEMS
 from registry.db import session
-from registry.participants.actions import enrol_participant
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.schemas import load_enrolment
 from registry.participants.models import Participant, ParticipantFacts
-from registry.participants.schemas import load_enrolment
 from tests.conftest import Account, csrf_token_from, enrolment_body, new_nhs_number, post_form
 
 pytestmark = pytest.mark.usefixtures("consent_forms")

@@ -34,7 +34,7 @@ from registry.consents.actions import (
     withdraw_participant,
 )
 from registry.consents.items import CONSENT_ITEM_TEXT
-from registry.consents.models import FULL, Withdrawal
+from registry.consents.models import Withdrawal
 from registry.consents.queries import (
     consent_forms,
     current_form_ids,
@@ -52,10 +52,10 @@ from registry.errors import (
     record_refusal,
 )
 from registry.extensions import limiter
-from registry.participants.models import Participant
+from registry.fields import load_or_fail as load
+from registry.participants.models import FULL, Participant
 from registry.participants.queries import participant_for_admin
 from registry.participants.reference import reference
-from registry.participants.schemas import load_or_fail as load
 from registry.web.consents.forms import AddConsentFormForm, FindParticipantForm, WithdrawalForm
 from registry.web.labels import LEVELS, REASONS, REQUESTERS, level_label
 from registry.web.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS

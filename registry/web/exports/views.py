@@ -22,7 +22,7 @@ from registry.exports.extract import PARQUET, parquet_available
 from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import ExportArgs
-from registry.participants.schemas import load_or_fail as load
+from registry.fields import load_or_fail as load
 from registry.web.exports.forms import ExtractForm
 from registry.web.participants.views import long_date
 

@@ -27,7 +27,7 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.consents.actions import record_consent
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.consents.models import FULL, NO_FURTHER_DATA, ConsentForm, ConsentRecord
+from registry.consents.models import ConsentForm, ConsentRecord
 from registry.consents.queries import (
     consent_forms,
     consent_history,
@@ -37,6 +37,8 @@ from registry.consents.queries import (
 )
 from registry.consents.schemas import ConsentChangeArgs
 from registry.db import session as db_session
+from registry.enrolment.actions import enrol_participant
+from registry.enrolment.schemas import load_enrolment
 from registry.errors import (
     Conflict,
     DuplicateParticipant,
@@ -47,20 +49,20 @@ from registry.errors import (
     record_refusal,
 )
 from registry.facts.derive import current_consent
-from registry.participants.actions import correct_participant, enrol_participant
+from registry.facts.participant_views import participant_view
+from registry.fields import load_or_fail as load
+from registry.participants.actions import correct_participant
 from registry.participants.identity import read_identities
-from registry.participants.models import COHORTS, Participant
+from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
     format_nhs_number,
     page_of,
-    participant_view,
     visible_participant,
     visible_participants,
 )
 from registry.participants.reference import reference
-from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs, load_enrolment
-from registry.participants.schemas import load_or_fail as load
+from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
 from registry.web.labels import LEVELS, level_label
 from registry.web.participants.forms import (
     CONSULTEE_LABELS,

@@ -22,7 +22,7 @@ from registry.db import attempt
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
-from registry.participants.schemas import load_or_fail as load
+from registry.fields import load_or_fail as load
 from registry.recruitment.actions import (
     close_request,
     confirm_request,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry.consents.items import CONSENT_ITEM_TEXT
-from registry.consents.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
+from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.reports.report import ATTRITION_ATTRIBUTES, NOT_KNOWN, NOT_STATED, attributes
 from registry.web.charts import Comparison, ComparisonChart, comparison_chart, percent
 from registry.web.labels import level_label

@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.errors import NotFound, ValidationFailed
+from registry.fields import load_or_fail as load
 from registry.participants.reference import reference
-from registry.participants.schemas import load_or_fail as load
 from registry.reports.actions import load_reference, write_datasheet_section
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
 from registry.reports.queries import (

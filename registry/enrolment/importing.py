@@ -50,9 +50,9 @@ from typing import Any
 
 from registry.audit.actions import Actor, record_event
 from registry.consents.items import CONSENT_ITEMS
+from registry.enrolment.actions import Refusal, enrol_batch
+from registry.enrolment.schemas import load_enrolment
 from registry.errors import ValidationFailed
-from registry.participants.actions import Refusal, enrol_batch
-from registry.participants.schemas import load_enrolment
 
 # Column -> where its value goes in the API enrolment body, in the order the format lists.
 COLUMN_PATHS: dict[str, tuple[str, ...]] = {
@@ -116,7 +116,7 @@ class ImportFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class CheckedRow:
     line: int
-    enrolment: dict[str, Any]  # loaded through schemas.load_enrolment
+    enrolment: dict[str, Any]  # loaded through enrolment.schemas.load_enrolment
 
 
 @dataclass
