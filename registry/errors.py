@@ -12,13 +12,17 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from registry.input_rules import CommandSchema
 from registry.signals import refused, security_event, send_to_all
+
+Command = TypeVar("Command")
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +221,16 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
     walk(prefix, messages)
     return flat
+
+
+def load_command(schema: CommandSchema[Command], data: Mapping[str, Any]) -> Command:
+    """``schema``'s command from ``data`` (a page's form, a file's row), or ValidationFailed
+    naming each field, as the API's 422 does."""
+    try:
+        command: Command = schema.load(data)
+    except ValidationError as exc:
+        raise ValidationFailed(flatten_messages(exc.messages)) from None
+    return command
 
 
 def _flatten_webargs(messages: Any) -> dict[str, list[str]]:

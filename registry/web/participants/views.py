@@ -44,6 +44,7 @@ from registry.errors import (
     NotFound,
     Unauthorised,
     ValidationFailed,
+    load_command,
     record_refusal,
 )
 from registry.facts.derive import current_consent
@@ -319,7 +320,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             assessment = record_assessment(
-                participant, by=acting_as(), **load(AssessmentArgs(), form.assessment())
+                participant, load_command(AssessmentArgs(), form.assessment()), by=acting_as()
             )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -352,7 +353,9 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             trial = record_treatment_trial(
-                participant, by=acting_as(), **load(TreatmentTrialArgs(), form.treatment_trial())
+                participant,
+                load_command(TreatmentTrialArgs(), form.treatment_trial()),
+                by=acting_as(),
             )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
