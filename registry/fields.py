@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.errors import ValidationFailed, flatten_messages
+from registry.input_rules import CommandSchema
+
+Command = TypeVar("Command")
 
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -97,11 +100,18 @@ class Checked(fields.String):
             raise ValidationError([m for ms in exc.fields.values() for m in ms]) from None
 
 
-def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` loaded through ``schema``; ValidationFailed naming every bad field (dotted
-    for nesting)."""
+# A CommandSchema is a Schema too; the first overload that matches wins, as intended.
+@overload
+def load_or_fail(  # type: ignore[overload-overlap]
+    schema: CommandSchema[Command], data: Mapping[str, Any]
+) -> Command: ...
+@overload
+def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]: ...
+def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> Any:
+    """``data`` (an API body, a page's form, a file's row) loaded through ``schema``: its
+    command for a CommandSchema, else a dict; ValidationFailed naming every bad field (dotted
+    for nesting), as the API's 422 does."""
     try:
-        loaded: dict[str, Any] = schema.load(data)
+        return schema.load(data)
     except ValidationError as exc:
         raise ValidationFailed(flatten_messages(exc.messages)) from None
-    return loaded

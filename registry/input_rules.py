@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from marshmallow import Schema, ValidationError, fields, pre_load
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load
 
 NUL = "\x00"
 NUL_MESSAGE = "Must not contain a NUL character."
@@ -135,3 +135,19 @@ class InputSchema(Schema):
         if found:
             raise ValidationError({place: [message] for place, message in found.items()})
         return data
+
+
+Command = TypeVar("Command")
+
+
+class CommandSchema(InputSchema, Generic[Command]):
+    """An input schema that loads into its frozen dataclass, ``command``, not a dict, so
+    what was checked keeps its type in the action that takes it. A field the input may
+    leave out, with no ``load_default``, needs a default (None) in the dataclass; such a
+    field refuses null, so None there can only mean "not given"."""
+
+    command: type[Command]
+
+    @post_load
+    def _to_command(self, data: dict[str, Any], **kwargs: Any) -> Command:
+        return self.command(**data)

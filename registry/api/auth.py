@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from registry.auth import actions
+from registry.auth.commands import AddSite
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission
 from registry.auth.schemas import CurrentUserSchema, SiteArgs, SiteSchema
@@ -39,6 +38,6 @@ def list_sites() -> list[Site]:
 @sites_blp.arguments(SiteArgs)
 @sites_blp.response(201, SiteSchema)
 @sites_blp.alt_response(409, description="A site with that code exists")
-def add_site(args: dict[str, Any]) -> Site:
+def add_site(args: AddSite) -> Site:
     """Add a recruiting site (admins)."""
-    return actions.add_site(code=args["code"], name=args["name"], by=acting_as())
+    return actions.add_site(code=args.code, name=args.name, by=acting_as())

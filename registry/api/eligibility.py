@@ -13,6 +13,7 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.eligibility.actions import count_eligible, matching_participant_rows
 from registry.eligibility.catalogue import catalogue_for
+from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
 from registry.eligibility.saved import (
     add_version,
     create_saved_query,
@@ -52,12 +53,10 @@ def fields() -> dict[str, Any]:
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.arguments(CountArgs)
 @blp.response(200, CountSchema)
-def count(args: dict[str, Any]) -> dict[str, Any]:
+def count(args: CountEligible) -> dict[str, Any]:
     """How many contactable participants meet the criteria: exact for researchers; for
     partners "<10" below ten, otherwise to the nearest 5, with suppression in breakdowns."""
-    return count_eligible(
-        args["criteria"], breakdown=args["breakdown"], user=required_user(), by=acting_as()
-    )
+    return count_eligible(args, user=required_user(), by=acting_as())
 
 
 @blp.route("/eligibility/participants", methods=["POST"])
@@ -93,18 +92,11 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.arguments(SavedQueryArgs)
 @blp.response(201, SavedQuerySchema)
-def save_query(args: dict[str, Any]) -> dict[str, Any]:
+def save_query(args: SaveQuery) -> dict[str, Any]:
     """Save a named criteria document as version 1; "shared" lets the others of your role
     in your organisation see and version it. Run it with POST /eligibility/count and its
     criteria."""
-    query = create_saved_query(
-        name=args["name"],
-        document=args["criteria"],
-        breakdown=args["breakdown"],
-        shared=args["shared"],
-        user=required_user(),
-        by=acting_as(),
-    )
+    query = create_saved_query(args, user=required_user(), by=acting_as())
     return saved_query_view(query, history=True)
 
 
@@ -130,14 +122,8 @@ def saved_query(query_id: str) -> dict[str, Any]:
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.arguments(SavedQueryVersionArgs)
 @blp.response(201, SavedQueryVersionSchema)
-def save_query_version(args: dict[str, Any], query_id: str) -> dict[str, Any]:
+def save_query_version(args: SaveQueryVersion, query_id: str) -> dict[str, Any]:
     """A new version of a saved query (yours, or shared with your role in your
     organisation)."""
-    version = add_version(
-        query_id,
-        document=args["criteria"],
-        breakdown=args["breakdown"],
-        user=required_user(),
-        by=acting_as(),
-    )
+    version = add_version(query_id, args, user=required_user(), by=acting_as())
     return version_view(version)

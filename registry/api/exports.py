@@ -25,6 +25,7 @@ from registry.exports.actions import (
     revoke_grant,
 )
 from registry.exports.catalogue import catalogue_view
+from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions
 from registry.exports.fhir import FHIR_JSON
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import (
@@ -68,7 +69,7 @@ def _file_response(description: str, media_type: str, schema: dict[str, Any]) ->
 @requires(Permission.MANAGE_GRANTS)
 @blp.arguments(GrantArgs)
 @blp.response(201, GrantSchema)
-def create(args: dict[str, Any]) -> dict[str, Any]:
+def create(args: CreateGrant) -> dict[str, Any]:
     """Admins: record an approved study's data-access grant: cohorts, variables (catalogue
     keys), consent items required, date policy, expiry, and the researchers on it."""
     return grant_view(create_grant(args, by=acting_as()))
@@ -102,10 +103,10 @@ def show(grant_id: str) -> dict[str, Any]:
 @requires(Permission.MANAGE_GRANTS)
 @blp.arguments(ResearcherArgs)
 @blp.response(200, GrantSchema)
-def add(args: dict[str, Any], grant_id: str) -> dict[str, Any]:
+def add(args: AddResearcher, grant_id: str) -> dict[str, Any]:
     """Admins: name a researcher (by account email) on the grant."""
     grant = visible_grant(required_user(), grant_id)
-    add_researcher(grant, email=args["email"], by=acting_as())
+    add_researcher(grant, email=args.email, by=acting_as())
     return grant_view(grant)
 
 
@@ -132,12 +133,12 @@ def revoke(grant_id: str) -> dict[str, Any]:
 @blp.arguments(ExportArgs)
 @blp.response(200, content_type="application/zip")
 @blp.doc(responses={"200": _file_response(EXTRACT_DESCRIPTION, "application/zip", BINARY)})
-def export(args: dict[str, Any], grant_id: str) -> Response:
+def export(args: ExtractOptions, grant_id: str) -> Response:
     """Researchers on the grant: make an extract and download it. Built in a temporary
     directory, batch by batch, then streamed from a temporary file; audited."""
     archive, name = export_download(
         usable_grant(required_user(), grant_id),
-        file_format=args["format"],
+        file_format=args.format,
         channel="api",
         by=acting_as(),
     )

@@ -12,6 +12,7 @@ from marshmallow import RAISE
 from sqlalchemy import select
 
 from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.models import Assessment
 from registry.assessments.schemas import (
     AssessmentArgs,
@@ -178,11 +179,11 @@ def correct(changes: dict[str, Any], participant_id: str) -> dict[str, Any]:
 @requires(Permission.RECORD_CLINICAL_DATA)
 @blp.arguments(AssessmentArgs)
 @blp.response(201, AssessmentSchema)
-def add_assessment(args: dict[str, Any], participant_id: str) -> Assessment:
+def add_assessment(args: RecordAssessment, participant_id: str) -> Assessment:
     """Record a rating scale item by item (or its total); ranges checked, total and band
     computed."""
     participant = visible_participant(required_user(), participant_id)
-    return record_assessment(participant, by=acting_as(), **args)
+    return record_assessment(participant, args, by=acting_as())
 
 
 @blp.route("/participants/<participant_id>/assessments", methods=["GET"])
@@ -204,10 +205,10 @@ def list_assessments(participant_id: str) -> list[Assessment]:
 @requires(Permission.RECORD_CLINICAL_DATA)
 @blp.arguments(TreatmentTrialArgs)
 @blp.response(201, TreatmentTrialSchema)
-def add_treatment_trial(args: dict[str, Any], participant_id: str) -> dict[str, Any]:
+def add_treatment_trial(args: RecordTreatmentTrial, participant_id: str) -> dict[str, Any]:
     """Record an antidepressant trial (TRD); failed_adequate_trials is recounted."""
     participant = visible_participant(required_user(), participant_id)
-    trial = record_treatment_trial(participant, by=acting_as(), **args)
+    trial = record_treatment_trial(participant, args, by=acting_as())
     definition = current_definition()
     return {
         "id": trial.id,

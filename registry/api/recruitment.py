@@ -16,6 +16,7 @@ from registry.recruitment.actions import (
     record_outcome,
     submit_request,
 )
+from registry.recruitment.commands import DecideRequest, RecordOutcome, RequestFilter, SubmitRequest
 from registry.recruitment.queries import (
     contact_list,
     funnel,
@@ -45,7 +46,7 @@ blp = Blueprint(
 @requires(Permission.SUBMIT_RECRUITMENT_REQUESTS)
 @blp.arguments(RequestArgs)
 @blp.response(201, RequestSchema)
-def submit(args: dict[str, Any]) -> dict[str, Any]:
+def submit(args: SubmitRequest) -> dict[str, Any]:
     """Partners: ask the registry to approach matching, consenting participants about a
     study. Nobody is chosen until an admin approves."""
     user = required_user()
@@ -56,11 +57,11 @@ def submit(args: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.VIEW_RECRUITMENT_REQUESTS)
 @blp.arguments(RequestListArgs, location="query")
 @blp.response(200, RequestListSchema)
-def list_requests(args: dict[str, Any]) -> dict[str, Any]:
+def list_requests(args: RequestFilter) -> dict[str, Any]:
     """Partners: their organisation's requests; admins: all; clinicians: open requests
     with people on their site's list."""
     user = required_user()
-    items = visible_requests(user, status=args.get("status"))
+    items = visible_requests(user, status=args.status)
     return {"items": [request_view(r, user) for r in items]}
 
 
@@ -83,11 +84,11 @@ def show(request_id: str) -> dict[str, Any]:
     schema="Error",
     description="request_already_decided; contact_window_over (approving after it ended)",
 )
-def decide(args: dict[str, Any], request_id: str) -> dict[str, Any]:
+def decide(args: DecideRequest, request_id: str) -> dict[str, Any]:
     """Admins: approve (freezing the contact lists now) or reject, with a note."""
     user = required_user()
     request = visible_request(user, request_id)
-    decided = decide_request(request, decision=args["decision"], note=args["note"], by=acting_as())
+    decided = decide_request(request, args, by=acting_as())
     return request_view(decided, user)
 
 
@@ -129,12 +130,12 @@ def contacts(request_id: str) -> dict[str, Any]:
 @requires(Permission.WORK_CONTACT_LISTS)
 @blp.arguments(OutcomeArgs)
 @blp.response(200, OutcomeSchema)
-def outcome(args: dict[str, Any], request_id: str, participant_id: str) -> dict[str, Any]:
+def outcome(args: RecordOutcome, request_id: str, participant_id: str) -> dict[str, Any]:
     """Clinicians: record what happened when they approached this person."""
     user = required_user()
     request = visible_request(user, request_id)
     contact = record_outcome(
-        listed_contact(request, user, participant_id), status=args["status"], by=acting_as()
+        listed_contact(request, user, participant_id), status=args.status, by=acting_as()
     )
     return {
         "participant_id": participant_id,

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.reports.actions import load_reference, write_datasheet_section
+from registry.reports.commands import DatasheetOptions, LoadReference, ReportOptions, WriteSection
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
 from registry.reports.queries import available_references, reference_population
 from registry.reports.report import representativeness
@@ -32,12 +33,12 @@ blp = Blueprint("reports", __name__, description="Representativeness (STANDING T
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, ReportSchema)
-def report(args: dict[str, Any], cohort: str) -> Any:
+def report(args: ReportOptions, cohort: str) -> Any:
     """Who is in the cohort, who is missing and who drops out, against a reference
     population: counts, shares with 95% Wilson intervals, representation ratios (flagged
     below 0.8) and missingness. ``?format=csv`` for a spreadsheet."""
-    result = representativeness(cohort, reference_population(args.get("reference")))
-    if args["format"] == "csv":
+    result = representativeness(cohort, reference_population(args.reference))
+    if args.format == "csv":
         return Response(
             report_csv(result),
             mimetype="text/csv",
@@ -52,10 +53,10 @@ def report(args: dict[str, Any], cohort: str) -> Any:
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 @blp.arguments(DatasheetArgs, location="query")
 @blp.response(200, DatasheetSchema)
-def show_datasheet(args: dict[str, Any], cohort: str) -> Any:
+def show_datasheet(args: DatasheetOptions, cohort: str) -> Any:
     """The cohort's STANDING Together datasheet; ``?format=md`` for Markdown."""
-    sheet = datasheet(cohort, reference_population(args.get("reference")))
-    if args["format"] == "md":
+    sheet = datasheet(cohort, reference_population(args.reference))
+    if args.format == "md":
         return Response(datasheet_markdown(sheet), mimetype="text/markdown")
     return sheet
 
@@ -64,9 +65,9 @@ def show_datasheet(args: dict[str, Any], cohort: str) -> Any:
 @requires(Permission.MANAGE_REPORTS)
 @blp.arguments(SectionArgs)
 @blp.response(200, SectionSchema)
-def write_section(args: dict[str, Any], cohort: str, section: str) -> dict[str, Any]:
+def write_section(args: WriteSection, cohort: str, section: str) -> dict[str, Any]:
     """Admins: a new version of one written section (summary, intended uses, ...)."""
-    written = write_datasheet_section(cohort, section, args["text"], by=acting_as())
+    written = write_datasheet_section(cohort, section, args.text, by=acting_as())
     return {"cohort": cohort, "section": section, "version": written.version, "text": written.text}
 
 
@@ -82,7 +83,7 @@ def references() -> dict[str, Any]:
 @requires(Permission.MANAGE_REPORTS)
 @blp.arguments(ReferenceArgs)
 @blp.response(201, ReferenceSchema)
-def add_reference(args: dict[str, Any]) -> dict[str, Any]:
+def add_reference(args: LoadReference) -> dict[str, Any]:
     """Admins: load a reference population (a new version if the id exists), e.g. an
     ICB's catchment, as a CSV of shares in the shipped shape; checked whole first."""
     loaded = load_reference(args, by=acting_as())

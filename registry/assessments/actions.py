@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 
+from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.instruments import instrument as find_instrument
 from registry.assessments.instruments import score_items, score_total
 from registry.assessments.models import Assessment, TreatmentTrial
@@ -24,16 +24,11 @@ _DRUG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ()/+.,-]{1,79}$")
 
 
 def record_assessment(
-    participant: Participant,
-    *,
-    instrument: str,
-    administered_on: dt.date,
-    items: Sequence[object] | None = None,
-    total: object = None,
-    by: Actor,
+    participant: Participant, command: RecordAssessment, *, by: Actor
 ) -> Assessment:
     """Score and store one administration of a rating scale."""
-    scale = find_instrument(instrument)
+    scale = find_instrument(command.instrument)
+    items, total, administered_on = command.items, command.total, command.administered_on
     if items is not None:
         score = score_items(scale, items)  # type: ignore[arg-type]  # checked inside
     elif total is not None:
@@ -78,17 +73,11 @@ def _earliest_assessment(participant: Participant) -> dt.date:
 
 
 def record_treatment_trial(
-    participant: Participant,
-    *,
-    drug: str,
-    started_on: dt.date,
-    adequate_dose: bool,
-    weeks: int,
-    outcome: str,
-    by: Actor,
+    participant: Participant, command: RecordTreatmentTrial, *, by: Actor
 ) -> TreatmentTrial:
     """Store one antidepressant trial (TRD); ``failed_adequate_trials`` follows."""
-    drug = " ".join(drug.split()).lower()
+    drug = " ".join(command.drug.split()).lower()
+    started_on = command.started_on
     if not _DRUG_NAME.match(drug):
         raise ValidationFailed({"drug": ["Give the drug's name, for example sertraline."]})
     locked = lock_for_new_data(participant)
@@ -102,9 +91,9 @@ def record_treatment_trial(
         participant_pk=locked.id,
         drug=drug,
         started_on=started_on,
-        adequate_dose=adequate_dose,
-        weeks=weeks,
-        outcome=outcome,
+        adequate_dose=command.adequate_dose,
+        weeks=command.weeks,
+        outcome=command.outcome,
         recorded_by_id=by.user_id,
     )
     db = session()
@@ -118,7 +107,7 @@ def record_treatment_trial(
         target_id=trial.id,
         participant_id=locked.participant_id,
         details={
-            "outcome": outcome,
+            "outcome": command.outcome,
             "failed_adequate_trials": failed_adequate_trials(locked.id),
             "definition": current_definition().name,
         },

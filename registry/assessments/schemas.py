@@ -6,13 +6,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.instruments import INSTRUMENT_CODES
 from registry.assessments.treatment import trial_outcomes
 from registry.fields import Month, PastDate, StrictBoolean, WholeNumber
-from registry.input_rules import InputSchema
+from registry.input_rules import CommandSchema
 
 
-class AssessmentArgs(InputSchema):
+class AssessmentArgs(CommandSchema[RecordAssessment]):
+    command = RecordAssessment
     instrument = fields.String(
         required=True,
         validate=validate.OneOf(INSTRUMENT_CODES, error="Choose one of: {choices}."),
@@ -39,7 +41,8 @@ class AssessmentSchema(Schema):
     band = fields.String(required=True)
 
 
-class TreatmentTrialArgs(InputSchema):
+class TreatmentTrialArgs(CommandSchema[RecordTreatmentTrial]):
+    command = RecordTreatmentTrial
     drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
     started_on = Month(required=True)
     adequate_dose = StrictBoolean(required=True)

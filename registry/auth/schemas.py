@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.auth.commands import AddSite
 from registry.auth.permissions import ROLE_PERMISSIONS
-from registry.input_rules import InputSchema
+from registry.input_rules import CommandSchema
 
 
 class CurrentUserSchema(Schema):
@@ -24,7 +25,9 @@ class SiteSchema(Schema):
     name = fields.String(required=True)
 
 
-class SiteArgs(InputSchema):
+class SiteArgs(CommandSchema[AddSite]):
+    command = AddSite
+
     code = fields.String(
         required=True,
         validate=[

@@ -28,6 +28,7 @@ from registry.eligibility.catalogue import (
     FieldType,
     catalogue,
 )
+from registry.eligibility.commands import CountEligible
 from registry.eligibility.compiler import (
     Audience,
     count_statement,
@@ -57,13 +58,11 @@ def audience_of(user: User) -> Audience:
     return "researcher" if user.can(Permission.QUERY_EXACT_COUNTS) else "partner"
 
 
-def count_eligible(
-    document: object, *, breakdown: Sequence[str] = (), user: User, by: Actor
-) -> dict[str, Any]:
+def count_eligible(command: CountEligible, *, user: User, by: Actor) -> dict[str, Any]:
     """The count (and breakdown) of contactable participants who meet the criteria."""
-    criteria = parse_criteria(document, role=user.role)
+    criteria = parse_criteria(command.criteria, role=user.role)
     audience = audience_of(user)
-    fields = breakdown_fields(breakdown, user)
+    fields = breakdown_fields(command.breakdown, user)
     question = _question_digest(criteria, fields)
     if audience == "partner":
         _refuse_if_repeated(question, by=by)

@@ -25,51 +25,46 @@ from registry.auth.models import User
 from registry.db import session
 from registry.eligibility.actions import audience_of, breakdown_fields
 from registry.eligibility.catalogue import CATALOGUE_VERSION
+from registry.eligibility.commands import SaveQuery, SaveQueryVersion
 from registry.eligibility.criteria import normalised, parse_criteria
 from registry.eligibility.models import NAME_MAX, SavedQuery, SavedQueryVersion
 from registry.errors import NotFound, ValidationFailed
 
 
-def create_saved_query(
-    *,
-    name: str,
-    document: object,
-    breakdown: Sequence[str] = (),
-    shared: bool = False,
-    user: User,
-    by: Actor,
-) -> SavedQuery:
+def create_saved_query(command: SaveQuery, *, user: User, by: Actor) -> SavedQuery:
     """Save a criteria document as version 1 of a new named query."""
-    name = name.strip()
+    name = command.name.strip()
     if not name or len(name) > NAME_MAX:
         raise ValidationFailed({"name": [f"Give the query a name of 1 to {NAME_MAX} characters."]})
-    if shared and user.organisation is None:
+    if command.shared and user.organisation is None:
         # Sharing is within an organisation; without one the query could never be seen.
         raise ValidationFailed({"shared": ["Only members of an organisation can share queries."]})
     # Checked before anything is added, so a refusal leaves no query without a version.
-    parse_criteria(document, role=user.role)
-    breakdown_fields(breakdown, user)
+    parse_criteria(command.criteria, role=user.role)
+    breakdown_fields(command.breakdown, user)
     query = SavedQuery(
         query_id=secrets.token_hex(8),
         name=name,
         owner_id=user.id,
         owner_role=user.role.value,
         organisation=user.organisation,
-        shared=shared,
+        shared=command.shared,
     )
     session().add(query)
-    _add_version(query, document, breakdown, user=user, by=by, action="create")
+    _add_version(query, command.criteria, command.breakdown, user=user, by=by, action="create")
     return query
 
 
 def add_version(
-    query_id: str, *, document: object, breakdown: Sequence[str] = (), user: User, by: Actor
+    query_id: str, command: SaveQueryVersion, *, user: User, by: Actor
 ) -> SavedQueryVersion:
     """A new version of a query the user can see (the owner, or their role in their
     organisation if shared)."""
     # Locked, so that two people saving at once get versions n and n+1, not a clash.
     query = visible_saved_query(user, query_id, lock=True)
-    return _add_version(query, document, breakdown, user=user, by=by, action="version")
+    return _add_version(
+        query, command.criteria, command.breakdown, user=user, by=by, action="version"
+    )
 
 
 def visible_saved_queries(user: User) -> list[SavedQuery]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
 from registry.exports.rows import GRANT_REQUIRED
 from registry.fields import StrictBoolean
-from registry.input_rules import InputSchema
+from registry.input_rules import CommandSchema, InputSchema
 
 CRITERIA_DESCRIPTION = (
     "A criteria document: optional cohort, and nested all / any / none groups of "
@@ -15,7 +16,9 @@ CRITERIA_DESCRIPTION = (
 )
 
 
-class CountArgs(InputSchema):
+class CountArgs(CommandSchema[CountEligible]):
+    command = CountEligible
+
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
         fields.String(),
@@ -62,7 +65,9 @@ class CatalogueSchema(Schema):
 BREAKDOWN_DESCRIPTION = 'up to two coded fields to break the count down by, e.g. ["site"]'
 
 
-class SavedQueryArgs(InputSchema):
+class SavedQueryArgs(CommandSchema[SaveQuery]):
+    command = SaveQuery
+
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
@@ -77,7 +82,9 @@ class SavedQueryArgs(InputSchema):
     )
 
 
-class SavedQueryVersionArgs(InputSchema):
+class SavedQueryVersionArgs(CommandSchema[SaveQueryVersion]):
+    command = SaveQueryVersion
+
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     breakdown = fields.List(
         fields.String(), load_default=list, metadata={"description": BREAKDOWN_DESCRIPTION}

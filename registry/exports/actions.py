@@ -26,6 +26,7 @@ from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.db import session, utcnow
 from registry.errors import NotFound, ValidationFailed
 from registry.exports.catalogue import CATALOGUE_VERSION
+from registry.exports.commands import CreateGrant
 from registry.exports.extract import (
     PARQUET,
     Extract,
@@ -50,37 +51,37 @@ def _audit(action: str, grant: DataAccessGrant, *, by: Actor, **details: Any) ->
     record_event(action, by=by, target_type=TARGET, target_id=grant.grant_id, details=details)
 
 
-def create_grant(fields: Mapping[str, Any], *, by: Actor) -> DataAccessGrant:
+def create_grant(command: CreateGrant, *, by: Actor) -> DataAccessGrant:
     """Record an approved study's grant, from fields checked by ``GrantArgs``."""
     db = session()
     study_key = secrets.token_hex(16)
     renews: DataAccessGrant | None = None
-    if fields.get("renews"):
+    if command.renews:
         renews = db.scalar(
-            select(DataAccessGrant).where(DataAccessGrant.grant_id == fields["renews"])
+            select(DataAccessGrant).where(DataAccessGrant.grant_id == command.renews)
         )
         if renews is None:
             raise ValidationFailed({"renews": ["There is no grant with this id."]})
-        if renews.ethics_reference != fields["ethics_reference"]:
+        if renews.ethics_reference != command.ethics_reference:
             raise ValidationFailed(
                 {"renews": ["A renewal has the ethics reference of the grant it renews."]}
             )
         study_key = renews.study_key  # the same study: its pseudonyms and dates carry over
-    researchers = [_researcher(email, "researchers") for email in fields.get("researchers", [])]
-    shifted = fields["date_policy"] == DATE_SHIFT
-    consent_items = set(fields.get("consent_items", [])) | set(REQUIRED_ITEMS)
+    researchers = [_researcher(email, "researchers") for email in command.researchers]
+    shifted = command.date_policy == DATE_SHIFT
+    consent_items = set(command.consent_items) | set(REQUIRED_ITEMS)
     grant = DataAccessGrant(
         grant_id=secrets.token_hex(8),
         study_key=study_key,
-        title=fields["title"].strip(),
-        ethics_reference=fields["ethics_reference"],
-        cohorts=sorted(set(fields["cohorts"])),
-        variables=sorted(set(fields["variables"])),
+        title=command.title.strip(),
+        ethics_reference=command.ethics_reference,
+        cohorts=sorted(set(command.cohorts)),
+        variables=sorted(set(command.variables)),
         consent_items=[item for item in CONSENT_ITEMS if item in consent_items],
-        date_policy=fields["date_policy"],
-        max_shift_days=fields.get("max_shift_days") if shifted else None,
+        date_policy=command.date_policy,
+        max_shift_days=command.max_shift_days if shifted else None,
         catalogue_version=CATALOGUE_VERSION,
-        expires_on=fields["expires_on"],
+        expires_on=command.expires_on,
         renews_id=renews.id if renews else None,
         created_by_id=by.user_id,
     )

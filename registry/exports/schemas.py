@@ -19,10 +19,11 @@ from registry.exports.catalogue import (
     VARIABLES,
     ExportColumn,
 )
+from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions
 from registry.exports.extract import FORMATS
 from registry.exports.models import DATE_MONTH, DATE_POLICIES, DATE_SHIFT, TITLE_MAX
 from registry.exports.rows import ROW_TABLES
-from registry.input_rules import InputSchema
+from registry.input_rules import CommandSchema, InputSchema
 from registry.participants.models import COHORTS
 
 # An IRAS ID (6 or 7 digits) or a REC reference (e.g. 24/WM/0123).
@@ -44,7 +45,9 @@ def _choices(values: Any, what: str) -> validate.OneOf:
     return validate.OneOf(list(values), error=f"Not {what}: choose from {{choices}}.")
 
 
-class GrantArgs(InputSchema):
+class GrantArgs(CommandSchema[CreateGrant]):
+    command = CreateGrant
+
     title = fields.String(
         required=True,
         validate=validate.Length(1, TITLE_MAX, error="Give a title of 1 to {max} characters."),
@@ -117,7 +120,9 @@ class GrantArgs(InputSchema):
             raise ValidationError(errors)
 
 
-class ResearcherArgs(InputSchema):
+class ResearcherArgs(CommandSchema[AddResearcher]):
+    command = AddResearcher
+
     email = fields.String(
         required=True,
         validate=validate.Length(1, 254),
@@ -125,7 +130,9 @@ class ResearcherArgs(InputSchema):
     )
 
 
-class ExportArgs(InputSchema):
+class ExportArgs(CommandSchema[ExtractOptions]):
+    command = ExtractOptions
+
     format = fields.String(
         load_default="csv",
         validate=_choices(FORMATS, "a format"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,7 @@ from registry.eligibility.criteria import normalised, parse_criteria
 from registry.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from registry.participants.identity import lock_participant
 from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
+from registry.recruitment.commands import DecideRequest, SubmitRequest
 from registry.recruitment.models import (
     APPROACHED_OUTCOMES,
     APPROACHED_TOO_OFTEN,
@@ -66,11 +68,11 @@ FREEZE_LOCK = 0x52454331  # "REC1"
 FATIGUE_WINDOW = dt.timedelta(days=365)
 
 
-def submit_request(fields: Mapping[str, Any], *, user: User, by: Actor) -> RecruitmentRequest:
+def submit_request(command: SubmitRequest, *, user: User, by: Actor) -> RecruitmentRequest:
     """A partner's request, from fields checked by ``RequestArgs``; the criteria are checked
     here, against the partner's own catalogue."""
     try:
-        criteria = parse_criteria(fields["criteria"], role=user.role)
+        criteria = parse_criteria(command.criteria, role=user.role)
     except ValidationFailed as exc:
         raise ValidationFailed(
             {
@@ -78,19 +80,20 @@ def submit_request(fields: Mapping[str, Any], *, user: User, by: Actor) -> Recru
                 for path, msgs in exc.fields.items()
             }
         ) from None
-    start = fields.get("contact_from") or dt.date.today()
+    start = command.contact_from or dt.date.today()
     request = RecruitmentRequest(
         request_id=secrets.token_hex(8),
         status=SUBMITTED,
-        study_title=fields["study_title"].strip(),
-        sponsor=fields["sponsor"].strip(),
-        ethics_reference=fields["ethics_reference"],
-        criteria=dict(fields["criteria"]),
+        study_title=command.study_title.strip(),
+        sponsor=command.sponsor.strip(),
+        ethics_reference=command.ethics_reference,
+        # parse_criteria has taken the document, so it is an object.
+        criteria=dict(typing.cast(Mapping[str, Any], command.criteria)),
         catalogue_version=CATALOGUE_VERSION,
-        target=fields["target"],
+        target=command.target,
         contact_from=start,
-        contact_until=fields.get("contact_until") or start + DEFAULT_WINDOW,
-        lay_summary=(fields.get("lay_summary") or "").strip() or None,
+        contact_until=command.contact_until or start + DEFAULT_WINDOW,
+        lay_summary=(command.lay_summary or "").strip() or None,
         partner_id=user.id,
         organisation=user.organisation,
     )
@@ -111,7 +114,7 @@ def submit_request(fields: Mapping[str, Any], *, user: User, by: Actor) -> Recru
 
 
 def decide_request(
-    request: RecruitmentRequest, *, decision: str, note: str | None, by: Actor
+    request: RecruitmentRequest, command: DecideRequest, *, by: Actor
 ) -> RecruitmentRequest:
     """Approve (freezing the lists in this transaction) or reject a submitted request."""
     locked = _lock(request)
@@ -120,8 +123,8 @@ def decide_request(
     now = utcnow()
     locked.decided_by_id = by.user_id
     locked.decided_at = now
-    locked.decision_note = (note or "").strip() or None
-    if decision == "reject":
+    locked.decision_note = (command.note or "").strip() or None
+    if command.decision == "reject":
         locked.status = REJECTED
         record_event(
             "recruitment.reject",

@@ -11,7 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from registry.eligibility.schemas import CRITERIA_DESCRIPTION
 from registry.fields import WholeNumber
-from registry.input_rules import InputSchema, Prose
+from registry.input_rules import CommandSchema, Prose
+from registry.recruitment.commands import DecideRequest, RecordOutcome, RequestFilter, SubmitRequest
 from registry.recruitment.models import (
     LAY_SUMMARY_MAX,
     NOTE_MAX,
@@ -40,7 +41,9 @@ def _iras_id(value: str) -> None:
         raise ValidationError("Give the study's IRAS ID: 6 or 7 digits, for example 1004567.")
 
 
-class RequestArgs(InputSchema):
+class RequestArgs(CommandSchema[SubmitRequest]):
+    command = SubmitRequest
+
     study_title = _text(TITLE_MAX, "the study's title", required=True)
     sponsor = _text(SPONSOR_MAX, "the sponsor's name", required=True)
     ethics_reference = fields.String(
@@ -73,7 +76,9 @@ class RequestArgs(InputSchema):
             raise ValidationError("A contact window can be at most two years.", "contact_until")
 
 
-class DecisionArgs(InputSchema):
+class DecisionArgs(CommandSchema[DecideRequest]):
+    command = DecideRequest
+
     decision = fields.String(
         required=True,
         validate=validate.OneOf(("approve", "reject"), error="Choose approve or reject."),
@@ -87,14 +92,18 @@ class DecisionArgs(InputSchema):
             raise ValidationError("Say why the request is rejected.", "note")
 
 
-class OutcomeArgs(InputSchema):
+class OutcomeArgs(CommandSchema[RecordOutcome]):
+    command = RecordOutcome
+
     status = fields.String(
         required=True,
         validate=validate.OneOf(OUTCOMES, error=f"Choose one of {', '.join(OUTCOMES)}."),
     )
 
 
-class RequestListArgs(InputSchema):
+class RequestListArgs(CommandSchema[RequestFilter]):
+    command = RequestFilter
+
     status = fields.String(
         validate=validate.OneOf(("submitted", "approved", "rejected", "open", "closed"))
     )

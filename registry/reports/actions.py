@@ -4,7 +4,6 @@ new versions (the tables are append-only) and both are audited."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -12,6 +11,7 @@ from registry.audit.actions import Actor, record_event
 from registry.db import session
 from registry.errors import ValidationFailed
 from registry.participants.reference import reference
+from registry.reports.commands import LoadReference
 from registry.reports.models import DatasheetSection, LoadedReference
 from registry.reports.references import ReferenceProblem, parse_shares, shipped_references
 
@@ -31,16 +31,16 @@ WRITTEN_SECTIONS: dict[str, str] = {
 }
 
 
-def load_reference(fields: dict[str, Any], *, by: Actor) -> LoadedReference:
+def load_reference(command: LoadReference, *, by: Actor) -> LoadedReference:
     """A new version of an admin's reference population, checked whole first."""
     problems: dict[str, list[str]] = {}
-    ref_id = fields["reference_id"]
+    ref_id = command.reference_id
     if not REFERENCE_ID.match(ref_id):
         problems["reference_id"] = ["Use 3 to 64 lower-case letters, digits and hyphens."]
     elif ref_id in shipped_references():
         problems["reference_id"] = ["That id is a shipped reference; choose another."]
     try:
-        parse_shares(fields["shares_csv"])
+        parse_shares(command.shares_csv)
     except ReferenceProblem as exc:
         problems["shares_csv"] = exc.problems
     if problems:
@@ -52,12 +52,12 @@ def load_reference(fields: dict[str, Any], *, by: Actor) -> LoadedReference:
     loaded = LoadedReference(
         reference_id=ref_id,
         version=(latest or 0) + 1,
-        name=fields["name"],
-        geography=fields["geography"],
-        geography_code=fields.get("geography_code"),
-        year=fields["year"],
-        source=fields["source"],
-        shares_csv=fields["shares_csv"],
+        name=command.name,
+        geography=command.geography,
+        geography_code=command.geography_code,
+        year=command.year,
+        source=command.source,
+        shares_csv=command.shares_csv,
         loaded_by_id=by.user_id,
     )
     db.add(loaded)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from registry.input_rules import InputSchema, Prose
+from registry.input_rules import CommandSchema, Prose
 from registry.reports.actions import SECTION_MAX, WRITTEN_SECTIONS
+from registry.reports.commands import DatasheetOptions, LoadReference, ReportOptions, WriteSection
 
 CURRENT_YEAR_MAX = 2100
 
 
-class ReportArgs(InputSchema):
+class ReportArgs(CommandSchema[ReportOptions]):
+    command = ReportOptions
+
     reference = fields.String(
         validate=validate.Length(max=64),
         metadata={"description": "reference population id; default census-2021-birmingham"},
@@ -20,7 +23,9 @@ class ReportArgs(InputSchema):
     )
 
 
-class DatasheetArgs(InputSchema):
+class DatasheetArgs(CommandSchema[DatasheetOptions]):
+    command = DatasheetOptions
+
     reference = fields.String(validate=validate.Length(max=64))
     format = fields.String(
         load_default="json",
@@ -28,7 +33,9 @@ class DatasheetArgs(InputSchema):
     )
 
 
-class ReferenceArgs(InputSchema):
+class ReferenceArgs(CommandSchema[LoadReference]):
+    command = LoadReference
+
     reference_id = fields.String(required=True, metadata={"description": "e.g. icb-2021-bsol"})
     name = fields.String(required=True, validate=validate.Length(1, 200))
     geography = fields.String(required=True, validate=validate.Length(1, 200))
@@ -43,7 +50,9 @@ class ReferenceArgs(InputSchema):
     )
 
 
-class SectionArgs(InputSchema):
+class SectionArgs(CommandSchema[WriteSection]):
+    command = WriteSection
+
     text = Prose(required=True, validate=validate.Length(1, SECTION_MAX))
 
 

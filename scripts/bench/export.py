@@ -139,6 +139,7 @@ def set_up_grant(env: dict[str, str]) -> tuple[str, str]:
     from registry.db import session
     from registry.exports.actions import create_grant
     from registry.exports.catalogue import VARIABLES
+    from registry.exports.commands import CreateGrant
 
     app = create_app(Settings.load(env))
     with app.test_request_context():
@@ -152,17 +153,18 @@ def set_up_grant(env: dict[str, str]) -> tuple[str, str]:
         ).user
         token = auth_actions.issue_token(researcher, name="bench", expires_days=1, by=by).secret
         grant = create_grant(
-            {
-                "title": "Benchmark study",
-                "ethics_reference": "1004567",
-                "cohorts": ["EP", "TRD"],
-                "variables": list(VARIABLES),
-                "consent_items": [],
-                "date_policy": "shift",
-                "max_shift_days": 180,
-                "expires_on": dt.date.today() + dt.timedelta(days=30),
-                "researchers": [researcher.email],
-            },
+            CreateGrant(
+                title="Benchmark study",
+                ethics_reference="1004567",
+                cohorts=["EP", "TRD"],
+                variables=list(VARIABLES),
+                consent_items=[],
+                date_policy="shift",
+                max_shift_days=180,
+                expires_on=dt.date.today() + dt.timedelta(days=30),
+                researchers=[researcher.email],
+                renews=None,
+            ),
             by=by,
         )
         session().commit()

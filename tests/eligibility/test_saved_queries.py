@@ -287,6 +287,7 @@ def test_a_refused_save_adds_nothing_to_the_session(app: Flask, researcher: ApiU
     """The web page re-renders after a refusal in the same request: nothing half-made may
     be waiting in the session to be flushed (a query with no version)."""
     from registry.audit.actions import Actor
+    from registry.eligibility.commands import SaveQuery
     from registry.eligibility.saved import create_saved_query
     from registry.errors import ValidationFailed
 
@@ -295,8 +296,12 @@ def test_a_refused_save_adds_nothing_to_the_session(app: Flask, researcher: ApiU
         assert user is not None
         with pytest.raises(ValidationFailed):
             create_saved_query(
-                name="Bad",
-                document={"all": [{"field": "age", "op": ">=", "value": "old"}]},
+                SaveQuery(
+                    name="Bad",
+                    criteria={"all": [{"field": "age", "op": ">=", "value": "old"}]},
+                    breakdown=[],
+                    shared=False,
+                ),
                 user=user,
                 by=Actor.for_user(user),
             )

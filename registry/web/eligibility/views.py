@@ -20,6 +20,7 @@ from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
 from registry.eligibility.actions import audience_of, count_eligible
 from registry.eligibility.catalogue import catalogue_for
+from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import (
     add_version,
@@ -80,7 +81,7 @@ def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
         try:
             with attempt():
                 result = count_eligible(
-                    form.criteria(), breakdown=form.breakdown(), user=user, by=acting_as()
+                    CountEligible(form.criteria(), form.breakdown()), user=user, by=acting_as()
                 )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -101,10 +102,12 @@ def save() -> tuple[str, int] | Response:
         try:
             with attempt():
                 saved_query = create_saved_query(
-                    name=form.query_name.data or "",
-                    document=form.criteria(),
-                    breakdown=form.breakdown(),
-                    shared=bool(form.shared.data),
+                    SaveQuery(
+                        name=form.query_name.data or "",
+                        criteria=form.criteria(),
+                        breakdown=form.breakdown(),
+                        shared=bool(form.shared.data),
+                    ),
                     user=required_user(),
                     by=acting_as(),
                 )
@@ -125,8 +128,7 @@ def save_version(query_id: str) -> tuple[str, int] | Response:
             with attempt():
                 add_version(
                     query_id,
-                    document=form.criteria(),
-                    breakdown=form.breakdown(),
+                    SaveQueryVersion(form.criteria(), form.breakdown()),
                     user=required_user(),
                     by=acting_as(),
                 )

@@ -22,7 +22,7 @@ from registry.exports.extract import PARQUET, parquet_available
 from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import ExportArgs
-from registry.fields import load_or_fail as load
+from registry.fields import load_or_fail
 from registry.web.exports.forms import ExtractForm
 from registry.web.participants.views import long_date
 
@@ -58,9 +58,9 @@ def extract(grant_id: str) -> Response | tuple[str, int]:
     grant = usable_grant(required_user(), grant_id)
     form = ExtractForm()
     try:
-        args = load(ExportArgs(), {"format": form.file_format.data})
+        args = load_or_fail(ExportArgs(), {"format": form.file_format.data})
         archive, name = export_download(
-            grant, file_format=args["format"], channel="web", by=acting_as()
+            grant, file_format=args.format, channel="web", by=acting_as()
         )
     except ValidationFailed as exc:
         form.file_format.errors = [text for texts in exc.fields.values() for text in texts]

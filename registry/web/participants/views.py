@@ -321,7 +321,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             assessment = record_assessment(
-                participant, by=acting_as(), **load(AssessmentArgs(), form.assessment())
+                participant, load(AssessmentArgs(), form.assessment()), by=acting_as()
             )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -354,7 +354,9 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             trial = record_treatment_trial(
-                participant, by=acting_as(), **load(TreatmentTrialArgs(), form.treatment_trial())
+                participant,
+                load(TreatmentTrialArgs(), form.treatment_trial()),
+                by=acting_as(),
             )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)

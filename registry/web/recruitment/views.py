@@ -22,7 +22,7 @@ from registry.db import attempt
 from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
-from registry.fields import load_or_fail as load
+from registry.fields import load_or_fail
 from registry.recruitment.actions import (
     close_request,
     confirm_request,
@@ -88,7 +88,7 @@ def new() -> tuple[str, int] | Response:
     form.saved_query.choices = RequestForm.saved_query_choices(saved)
     if form.validate_on_submit():
         try:
-            args = load(RequestArgs(), form.request_body(saved))
+            args = load_or_fail(RequestArgs(), form.request_body(saved))
             submitted = submit_request(args, user=user, by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -116,11 +116,11 @@ def decide(request_id: str) -> tuple[str, int] | Response:
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            args = load(DecisionArgs(), form.decision_body())
+            args = load_or_fail(DecisionArgs(), form.decision_body())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
         else:
-            return _act_then_return(found, lambda: decide_request(found, **args, by=acting_as()))
+            return _act_then_return(found, lambda: decide_request(found, args, by=acting_as()))
     return _request_page(found, form)
 
 
@@ -197,10 +197,10 @@ def record(request_id: str, participant_id: str) -> Response:
     one was not sent from the page: it gets the plain error page, as a 422."""
     user = required_user()
     found = visible_request(user, request_id)
-    args = load(OutcomeArgs(), {"status": OutcomeForm().status.data})
+    args = load_or_fail(OutcomeArgs(), {"status": OutcomeForm().status.data})
     contact = listed_contact(found, user, participant_id)
-    record_outcome(contact, status=args["status"], by=acting_as())
-    flash(f"Outcome recorded: {CONTACT_STATUS_LABELS[args['status']]}.")
+    record_outcome(contact, status=args.status, by=acting_as())
+    flash(f"Outcome recorded: {CONTACT_STATUS_LABELS[args.status]}.")
     return redirect(url_for(".contacts", request_id=request_id))
 
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.errors import NotFound, ValidationFailed
-from registry.fields import load_or_fail as load
+from registry.fields import load_or_fail
 from registry.participants.reference import reference
 from registry.reports.actions import load_reference, write_datasheet_section
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
@@ -53,7 +53,7 @@ def _form_page(template: str, form: Any, **context: Any) -> tuple[str, int]:
 def _chosen_reference() -> ReferencePopulation:
     """The reference the address names (``?reference=``), or the default; 404 if unknown."""
     given = {"reference": request.args["reference"]} if request.args.get("reference") else {}
-    return reference_population(load(ReportArgs(only=("reference",)), given).get("reference"))
+    return reference_population(load_or_fail(ReportArgs(), given).reference)
 
 
 def _download(text: str, mimetype: str, filename: str) -> Response:
@@ -141,8 +141,8 @@ def edit_section(cohort: str, section: str) -> tuple[str, int] | BaseResponse:
     form = SectionForm(data={"text": current["text"] or ""})
     if form.validate_on_submit():
         try:
-            args = load(SectionArgs(), form.section_body())
-            written = write_datasheet_section(cohort, section, args["text"], by=acting_as())
+            args = load_or_fail(SectionArgs(), form.section_body())
+            written = write_datasheet_section(cohort, section, args.text, by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
         else:
@@ -168,7 +168,9 @@ def references() -> tuple[str, int] | BaseResponse:
     form = ReferenceForm()
     if form.validate_on_submit():
         try:
-            loaded = load_reference(load(ReferenceArgs(), form.reference_body()), by=acting_as())
+            loaded = load_reference(
+                load_or_fail(ReferenceArgs(), form.reference_body()), by=acting_as()
+            )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
         else:
