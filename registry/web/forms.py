@@ -17,16 +17,14 @@ from typing import Any, ClassVar
 
 from flask import render_template
 from flask_wtf import FlaskForm
-from marshmallow import fields as marshmallow_fields
 from wtforms import Field, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from registry.input_rules import code_of
+
 YES, NO = "yes", "no"
-# What marshmallow says when an answer is absent (left out) or null (sent as "no answer").
-_ABSENT = {
-    str(marshmallow_fields.Field.default_error_messages["required"]),
-    str(marshmallow_fields.Field.default_error_messages["null"]),
-}
+# The codes of an answer that is absent (left out) or null (sent as "no answer").
+ABSENT = {"required", "null"}
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
 
 
@@ -83,7 +81,8 @@ class RegistryForm(FlaskForm):
     """A form that shows the rulebook's errors at its fields."""
 
     # Field name -> what to say when the rulebook finds its answer missing: marshmallow's
-    # words ("Missing data for required field.") do not tell a clinician what to do.
+    # words ("Missing data for required field.") do not tell a clinician what to do. Known
+    # by the message's code, never its words, so rewording the rulebook cannot break it.
     WHEN_MISSING: ClassVar[dict[str, str]] = {}
 
     def field_for(self, error_name: str) -> Field | None:
@@ -99,7 +98,7 @@ class RegistryForm(FlaskForm):
             missing = self.WHEN_MISSING.get(field.name, "Answer this question.")
             field.errors = [
                 *field.errors,
-                *(missing if message in _ABSENT else message for message in messages),
+                *(missing if code_of(message) in ABSENT else message for message in messages),
             ]
 
     def has_errors(self) -> bool:

@@ -38,6 +38,7 @@ from registry.eligibility.catalogue import Field as CatalogueField
 from registry.eligibility.catalogue import FieldType, catalogue, catalogue_for
 from registry.eligibility.criteria import MAX_CLAUSES
 from registry.errors import ValidationFailed
+from registry.input_rules import code_of
 from registry.participants.reference import reference
 from registry.web.forms import RegistryForm, select, strip_text
 
@@ -70,11 +71,11 @@ _FORM_FIELDS = {"name": "query_name", "shared": "shared", "advanced": "advanced"
 
 # What to say when part of a row was left blank: the rulebook's words are for JSON.
 WHEN_BLANK = {"field": "Select a field.", "op": "Select an operator.", "value": "Enter a value."}
-# The rulebook's JSON-shaped words, as they read on this form.
+# The rulebook's JSON-shaped messages, by their codes, as they read on this form.
 IN_FORM_WORDS = {
-    "Give [low, high].": "Give both ends with \u201cto\u201d between them, for example 18 to 65.",
-    "Give a non-empty list.": "Give one or more values, separated by commas.",
-    "exists takes no value.": "Leave the value empty for \u201cis recorded\u201d.",
+    "range_expected": "Give both ends with \u201cto\u201d between them, for example 18 to 65.",
+    "list_expected": "Give one or more values, separated by commas.",
+    "value_not_taken": "Leave the value empty for \u201cis recorded\u201d.",
 }
 
 
@@ -326,7 +327,7 @@ class QueryForm(RegistryForm):
         box = self._clause_box(path)
         if box is not None and not box.data:
             return WHEN_BLANK[box.short_name]
-        return IN_FORM_WORDS.get(message, message)
+        return IN_FORM_WORDS.get(code_of(message) or "", message)
 
     def has_errors(self) -> bool:
         # Errors put on a row's boxes after validation are not in WTForms' ``errors``.

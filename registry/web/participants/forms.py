@@ -13,6 +13,7 @@ from wtforms.fields.core import UnboundField
 from registry.assessments.instruments import Instrument
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
+from registry.input_rules import CodedMessage
 from registry.participants.actions import DEMOGRAPHIC_FIELDS
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.reference import reference
@@ -370,7 +371,7 @@ class AssessmentForm(RegistryForm):
     def field_for(self, error_name: str) -> Field | None:
         # The schema names an unanswered item by its place in the list ("items.2", from 0);
         # the scoring rules name a bad one in words ("Item 3 (Sleep) must be ..."), all under
-        # "items", so show_errors sends each of those to its item by the number it gives.
+        # "items", so show_errors sends each of those to its item by the number it carries.
         section, _, index = error_name.partition(".")
         if section == "items" and index.isdigit():
             return super().field_for(item_field(int(index) + 1))
@@ -397,9 +398,9 @@ class AssessmentForm(RegistryForm):
 
 
 def _item_number(message: str) -> int | None:
-    words = message.split(" ", 2)
-    if len(words) > 1 and words[0] == "Item" and words[1].isdigit():
-        return int(words[1])
+    """The item a scoring rule's message is about, by its code, never its words."""
+    if isinstance(message, CodedMessage) and message.code == "item_out_of_range":
+        return int(message.params["item"])
     return None
 
 
