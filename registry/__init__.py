@@ -197,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
     from registry.auth.limits import rate_limit_api
+    from registry.web import filters
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
@@ -206,6 +207,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.web.reports.views import bp as reports_web
     from registry.web.views import bp as home_views
 
+    filters.init_app(app)  # what every page's template may call, once for the app
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)

@@ -114,6 +114,53 @@ def load_json(text: str | bytes) -> Any:
     return check_json_depth(document)
 
 
+class CodedMessage(str):
+    """An error message that carries a code saying what is wrong ("required",
+    "range_expected") and, where it helps, details (``params``). The API shows the words,
+    exactly as before; a page looks up the code, so rewording a message cannot silently
+    change what a page says."""
+
+    code: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, text: str, code: str, **params: Any) -> CodedMessage:
+        message = super().__new__(cls, text)
+        message.code = code
+        message.params = params
+        return message
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
+        return (str(self), self.code), dict(self.params)
+
+    def format(self, *args: Any, **kwargs: Any) -> CodedMessage:
+        # marshmallow fills a field's message in with format(): the code must survive it.
+        return CodedMessage(str.format(self, *args, **kwargs), self.code, **self.params)
+
+
+def code_of(message: str) -> str | None:
+    """The code a message carries, if it carries one."""
+    return message.code if isinstance(message, CodedMessage) else None
+
+
+def _code_messages(field: fields.Field[Any]) -> None:
+    """Each of a field's messages (and its inner fields') coded by its marshmallow key."""
+    field.error_messages = {
+        key: CodedMessage(message, key)
+        if isinstance(message, str) and not isinstance(message, CodedMessage)
+        else message
+        for key, message in field.error_messages.items()
+    }
+    inner: list[fields.Field[Any] | None] = [
+        getattr(field, "inner", None),
+        getattr(field, "key_field", None),
+        getattr(field, "value_field", None),
+        *getattr(field, "tuple_fields", ()),
+    ]
+    for each in inner:
+        if isinstance(each, fields.Field):
+            _code_messages(each)
+
+
 class Prose(fields.String):
     """Free text: line breaks and tabs are part of it."""
 
@@ -121,7 +168,12 @@ class Prose(fields.String):
 class InputSchema(Schema):
     """The base of every input schema (``…Args``): before any field is loaded, each string
     in the input it declares is checked by ``text_problem`` (one-line unless the field is
-    ``Prose``), and a refusal names the field. A nested schema checks its own fields."""
+    ``Prose``), and a refusal names the field. A nested schema checks its own fields.
+    Every field's own messages are ``CodedMessage``s, coded by marshmallow's key for them
+    ("required", "null", "invalid"), with their words unchanged."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        _code_messages(field_obj)
 
     @pre_load
     def _refuse_unreadable_text(self, data: Any, **kwargs: Any) -> Any:

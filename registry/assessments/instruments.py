@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from registry.errors import ValidationFailed
+from registry.input_rules import CodedMessage
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,11 @@ def _checked_ratings(instrument: Instrument, items: object) -> list[int]:
         given = {0: "none were given", 1: "1 was given"}.get(len(items), f"{len(items)} were given")
         raise ValidationFailed({"items": [f"{instrument.code} has {expected} {plural}; {given}."]})
     problems = [
-        f"Item {number} ({item.label}) must be a whole number from {item.min} to {item.max}."
+        CodedMessage(
+            f"Item {number} ({item.label}) must be a whole number from {item.min} to {item.max}.",
+            "item_out_of_range",
+            item=number,
+        )
         for number, (item, rating) in enumerate(zip(instrument.items, items, strict=True), 1)
         if not _is_whole_between(rating, item.min, item.max)
     ]

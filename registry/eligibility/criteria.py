@@ -18,6 +18,7 @@ from typing import Any, Literal
 from registry.auth.permissions import Role
 from registry.eligibility.catalogue import ALL_OPERATORS, Field, FieldType, catalogue
 from registry.errors import ValidationFailed
+from registry.input_rules import CodedMessage
 from registry.participants.reference import reference
 
 MAX_DEPTH = 5  # groups inside groups; the top-level lists are depth 1
@@ -174,7 +175,7 @@ class _Parser:
         value_path = _join(path, "value")
         if op == "exists":
             if "value" in document:
-                self.fail(value_path, "exists takes no value.")
+                self.fail(value_path, CodedMessage("exists takes no value.", "value_not_taken"))
                 return None
             return Clause(field, op, None)
         if "value" not in document:
@@ -186,7 +187,7 @@ class _Parser:
     def clause_value(self, field: Field, op: str, raw: object, path: str) -> ClauseValue:
         if op in ("in", "not_in"):
             if not isinstance(raw, list) or not raw:
-                self.fail(path, "Give a non-empty list.")
+                self.fail(path, CodedMessage("Give a non-empty list.", "list_expected"))
                 return None
             if len(raw) > MAX_LIST_VALUES:
                 self.fail(path, f"Give at most {MAX_LIST_VALUES} values.")
@@ -199,7 +200,7 @@ class _Parser:
             return tuple(sorted(set(items), key=_sort_key))  # type: ignore[arg-type]
         if op == "between":
             if not isinstance(raw, list) or len(raw) != 2:
-                self.fail(path, "Give [low, high].")
+                self.fail(path, CodedMessage("Give [low, high].", "range_expected"))
                 return None
             low = self.scalar(field, op, raw[0], path, "The low end")
             high = self.scalar(field, op, raw[1], path, "The high end")

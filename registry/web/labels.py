@@ -1,10 +1,12 @@
-"""How withdrawal levels, reasons and requesters read on every page that names them."""
+"""How withdrawal levels, reasons and requesters, consultees and treatment outcomes read on
+every page that names them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.consents.models import REQUESTED_BY, WITHDRAWAL_REASONS
+from registry.assessments.treatment import trial_outcomes
+from registry.consents.models import CONSULTEE_TYPES, REQUESTED_BY, WITHDRAWAL_REASONS
 from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
 
@@ -50,3 +52,17 @@ def level_label(level: str | None) -> str:
         return "Not withdrawn"
     known = LEVELS.get(level)
     return f"{known.code} {known.title}" if known else level
+
+
+CONSULTEE_LABELS = {
+    "personal": "Personal consultee (a relative or friend)",
+    "nominated": "Nominated consultee (someone independent of the study)",
+}
+CONSULTEE_CHOICES = {kind: CONSULTEE_LABELS.get(kind, kind) for kind in CONSULTEE_TYPES}
+OUTCOME_LABELS = {
+    "response": "Response (at least 50% better)",
+    "partial_response": "Partial response (25% to 49% better)",
+    "non_response": "No response (less than 25% better)",
+    "intolerance": "Stopped because of side effects",
+}
+OUTCOME_CHOICES = {outcome: OUTCOME_LABELS.get(outcome, outcome) for outcome in trial_outcomes()}

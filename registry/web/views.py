@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from registry.auth.permissions import ROLE_SUMMARIES, Permission, Role
+from registry.auth.permissions import ROLE_SUMMARIES, Role
 from registry.auth.session import signed_in_user
 
 bp = Blueprint("home", __name__)
@@ -29,5 +29,4 @@ def index() -> str | Response:
         "home/index.html",
         role_label=ROLE_LABELS[user.role],
         summary=ROLE_SUMMARIES[user.role],
-        permissions=Permission,
     )

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from registry.web.eligibility.display import (
-    CHART_WIDTH,
-    FIGURE_WIDTH,
-    LABEL_WIDTH,
-    TEXT_GAP,
-    bar_chart,
-    count_answer,
-)
+from registry.web.bar_chart import CHART_WIDTH, FIGURE_WIDTH, LABEL_WIDTH, TEXT_GAP, bar_chart
+from registry.web.eligibility.display import count_answer
 
 PLOT_WIDTH = CHART_WIDTH - LABEL_WIDTH - FIGURE_WIDTH
 

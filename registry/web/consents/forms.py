@@ -22,8 +22,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from registry.participants.models import COHORTS
-from registry.web.labels import LEVELS, REASONS, REQUESTERS, level_label
-from registry.web.participants.forms import CONSULTEE_CHOICES, RegistryForm
+from registry.web.forms import RegistryForm
+from registry.web.labels import CONSULTEE_CHOICES, LEVELS, REASONS, REQUESTERS, level_label
 
 
 class AddConsentFormForm(FlaskForm):
@@ -61,7 +61,7 @@ def _as_typed_id(text: object) -> object:
     return text.strip().upper() if isinstance(text, str) else text
 
 
-class FindParticipantForm(FlaskForm):
+class FindParticipantForm(RegistryForm):
     """Sent by GET: the id is random, says nothing about the person, and ends up in the
     page's own address anyway."""
 

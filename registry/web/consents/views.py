@@ -24,16 +24,14 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires, signed_in_user
 from registry.consents.actions import (
     MAX_DOCUMENT_BYTES,
     add_consent_form,
     confirm_withdrawal_level,
     withdraw_participant,
 )
-from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.consents.models import Withdrawal
 from registry.consents.queries import (
     consent_forms,
@@ -47,7 +45,6 @@ from registry.errors import (
     Conflict,
     NotFound,
     StepUpFailed,
-    Unauthorised,
     ValidationFailed,
     record_refusal,
 )
@@ -55,29 +52,15 @@ from registry.extensions import limiter
 from registry.fields import load_or_fail as load
 from registry.participants.models import FULL, Participant
 from registry.participants.queries import participant_for_admin
-from registry.participants.reference import reference
 from registry.web.consents.forms import AddConsentFormForm, FindParticipantForm, WithdrawalForm
-from registry.web.labels import LEVELS, REASONS, REQUESTERS, level_label
-from registry.web.participants.forms import CONSULTEE_LABELS, OUTCOME_LABELS
-from registry.web.participants.views import long_date, long_month, short_name
+from registry.web.forms import form_page
+from registry.web.labels import LEVELS, level_label
 
 bp = Blueprint("consents", __name__, url_prefix="/admin")
 
 # Why the audit log says a timeline was shown, and a re-entered password was asked for.
 TIMELINE_PURPOSE = "view participant timeline"
 _NOTICE = "consents.notice"
-
-
-def _form_page(template: str, form: Any, **context: Any) -> tuple[str, int]:
-    """The page, as 422 when its form has errors: the request's transaction is rolled back."""
-    return render_template(template, form=form, **context), 422 if form.errors else 200
-
-
-def _admin() -> User:
-    user = signed_in_user()
-    if user is None:  # @requires has already sent anyone else to sign in
-        raise Unauthorised()
-    return user
 
 
 # -- consent-form versions ------------------------------------------------------------------
@@ -148,7 +131,7 @@ def find_participant() -> tuple[str, int] | Response:
                 ]
             else:
                 return redirect(url_for(".participant", participant_id=found.participant_id))
-    return _form_page("consents/find_participant.html", form)
+    return form_page("consents/find_participant.html", form)
 
 
 @bp.route("/participants/<participant_id>")
@@ -201,7 +184,7 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
     try:
         confirm_withdrawal_level(
             args["level"],
-            _admin(),
+            required_user(),
             password=form.password.data or "",
             code=(form.code.data or "").strip(),
         )
@@ -234,19 +217,19 @@ def _show_step_up_failure(form: WithdrawalForm, exc: StepUpFailed) -> None:
 
 
 def _choice_page(form: WithdrawalForm, participant: Participant) -> tuple[str, int]:
-    return _form_page("consents/withdraw.html", form, participant=participant)
+    return form_page("consents/withdraw.html", form, participant=participant)
 
 
 def _confirmation_page(
     form: WithdrawalForm, participant: Participant, args: dict[str, Any]
 ) -> tuple[str, int]:
-    return _form_page(
+    return form_page(
         "consents/confirm_withdrawal.html",
         form,
         participant=participant,
         chosen=args,
         needs_reauthentication=args["level"] == FULL,
-        has_second_factor=_admin().has_second_factor,
+        has_second_factor=required_user().has_second_factor,
     )
 
 
@@ -298,32 +281,6 @@ ACTION_LABELS = {
 }
 
 
-def at_time(value: dt.datetime | str | None) -> str:
-    """An instant as "27 November 2026, 10:13:30 UTC" (audit times are ISO strings)."""
-    if value is None:
-        return ""
-    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    if instant.tzinfo is not None:
-        instant = instant.astimezone(dt.UTC)
-    return f"{instant.day} {instant:%B %Y, %H:%M:%S} UTC"
-
-
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
-    return {
-        "long_date": long_date,
-        "long_month": long_month,
-        "at_time": at_time,
-        "short_name": short_name,
-        "level_label": level_label,
-        "levels": LEVELS,
-        "reasons": REASONS,
-        "requesters": REQUESTERS,
-        "consultee_labels": CONSULTEE_LABELS,
-        "item_text": CONSENT_ITEM_TEXT,
-        "consent_kinds": CONSENT_KINDS,
-        "action_labels": ACTION_LABELS,
-        "outcome_labels": OUTCOME_LABELS,
-        "reference": reference(),
-        "permissions": Permission,
-    }
+    return {"consent_kinds": CONSENT_KINDS, "action_labels": ACTION_LABELS}

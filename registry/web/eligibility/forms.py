@@ -26,7 +26,6 @@ from wtforms import (
     FormField,
     HiddenField,
     RadioField,
-    SelectField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -39,8 +38,9 @@ from registry.eligibility.catalogue import Field as CatalogueField
 from registry.eligibility.catalogue import FieldType, catalogue, catalogue_for
 from registry.eligibility.criteria import MAX_CLAUSES
 from registry.errors import ValidationFailed
+from registry.input_rules import code_of
 from registry.participants.reference import reference
-from registry.web.participants.forms import RegistryForm, strip_text
+from registry.web.forms import RegistryForm, select, strip_text
 
 OPERATOR_LABELS = {
     "=": "is (=)",
@@ -71,21 +71,12 @@ _FORM_FIELDS = {"name": "query_name", "shared": "shared", "advanced": "advanced"
 
 # What to say when part of a row was left blank: the rulebook's words are for JSON.
 WHEN_BLANK = {"field": "Select a field.", "op": "Select an operator.", "value": "Enter a value."}
-# The rulebook's JSON-shaped words, as they read on this form.
+# The rulebook's JSON-shaped messages, by their codes, as they read on this form.
 IN_FORM_WORDS = {
-    "Give [low, high].": "Give both ends with \u201cto\u201d between them, for example 18 to 65.",
-    "Give a non-empty list.": "Give one or more values, separated by commas.",
-    "exists takes no value.": "Leave the value empty for \u201cis recorded\u201d.",
+    "range_expected": "Give both ends with \u201cto\u201d between them, for example 18 to 65.",
+    "list_expected": "Give one or more values, separated by commas.",
+    "value_not_taken": "Leave the value empty for \u201cis recorded\u201d.",
 }
-
-
-def _select(label: str, choices: Mapping[str, str]) -> SelectField:
-    # No choice check of its own: an unexpected value goes to the rulebook, which says why.
-    return SelectField(
-        label,
-        choices=[SelectChoice(value, text) for value, text in choices.items()],
-        validate_choice=False,
-    )
 
 
 # -- values typed as text -------------------------------------------------------------------
@@ -184,8 +175,8 @@ def _flat_rows(document: Any) -> tuple[str, str, list[dict[str, str]]] | None:
 class ClauseForm(Form):
     """One row: field, operator, value. ``query_form_for`` offers the role's fields."""
 
-    field = _select("Field", {})
-    op = _select("Operator", OPERATOR_LABELS)
+    field = select("Field", {})
+    op = select("Operator", OPERATOR_LABELS)
     value = StringField("Value", filters=[strip_text])
 
 
@@ -193,7 +184,7 @@ class QueryForm(RegistryForm):
     """Criteria as a flat list of clauses (or as JSON, for nested groups), an optional
     breakdown, and what saving needs. ``query_form_for`` gives the class for a role."""
 
-    cohort = _select(
+    cohort = select(
         "Cohort", {code: f"{rule.name} ({code})" for code, rule in reference().cohorts.items()}
     )
     combine = RadioField(
@@ -208,8 +199,8 @@ class QueryForm(RegistryForm):
     add_clause = SubmitField("Add a clause")
     remove_clause = StringField()
     advanced = TextAreaField("Criteria as JSON", filters=[strip_text])
-    breakdown_1 = _select("Break the count down by", {})
-    breakdown_2 = _select("And then by", {})
+    breakdown_1 = select("Break the count down by", {})
+    breakdown_2 = select("And then by", {})
     query_name = StringField("Name", filters=[strip_text])
     shared = BooleanField("Share it with others of my role in my organisation")
     # The saved query this one was loaded from, so it can be saved as its next version.
@@ -336,7 +327,11 @@ class QueryForm(RegistryForm):
         box = self._clause_box(path)
         if box is not None and not box.data:
             return WHEN_BLANK[box.short_name]
-        return IN_FORM_WORDS.get(message, message)
+        return IN_FORM_WORDS.get(code_of(message) or "", message)
+
+    def has_errors(self) -> bool:
+        # Errors put on a row's boxes after validation are not in WTForms' ``errors``.
+        return bool(self.error_links())
 
     def error_links(self) -> list[dict[str, str]]:
         """The error summary's entries, in page order, each linking to its field."""
@@ -355,7 +350,7 @@ def query_form_for(role: Role) -> type[QueryForm]:
     """The query form with the fields this role may use and break counts down by."""
     fields = {field["name"]: field["name"] for field in catalogue_for(role)["fields"]}
     clause_form = type(
-        f"{role.name.title()}ClauseForm", (ClauseForm,), {"field": _select("Field", fields)}
+        f"{role.name.title()}ClauseForm", (ClauseForm,), {"field": select("Field", fields)}
     )
     breakdowns = {name: name for name in breakdown_choices(role)}
     return type(
@@ -363,7 +358,7 @@ def query_form_for(role: Role) -> type[QueryForm]:
         (QueryForm,),
         {
             "clauses": FieldList(FormField(clause_form), min_entries=1, max_entries=MAX_CLAUSES),
-            "breakdown_1": _select("Break the count down by", breakdowns),
-            "breakdown_2": _select("And then by", breakdowns),
+            "breakdown_1": select("Break the count down by", breakdowns),
+            "breakdown_2": select("And then by", breakdowns),
         },
     )

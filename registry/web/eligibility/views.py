@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from registry.auth.limits import limit_partner_queries
@@ -21,7 +21,6 @@ from registry.db import attempt
 from registry.eligibility.actions import audience_of, count_eligible
 from registry.eligibility.catalogue import catalogue_for
 from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
-from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import (
     add_version,
     create_saved_query,
@@ -32,7 +31,7 @@ from registry.eligibility.saved import (
 from registry.errors import RepeatedQuery, ValidationFailed, record_refusal
 from registry.web.eligibility.display import CountAnswer, count_answer
 from registry.web.eligibility.forms import OPERATOR_LABELS, QueryForm, query_form_for
-from registry.web.participants.views import long_date
+from registry.web.forms import form_page
 
 bp = Blueprint("eligibility_web", __name__, url_prefix="/eligibility")
 
@@ -143,32 +142,17 @@ def save_version(query_id: str) -> tuple[str, int] | Response:
 def _query_page(
     form: QueryForm, *, answer: CountAnswer | None = None, refusal: str | None = None
 ) -> tuple[str, int]:
-    """The page, as 422 when the form has errors: the request's transaction is rolled back,
-    so a refused submission writes nothing."""
     user = required_user()
     saved_queries = [saved_query_view(q, history=False) for q in visible_saved_queries(user)]
-    errors = form.error_links()
-    page = render_template(
+    return form_page(
         "eligibility/query.html",
-        form=form,
-        error_links=errors,
+        form,
+        error_links=form.error_links(),
         answer=answer,
         refusal=refusal,
         partner=audience_of(user) == "partner",
         saved_queries=saved_queries,
         loaded=next((q for q in saved_queries if q["query_id"] == form.query_id.data), None),
         fields=catalogue_for(user.role)["fields"],
+        operator_labels=OPERATOR_LABELS,
     )
-    return page, 422 if errors else 200
-
-
-@bp.context_processor
-def _page_helpers() -> dict[str, Any]:
-    return {
-        "long_date": long_date,
-        "operator_labels": OPERATOR_LABELS,
-        "threshold": THRESHOLD,
-        "round_to": ROUND_TO,
-        "small": SMALL,
-        "suppressed": SUPPRESSED,
-    }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from registry.exports.extract import CSV, PARQUET
+from registry.web.forms import RegistryForm
 
 FORMAT_LABELS = {
     CSV: "CSV: one file per table, for spreadsheets, R or pandas",
@@ -14,7 +14,7 @@ FORMAT_LABELS = {
 }
 
 
-class ExtractForm(FlaskForm):
+class ExtractForm(RegistryForm):
     file_format = RadioField(
         "File format",
         choices=[SelectChoice(value, label) for value, label in FORMAT_LABELS.items()],

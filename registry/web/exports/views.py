@@ -18,13 +18,13 @@ from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.errors import ValidationFailed
 from registry.exports.actions import export_download
 from registry.exports.catalogue import TABLES
-from registry.exports.extract import PARQUET, parquet_available
+from registry.exports.extract import parquet_available
 from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import ExportArgs
 from registry.fields import load_or_fail
 from registry.web.exports.forms import ExtractForm
-from registry.web.participants.views import long_date
+from registry.web.forms import form_page
 
 bp = Blueprint("exports_web", __name__, url_prefix="/grants")
 
@@ -78,25 +78,20 @@ def _grant_page(grant: DataAccessGrant, form: ExtractForm) -> tuple[str, int]:
         }
         for table in TABLES
     ]
-    page = render_template(
+    return form_page(
         "exports/show.html",
+        form,
         grant=view,
         tables=[table for table in tables if table["variables"]],
-        form=form,
         consent_texts=[CONSENT_ITEM_TEXT[item] for item in view["consent_items"]],
         may_extract=required_user().can(Permission.EXPORT_DATA) and view["status"] == ACTIVE,
         parquet=parquet_available(),
         date_policy=DATE_POLICY_TEXT[view["date_policy"]].format(days=view["max_shift_days"]),
     )
-    # A refused extract answers 422; the request's transaction is rolled back.
-    return page, 422 if form.errors else 200
 
 
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
     return {
-        "long_date": long_date,
         "status_tags": STATUS_TAGS,
-        "permissions": Permission,
-        "parquet_format": PARQUET,
     }

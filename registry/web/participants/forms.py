@@ -1,113 +1,38 @@
-"""The clinician's participant forms: what was typed, in the API's shape, and its errors back.
-
-The forms hold no rules. Each turns its input into the body the API would take (blank
-answers left out) for the same schema and action to judge, and puts the errors those
-return, named as the API names them (``consent.items.samples``), on its own fields. So the
-API, the web and the import keep one rulebook. Choice fields skip WTForms' own choice check
-for the same reason: an unexpected value goes to the schema, which says what is allowed.
-"""
+"""The clinician's participant forms: what was typed, in the API's shape, and its errors back
+(``registry.web.forms`` says how every form does that)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
-from flask_wtf import FlaskForm
-from marshmallow import fields as marshmallow_fields
-from wtforms import Field, RadioField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms import Field
+from wtforms.fields.core import UnboundField
 
 from registry.assessments.instruments import Instrument
-from registry.assessments.treatment import trial_outcomes
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
-from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE, CONSULTEE_TYPES
+from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
+from registry.input_rules import CodedMessage
 from registry.participants.actions import DEMOGRAPHIC_FIELDS
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.reference import reference
+from registry.web.forms import (
+    NO,
+    YES,
+    RegistryForm,
+    radios,
+    select,
+    text_field,
+    whole_number,
+    without_blanks,
+    yes_no,
+    yes_no_radios,
+)
+from registry.web.labels import CONSULTEE_CHOICES, OUTCOME_CHOICES
 
-YES, NO = "yes", "no"
-# What marshmallow says when an answer is absent (left out) or null (sent as "no answer").
-_ABSENT = {
-    str(marshmallow_fields.Field.default_error_messages["required"]),
-    str(marshmallow_fields.Field.default_error_messages["null"]),
-}
 # Wider scales get a number box rather than a row of radios.
 MOST_RADIOS = 11
-_WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
-
-
-def strip_text(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def text_field(label: str) -> StringField:
-    return StringField(label, filters=[strip_text])
-
-
-def _radios(label: str, choices: Mapping[str, str]) -> RadioField:
-    return RadioField(
-        label,
-        choices=[SelectChoice(value, text) for value, text in choices.items()],
-        validate_choice=False,
-    )
-
-
-def _yes_no_radios(label: str) -> RadioField:
-    return _radios(label, {YES: "Yes", NO: "No"})
-
-
-def _select(label: str, choices: Mapping[str, str]) -> SelectField:
-    return SelectField(
-        label,
-        choices=[SelectChoice(value, text) for value, text in choices.items()],
-        validate_choice=False,
-    )
-
-
-def _given(value: object) -> bool:
-    return value is not None and value != ""
-
-
-def without_blanks(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Blank answers left out, so the schema reports a missing one as missing."""
-    return {name: value for name, value in values.items() if _given(value)}
-
-
-def whole_number(text: object) -> object:
-    """A typed number as the API's JSON number; anything else as typed, for the schema."""
-    if not _given(text):
-        return None
-    return int(str(text)) if _WHOLE_NUMBER.match(str(text)) else text
-
-
-def _yes_no(answer: object) -> object:
-    return {YES: True, NO: False}.get(str(answer), answer) if _given(answer) else None
-
-
-class RegistryForm(FlaskForm):
-    """A form that shows the rulebook's errors at its fields."""
-
-    # Field name -> what to say when the rulebook finds its answer missing: marshmallow's
-    # words ("Missing data for required field.") do not tell a clinician what to do.
-    WHEN_MISSING: ClassVar[dict[str, str]] = {}
-
-    def field_for(self, error_name: str) -> Field | None:
-        """The field an error named as the API names it belongs to, if it has one."""
-        return self._fields.get(error_name)
-
-    def show_errors(self, errors: Mapping[str, Sequence[str]]) -> None:
-        for name, messages in errors.items():
-            field = self.field_for(name)
-            if field is None:
-                self.form_errors.extend(messages)
-                continue
-            missing = self.WHEN_MISSING.get(field.name, "Answer this question.")
-            field.errors = [
-                *field.errors,
-                *(missing if message in _ABSENT else message for message in messages),
-            ]
 
 
 # -- enrolment ------------------------------------------------------------------------------
@@ -116,17 +41,46 @@ CAPACITY_CHOICES = {
     CAPACITY_CONFIRMED: "Yes, I confirmed they have capacity to consent",
     CAPACITY_CONSULTEE: "No, they lack capacity: a consultee advised",
 }
-CONSULTEE_LABELS = {
-    "personal": "Personal consultee (a relative or friend)",
-    "nominated": "Nominated consultee (someone independent of the study)",
-}
-CONSULTEE_CHOICES = {kind: CONSULTEE_LABELS.get(kind, kind) for kind in CONSULTEE_TYPES}
 ETHNICITIES = {code: text for code, (text, _) in reference().ethnicity.items()}
 IMD_VERSIONS = {version: version for version in reference().imd_versions}
 IMD_DECILES = {
     str(decile): {1: "1 (most deprived)", 10: "10 (least deprived)"}.get(decile, str(decile))
     for decile in range(1, 11)
 }
+
+# -- a person's details, asked at enrolment and corrected later -------------------------------
+# Declared once, by these functions rather than a base class: WTForms orders fields by when
+# they were made, and the enrolment form asks the NHS number first and the birth date between
+# the names and the postcode, so each form makes its own copies where they belong.
+
+
+def _name_fields() -> dict[str, UnboundField]:
+    return {"given_name": text_field("Given name"), "family_name": text_field("Family name")}
+
+
+def _contact_and_demographic_fields() -> dict[str, UnboundField]:
+    return {
+        "postcode": text_field("Postcode"),
+        "email": text_field("Email address (optional)"),
+        "phone": text_field("Phone number (optional)"),
+        "sex": radios("Sex", reference().sex),
+        "gender_identity": radios("Gender identity", reference().gender_identity),
+        "ethnicity": select("Ethnicity", ETHNICITIES),
+        "imd_decile": select("Index of Multiple Deprivation decile (optional)", IMD_DECILES),
+        "imd_version": select("Which index the decile is from", IMD_VERSIONS),
+    }
+
+
+PERSON_FIELDS = (*_name_fields(), *_contact_and_demographic_fields())
+PERSON_WHEN_MISSING = {
+    "given_name": "Enter their given name.",
+    "family_name": "Enter their family name.",
+    "postcode": "Enter their postcode.",
+    "sex": "Select their sex.",
+    "gender_identity": "Select their gender identity.",
+    "ethnicity": "Select their ethnicity.",
+}
+
 # consent.* error names -> fields (consent.items.* are consent_<item>).
 _CONSENT_FIELDS = {
     "form_version": "consent_form_version",
@@ -148,14 +102,9 @@ class EnrolmentForm(RegistryForm):
     cohort: ClassVar[str]
     CLINICAL_FIELDS: ClassVar[tuple[str, ...]]
     WHEN_MISSING = {
+        **PERSON_WHEN_MISSING,
         "nhs_number": "Enter the NHS number.",
-        "given_name": "Enter their given name.",
-        "family_name": "Enter their family name.",
         "date_of_birth": "Enter their date of birth.",
-        "postcode": "Enter their postcode.",
-        "sex": "Select their sex.",
-        "gender_identity": "Select their gender identity.",
-        "ethnicity": "Select their ethnicity.",
         "consent_form_version": "Select the consent form version they signed.",
         "consent_signed_on": "Enter the date they signed the consent form.",
         "capacity": "Say whether they have capacity to consent.",
@@ -166,30 +115,18 @@ class EnrolmentForm(RegistryForm):
     }
 
     nhs_number = text_field("NHS number")
-    given_name = text_field("Given name")
-    family_name = text_field("Family name")
+    locals().update(_name_fields())
     date_of_birth = text_field("Date of birth")
-    postcode = text_field("Postcode")
-    email = text_field("Email address (optional)")
-    phone = text_field("Phone number (optional)")
+    locals().update(_contact_and_demographic_fields())
 
-    sex = _radios("Sex", reference().sex)
-    gender_identity = _radios("Gender identity", reference().gender_identity)
-    ethnicity = _select("Ethnicity", ETHNICITIES)
-    imd_decile = _select("Index of Multiple Deprivation decile (optional)", IMD_DECILES)
-    imd_version = _select("Which index the decile is from", IMD_VERSIONS)
-
-    consent_form_version = _select("Consent form version", {})  # choices: per request
+    consent_form_version = select("Consent form version", {})  # choices: per request
     consent_signed_on = text_field("Date signed")
     # One yes/no question per consent item, in the consent form's order (and so the page's).
     locals().update(
-        {
-            consent_item_field(item): _yes_no_radios(CONSENT_ITEM_TEXT[item])
-            for item in CONSENT_ITEMS
-        }
+        {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
     )
-    capacity = _radios("Do they have capacity to consent?", CAPACITY_CHOICES)
-    consultee_type = _radios("Type of consultee", CONSULTEE_CHOICES)
+    capacity = radios("Do they have capacity to consent?", CAPACITY_CHOICES)
+    consultee_type = radios("Type of consultee", CONSULTEE_CHOICES)
     consultee_name = text_field("Consultee's name")
 
     diagnosis_icd10 = text_field("Diagnosis (ICD-10 code)")
@@ -221,7 +158,7 @@ class EnrolmentForm(RegistryForm):
             }
         )
         consent["items"] = without_blanks(
-            {item: _yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
+            {item: yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
         )
         # The API takes a missing capacity as confirmed (systems that enrol only people
         # with capacity); a clinician must say so, so no answer is sent as null, which the
@@ -235,17 +172,9 @@ class EnrolmentForm(RegistryForm):
                 {
                     "cohort": self.cohort,
                     "nhs_number": self.nhs_number.data,
-                    "given_name": self.given_name.data,
-                    "family_name": self.family_name.data,
                     "date_of_birth": self.date_of_birth.data,
-                    "postcode": self.postcode.data,
-                    "email": self.email.data,
-                    "phone": self.phone.data,
-                    "sex": self.sex.data,
-                    "gender_identity": self.gender_identity.data,
-                    "ethnicity": self.ethnicity.data,
-                    "imd_decile": whole_number(self.imd_decile.data),
-                    "imd_version": self.imd_version.data,
+                    **{name: self[name].data for name in PERSON_FIELDS},
+                    "imd_decile": whole_number(self["imd_decile"].data),
                 }
             ),
             "consent": consent,
@@ -304,16 +233,13 @@ class ConsentChangeForm(RegistryForm):
         **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
     }
 
-    form_version = _select("Consent form version", {})  # choices: per request
+    form_version = select("Consent form version", {})  # choices: per request
     signed_on = text_field("Date signed")
     locals().update(
-        {
-            consent_item_field(item): _yes_no_radios(CONSENT_ITEM_TEXT[item])
-            for item in CONSENT_ITEMS
-        }
+        {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
     )
-    capacity = _radios("Do they have capacity to consent?", CAPACITY_CHOICES)
-    consultee_type = _radios("Type of consultee", CONSULTEE_CHOICES)
+    capacity = radios("Do they have capacity to consent?", CAPACITY_CHOICES)
+    consultee_type = radios("Type of consultee", CONSULTEE_CHOICES)
     consultee_name = text_field("Consultee's name")
 
     @staticmethod
@@ -339,7 +265,7 @@ class ConsentChangeForm(RegistryForm):
         from ``in_force`` are sent, so the history shows what changed; on another version,
         every answer given."""
         answers = without_blanks(
-            {item: _yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
+            {item: yes_no(self[consent_item_field(item)].data) for item in CONSENT_ITEMS}
         )
         if self.form_version.data == signed_version:
             answers = {
@@ -371,25 +297,10 @@ class SearchForm(RegistryForm):
 class CorrectionForm(RegistryForm):
     """Contact details and demographics; the NHS number and birth date are fixed."""
 
-    WHEN_MISSING = {
-        "given_name": "Enter their given name.",
-        "family_name": "Enter their family name.",
-        "postcode": "Enter their postcode.",
-        "sex": "Select their sex.",
-        "gender_identity": "Select their gender identity.",
-        "ethnicity": "Select their ethnicity.",
-    }
+    WHEN_MISSING = PERSON_WHEN_MISSING
 
-    given_name = text_field("Given name")
-    family_name = text_field("Family name")
-    postcode = text_field("Postcode")
-    email = text_field("Email address (optional)")
-    phone = text_field("Phone number (optional)")
-    sex = _radios("Sex", reference().sex)
-    gender_identity = _radios("Gender identity", reference().gender_identity)
-    ethnicity = _select("Ethnicity", ETHNICITIES)
-    imd_decile = _select("Index of Multiple Deprivation decile (optional)", IMD_DECILES)
-    imd_version = _select("Which index the decile is from", IMD_VERSIONS)
+    locals().update(_name_fields())
+    locals().update(_contact_and_demographic_fields())
 
     @staticmethod
     def values_of(record: Mapping[str, Any]) -> dict[str, str]:
@@ -451,7 +362,7 @@ class AssessmentForm(RegistryForm):
             label = f"{number}. {item.label}"
             scores = range(item.min, item.max + 1)
             members[item_field(number)] = (
-                _radios(label, {str(score): str(score) for score in scores})
+                radios(label, {str(score): str(score) for score in scores})
                 if len(scores) <= MOST_RADIOS
                 else text_field(label)
             )
@@ -460,7 +371,7 @@ class AssessmentForm(RegistryForm):
     def field_for(self, error_name: str) -> Field | None:
         # The schema names an unanswered item by its place in the list ("items.2", from 0);
         # the scoring rules name a bad one in words ("Item 3 (Sleep) must be ..."), all under
-        # "items", so show_errors sends each of those to its item by the number it gives.
+        # "items", so show_errors sends each of those to its item by the number it carries.
         section, _, index = error_name.partition(".")
         if section == "items" and index.isdigit():
             return super().field_for(item_field(int(index) + 1))
@@ -487,18 +398,10 @@ class AssessmentForm(RegistryForm):
 
 
 def _item_number(message: str) -> int | None:
-    words = message.split(" ", 2)
-    if len(words) > 1 and words[0] == "Item" and words[1].isdigit():
-        return int(words[1])
+    """The item a scoring rule's message is about, by its code, never its words."""
+    if isinstance(message, CodedMessage) and message.code == "item_out_of_range":
+        return int(message.params["item"])
     return None
-
-
-OUTCOME_LABELS = {
-    "response": "Response (at least 50% better)",
-    "partial_response": "Partial response (25% to 49% better)",
-    "non_response": "No response (less than 25% better)",
-    "intolerance": "Stopped because of side effects",
-}
 
 
 class TreatmentTrialForm(RegistryForm):
@@ -512,11 +415,9 @@ class TreatmentTrialForm(RegistryForm):
 
     drug = text_field("Antidepressant")
     started_on = text_field("Month started")
-    adequate_dose = _yes_no_radios("Was the dose adequate?")
+    adequate_dose = yes_no_radios("Was the dose adequate?")
     weeks = text_field("Weeks taken")
-    outcome = _radios(
-        "Outcome", {outcome: OUTCOME_LABELS.get(outcome, outcome) for outcome in trial_outcomes()}
-    )
+    outcome = radios("Outcome", OUTCOME_CHOICES)
 
     def treatment_trial(self) -> dict[str, Any]:
         """The API's treatment-trial body for what was entered."""
@@ -524,7 +425,7 @@ class TreatmentTrialForm(RegistryForm):
             {
                 "drug": self.drug.data,
                 "started_on": self.started_on.data,
-                "adequate_dose": _yes_no(self.adequate_dose.data),
+                "adequate_dose": yes_no(self.adequate_dose.data),
                 "weeks": whole_number(self.weeks.data),
                 "outcome": self.outcome.data,
             }

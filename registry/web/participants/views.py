@@ -8,9 +8,7 @@ next one ("PHQ-9 total 17, moderately severe") is kept as record ids and written
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
@@ -22,9 +20,8 @@ from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instr
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
 from registry.assessments.treatment import current_definition
-from registry.auth.models import User
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import record_consent
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import ConsentForm, ConsentRecord
@@ -44,7 +41,6 @@ from registry.errors import (
     DuplicateParticipant,
     NoParticipantWithThisNumber,
     NotFound,
-    Unauthorised,
     ValidationFailed,
     record_refusal,
 )
@@ -56,22 +52,19 @@ from registry.participants.identity import read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
-    format_nhs_number,
     page_of,
     visible_participant,
     visible_participants,
 )
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
-from registry.web.labels import LEVELS, level_label
+from registry.web.filters import long_date, short_name
+from registry.web.forms import form_page
 from registry.web.participants.forms import (
-    CONSULTEE_LABELS,
     ENROLMENT_FORMS,
-    OUTCOME_LABELS,
     AssessmentForm,
     ConsentChangeForm,
     CorrectionForm,
-    RegistryForm,
     SearchForm,
     TreatmentTrialForm,
     consent_item_field,
@@ -88,23 +81,6 @@ CORRECT_PURPOSE = "correct participant record"
 _NOTICE = "participants_web.notice"
 
 
-def short_name(code: str) -> str:
-    return instrument(code).short_name
-
-
-def _clinician() -> User:
-    user = signed_in_user()
-    if user is None:  # @requires has already sent anyone else to sign in
-        raise Unauthorised()
-    return user
-
-
-def _form_page(template: str, form: RegistryForm, **context: Any) -> tuple[str, int]:
-    """The page, as 422 when its form has errors: the request's transaction is rolled back,
-    so a refused submission writes nothing."""
-    return render_template(template, form=form, **context), 422 if form.errors else 200
-
-
 # -- enrolment ------------------------------------------------------------------------------
 
 
@@ -113,7 +89,7 @@ def _form_page(template: str, form: RegistryForm, **context: Any) -> tuple[str, 
 def enrol(cohort: str) -> tuple[str, int] | Response:
     if cohort not in ENROLMENT_FORMS:
         raise NotFound("There is no such cohort.")
-    user = _clinician()
+    user = required_user()
     form = ENROLMENT_FORMS[cohort]()
     versions = list(db_session().scalars(consent_forms(cohort)))
     form.consent_form_version.choices = _version_choices(versions)
@@ -134,7 +110,7 @@ def enrol(cohort: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "enrolled")
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return _form_page(
+    return form_page(
         "participants/enrol.html",
         form,
         cohort=cohort,
@@ -169,7 +145,7 @@ def search() -> tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             found = find_visible_by_nhs_number(
-                _clinician(), form.nhs_number.data or "", by=acting_as()
+                required_user(), form.nhs_number.data or "", by=acting_as()
             )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -182,7 +158,7 @@ def search() -> tuple[str, int] | Response:
 
 
 def _list_page(search_form: SearchForm) -> tuple[str, int]:
-    user = _clinician()
+    user = required_user()
     args = load(
         ParticipantListArgs(),
         {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)},
@@ -195,7 +171,7 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
     # Names and NHS numbers let the clinician pick the right person; each read is audited.
     people = list(zip(rows, read_identities(rows, by=actor, purpose=LIST_PURPOSE), strict=True))
     pages = max(1, math.ceil(total / PER_PAGE))
-    return _form_page(
+    return form_page(
         "participants/index.html",
         search_form,
         people=people,
@@ -213,7 +189,7 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
 @bp.route("/<participant_id>")
 @requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
 def show(participant_id: str) -> str:
-    user = _clinician()
+    user = required_user()
     participant = visible_participant(user, participant_id)
     record = participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
     trials = db_session().scalars(
@@ -237,7 +213,7 @@ def show(participant_id: str) -> str:
 @bp.route("/<participant_id>/correct", methods=["GET", "POST"])
 @requires(Permission.ENROL_PARTICIPANTS)
 def correct(participant_id: str) -> tuple[str, int] | Response:
-    user = _clinician()
+    user = required_user()
     participant = visible_participant(user, participant_id)
     record = participant_view(participant, user=user, by=acting_as(), purpose=CORRECT_PURPOSE)
     current = CorrectionForm.values_of(record)
@@ -251,7 +227,7 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "corrected")
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return _form_page("participants/correct.html", form, p=record)
+    return form_page("participants/correct.html", form, p=record)
 
 
 # -- consent after enrolment ----------------------------------------------------------------
@@ -261,7 +237,7 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
 @requires(Permission.RECORD_CLINICAL_DATA)
 def consent(participant_id: str) -> tuple[str, int] | Response:
     """New consent on a newer form version, or a change to some answers on theirs."""
-    participant = visible_participant(_clinician(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     signed = latest_signed_form(participant)
     newer = superseding_form(participant)
     in_force = current_consent(participant.id)
@@ -285,7 +261,7 @@ def consent(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "consent", record.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return _form_page(
+    return form_page(
         "participants/consent.html",
         form,
         participant=participant,
@@ -308,7 +284,7 @@ def takes_new_data(participant: Participant) -> bool:
 @bp.route("/<participant_id>/assessments/new", methods=["GET", "POST"])
 @requires(Permission.RECORD_CLINICAL_DATA)
 def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
-    participant = visible_participant(_clinician(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     code = request.args.get("instrument")
     if not code:
         return render_template(
@@ -328,7 +304,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         else:
             _leave_notice(participant, "assessment", assessment.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return _form_page(
+    return form_page(
         "participants/assessment.html",
         form,
         participant=participant,
@@ -347,7 +323,7 @@ def _instrument_or_404(code: str) -> Instrument:
 @bp.route("/<participant_id>/treatment-trials/new", methods=["GET", "POST"])
 @requires(Permission.RECORD_CLINICAL_DATA)
 def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
-    participant = visible_participant(_clinician(), participant_id)
+    participant = visible_participant(required_user(), participant_id)
     if participant.cohort != "TRD":
         raise NotFound("Treatment trials are recorded for the TRD cohort only.")
     form = TreatmentTrialForm()
@@ -363,7 +339,7 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "treatment_trial", trial.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return _form_page("participants/treatment_trial.html", form, participant=participant)
+    return form_page("participants/treatment_trial.html", form, participant=participant)
 
 
 # -- what the next page says ----------------------------------------------------------------
@@ -404,31 +380,3 @@ def _take_notice(participant: Participant) -> str | None:
             assert signed is not None  # a foreign key
             return f"Their consent on {signed.version} has been recorded."
     return None
-
-
-# -- how dates and codes read on these pages ------------------------------------------------
-
-
-def long_date(day: dt.date | None) -> str:
-    return "" if day is None else f"{day.day} {day:%B %Y}"
-
-
-def long_month(day: dt.date | None) -> str:
-    return "" if day is None else f"{day:%B %Y}"
-
-
-@bp.context_processor
-def _page_helpers() -> dict[str, Any]:
-    return {
-        "long_date": long_date,
-        "long_month": long_month,
-        "short_name": short_name,
-        "reference": reference(),
-        "outcome_labels": OUTCOME_LABELS,
-        "format_nhs_number": format_nhs_number,
-        "permissions": Permission,
-        "level_label": level_label,
-        "levels": LEVELS,
-        "consultee_labels": CONSULTEE_LABELS,
-        "item_text": CONSENT_ITEM_TEXT,
-    }

@@ -3,7 +3,7 @@ funnel as a chart and tables drawn from the same figures.
 
 Pure functions over what ``queries.funnel`` returns, so a page shows exactly what the API
 would: a partner's ``"<10"`` and ``"suppressed"`` stay words, never bars. The chart is the
-eligibility page's (``eligibility.display.bar_chart``), so both pages draw figures alike.
+eligibility page's (``registry.web.bar_chart``), so both pages draw figures alike.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from registry.recruitment.models import (
     SUBMITTED,
     TO_CONTACT,
 )
-from registry.web.eligibility.display import BarChart, bar_chart, figure
+from registry.web.bar_chart import BarChart, bar_chart, figure
 
 # (words, NHS.UK tag colour) for each of a request's statuses.
 REQUEST_STATUS_TAGS = {

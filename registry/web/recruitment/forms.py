@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from registry.input_rules import TooDeeplyNested, load_json
 from registry.recruitment.models import OUTCOMES
-from registry.web.participants.forms import (
+from registry.web.forms import (
     RegistryForm,
     strip_text,
     text_field,

@@ -19,7 +19,6 @@ from werkzeug.wrappers import Response
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
-from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
 from registry.fields import load_or_fail
@@ -47,7 +46,7 @@ from registry.recruitment.queries import (
     visible_requests,
 )
 from registry.recruitment.schemas import DecisionArgs, OutcomeArgs, RequestArgs
-from registry.web.participants.views import long_date
+from registry.web.forms import form_page
 from registry.web.recruitment.display import (
     CONTACT_STATUS_LABELS,
     HOLD_BACK_REASON_LABELS,
@@ -95,9 +94,7 @@ def new() -> tuple[str, int] | Response:
         else:
             flash("Your request has been submitted. An admin will approve or reject it.")
             return redirect(url_for(".show", request_id=submitted.request_id))
-    page = render_template("recruitment/new.html", form=form, has_saved_queries=bool(saved))
-    # A refused submission answers 422; the request's transaction is rolled back.
-    return page, 422 if form.errors else 200
+    return form_page("recruitment/new.html", form, has_saved_queries=bool(saved))
 
 
 # -- one request ----------------------------------------------------------------------------
@@ -168,14 +165,14 @@ def _request_page(
     form = form or DecisionForm()
     has_lists = found.status not in (SUBMITTED, REJECTED)
     follows = user.can(Permission.FOLLOW_RECRUITMENT_FUNNELS) and has_lists
-    page = render_template(
+    return form_page(
         "recruitment/show.html",
+        form,
+        status=status,
         r=request_view(found, user),
-        form=form,
         funnel=funnel_view(funnel(found, user)) if follows else None,
         refusal=refusal,
     )
-    return page, 422 if form.errors else status
 
 
 # -- a site's contact list ------------------------------------------------------------------
@@ -210,16 +207,10 @@ def record(request_id: str, participant_id: str) -> Response:
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
     return {
-        "long_date": long_date,
         "request_status_tags": REQUEST_STATUS_TAGS,
         "contact_status_labels": CONTACT_STATUS_LABELS,
         "hold_back_reason_labels": HOLD_BACK_REASON_LABELS,
         "pretty_json": pretty_json,
-        "permissions": Permission,
-        "threshold": THRESHOLD,
-        "small": SMALL,
-        "round_to": ROUND_TO,
-        "suppressed": SUPPRESSED,
     }
 
 

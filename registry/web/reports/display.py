@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from registry.consents.items import CONSENT_ITEM_TEXT
 from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.reports.report import ATTRITION_ATTRIBUTES, NOT_KNOWN, NOT_STATED, attributes
 from registry.web.charts import Comparison, ComparisonChart, comparison_chart, percent
@@ -96,6 +95,4 @@ def page_helpers() -> dict[str, Any]:
         "stage_labels": STAGE_LABELS,
         "missing_labels": MISSING_LABELS,
         "attrition_attributes": ATTRITION_ATTRIBUTES,
-        "consent_item_text": CONSENT_ITEM_TEXT,
-        "level_label": level_label,
     }

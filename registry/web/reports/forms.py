@@ -10,21 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Field, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from registry.participants.reference import reference
 from registry.reports.references import MAX_CSV_BYTES, ReferencePopulation
-from registry.web.participants.forms import RegistryForm, text_field, whole_number, without_blanks
+from registry.web.forms import RegistryForm, text_field, whole_number, without_blanks
 
 
 def reference_choices(references: Iterable[ReferencePopulation]) -> list[SelectChoice]:
     return [SelectChoice(ref.id, ref.name) for ref in references]
 
 
-class ChooseReportForm(FlaskForm):
+class ChooseReportForm(RegistryForm):
     """Sent by GET: which report to show changes nothing, and the choice is the address."""
 
     class Meta:

@@ -6,8 +6,6 @@ report and datasheet the API serves, and every write is the API's action.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -27,7 +25,7 @@ from registry.reports.queries import (
 from registry.reports.references import ReferencePopulation
 from registry.reports.report import representativeness
 from registry.reports.schemas import ReferenceArgs, ReportArgs, SectionArgs
-from registry.web.participants.views import long_date
+from registry.web.forms import form_page
 from registry.web.reports.display import comparison_charts, group_labels, page_helpers
 from registry.web.reports.forms import (
     ChooseReportForm,
@@ -39,15 +37,7 @@ from registry.web.reports.forms import (
 bp = Blueprint("reports_web", __name__, url_prefix="/reports")
 
 
-@bp.context_processor
-def _page_helpers() -> dict[str, Any]:
-    return {**page_helpers(), "long_date": long_date, "permissions": Permission}
-
-
-def _form_page(template: str, form: Any, **context: Any) -> tuple[str, int]:
-    """The page, as 422 when its form has errors: the request's transaction is rolled back,
-    so a refused submission writes nothing."""
-    return render_template(template, form=form, **context), 422 if form.errors else 200
+bp.context_processor(page_helpers)
 
 
 def _chosen_reference() -> ReferencePopulation:
@@ -79,7 +69,7 @@ def index() -> tuple[str, int] | BaseResponse:
             )
     else:
         form.reference.data = DEFAULT_REFERENCE
-    return _form_page("reports/index.html", form)
+    return form_page("reports/index.html", form)
 
 
 @bp.route("/<cohort>")
@@ -148,7 +138,7 @@ def edit_section(cohort: str, section: str) -> tuple[str, int] | BaseResponse:
         else:
             flash(f"{current['title']} saved as version {written.version}.", "info")
             return redirect(url_for(".show_datasheet", cohort=cohort, reference=reference_id))
-    return _form_page(
+    return form_page(
         "reports/edit_section.html",
         form,
         cohort=cohort,
@@ -178,6 +168,6 @@ def references() -> tuple[str, int] | BaseResponse:
                 f"Loaded {loaded.name} as {loaded.reference_id}, version {loaded.version}.", "info"
             )
             return redirect(url_for(".references"))
-    return _form_page(
+    return form_page(
         "reports/references.html", form, references=list(available_references().values())
     )

@@ -1,0 +1,80 @@
+"""How dates, codes and the registry's vocabularies read on every page: registered once, as
+Jinja globals of the app, so every template calls them the same way (``long_date(day)``)
+and no blueprint carries its own copy. What only one area's pages say stays with that area.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+
+from registry.assessments.instruments import instrument
+from registry.auth.permissions import Permission
+from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
+from registry.participants.queries import format_nhs_number
+from registry.participants.reference import reference
+from registry.web.labels import (
+    CONSULTEE_LABELS,
+    LEVELS,
+    OUTCOME_LABELS,
+    REASONS,
+    REQUESTERS,
+    level_label,
+)
+
+
+def long_date(day: dt.date | None) -> str:
+    """ "7 March 2026"."""
+    return "" if day is None else f"{day.day} {day:%B %Y}"
+
+
+def long_month(day: dt.date | None) -> str:
+    """ "March 2026"."""
+    return "" if day is None else f"{day:%B %Y}"
+
+
+def at_time(value: dt.datetime | str | None) -> str:
+    """An instant as "27 November 2026, 10:13:30 UTC" (audit times are ISO strings)."""
+    if value is None:
+        return ""
+    instant = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(dt.UTC)
+    return f"{instant.day} {instant:%B %Y, %H:%M:%S} UTC"
+
+
+def short_name(code: str) -> str:
+    """A rating scale's short name ("PHQ-9") for its code."""
+    return instrument(code).short_name
+
+
+def page_globals() -> dict[str, Any]:
+    """What every template may call or read."""
+    return {
+        "long_date": long_date,
+        "long_month": long_month,
+        "at_time": at_time,
+        "short_name": short_name,
+        "format_nhs_number": format_nhs_number,
+        "level_label": level_label,
+        "levels": LEVELS,
+        "reasons": REASONS,
+        "requesters": REQUESTERS,
+        "consultee_labels": CONSULTEE_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "item_text": CONSENT_ITEM_TEXT,
+        "reference": reference(),
+        "permissions": Permission,
+        # How a partner's figures are controlled, as the pages explain it.
+        "threshold": THRESHOLD,
+        "round_to": ROUND_TO,
+        "small": SMALL,
+        "suppressed": SUPPRESSED,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(page_globals())
