@@ -11,8 +11,8 @@ from registry.assessments.schemas import TreatmentTrialArgs
 from registry.auth.permissions import Role
 from registry.eligibility.criteria import parse_criteria
 from registry.errors import ValidationFailed
+from registry.fields import load_or_fail
 from registry.input_rules import CodedMessage, code_of
-from registry.participants.schemas import load_or_fail
 from registry.web.eligibility.forms import IN_FORM_WORDS, query_form_for
 from registry.web.participants.forms import AssessmentForm, TreatmentTrialForm
 
