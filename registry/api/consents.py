@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires, signed_in_user
 from registry.consents.actions import (
@@ -28,7 +28,7 @@ from registry.facts.derive import current_consent
 from registry.participants.queries import participant_for_admin, visible_participant
 from registry.participants.schemas import Month
 
-blp = Blueprint("consent_forms", __name__, description="Consent-form versions")
+blp = RegistryBlueprint("consent_forms", __name__, description="Consent-form versions")
 
 
 @blp.route("/consent-forms")
