@@ -196,7 +196,6 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.participants import blp as participants_api
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
-    from registry.auth.limits import rate_limit_api
     from registry.web import filters
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
@@ -228,7 +227,6 @@ def _register_blueprints(app: Flask) -> None:
         exports_api,
         audit_api,
     ):
-        rate_limit_api(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import DateTime, MetaData, Table, create_engine, event
+from sqlalchemy import DateTime, MetaData, Select, Table, create_engine, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -135,6 +135,17 @@ def attempt() -> Iterator[None]:
     request boundary's to commit or roll back."""
     with session().begin_nested():
         yield
+
+
+def count_of(statement: Select[Any]) -> int:
+    """How many rows ``statement`` finds, in one query, whatever its ordering."""
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    return int(session().scalar(counted) or 0)
+
+
+def rows_of(statement: Select[Any], *, first: int, size: int) -> list[Any]:
+    """``size`` rows of ``statement`` from the ``first`` (counting from 0): one page."""
+    return list(session().scalars(statement.limit(size).offset(first)))
 
 
 def _close_session(exc: BaseException | None) -> None:

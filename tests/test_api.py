@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from registry import create_app
+from registry.api.blueprint import RegistryBlueprint
+from registry.api.inputs import CheckedParser
 from registry.audit.models import AuditEvent
 from registry.auth.models import ApiToken
 from registry.auth.permissions import Role
@@ -191,6 +194,22 @@ def test_admin_adds_site_and_duplicate_gets_409(
     assert_error(again, 409, "site_exists")
 
 
+def test_every_api_blueprint_checks_input_and_is_rate_limited_without_patching(
+    app: Flask,
+) -> None:
+    """The input checks and the rate limit belong to the API's own blueprint class, and
+    are applied as it is registered: flask-smorest itself is left as installed."""
+    api_blueprints = [bp for bp in app.blueprints.values() if isinstance(bp, Blueprint)]
+
+    assert len(api_blueprints) >= 10
+    for blueprint in api_blueprints:
+        assert isinstance(blueprint, RegistryBlueprint), blueprint.name
+        assert isinstance(blueprint.ARGUMENTS_PARSER, CheckedParser), blueprint.name
+        assert blueprint.rate_limited, blueprint.name
+    assert not isinstance(Blueprint.ARGUMENTS_PARSER, CheckedParser)
+    assert not isinstance(Blueprint.PAGINATION_ARGUMENTS_PARSER, CheckedParser)
+
+
 def test_audit_listing_paginates_and_filters(
     client: FlaskClient, create_account: Callable[..., Account], issue_token: Callable[..., str]
 ) -> None:
@@ -203,9 +222,10 @@ def test_audit_listing_paginates_and_filters(
 
     body = response.get_json()
     assert response.status_code == 200
-    assert body["meta"]["per_page"] == 1 and body["meta"]["total"] >= 2
-    assert [e["action"] for e in body["events"]] == ["site.add"]
-    assert body["events"][0]["details"] == {"code": "RAB"}
+    # The one page shape of every paginated endpoint (issue 17: audit answered meta/events).
+    assert (body["page"], body["per_page"]) == (1, 1) and body["total"] >= 2
+    assert [e["action"] for e in body["items"]] == ["site.add"]
+    assert body["items"][0]["details"] == {"code": "RAB"}
     assert "per_page" in assert_error(too_big, 422, "validation_error")["fields"]
 
 
@@ -416,3 +436,37 @@ def test_rate_limit_counters_shared_through_redis(tmp_path: Path) -> None:
 
     assert statuses == [200, 200, 200, 429]
     assert stored, "the rate-limit counter should be in Redis"
+
+
+def test_every_paginated_endpoint_answers_one_page_shape(client: FlaskClient) -> None:
+    """Whatever takes page and per_page answers {page, per_page, total, items} (FHIR
+    Bundles aside: they page by FHIR's own links)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+
+    def properties(schema: dict[str, Any]) -> set[str]:
+        if "$ref" in schema:
+            return properties(schemas[schema["$ref"].rsplit("/", 1)[-1]])
+        if "anyOf" in schema:
+            return set.intersection(*(properties(option) for option in schema["anyOf"]))
+        return set(schema.get("properties", {}))
+
+    paginated = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue  # the path's own, not an operation
+            names = {parameter["name"] for parameter in operation.get("parameters", [])}
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None:
+                names |= properties(body["schema"])
+            if "per_page" not in names or path.endswith("/fhir"):
+                continue
+            answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            assert {"page", "per_page", "total", "items"} <= properties(answer), (method, path)
+            paginated.append((method, path))
+    assert sorted(paginated) == [
+        ("get", "/api/v1/audit"),
+        ("get", "/api/v1/participants"),
+        ("post", "/api/v1/eligibility/participants"),
+    ]

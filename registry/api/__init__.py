@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 
-from registry.api.inputs import check_arguments
 from registry.api.openapi import ErrorResponsesPlugin, register_error_responses
 from registry.api.schemas import ErrorSchema
 
@@ -24,7 +23,6 @@ class RegistryApi(Api):  # type: ignore[misc]
     def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         plugin = ErrorResponsesPlugin(app, error_schema_name="Error")
         super().init_app(app, spec_kwargs={"extra_plugins": [plugin], **(spec_kwargs or {})})
-        check_arguments(Blueprint.ARGUMENTS_PARSER)
 
     def _register_responses(self) -> None:
         super()._register_responses()

@@ -6,7 +6,8 @@ import json
 
 from marshmallow import Schema, fields, validate
 
-from registry.api.schemas import PageArgs, PageMetaSchema
+from registry.api.schemas import PageSchema
+from registry.input_rules import InputSchema
 
 
 class AuditEventSchema(Schema):
@@ -24,12 +25,11 @@ class AuditEventSchema(Schema):
     details = fields.Function(lambda event: json.loads(event.details), required=True)
 
 
-class AuditPageSchema(Schema):
-    meta = fields.Nested(PageMetaSchema, required=True)
-    events = fields.List(fields.Nested(AuditEventSchema), required=True)
+class AuditPageSchema(PageSchema):
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
 
 
-class AuditArgs(PageArgs):
+class AuditArgs(InputSchema):
     actor = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=64))
     participant_id = fields.String(validate=validate.Length(max=40))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth import actions
 from registry.auth.commands import AddSite
 from registry.auth.models import Site, User
@@ -13,8 +13,8 @@ from registry.auth.schemas import CurrentUserSchema, SiteArgs, SiteSchema
 from registry.auth.session import acting_as, requires, signed_in_user
 from registry.db import session
 
-blp = Blueprint("account", __name__, description="The signed-in account")
-sites_blp = Blueprint("sites", __name__, description="Recruiting sites")
+blp = RegistryBlueprint("account", __name__, description="The signed-in account")
+sites_blp = RegistryBlueprint("sites", __name__, description="Recruiting sites")
 
 
 @blp.route("/me")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from registry.api.audit_schemas import AuditEventSchema
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires, signed_in_user
 from registry.consents.actions import (
@@ -28,7 +29,7 @@ from registry.facts.derive import current_consent
 from registry.fields import Month
 from registry.participants.queries import participant_for_admin, visible_participant
 
-blp = Blueprint("consent_forms", __name__, description="Consent-form versions")
+blp = RegistryBlueprint("consent_forms", __name__, description="Consent-form versions")
 
 
 @blp.route("/consent-forms")
@@ -165,14 +166,13 @@ class TimelineTrialSchema(Schema):
     outcome = fields.String(required=True)
 
 
-class TimelineEventSchema(Schema):
-    seq = fields.Integer(required=True)
-    at = fields.String(required=True)
-    actor = fields.String(required=True)
+class TimelineEventSchema(AuditEventSchema):
+    """An audit event about the participant, as the audit log shows it, with who acted."""
+
+    class Meta:
+        fields = ("seq", "at", "actor", "staff", "action", "purpose", "outcome")
+
     staff = fields.Nested(TimelineStaffSchema, allow_none=True)
-    action = fields.String(required=True)
-    purpose = fields.String(allow_none=True)
-    outcome = fields.String(required=True)
 
 
 class TimelineSchema(Schema):

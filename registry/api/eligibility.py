@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
+from registry.api.blueprint import RegistryBlueprint
+from registry.api.schemas import GrantParticipantPageSchema, PageArgs, page_body
 from registry.auth.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
@@ -34,9 +36,8 @@ from registry.eligibility.schemas import (
     SavedQueryVersionSchema,
 )
 from registry.exports.queries import usable_grant
-from registry.exports.schemas import GrantParticipantPageSchema
 
-blp = Blueprint("eligibility", __name__, description="Eligibility queries")
+blp = RegistryBlueprint("eligibility", __name__, description="Eligibility queries")
 
 
 @blp.route("/eligibility/fields", methods=["GET"])
@@ -59,9 +60,13 @@ def count(args: CountEligible) -> dict[str, Any]:
     return count_eligible(args, user=required_user(), by=acting_as())
 
 
+class MatchingArgs(ParticipantsArgs, PageArgs):
+    """A POST's page is asked for in its body, beside the criteria."""
+
+
 @blp.route("/eligibility/participants", methods=["POST"])
 @requires(Permission.QUERY_EXACT_COUNTS)
-@blp.arguments(ParticipantsArgs)
+@blp.arguments(MatchingArgs)
 @blp.response(200, GrantParticipantPageSchema)
 @blp.alt_response(404, schema="Error", description="no such grant naming you")
 def participants(args: dict[str, Any]) -> dict[str, Any]:
@@ -71,21 +76,17 @@ def participants(args: dict[str, Any]) -> dict[str, Any]:
     that does not exist; expired or revoked: 403. Partners: 403."""
     user = required_user()
     grant = usable_grant(user, args["grant"])
+    parameters = PaginationParameters(page=args["page"], page_size=args["per_page"])
     rows = matching_participant_rows(
         args["criteria"],
         grant,
-        page=args["page"],
-        per_page=args["per_page"],
+        page=parameters.page,
+        per_page=parameters.page_size,
         user=user,
         by=acting_as(),
     )
-    return {
-        "grant": grant.grant_id,
-        "page": args["page"],
-        "per_page": args["per_page"],
-        "total": rows.total,
-        "items": rows.items,
-    }
+    parameters.item_count = rows.total
+    return page_body(parameters, rows.items, grant=grant.grant_id)
 
 
 @blp.route("/eligibility/saved-queries", methods=["POST"])

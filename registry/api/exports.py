@@ -12,8 +12,8 @@ import json
 from typing import Any
 
 from flask import Response, send_file, url_for
-from flask_smorest import Blueprint
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.exports.actions import (
@@ -38,7 +38,9 @@ from registry.exports.schemas import (
     VariableCatalogueSchema,
 )
 
-blp = Blueprint("grants", __name__, url_prefix="/grants", description="Exports for researchers")
+blp = RegistryBlueprint(
+    "grants", __name__, url_prefix="/grants", description="Exports for researchers"
+)
 
 # What the two non-JSON answers are, for the OpenAPI document.
 EXTRACT_DESCRIPTION = (

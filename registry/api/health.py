@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.db import session
 
-blp = Blueprint("health", __name__, description="Service health")
+blp = RegistryBlueprint("health", __name__, description="Service health")
 
 
 class HealthSchema(Schema):

@@ -30,30 +30,23 @@ from registry.input_rules import (
 )
 
 
-def check_arguments(parser: FlaskParser) -> None:
-    """Make a webargs parser (flask-smorest's, shared by every ``@blp.arguments``) refuse
-    JSON nested too deeply and text no field may hold, before the schema sees either."""
-    if getattr(parser, "_checks_input", False):
-        return
-    load = parser.pre_load
-    raw_load_json = parser._raw_load_json
+class CheckedParser(FlaskParser):
+    """The webargs parser of every ``RegistryBlueprint`` (its arguments and its pages):
+    JSON nested too deeply and text no field may hold are refused before the schema sees
+    either."""
 
-    def pre_load(location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
+    def pre_load(self, location_data: Any, *, schema: Schema, req: Any, location: str) -> Any:
         # Line breaks and tabs pass here: only the schema knows which fields are prose.
         found = text_problems(location_data, multiline=True)
         if found:
             raise ValidationError({place: [message] for place, message in found.items()})
-        return load(location_data, schema=schema, req=req, location=location)
+        return super().pre_load(location_data, schema=schema, req=req, location=location)
 
-    def bounded_json(req: Any) -> Any:
+    def _raw_load_json(self, req: Any) -> Any:
         try:
-            return check_json_depth(raw_load_json(req))
+            return check_json_depth(super()._raw_load_json(req))
         except (RecursionError, TooDeeplyNested):
             raise RegistryError(TOO_DEEP_MESSAGE) from None
-
-    parser.pre_load = pre_load  # type: ignore[method-assign]
-    parser._raw_load_json = bounded_json  # type: ignore[method-assign]
-    parser._checks_input = True  # type: ignore[attr-defined]
 
 
 def refuse_nul_in_path(endpoint: str | None, values: dict[str, Any] | None) -> None:

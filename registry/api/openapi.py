@@ -13,7 +13,7 @@ here, from what every endpoint is built from rather than written on each view:
   already documents for every ``@blp.arguments``);
 - any state-changing method: 400 for malformed JSON or JSON nested too deeply
   (``registry.input_rules``), or a session-cookie request without its CSRF token;
-- a rate-limited blueprint (``registry.auth.limits``): 429 with ``Retry-After``.
+- a rate-limited blueprint (every ``RegistryBlueprint`` once registered): 429 with ``Retry-After``.
 
 Statuses particular to one endpoint (409 for a duplicate, say) stay with the endpoint, as
 ``@blp.alt_response``; one declared there without a body gets the error body too.
@@ -29,6 +29,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from werkzeug.routing import Rule
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.input_rules import MAX_JSON_DEPTH
 
 # status -> (flask-smorest's component name for it, what it means here)
@@ -71,8 +72,6 @@ def register_error_responses(spec: APISpec, error_schema: type[Schema], content_
 
 def error_statuses(method: str, operation: dict[str, Any], rule: Rule, app: Flask) -> set[int]:
     """The error statuses an operation can answer, from how its endpoint is built."""
-    from registry.auth.limits import is_rate_limited
-
     view = app.view_functions.get(rule.endpoint)
     blueprint = app.blueprints.get(rule.endpoint.rpartition(".")[0])
     statuses: set[int] = set()
@@ -84,7 +83,7 @@ def error_statuses(method: str, operation: dict[str, Any], rule: Rule, app: Flas
         statuses |= {413, 422}
     if method in STATE_CHANGING_METHODS:
         statuses.add(400)
-    if blueprint is not None and is_rate_limited(blueprint):
+    if isinstance(blueprint, RegistryBlueprint) and blueprint.rate_limited:
         statuses.add(429)
     return statuses
 

@@ -4,13 +4,21 @@ against them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, jsonify
-from flask_smorest import Blueprint
-from marshmallow import RAISE
+from flask_smorest.pagination import PaginationParameters
+from marshmallow import RAISE, fields, pre_load
 from sqlalchemy import select
 
+from registry.api.blueprint import RegistryBlueprint, SelectPage
+from registry.api.schemas import (
+    PAGE_PARAMETERS,
+    GrantParticipantPageSchema,
+    PageSchema,
+    page_body,
+)
 from registry.assessments.actions import record_assessment, record_treatment_trial
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.models import Assessment
@@ -31,28 +39,44 @@ from registry.errors import ValidationFailed
 from registry.exports.actions import list_grant_participants
 from registry.exports.queries import usable_grant
 from registry.exports.rows import GRANT_REQUIRED
-from registry.exports.schemas import GrantParticipantPageSchema
 from registry.facts.participant_views import enrolment_view, participant_view, participant_views
 from registry.participants.actions import correct_participant
 from registry.participants.models import Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
-    page_of,
     visible_participant,
     visible_participants,
 )
 from registry.participants.schemas import (
     ParticipantListArgs,
-    ParticipantPageSchema,
     ParticipantSchema,
     ParticipantSearchArgs,
     ParticipantUpdateArgs,
 )
 
-blp = Blueprint("participants", __name__, description="Participants and their clinical records")
+blp = RegistryBlueprint(
+    "participants", __name__, description="Participants and their clinical records"
+)
 
 VIEW_PURPOSE = "view participant record"
 LIST_PURPOSE = "list participants"
+
+
+class ParticipantQueryArgs(ParticipantListArgs):
+    """The list's filters; ``page`` and ``per_page`` are ``@blp.paginate``'s, so they pass
+    here unread while any other unknown parameter is refused."""
+
+    class Meta:
+        exclude = ("page", "per_page")
+
+    @pre_load
+    def _leave_paging_to_paginate(self, data: Mapping[str, Any], **kwargs: Any) -> Any:
+        return {key: value for key, value in data.items() if key not in PAGE_PARAMETERS}
+
+
+class ParticipantPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ParticipantSchema), required=True)
+
 
 # A clinician's page, or a researcher's under a grant: either shape answers 200.
 LIST_RESPONSE = {
@@ -82,11 +106,14 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.VIEW_PARTICIPANTS)
 # Unknown parameters are refused: a mistyped search (?nhs=...) must not quietly become
 # "list everyone" and audit a page of identifiable records nobody asked for.
-@blp.arguments(ParticipantListArgs, location="query", unknown=RAISE)
+@blp.arguments(ParticipantQueryArgs, location="query", unknown=RAISE)
 @blp.response(200, ParticipantPageSchema)
 @blp.doc(responses={"200": LIST_RESPONSE})
 @blp.alt_response(404, schema="Error", description="researchers: no such grant naming them")
-def list_participants(args: dict[str, Any]) -> dict[str, Any] | Response:
+@blp.paginate()
+def list_participants(
+    args: dict[str, Any], pagination_parameters: PaginationParameters
+) -> list[dict[str, Any]] | Response:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
     Researchers: only under a data-access grant naming them (``grant``, required): its
     participants as rows keyed by the study's pseudonym, with its approved variables alone,
@@ -94,7 +121,7 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any] | Response:
     not on: 404, as one that does not exist; expired or revoked: 403."""
     user = required_user()
     if not user.can(Permission.VIEW_IDENTIFIABLE_OWN_SITE):
-        return _grant_rows(args)
+        return _grant_rows(args, pagination_parameters)
     if args.get("grant"):
         raise ValidationFailed({"grant": ["Clinicians list their own site's participants."]})
     statement = visible_participants(user)
@@ -104,17 +131,11 @@ def list_participants(args: dict[str, Any]) -> dict[str, Any] | Response:
         statement = statement.join(Site, Site.id == Participant.site_id).where(
             Site.code == args["site"]
         )
-    rows, total = page_of(statement, page=args["page"], per_page=args["per_page"])
-    actor = acting_as()
-    return {
-        "page": args["page"],
-        "per_page": args["per_page"],
-        "total": total,
-        "items": participant_views(rows, user=user, by=actor, purpose=LIST_PURPOSE),
-    }
+    rows = SelectPage(statement, pagination_parameters).items
+    return participant_views(rows, user=user, by=acting_as(), purpose=LIST_PURPOSE)
 
 
-def _grant_rows(args: dict[str, Any]) -> Response:
+def _grant_rows(args: dict[str, Any], parameters: PaginationParameters) -> Response:
     """A researcher's page of a grant's rows, as the response itself: returned as a dict,
     flask-smorest would dump it again with the clinician's schema."""
     if not args.get("grant"):
@@ -124,17 +145,12 @@ def _grant_rows(args: dict[str, Any]) -> Response:
         grant,
         cohort=args.get("cohort"),
         site=args.get("site"),
-        page=args["page"],
-        per_page=args["per_page"],
+        page=parameters.page,
+        per_page=parameters.page_size,
         by=acting_as(),
     )
-    page = {
-        "grant": grant.grant_id,
-        "page": args["page"],
-        "per_page": args["per_page"],
-        "total": rows.total,
-        "items": rows.items,
-    }
+    parameters.item_count = rows.total
+    page = page_body(parameters, rows.items, grant=grant.grant_id)
     return jsonify(GrantParticipantPageSchema().dump(page))
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.recruitment.actions import (
@@ -37,7 +36,7 @@ from registry.recruitment.schemas import (
     RequestSchema,
 )
 
-blp = Blueprint(
+blp = RegistryBlueprint(
     "recruitment", __name__, url_prefix="/recruitment-requests", description="Recruitment"
 )
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
+from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.reports.actions import load_reference, write_datasheet_section
@@ -26,7 +26,7 @@ from registry.reports.schemas import (
     SectionSchema,
 )
 
-blp = Blueprint("reports", __name__, description="Representativeness (STANDING Together)")
+blp = RegistryBlueprint("reports", __name__, description="Representativeness (STANDING Together)")
 
 
 @blp.route("/cohorts/<cohort>/representativeness", methods=["GET"])

@@ -1,8 +1,9 @@
-"""Rate limits: per token (or client address) for the API, and per partner for counts."""
+"""Rate limits: whom the API's limit counts (``api_client_key``; ``RegistryBlueprint``
+applies it), and the per-partner budget for counts."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import current_app
 from flask_limiter.util import get_remote_address
 
 from registry.auth.permissions import Role
@@ -20,23 +21,6 @@ def api_client_key() -> str:
     if user is not None:
         return f"user:{user.id}"
     return "address:" + get_remote_address()
-
-
-def is_rate_limited(blueprint: object) -> bool:
-    """Whether ``rate_limit_api`` was applied (the OpenAPI document then lists 429)."""
-    return bool(getattr(blueprint, "_registry_rate_limited", False))
-
-
-def rate_limit_api(blueprint: Blueprint) -> None:
-    """Apply the configured API limit to a blueprint once (blueprints outlive test apps)."""
-    if is_rate_limited(blueprint):
-        return
-    limiter.limit(
-        lambda: current_app.config["SETTINGS"].api_rate_limit,
-        key_func=api_client_key,
-        scope="api",
-    )(blueprint)
-    blueprint._registry_rate_limited = True  # type: ignore[attr-defined]
 
 
 def _partner_key() -> str:

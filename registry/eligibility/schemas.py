@@ -52,8 +52,6 @@ class ParticipantsArgs(InputSchema):
             "its study pseudonym, with its variables alone"
         },
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class CatalogueSchema(Schema):

@@ -249,17 +249,3 @@ GrantParticipantSchema = Schema.from_dict(
     },
     name="GrantParticipantSchema",
 )
-
-
-class GrantParticipantPageSchema(Schema):
-    grant = fields.String(required=True, metadata={"description": "the grant's public id"})
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(
-        required=True, metadata={"description": "participants the grant holds, on every page"}
-    )
-    items = fields.List(
-        fields.Nested(GrantParticipantSchema),
-        required=True,
-        metadata={"description": "in pseudonym order; never a registry id"},
-    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
@@ -94,15 +94,6 @@ def find_visible_by_nhs_number(user: User, nhs_number: str, *, by: Actor) -> Par
         participant_id=found.participant_id,
     )
     return found
-
-
-def page_of(
-    statement: Select[Participant], *, page: int, per_page: int
-) -> tuple[list[Participant], int]:
-    db = session()
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    rows = db.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return list(rows), int(total)
 
 
 def format_nhs_number(digits: str) -> str:

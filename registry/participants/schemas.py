@@ -182,10 +182,3 @@ class ParticipantSchema(PseudonymisedParticipantSchema):
     enrolled_on = fields.Date(metadata=IDENTIFIABLE)
     first_antipsychotic_on = fields.Date(allow_none=True, metadata=IDENTIFIABLE)
     eip_accepted_on = fields.Date(allow_none=True, metadata=IDENTIFIABLE)
-
-
-class ParticipantPageSchema(Schema):
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    items = fields.List(fields.Nested(ParticipantSchema), required=True)

@@ -33,6 +33,7 @@ from registry.consents.queries import (
     superseding_form,
 )
 from registry.consents.schemas import ConsentChangeArgs
+from registry.db import count_of, rows_of
 from registry.db import session as db_session
 from registry.enrolment.actions import enrol_participant
 from registry.enrolment.schemas import load_enrolment
@@ -52,7 +53,6 @@ from registry.participants.identity import read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
-    page_of,
     visible_participant,
     visible_participants,
 )
@@ -166,7 +166,8 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
     statement = visible_participants(user)
     if args.get("cohort"):
         statement = statement.where(Participant.cohort == args["cohort"])
-    rows, total = page_of(statement, page=args["page"], per_page=PER_PAGE)
+    rows = rows_of(statement, first=(args["page"] - 1) * PER_PAGE, size=PER_PAGE)
+    total = count_of(statement)
     actor = acting_as()
     # Names and NHS numbers let the clinician pick the right person; each read is audited.
     people = list(zip(rows, read_identities(rows, by=actor, purpose=LIST_PURPOSE), strict=True))
