@@ -126,7 +126,7 @@ def assess(report: Report, pins: Mapping[str, str], fetch: Callable[[str], Recor
     result = Assessment()
     skipped: list[str] = []
     for dependency in report.get("dependencies", []):
-        name = canonicalize_name(dependency["name"])
+        name: str = canonicalize_name(dependency["name"])
         if "skip_reason" in dependency:
             if name in pins:
                 skipped.append(name)

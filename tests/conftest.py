@@ -16,7 +16,7 @@ import os
 import random
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,6 +242,12 @@ class Account:
     def email(self) -> str:
         return self.user.email
 
+    @property
+    def site_code(self) -> str:
+        """The code of a clinician's site (other roles have none)."""
+        assert self.user.site is not None, f"a {self.user.role.value} has no site"
+        return self.user.site.code
+
 
 @pytest.fixture
 def create_site(app: Flask) -> Callable[..., Site]:
@@ -317,7 +323,7 @@ def csrf_token_from(html: str) -> str:
     return match.group(1)
 
 
-def post_form(client: FlaskClient, url: str, data: dict[str, str], **kwargs: Any) -> Any:
+def post_form(client: FlaskClient, url: str, data: Mapping[str, object], **kwargs: Any) -> Any:
     """Submit a form as a browser would: load the page first to get its CSRF token."""
     page = client.get(url)
     token = csrf_token_from(page.get_data(as_text=True))

@@ -256,7 +256,7 @@ def test_every_route_has_a_policy(app: Flask) -> None:
 def callers(
     app: Flask, create_account: Callable[..., Account], issue_token: Callable[..., str]
 ) -> dict[str, dict[str, str]]:
-    headers = {"anonymous": {}}
+    headers: dict[str, dict[str, str]] = {"anonymous": {}}
     for role in Role:
         headers[role.value] = {"Authorization": f"Bearer {issue_token(create_account(role))}"}
     for kind in ("expired", "revoked"):
@@ -278,7 +278,7 @@ def callers(
 def _latest_token_id() -> int:
     from sqlalchemy import func, select
 
-    token_id = session().scalar(select(func.max(ApiToken.id)))
+    token_id: int | None = session().scalar(select(func.max(ApiToken.id)))
     assert token_id is not None
     return token_id
 

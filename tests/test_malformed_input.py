@@ -176,7 +176,7 @@ def value_at(body: dict[str, Any], path: str) -> Any:
 def test_lone_surrogate_in_an_enrolment_field_is_refused_at_that_field(
     app: Flask, client: FlaskClient, clinician: ApiUser, field: str
 ) -> None:
-    body = enrolment_body(site=clinician.account.user.site.code)
+    body = enrolment_body(site=clinician.account.site_code)
     set_at(body, field, f"{value_at(body, field)}{SURROGATE}")
     text = json.dumps(body)
     assert "\\ud800" in text  # sent as the JSON escape, as a client would

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from blinker import Namespace
+from blinker import NamedSignal, Namespace
 from flask import Flask
 
 from registry import signals
 
 
 def test_every_signal_has_a_receiver_once_an_app_exists(app: Flask) -> None:
-    named = [value for value in vars(signals).values() if isinstance(value, signals.NamedSignal)]
+    named = [value for value in vars(signals).values() if isinstance(value, NamedSignal)]
     assert {signal.name for signal in named} >= {
         "refused",
         "security-event",

@@ -173,7 +173,7 @@ def test_audit_checks_pins_the_service_skipped_against_the_latest_release_record
             {"name": "Deprecated", "skip_reason": skipped},
         ]
     }
-    records = {
+    records: dict[str, dict[str, Any]] = {
         "jinja2": {
             "version": "3.1.6",
             "vulnerabilities": [

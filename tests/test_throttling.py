@@ -59,7 +59,7 @@ def _denied_code_events(app: Flask, account: Account) -> list[AuditEvent]:
         )
 
 
-def _throttled_at(path: str) -> Select[tuple[AuditEvent]]:
+def _throttled_at(path: str) -> Select[AuditEvent]:
     return select(AuditEvent).where(
         AuditEvent.action == "security.throttled", AuditEvent.target_id == path
     )

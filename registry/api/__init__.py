@@ -11,7 +11,7 @@ from registry.api.openapi import ErrorResponsesPlugin, register_error_responses
 from registry.api.schemas import ErrorSchema
 
 
-class RegistryApi(Api):  # type: ignore[misc]
+class RegistryApi(Api):
     """flask-smorest, minus its own error handlers: ``registry.errors`` answers every error
     in the one shape API.md fixes, and the OpenAPI document describes that shape, listing
     for each operation the error statuses it can answer (``registry.api.openapi``) instead

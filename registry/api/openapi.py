@@ -88,7 +88,7 @@ def error_statuses(method: str, operation: dict[str, Any], rule: Rule, app: Flas
     return statuses
 
 
-class ErrorResponsesPlugin(BasePlugin):  # type: ignore[misc]
+class ErrorResponsesPlugin(BasePlugin):
     """An apispec plugin adding each operation's error responses as its path is documented."""
 
     def __init__(self, app: Flask, error_schema_name: str) -> None:

@@ -45,7 +45,7 @@ def record_assessment(
         instrument=scale.code,
         scale_version=scale.version,
         administered_on=administered_on,
-        items=list(items) if items is not None else None,  # type: ignore[arg-type]
+        items=list(items) if items is not None else None,
         total=score.total,
         subscales=score.subscales or None,
         band=score.band,

@@ -329,7 +329,7 @@ def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> tuple[int, i
         )
     )
     counts: dict[str, int] = dict(
-        db.execute(  # type: ignore[arg-type]
+        db.execute(
             select(contact.status, func.count())
             .where(contact.request_pk == request.id)
             .group_by(contact.status)

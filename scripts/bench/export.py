@@ -190,7 +190,7 @@ def child(mode: str, grant_id: str, token: str, out: Path) -> None:
         raise SystemExit(f"{mode}: {response.status_code} {response.get_data(as_text=True)[:300]}")
     size = 0
     with out.open("wb") as file:
-        for chunk in response.response:  # streamed, as a WSGI server sends it
+        for chunk in response.iter_encoded():  # streamed, as a WSGI server sends it
             file.write(chunk)
             size += len(chunk)
     response.close()

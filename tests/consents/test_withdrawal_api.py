@@ -826,7 +826,8 @@ def test_partner_sees_none_of_it(
 
 
 def _shredded(app: Flask, participant_id: str) -> bool:
-    return participant_row(app, participant_id)["status"] == "shredded"
+    status: str = participant_row(app, participant_id)["status"]
+    return status == "shredded"
 
 
 def test_full_withdrawal_by_token_without_step_up_is_refused_and_changes_nothing(

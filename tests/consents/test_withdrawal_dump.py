@@ -189,8 +189,13 @@ def kept_sealed(app: Flask, participant_id: str) -> list[tuple[bytes, FieldConte
             *(
                 (b, FieldContext("consent_record", "consultee_name_sealed", participant_id))
                 for b in names
+                if b is not None  # as the query asks: this narrows the type
             ),
-            *((b, FieldContext("withdrawal", "reason_sealed", participant_id)) for b in reasons),
+            *(
+                (b, FieldContext("withdrawal", "reason_sealed", participant_id))
+                for b in reasons
+                if b is not None
+            ),
         ]
 
 

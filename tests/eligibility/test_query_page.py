@@ -34,7 +34,7 @@ TRD_ADULTS = {"cohort": "TRD", "combine": "all"}
 
 def rows(*clauses: tuple[str, str, str]) -> dict[str, str]:
     """Clause rows as the form posts them."""
-    posted = {}
+    posted: dict[str, str] = {}
     for i, (field, op, value) in enumerate(clauses):
         posted |= {f"clauses-{i}-field": field, f"clauses-{i}-op": op, f"clauses-{i}-value": value}
     return posted

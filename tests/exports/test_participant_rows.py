@@ -310,7 +310,8 @@ def test_list_filters_may_not_reveal_what_the_grant_withholds(
     world: World,
     people: dict[str, str],
     variables: list[str],
-    filters: dict[str, str],
+    # Query arguments; Any, as listing's **query (its `by` is keyword-only, never among them).
+    filters: dict[str, Any],
     refused: str | None,
 ) -> None:
     grant_id = world.grant(variables=variables)

@@ -51,7 +51,7 @@ def test_demo_seed_enrols_both_cohorts_with_facts_and_clinical_records(seeded: s
     assert len(participants) == COUNT
     assert {f.participant_pk for f in facts} == {p.id for p in participants}
     assert {p.cohort for p in participants} == {"EP", "TRD"}
-    assert db.scalar(select(func.count()).select_from(Assessment)) >= COUNT
+    assert db.scalars(select(func.count()).select_from(Assessment)).one() >= COUNT
     assert trial_cohorts == ["TRD"]
 
 

@@ -139,7 +139,7 @@ def test_clinician_enrols_a_trd_participant(
     created = response.get_json()
     assert created["cohort"] == "TRD"
     assert created["status"] == "active"
-    assert created["site"] == clinician.account.user.site.code
+    assert created["site"] == clinician.account.site_code
     assert created["participant_id"].startswith("P-")
     assert created["nhs_number"].replace(" ", "") == body["nhs_number"]
     assert created["ethnicity_group"] == "asian"
@@ -257,7 +257,7 @@ def test_enrolment_optional_contact_details_and_imd_may_be_left_out(
 def test_enrolment_at_own_site_named_explicitly_is_accepted(
     client: FlaskClient, clinician: ApiUser
 ) -> None:
-    own = clinician.account.user.site.code
+    own = clinician.account.site_code
 
     response = client.post(URL, json=enrolment_body(site=own), headers=clinician.headers)
 
@@ -810,7 +810,7 @@ def test_enrolment_of_an_enrolled_nhs_number_is_a_duplicate(
     assert error["code"] == "duplicate_participant"
     assert error["status"] == 409
     text = response.get_data(as_text=True)
-    site = clinician.account.user.site.code
+    site = clinician.account.site_code
     for detail in (first["participant_id"], site, "Wintergreen", "Ada", number, number[:3] + " "):
         assert detail not in text
     assert_refusal_audited_and_nothing_else(app, before, clinician)
@@ -829,7 +829,7 @@ def test_enrolment_duplicate_at_another_site_says_nothing_of_that_site(
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "duplicate_participant"
     text = response.get_data(as_text=True)
-    for detail in (first["participant_id"], there.account.user.site.code, "Ravenscroft", "EP"):
+    for detail in (first["participant_id"], there.account.site_code, "Ravenscroft", "EP"):
         assert detail not in text
     assert_refusal_audited_and_nothing_else(app, before, here)
 

@@ -432,11 +432,12 @@ def test_identifiers_never_reach_logs_audit_errors_or_reprs(
 
     participant = enrol(site, number, family_name=surname, email=email)
     identity = read_identity(participant, by=ACTOR, purpose="direct care")
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: enrol(site, number),
         lambda: enrol(site, number[:-1] + "9"),
         lambda: enrol(site, family_name=surname, email=email + "@"),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises((Conflict, ValidationFailed)) as raised:
             attempt()
         texts += [str(raised.value), repr(raised.value), str(raised.value.fields)]

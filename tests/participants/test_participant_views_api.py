@@ -79,7 +79,7 @@ def test_list_clinician_sees_only_own_sites_participants_with_identifiers(
     assert page["total"] == 2
     assert {item["participant_id"] for item in page["items"]} == mine
     for item in page["items"]:
-        assert item["site"] == clinician.account.user.site.code
+        assert item["site"] == clinician.account.site_code
         assert item["nhs_number"] and item["family_name"].startswith("Example")
 
 
@@ -87,7 +87,7 @@ def test_list_clinician_cannot_widen_scope_with_the_site_filter(
     client: FlaskClient, clinician: ApiUser, other_clinician: ApiUser
 ) -> None:
     enrol(client, other_clinician)
-    other_site = other_clinician.account.user.site.code
+    other_site = other_clinician.account.site_code
 
     page = listed(client, clinician, f"?site={other_site}")
 
@@ -112,7 +112,7 @@ def test_list_filters_by_cohort_and_site(
     ep_here = enrol(client, clinician, "EP")
     enrol(client, clinician, "TRD")
     enrol(client, other_clinician, "EP")
-    site = clinician.account.user.site.code
+    site = clinician.account.site_code
 
     page = listed(client, clinician, f"?cohort=EP&site={site}")
 

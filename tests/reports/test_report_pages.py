@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 
 from registry.auth.permissions import Role
 from registry.reports.queries import available_references, written_sections
+from registry.reports.report import ATTRITION_ATTRIBUTES
 from registry.web.charts import percent
-from registry.web.reports.display import ATTRITION_ATTRIBUTES, interval, ratio, ratio_interval
+from registry.web.reports.display import interval, ratio, ratio_interval
 from tests.conftest import Account, ApiUser, enrol, post_form
 from tests.participants.test_web import page_of
 from tests.reports.test_representativeness import GOOD_CSV

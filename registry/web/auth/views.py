@@ -88,7 +88,10 @@ def sign_in() -> str | Response:
         if user is None:
             g.sign_in_failed = True
             # One message for unknown user, wrong password and deactivated account alike.
-            form.password.errors.append("Enter a correct email address and password.")
+            form.password.errors = [
+                *form.password.errors,
+                "Enter a correct email address and password.",
+            ]
         elif actions.needs_second_factor(user):
             next_url = safe_next_url(request.args.get("next"))
             session.clear()
@@ -158,9 +161,10 @@ def second_factor() -> str | Response:
             return _finish_sign_in(user)
         if (ended := _wrong_code(user)) is not None:
             return ended
-        form.code.errors.append(
-            "The code is not correct, or it was already used. Wait for a new one."
-        )
+        form.code.errors = [
+            *form.code.errors,
+            "The code is not correct, or it was already used. Wait for a new one.",
+        ]
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -183,9 +187,10 @@ def set_up_second_factor() -> str | Response:
             return _finish_sign_in(user)
         if (ended := _wrong_code(user)) is not None:
             return ended
-        form.code.errors.append(
-            "The code is not correct. Check the app shows the registry, then try the new code."
-        )
+        form.code.errors = [
+            *form.code.errors,
+            "The code is not correct. Check the app shows the registry, then try the new code.",
+        ]
     qr = segno.make(actions.totp_provisioning_uri(user, secret), error="m")
     return render_template(
         "auth/set_up_second_factor.html",
@@ -221,7 +226,7 @@ def change_password() -> str | Response:
             )
         except ValidationFailed as exc:
             for name, messages in exc.fields.items():
-                form[name].errors.extend(messages)
+                form[name].errors = [*form[name].errors, *messages]
         else:
             reissue_session(user)  # this session goes on; every other one has ended
             flash("Your password has been changed. You are signed out everywhere else.", "info")

@@ -8,7 +8,7 @@ nothing on these pages is decrypted.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -76,7 +76,8 @@ def manage() -> str | Response:
             added = add_consent_form(
                 cohort=form.cohort.data or "",
                 version=form.version.data or "",
-                effective_on=form.effective_on.data,
+                # InputRequired and the date format: a valid form holds a date.
+                effective_on=cast(dt.date, form.effective_on.data),
                 file_name=upload.filename or "",
                 document=upload.read(MAX_DOCUMENT_BYTES + 1),
                 by=acting_as(),

@@ -1,0 +1,15 @@
+from wtforms.fields.choices import RadioField as RadioField
+from wtforms.fields.choices import SelectChoice as SelectChoice
+from wtforms.fields.choices import SelectField as SelectField
+from wtforms.fields.core import Field as Field
+from wtforms.fields.core import Label as Label
+from wtforms.fields.datetime import DateField as DateField
+from wtforms.fields.form import FormField as FormField
+from wtforms.fields.list import FieldList as FieldList
+from wtforms.fields.simple import BooleanField as BooleanField
+from wtforms.fields.simple import FileField as FileField
+from wtforms.fields.simple import HiddenField as HiddenField
+from wtforms.fields.simple import PasswordField as PasswordField
+from wtforms.fields.simple import StringField as StringField
+from wtforms.fields.simple import SubmitField as SubmitField
+from wtforms.fields.simple import TextAreaField as TextAreaField
