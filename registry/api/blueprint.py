@@ -8,7 +8,8 @@ from copy import deepcopy
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import current_app, request
+from flask.sansio.app import App
 from flask_smorest import Blueprint
 from flask_smorest.pagination import Page, PaginationParameters
 from flask_smorest.utils import unpack_tuple_response
@@ -22,7 +23,7 @@ from registry.db import count_of, rows_of
 from registry.extensions import limiter
 
 
-class RegistryBlueprint(Blueprint):  # type: ignore[misc]
+class RegistryBlueprint(Blueprint):
     """An API blueprint whose arguments and page parameters are read by ``CheckedParser``,
     which is rate-limited per client once it is registered, and whose ``paginate`` answers
     ``{"page", "per_page", "total", "items"}`` (``registry.api.schemas.PageSchema``)."""
@@ -33,7 +34,7 @@ class RegistryBlueprint(Blueprint):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.rate_limited = False
 
-    def register(self, app: Flask, options: dict[str, Any]) -> None:
+    def register(self, app: App, options: dict[str, Any]) -> None:
         # Once: the blueprint and the limiter are module-level and outlive each (test) app.
         if not self.rate_limited:
             limiter.limit(
@@ -45,13 +46,21 @@ class RegistryBlueprint(Blueprint):  # type: ignore[misc]
         super().register(app, options)
 
     def paginate(
-        self, pager: type[Page] | None = None
+        self,
+        pager: type[Page] | None = None,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        max_page_size: int | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """flask-smorest's ``paginate``, with the registry's query arguments (``page``,
         ``per_page``) and its page in the body instead of an ``X-Pagination`` header. With a
         ``pager`` (``SelectPage``) the view returns what to page; without, it takes
         ``pagination_parameters``, sets their ``item_count`` and returns the page's items,
-        or a mapping of ``items`` and fields of its own. A ``Response`` passes untouched."""
+        or a mapping of ``items`` and fields of its own. A ``Response`` passes untouched.
+        Every endpoint pages alike (``PageQueryArgs``), so per-endpoint sizes are refused."""
+        if (page, page_size, max_page_size) != (None, None, None):
+            raise TypeError("registry endpoints all page by PageQueryArgs; no sizes of their own")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(view)
@@ -84,7 +93,7 @@ class RegistryBlueprint(Blueprint):  # type: ignore[misc]
         """No X-Pagination header: the response schema (a ``PageSchema``) says it all."""
 
 
-class SelectPage(Page):  # type: ignore[misc]
+class SelectPage(Page):
     """A pager for a SQLAlchemy ``Select``: the page's rows, and how many there are in all,
     each one query."""
 

@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any, ClassVar
 
 from wtforms import Field
-from wtforms.fields.core import UnboundField
 
 from registry.assessments.instruments import Instrument
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
@@ -54,11 +53,11 @@ IMD_DECILES = {
 # the names and the postcode, so each form makes its own copies where they belong.
 
 
-def _name_fields() -> dict[str, UnboundField]:
+def _name_fields() -> dict[str, Field]:
     return {"given_name": text_field("Given name"), "family_name": text_field("Family name")}
 
 
-def _contact_and_demographic_fields() -> dict[str, UnboundField]:
+def _contact_and_demographic_fields() -> dict[str, Field]:
     return {
         "postcode": text_field("Postcode"),
         "email": text_field("Email address (optional)"),
