@@ -107,12 +107,12 @@ def test_demo_seed_demographics_are_the_seeds(app: Flask, seeded: str) -> None:
     )
     expected = Counter(
         (
-            e["cohort"],
-            e["sex"],
-            e["ethnicity"],
-            e["imd_decile"],
-            (e["date_of_birth"].year, e["date_of_birth"].month),
-            e["clinical"]["diagnosis_icd10"],
+            e.cohort,
+            e.sex,
+            e.ethnicity,
+            e.imd_decile,
+            (e.date_of_birth.year, e.date_of_birth.month),
+            e.clinical.diagnosis_icd10,
         )
         for e in (person.enrolment for person in people)
     )
