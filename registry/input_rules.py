@@ -17,6 +17,7 @@ JSON is read at most ``MAX_JSON_DEPTH`` containers deep: Python's parser recurse
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Mapping
@@ -195,11 +196,34 @@ Command = TypeVar("Command")
 class CommandSchema(InputSchema, Generic[Command]):
     """An input schema that loads into its frozen dataclass, ``command``, not a dict, so
     what was checked keeps its type in the action that takes it. A field the input may
-    leave out, with no ``load_default``, needs a default (None) in the dataclass; such a
-    field refuses null, so None there can only mean "not given"."""
+    leave out, with no ``load_default``, needs a default in the dataclass: None when the
+    field refuses null, so None there can only mean "not given"; ``NOT_GIVEN`` when null is
+    an answer of its own (a correction that clears an email address)."""
 
     command: type[Command]
 
     @post_load
     def _to_command(self, data: dict[str, Any], **kwargs: Any) -> Command:
         return self.command(**data)
+
+
+def nested_part(loaded: object, name: str) -> Any:
+    """A field of a nested part (``fields.Nested``) as a schema-level check sees it: from
+    its command when it loaded, else from the dict of what did load (marshmallow keeps that
+    so the check can look at the rest); None if not there."""
+    if isinstance(loaded, Mapping):
+        return loaded.get(name)
+    return getattr(loaded, name, None)
+
+
+class NotGiven(enum.Enum):
+    """The one value of a command's field that the input left out, where null is a value
+    the input may give (a PATCH: left out keeps what is stored, null clears it)."""
+
+    NOT_GIVEN = "not given"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = NotGiven.NOT_GIVEN

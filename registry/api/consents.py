@@ -15,6 +15,7 @@ from registry.consents.actions import (
     record_consent,
     withdraw_participant,
 )
+from registry.consents.commands import ConsentFormFilter, RecordConsent, WithdrawWithStepUp
 from registry.consents.queries import Timeline, consent_forms, current_form_ids, timeline
 from registry.consents.schemas import (
     ConsentChangeArgs,
@@ -36,9 +37,9 @@ blp = RegistryBlueprint("consent_forms", __name__, description="Consent-form ver
 @requires(Permission.VIEW_CONSENT_FORMS)
 @blp.arguments(ConsentFormArgs, location="query")
 @blp.response(200, ConsentFormSchema(many=True))
-def list_consent_forms(args: dict[str, Any]) -> list[dict[str, Any]]:
+def list_consent_forms(args: ConsentFormFilter) -> list[dict[str, Any]]:
     """Every version, newest first per cohort, with the one in force today marked."""
-    forms = session().scalars(consent_forms(args.get("cohort"))).all()
+    forms = session().scalars(consent_forms(args.cohort)).all()
     current_ids = current_form_ids()
     return [
         {
@@ -63,17 +64,14 @@ def list_consent_forms(args: dict[str, Any]) -> list[dict[str, Any]]:
 @blp.alt_response(
     422, schema="Error", description="step_up_failed: full needs security_code or password"
 )
-def withdraw(args: dict[str, Any], participant_id: str) -> tuple[dict[str, Any], int]:
+def withdraw(args: WithdrawWithStepUp, participant_id: str) -> tuple[dict[str, Any], int]:
     """Record a withdrawal at a level; effective everywhere when this returns. Only ever
     stricter; the same level again answers 200 with the record already made."""
     participant = participant_for_admin(participant_id)
     confirm_withdrawal_level(
-        args["level"],
-        required_user(),
-        password=args.pop("password"),
-        code=args.pop("security_code"),
+        args.level, required_user(), password=args.password, code=args.security_code
     )
-    outcome = withdraw_participant(participant, by=acting_as(), **args)
+    outcome = withdraw_participant(participant, args, by=acting_as())
     withdrawal = outcome.withdrawal
     body = {
         "participant_id": participant.participant_id,
@@ -91,20 +89,20 @@ def withdraw(args: dict[str, Any], participant_id: str) -> tuple[dict[str, Any],
 @requires(Permission.RECORD_CLINICAL_DATA)
 @blp.arguments(ConsentChangeArgs)
 @blp.response(201, ConsentRecordSchema)
-def add_consent(args: dict[str, Any], participant_id: str) -> dict[str, Any]:
+def add_consent(args: RecordConsent, participant_id: str) -> dict[str, Any]:
     """New consent on a newer form version, or a change to some items (e.g. revoking
     commercial_partners) on the version already signed. Appended to the history."""
     user = signed_in_user()
     assert user is not None  # @requires
     participant = visible_participant(user, participant_id)
-    record = record_consent(participant, by=acting_as(), **args)
+    record = record_consent(participant, args, by=acting_as())
     return {
         "id": record.id,
         "kind": record.kind,
-        "form_version": args["form_version"],
+        "form_version": args.form_version,
         "signed_on": record.signed_on,
         "capacity": record.capacity,
-        "items": args["items"],
+        "items": args.items,
         "consent": current_consent(participant.id),
     }
 

@@ -4,6 +4,7 @@ pseudonym."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
@@ -15,7 +16,12 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.eligibility.actions import count_eligible, matching_participant_rows
 from registry.eligibility.catalogue import catalogue_for
-from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
+from registry.eligibility.commands import (
+    CountEligible,
+    MatchParticipants,
+    SaveQuery,
+    SaveQueryVersion,
+)
 from registry.eligibility.saved import (
     add_version,
     create_saved_query,
@@ -60,8 +66,16 @@ def count(args: CountEligible) -> dict[str, Any]:
     return count_eligible(args, user=required_user(), by=acting_as())
 
 
+@dataclass(frozen=True, slots=True)
+class MatchingPage(MatchParticipants):
+    page: int
+    per_page: int
+
+
 class MatchingArgs(ParticipantsArgs, PageArgs):
     """A POST's page is asked for in its body, beside the criteria."""
+
+    command = MatchingPage
 
 
 @blp.route("/eligibility/participants", methods=["POST"])
@@ -69,16 +83,16 @@ class MatchingArgs(ParticipantsArgs, PageArgs):
 @blp.arguments(MatchingArgs)
 @blp.response(200, GrantParticipantPageSchema)
 @blp.alt_response(404, schema="Error", description="no such grant naming you")
-def participants(args: dict[str, Any]) -> dict[str, Any]:
+def participants(args: MatchingPage) -> dict[str, Any]:
     """Researchers, under a data-access grant naming them: the contactable participants
     who meet the criteria and the grant's terms, as its rows (keyed by its study pseudonym,
     its variables alone), a page at a time; audited. A grant they are not on: 404, as one
     that does not exist; expired or revoked: 403. Partners: 403."""
     user = required_user()
-    grant = usable_grant(user, args["grant"])
-    parameters = PaginationParameters(page=args["page"], page_size=args["per_page"])
+    grant = usable_grant(user, args.grant)
+    parameters = PaginationParameters(page=args.page, page_size=args.per_page)
     rows = matching_participant_rows(
-        args["criteria"],
+        args.criteria,
         grant,
         page=parameters.page,
         per_page=parameters.page_size,

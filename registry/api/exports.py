@@ -25,7 +25,7 @@ from registry.exports.actions import (
     revoke_grant,
 )
 from registry.exports.catalogue import catalogue_view
-from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions
+from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions, FhirPage
 from registry.exports.fhir import FHIR_JSON
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import (
@@ -152,17 +152,17 @@ def export(args: ExtractOptions, grant_id: str) -> Response:
 @blp.arguments(FhirArgs, location="query")
 @blp.response(200, content_type=FHIR_JSON)
 @blp.doc(responses={"200": _file_response(BUNDLE_DESCRIPTION, FHIR_JSON, FHIR_BUNDLE)})
-def fhir(args: dict[str, Any], grant_id: str) -> Response:
+def fhir(args: FhirPage, grant_id: str) -> Response:
     """Researchers on the grant: the extract as FHIR R4, ``per_page`` participants (at
     most 500) per Bundle: ResearchStudy, and per participant Patient (pseudonymised),
     ResearchSubject, Consent, and Observations / QuestionnaireResponses. Audited."""
     grant = usable_grant(required_user(), grant_id)
-    per_page = args["per_page"]
+    per_page = args.per_page
 
     def link(page: int) -> str:
         return url_for(
             "grants.fhir", grant_id=grant.grant_id, page=page, per_page=per_page, _external=True
         )
 
-    built = export_fhir(grant, page=args["page"], per_page=per_page, link=link, by=acting_as())
+    built = export_fhir(grant, page=args.page, per_page=per_page, link=link, by=acting_as())
     return Response(json.dumps(built.bundle), mimetype=FHIR_JSON)

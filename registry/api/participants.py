@@ -34,6 +34,7 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
 from registry.enrolment.actions import enrol_participant
+from registry.enrolment.commands import Enrol
 from registry.enrolment.schemas import EnrolmentArgs
 from registry.errors import ValidationFailed
 from registry.exports.actions import list_grant_participants
@@ -41,6 +42,7 @@ from registry.exports.queries import usable_grant
 from registry.exports.rows import GRANT_REQUIRED
 from registry.facts.participant_views import enrolment_view, participant_view, participant_views
 from registry.participants.actions import correct_participant
+from registry.participants.commands import CorrectParticipant, FindParticipant, ParticipantFilter
 from registry.participants.models import Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
@@ -65,9 +67,6 @@ LIST_PURPOSE = "list participants"
 class ParticipantQueryArgs(ParticipantListArgs):
     """The list's filters; ``page`` and ``per_page`` are ``@blp.paginate``'s, so they pass
     here unread while any other unknown parameter is refused."""
-
-    class Meta:
-        exclude = ("page", "per_page")
 
     @pre_load
     def _leave_paging_to_paginate(self, data: Mapping[str, Any], **kwargs: Any) -> Any:
@@ -95,11 +94,17 @@ LIST_RESPONSE = {
 @blp.arguments(EnrolmentArgs)
 @blp.response(201, ParticipantSchema)
 @blp.alt_response(409, schema="Error", description="duplicate_participant: already enrolled")
-def enrol(args: dict[str, Any]) -> dict[str, Any]:
+def enrol(enrolment: Enrol) -> dict[str, Any]:
     """Enrol a consenting person at the clinician's own site."""
     user = required_user()
-    participant = enrol_participant(args, by=acting_as(), own_site=user.site)
-    return enrolment_view(participant, args, user=user)
+    participant = enrol_participant(enrolment, by=acting_as(), own_site=user.site)
+    return enrolment_view(
+        participant,
+        identity=enrolment.identity(participant.participant_id),
+        consent=enrolment.consent.items.by_item(),
+        consent_form_version=enrolment.consent.form_version,
+        user=user,
+    )
 
 
 @blp.route("/participants", methods=["GET"])
@@ -112,7 +117,7 @@ def enrol(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(404, schema="Error", description="researchers: no such grant naming them")
 @blp.paginate()
 def list_participants(
-    args: dict[str, Any], pagination_parameters: PaginationParameters
+    args: ParticipantFilter, pagination_parameters: PaginationParameters
 ) -> list[dict[str, Any]] | Response:
     """Clinicians: their own site's participants, identifiable (each one shown is audited).
     Researchers: only under a data-access grant naming them (``grant``, required): its
@@ -122,29 +127,29 @@ def list_participants(
     user = required_user()
     if not user.can(Permission.VIEW_IDENTIFIABLE_OWN_SITE):
         return _grant_rows(args, pagination_parameters)
-    if args.get("grant"):
+    if args.grant:
         raise ValidationFailed({"grant": ["Clinicians list their own site's participants."]})
     statement = visible_participants(user)
-    if args.get("cohort"):
-        statement = statement.where(Participant.cohort == args["cohort"])
-    if args.get("site"):
+    if args.cohort:
+        statement = statement.where(Participant.cohort == args.cohort)
+    if args.site:
         statement = statement.join(Site, Site.id == Participant.site_id).where(
-            Site.code == args["site"]
+            Site.code == args.site
         )
     rows = SelectPage(statement, pagination_parameters).items
     return participant_views(rows, user=user, by=acting_as(), purpose=LIST_PURPOSE)
 
 
-def _grant_rows(args: dict[str, Any], parameters: PaginationParameters) -> Response:
+def _grant_rows(args: ParticipantFilter, parameters: PaginationParameters) -> Response:
     """A researcher's page of a grant's rows, as the response itself: returned as a dict,
     flask-smorest would dump it again with the clinician's schema."""
-    if not args.get("grant"):
+    if not args.grant:
         raise ValidationFailed({"grant": [GRANT_REQUIRED]})
-    grant = usable_grant(required_user(), args["grant"])
+    grant = usable_grant(required_user(), args.grant)
     rows = list_grant_participants(
         grant,
-        cohort=args.get("cohort"),
-        site=args.get("site"),
+        cohort=args.cohort,
+        site=args.site,
         page=parameters.page,
         per_page=parameters.page_size,
         by=acting_as(),
@@ -159,11 +164,11 @@ def _grant_rows(args: dict[str, Any], parameters: PaginationParameters) -> Respo
 @blp.arguments(ParticipantSearchArgs)
 @blp.response(200, ParticipantSchema)
 @blp.alt_response(404, schema="Error", description="no participant with this NHS number here")
-def search(args: dict[str, Any]) -> dict[str, Any]:
+def search(args: FindParticipant) -> dict[str, Any]:
     """Find one of the clinician's own site's participants by NHS number (through the blind
     index). A POST, so that the number is never in a URL or an access log; audited."""
     user = required_user()
-    found = find_visible_by_nhs_number(user, args["nhs_number"], by=acting_as())
+    found = find_visible_by_nhs_number(user, args.nhs_number, by=acting_as())
     return participant_view(found, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
 
@@ -183,7 +188,7 @@ def get_participant(participant_id: str) -> dict[str, Any]:
 @requires(Permission.ENROL_PARTICIPANTS)
 @blp.arguments(ParticipantUpdateArgs)
 @blp.response(200, ParticipantSchema)
-def correct(changes: dict[str, Any], participant_id: str) -> dict[str, Any]:
+def correct(changes: CorrectParticipant, participant_id: str) -> dict[str, Any]:
     """Correct contact details and demographics (NHS number and birth date are fixed)."""
     user = required_user()
     participant = visible_participant(user, participant_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -15,6 +14,7 @@ from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
 from registry.auth.actions import require_step_up
 from registry.auth.models import User
+from registry.consents.commands import NamedConsultee, RecordConsent, Withdraw
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import (
     CAPACITY_CONSULTEE,
@@ -129,26 +129,29 @@ def consent_record_values(
     participant_id: str,
     cipher: FieldCipher,
     form: ConsentForm,
-    consent: Mapping[str, Any],
+    signed_on: dt.date,
+    capacity: str,
+    consultee: NamedConsultee | None,
     kind: str,
     by: Actor,
 ) -> dict[str, Any]:
-    """A consent_record row for a loaded consent (``schemas.ConsentArgs``).
+    """A consent_record row for a loaded consent (at enrolment, or recorded later).
 
     A consultee's name identifies someone too: it is sealed under the participant's key,
     and so is shredded with them.
     """
-    consultee = consent.get("consultee") if consent["capacity"] == CAPACITY_CONSULTEE else None
+    if capacity != CAPACITY_CONSULTEE:
+        consultee = None
     return {
         "participant_pk": participant_pk,
         "consent_form_id": form.id,
         "kind": kind,
-        "signed_on": consent["signed_on"],
+        "signed_on": signed_on,
         "taken_by_id": by.user_id,
-        "capacity": consent["capacity"],
-        "consultee_type": consultee["type"] if consultee else None,
+        "capacity": capacity,
+        "consultee_type": consultee.type if consultee else None,
         "consultee_name_sealed": cipher.seal(
-            consultee["name"],
+            consultee.name,
             context=FieldContext("consent_record", "consultee_name_sealed", participant_id),
         )
         if consultee
@@ -203,14 +206,7 @@ def confirm_withdrawal_level(
 
 
 def withdraw_participant(
-    participant: Participant,
-    *,
-    level: str,
-    reason_code: str,
-    reason: str | None = None,
-    requested_by: str = "participant",
-    consultee_type: str | None = None,
-    by: Actor,
+    participant: Participant, withdrawal: Withdraw, *, by: Actor
 ) -> WithdrawalOutcome:
     """Record a withdrawal; it takes effect in this transaction, everywhere.
 
@@ -219,7 +215,14 @@ def withdraw_participant(
     deletes their clinical rows and facts, and clears every descriptive column, leaving a
     tombstone; their consent and withdrawal history and audit events remain, and name no one.
     """
-    problems = withdrawal_problems(level, reason_code, reason, requested_by, consultee_type)
+    level, reason_code, requested_by = (
+        withdrawal.level,
+        withdrawal.reason_code,
+        withdrawal.requested_by,
+    )
+    problems = withdrawal_problems(
+        level, reason_code, withdrawal.reason, requested_by, withdrawal.consultee_type
+    )
     if problems:
         raise ValidationFailed(problems)
     locked = lock_participant(participant)
@@ -241,8 +244,8 @@ def withdraw_participant(
                 f"This participant has already withdrawn at the stricter level {current}; "
                 "a withdrawal can only be made stricter.",
             )
-    text = (reason or "").strip() or None
-    withdrawal = Withdrawal(
+    text = (withdrawal.reason or "").strip() or None
+    record = Withdrawal(
         participant_pk=locked.id,
         level=level,
         reason_code=reason_code,
@@ -254,10 +257,10 @@ def withdraw_participant(
             text, context=FieldContext("withdrawal", "reason_sealed", locked.participant_id)
         ),
         requested_by=requested_by,
-        consultee_type=consultee_type if requested_by == "consultee" else None,
+        consultee_type=withdrawal.consultee_type if requested_by == "consultee" else None,
         recorded_by_id=by.user_id,
     )
-    db.add(withdrawal)
+    db.add(record)
     locked.withdrawal_level = level
     locked.withdrawn_at = utcnow()
     db.flush()
@@ -280,7 +283,7 @@ def withdraw_participant(
         send_to_all(records_changed, locked)
     # Every level ends contact: off every recruitment list, at once and for good.
     send_to_all(participant_withdrawn, locked, by=by)
-    return WithdrawalOutcome(withdrawal, created=True)
+    return WithdrawalOutcome(record, created=True)
 
 
 def withdrawal_problems(
@@ -322,22 +325,14 @@ def _erase(participant: Participant, *, by: Actor) -> None:
 # -- re-consent and changes to one item --------------------------------------------------------
 
 
-def record_consent(
-    participant: Participant,
-    *,
-    form_version: str,
-    signed_on: dt.date,
-    items: Mapping[str, bool],
-    capacity: str,
-    consultee: Mapping[str, str] | None = None,
-    by: Actor,
-) -> ConsentRecord:
+def record_consent(participant: Participant, consent: RecordConsent, *, by: Actor) -> ConsentRecord:
     """New consent: on a newer form version (every item answered again), or a change to
     some items on the version already signed (revoking commercial_partners, say).
 
     Appended to the history; the latest event of each item is its current answer. Leaving
     the registry altogether is a withdrawal, which only admins record.
     """
+    form_version, signed_on, items = consent.form_version, consent.signed_on, consent.items
     locked = lock_for_new_data(participant)
     db = session()
     form = db.scalar(
@@ -404,7 +399,9 @@ def record_consent(
         participant_id=locked.participant_id,
         cipher=cipher_for(locked),
         form=form,
-        consent={"signed_on": signed_on, "capacity": capacity, "consultee": consultee},
+        signed_on=signed_on,
+        capacity=consent.capacity,
+        consultee=consent.consultee,
         kind=kind,
         by=by,
     )

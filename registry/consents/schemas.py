@@ -7,6 +7,15 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.consents.actions import withdrawal_problems
+from registry.consents.commands import (
+    ConsentAnswers,
+    ConsentFormFilter,
+    EnrolmentConsent,
+    NamedConsultee,
+    RecordConsent,
+    Withdraw,
+    WithdrawWithStepUp,
+)
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import (
     CAPACITY_CONFIRMED,
@@ -16,7 +25,7 @@ from registry.consents.models import (
     WITHDRAWAL_REASONS,
 )
 from registry.fields import PastDate, StrictBoolean
-from registry.input_rules import InputSchema, Prose
+from registry.input_rules import CommandSchema, Prose, nested_part
 from registry.participants.models import COHORTS, WITHDRAWAL_LEVELS
 from registry.participants.schemas import person_name
 
@@ -31,11 +40,15 @@ class ConsentFormSchema(Schema):
     current = fields.Boolean(required=True, metadata={"description": "in force today"})
 
 
-class ConsentFormArgs(InputSchema):
+class ConsentFormArgs(CommandSchema[ConsentFormFilter]):
+    command = ConsentFormFilter
+
     cohort = fields.String(validate=validate.OneOf(COHORTS))
 
 
-class Consultee(InputSchema):
+class Consultee(CommandSchema[NamedConsultee]):
+    command = NamedConsultee
+
     type = fields.String(
         required=True,
         validate=validate.OneOf(CONSULTEE_TYPES, error="Choose a personal or nominated consultee."),
@@ -43,14 +56,24 @@ class Consultee(InputSchema):
     name = person_name("name")
 
 
-# Every item answered explicitly: each is agreed separately, none is assumed.
-ConsentItems = InputSchema.from_dict(
-    {item: StrictBoolean(required=True) for item in CONSENT_ITEMS},
-    name="ConsentItems",
-)
+class ConsentItems(CommandSchema[ConsentAnswers]):
+    """Every item answered explicitly: each is agreed separately, none is assumed."""
+
+    command = ConsentAnswers
+
+    registry_storage = StrictBoolean(required=True)
+    contact_for_research = StrictBoolean(required=True)
+    record_access = StrictBoolean(required=True)
+    record_linkage = StrictBoolean(required=True)
+    commercial_partners = StrictBoolean(required=True)
+    samples = StrictBoolean(required=True)
+    future_research = StrictBoolean(required=True)
+    inform_gp = StrictBoolean(required=True)
 
 
-class ConsentArgs(InputSchema):
+class ConsentArgs(CommandSchema[EnrolmentConsent]):
+    command = EnrolmentConsent
+
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
     signed_on = PastDate(required=True)
     items = fields.Nested(ConsentItems, required=True)
@@ -65,7 +88,7 @@ class ConsentArgs(InputSchema):
     def _check(self, data: dict[str, Any], **kwargs: Any) -> None:
         problems: dict[str, list[str]] = {}
         for item in REQUIRED_ITEMS:
-            if data.get("items", {}).get(item) is False:
+            if nested_part(data.get("items"), item) is False:
                 problems[f"items.{item}"] = ["Joining the registry needs this consent."]
         if data.get("capacity") == CAPACITY_CONSULTEE and not data.get("consultee"):
             problems["consultee"] = ["Give the consultee's type and name."]
@@ -75,7 +98,9 @@ class ConsentArgs(InputSchema):
             raise ValidationError(problems)
 
 
-class WithdrawalArgs(InputSchema):
+class WithdrawalArgs(CommandSchema[Withdraw]):
+    command: type[Withdraw] = Withdraw  # WithdrawalRequestArgs loads a subclass
+
     level = fields.String(
         required=True,
         validate=validate.OneOf(WITHDRAWAL_LEVELS, error="Choose one of: {choices}."),
@@ -120,6 +145,8 @@ class WithdrawalArgs(InputSchema):
 class WithdrawalRequestArgs(WithdrawalArgs):
     """Through the API, a full withdrawal needs the same step-up as the page."""
 
+    command = WithdrawWithStepUp
+
     security_code = fields.String(
         load_default=None,
         load_only=True,
@@ -149,7 +176,9 @@ class WithdrawalSchema(Schema):
     )
 
 
-class ConsentChangeArgs(InputSchema):
+class ConsentChangeArgs(CommandSchema[RecordConsent]):
+    command = RecordConsent
+
     form_version = fields.String(required=True, validate=validate.Length(min=1, max=32))
     signed_on = PastDate(required=True)
     items = fields.Dict(

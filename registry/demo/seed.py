@@ -42,12 +42,15 @@ from registry.auth import actions as auth_actions
 from registry.auth.models import Site
 from registry.config import Settings
 from registry.consents.actions import add_consent_form
+from registry.consents.commands import ConsentAnswers, EnrolmentConsent, NamedConsultee
 from registry.consents.items import CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE, ConsentForm
 from registry.db import session
 from registry.enrolment.actions import Refusal, enrol_batch
+from registry.enrolment.commands import Enrol
 from registry.errors import Forbidden
 from registry.facts.derive import refresh_facts_for
+from registry.participants.commands import ClinicalDetails
 from registry.participants.models import Participant
 from registry.participants.reference import diagnosis_fits
 from registry.participants.synthetic import synthetic_nhs_numbers
@@ -164,7 +167,7 @@ class SyntheticTrial:
 
 @dataclass(frozen=True, slots=True)
 class SyntheticPerson:
-    enrolment: dict[str, Any]  # as schemas.load_enrolment returns it
+    enrolment: Enrol
     assessments: tuple[SyntheticAssessment, ...]
     trials: tuple[SyntheticTrial, ...]
 
@@ -241,16 +244,20 @@ class PeopleGenerator:
         months_ago = rng.randint(max(1, 4 * len(trials)), 36)
         illness_month = _first_of_month(_months_before(self.today, months_ago))
         trial_rows = self._dated_trials(trials, illness_month)
-        enrolment = {
-            "cohort": cohort,
-            "site": self.site(rng),
-            "nhs_number": next(self.nhs_numbers),
-            **self._contact(),
-            "date_of_birth": birth,
-            **self._demographics(),
-            "consent": self._consent(cohort),
-            "clinical": self._clinical(cohort, illness_month),
-        }
+        site: str = self.site(rng)
+        nhs_number = next(self.nhs_numbers)
+        contact = self._contact()
+        demographics = self._demographics()
+        enrolment = Enrol(
+            cohort=cohort,
+            site=site,
+            nhs_number=nhs_number,
+            date_of_birth=birth,
+            consent=self._consent(cohort),
+            clinical=self._clinical(cohort, illness_month),
+            **contact,
+            **demographics,
+        )
         return SyntheticPerson(
             enrolment=enrolment,
             assessments=self._assessments(cohort, illness_month),
@@ -299,28 +306,29 @@ class PeopleGenerator:
             "imd_version": None if decile is None else "IoD2019",
         }
 
-    def _consent(self, cohort: str) -> dict[str, Any]:
+    def _consent(self, cohort: str) -> EnrolmentConsent:
         rng = self.rng
         consultee = None
         if rng.random() < CONSULTEE_SHARE[cohort]:
-            consultee = {
-                "type": "personal" if rng.random() < 0.8 else "nominated",
-                "name": f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}",
-            }
-        return {
-            "form_version": f"{cohort}-PIS-2.0",
-            "signed_on": self.today - dt.timedelta(days=rng.randrange(90)),
-            "items": {item: rng.random() < CONSENT_YES_SHARE[item] for item in CONSENT_ITEMS},
-            "capacity": CAPACITY_CONFIRMED if consultee is None else CAPACITY_CONSULTEE,
-            "consultee": consultee,
-        }
+            consultee = NamedConsultee(
+                type="personal" if rng.random() < 0.8 else "nominated",
+                name=f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}",
+            )
+        signed_on = self.today - dt.timedelta(days=rng.randrange(90))
+        answers = {item: rng.random() < CONSENT_YES_SHARE[item] for item in CONSENT_ITEMS}
+        return EnrolmentConsent(
+            form_version=f"{cohort}-PIS-2.0",
+            signed_on=signed_on,
+            items=ConsentAnswers.of(answers),
+            capacity=CAPACITY_CONFIRMED if consultee is None else CAPACITY_CONSULTEE,
+            consultee=consultee,
+        )
 
-    def _clinical(self, cohort: str, illness_month: dt.date) -> dict[str, Any]:
+    def _clinical(self, cohort: str, illness_month: dt.date) -> ClinicalDetails:
         rng = self.rng
         clinical: dict[str, Any] = {"diagnosis_icd10": self.diagnosis[cohort](rng)}
         if cohort == "TRD":
-            clinical["episode_start"] = illness_month
-            return clinical
+            return ClinicalDetails(**clinical, episode_start=illness_month)
         clinical["psychosis_onset"] = illness_month
         # Untreated psychosis lasts weeks to months (skewed); dup_weeks follows the dates.
         untreated = dt.timedelta(weeks=min(rng.expovariate(1 / 16), 150))
@@ -329,7 +337,7 @@ class PeopleGenerator:
         if rng.random() < 0.90:
             accepted = illness_month + untreated + dt.timedelta(days=rng.randrange(-14, 28))
             clinical["eip_accepted_on"] = min(max(accepted, illness_month), self.today)
-        return clinical
+        return ClinicalDetails(**clinical)
 
     def _assessments(self, cohort: str, illness_month: dt.date) -> tuple[SyntheticAssessment, ...]:
         rng = self.rng

@@ -25,3 +25,11 @@ class SaveQuery:
 class SaveQueryVersion:
     criteria: object
     breakdown: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchParticipants:
+    """Researchers: the participants who meet the criteria, as a grant's rows."""
+
+    criteria: object
+    grant: str  # the grant's public id

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
+from registry.eligibility.commands import (
+    CountEligible,
+    MatchParticipants,
+    SaveQuery,
+    SaveQueryVersion,
+)
 from registry.exports.rows import GRANT_REQUIRED
 from registry.fields import StrictBoolean
-from registry.input_rules import CommandSchema, InputSchema
+from registry.input_rules import CommandSchema
 
 CRITERIA_DESCRIPTION = (
     "A criteria document: optional cohort, and nested all / any / none groups of "
@@ -35,7 +40,11 @@ class CountSchema(Schema):
     breakdown = fields.Dict(metadata={"description": "fields, cells (and totals in 2-D)"})
 
 
-class ParticipantsArgs(InputSchema):
+class ParticipantsArgs(CommandSchema[MatchParticipants]):
+    """The page is asked for beside these (the API's ``PageArgs``)."""
+
+    command: type[MatchParticipants] = MatchParticipants  # the API's loads a subclass
+
     criteria = fields.Raw(
         required=True,
         metadata={

@@ -4,8 +4,8 @@ One path enrols everyone: the API, the web form, the CSV import and the demo see
 come through ``enrol_batch``, which checks what needs the database (site, consent-form
 version, duplicates) and writes each participant whole (identity, data key, blind index,
 consent, facts and audit event) with bulk inserts: one INSERT per table per batch. Input has
-already been loaded through ``enrolment.schemas.EnrolmentArgs``. The caller owns the
-transaction.
+already been loaded through ``enrolment.schemas.EnrolmentArgs`` into ``Enrol`` commands.
+The caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from registry.auth.models import Site
 from registry.consents.actions import consent_record_values
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord
 from registry.db import Base, session, table_of
+from registry.enrolment.commands import Enrol
 from registry.errors import DuplicateParticipant, ValidationFailed
 from registry.facts.derive import facts_values
+from registry.participants.commands import ClinicalDetails
 from registry.participants.identity import (
-    Identity,
     SealedIdentity,
     enrolled_among,
     lock_index_values,
@@ -59,9 +60,7 @@ class Refusal:
         return ValidationFailed(self.fields, self.message)
 
 
-def enrol_participant(
-    enrolment: Mapping[str, Any], *, by: Actor, own_site: Site | None
-) -> Participant:
+def enrol_participant(enrolment: Enrol, *, by: Actor, own_site: Site | None) -> Participant:
     """Enrol one person; ValidationFailed, or DuplicateParticipant."""
     (outcome,) = enrol_batch([enrolment], by=by, own_site=own_site)
     if isinstance(outcome, Refusal):
@@ -72,7 +71,7 @@ def enrol_participant(
 
 
 def enrol_batch(
-    enrolments: Sequence[Mapping[str, Any]],
+    enrolments: Sequence[Enrol],
     *,
     by: Actor,
     own_site: Site | None,
@@ -85,8 +84,8 @@ def enrol_batch(
     """
     db = session()
     today = enrolled_on or dt.date.today()
-    sites = _sites_by_code({e["site"] for e in enrolments if e.get("site")})
-    forms = _forms_by_version({(e["cohort"], e["consent"]["form_version"]) for e in enrolments})
+    sites = _sites_by_code({e.site for e in enrolments if e.site})
+    forms = _forms_by_version({(e.cohort, e.consent.form_version) for e in enrolments})
 
     outcomes: list[int | Refusal | None] = []
     for enrolment in enrolments:
@@ -95,7 +94,7 @@ def enrol_batch(
 
     # Duplicates: lock every index value in the batch, then look for each number.
     wanted = {
-        i: enrolment["nhs_number"] for i, enrolment in enumerate(enrolments) if outcomes[i] is None
+        i: enrolment.nhs_number for i, enrolment in enumerate(enrolments) if outcomes[i] is None
     }
     lock_index_values(nhs_number_index(number)[0] for number in wanted.values())
     already = enrolled_among(set(wanted.values()))
@@ -127,25 +126,25 @@ def _forms_by_version(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Cons
 
 
 def _check_against_registry(
-    enrolment: Mapping[str, Any],
+    enrolment: Enrol,
     sites: Mapping[str, Site],
     forms: Mapping[tuple[str, str], ConsentForm],
     own_site: Site | None,
 ) -> Refusal | None:
     problems: dict[str, list[str]] = {}
-    code = enrolment.get("site")
+    code = enrolment.site
     if own_site is not None and code is not None and code != own_site.code:
         problems["site"] = [f"You can enrol only at your own site, {own_site.code}."]
     elif own_site is None and code is None:
         problems["site"] = ["Give the site code."]
     elif code is not None and code not in sites:
         problems["site"] = ["There is no site with this code."]
-    consent = enrolment["consent"]
-    cohort = enrolment["cohort"]
-    form = forms.get((cohort, consent["form_version"]))
+    consent = enrolment.consent
+    cohort = enrolment.cohort
+    form = forms.get((cohort, consent.form_version))
     if form is None:
         problems["consent.form_version"] = [f"There is no {cohort} consent form of this version."]
-    elif consent["signed_on"] < form.effective_on:
+    elif consent.signed_on < form.effective_on:
         problems["consent.signed_on"] = [
             f"Version {form.version} was not in use until "
             f"{form.effective_on.day} {form.effective_on:%B %Y}."
@@ -156,7 +155,7 @@ def _check_against_registry(
 
 
 def _insert(
-    enrolments: Sequence[Mapping[str, Any]],
+    enrolments: Sequence[Enrol],
     sites: Mapping[str, Site],
     forms: Mapping[tuple[str, str], ConsentForm],
     own_site: Site | None,
@@ -167,9 +166,9 @@ def _insert(
     participants: list[dict[str, Any]] = []
     sealed: list[SealedIdentity] = []
     for enrolment in enrolments:
-        identity = SealedIdentity.seal(Identity.of_enrolment(new_participant_id(), enrolment))
+        identity = SealedIdentity.seal(enrolment.identity(new_participant_id()))
         sealed.append(identity)
-        site = own_site if enrolment.get("site") is None else sites[enrolment["site"]]
+        site = own_site if enrolment.site is None else sites[enrolment.site]
         assert site is not None  # _check_against_registry refused it otherwise
         participants.append(
             {
@@ -186,7 +185,7 @@ def _insert(
     )
     index_rows = []
     for pk, enrolment in zip(pks, enrolments, strict=True):
-        value, bits = nhs_number_index(enrolment["nhs_number"])
+        value, bits = nhs_number_index(enrolment.nhs_number)
         index_rows.append({"participant_pk": pk, "index_value": value, "bits": bits})
     _insert_all(NhsNumberIndex, index_rows)
 
@@ -195,21 +194,24 @@ def _insert(
             participant_pk=pk,
             participant_id=s.participant_id,
             cipher=s.cipher,
-            form=forms[(enrolment["cohort"], enrolment["consent"]["form_version"])],
-            consent=enrolment["consent"],
+            form=forms[(enrolment.cohort, enrolment.consent.form_version)],
+            signed_on=enrolment.consent.signed_on,
+            capacity=enrolment.consent.capacity,
+            consultee=enrolment.consent.consultee,
             kind="enrolment",
             by=by,
         )
         for pk, s, enrolment in zip(pks, sealed, enrolments, strict=True)
     ]
+    answers = [enrolment.consent.items.by_item() for enrolment in enrolments]
     # Each new participant has exactly one record so far: their enrolment.
     record_ids = _insert_with_ids(ConsentRecord, records, key=ConsentRecord.participant_pk)
     _insert_all(
         ConsentItemEvent,
         [
             {"record_id": record_id, "participant_pk": pk, "item": item, "granted": granted}
-            for pk, record_id, enrolment in zip(pks, record_ids, enrolments, strict=True)
-            for item, granted in enrolment["consent"]["items"].items()
+            for pk, record_id, items in zip(pks, record_ids, answers, strict=True)
+            for item, granted in items.items()
         ],
     )
     _insert_all(
@@ -217,11 +219,11 @@ def _insert(
         [
             facts_values(
                 {"id": pk, **row},
-                consent=enrolment["consent"]["items"],
+                consent=items,
                 latest_scores={},
                 failed_adequate_trials=0,
             )
-            for pk, row, enrolment in zip(pks, participants, enrolments, strict=True)
+            for pk, row, items in zip(pks, participants, answers, strict=True)
         ],
     )
     record_audit_events(
@@ -234,8 +236,8 @@ def _insert(
                 details={
                     "cohort": row["cohort"],
                     "site_id": row["site_id"],
-                    "consent_form": enrolment["consent"]["form_version"],
-                    "capacity": enrolment["consent"]["capacity"],
+                    "consent_form": enrolment.consent.form_version,
+                    "capacity": enrolment.consent.capacity,
                 },
             )
             for row, enrolment in zip(participants, enrolments, strict=True)
@@ -279,44 +281,42 @@ def _insert_with_ids(
     return [found[value] for value in values]
 
 
-def participant_columns(
-    enrolment: Mapping[str, Any], *, site_id: int, enrolled_on: dt.date
-) -> dict[str, Any]:
+def participant_columns(enrolment: Enrol, *, site_id: int, enrolled_on: dt.date) -> dict[str, Any]:
     """A loaded enrolment's participant columns, bar the keys and the sealed identity
     (also how the benchmarks build their populations)."""
-    clinical = enrolment["clinical"]
-    birth: dt.date = enrolment["date_of_birth"]
-    decile = enrolment.get("imd_decile")
+    clinical = enrolment.clinical
+    birth = enrolment.date_of_birth
+    decile = enrolment.imd_decile
     return {
-        "cohort": enrolment["cohort"],
+        "cohort": enrolment.cohort,
         "site_id": site_id,
         "birth_year": birth.year,
         "birth_month": birth.month,
-        "postcode_district": enrolment["postcode"].split(" ")[0],
+        "postcode_district": enrolment.postcode.split(" ")[0],
         "enrolled_on": enrolled_on,
-        "sex": enrolment["sex"],
-        "gender_identity": enrolment["gender_identity"],
-        "ethnicity": enrolment["ethnicity"],
-        "ethnicity_group": reference().ethnicity_group(enrolment["ethnicity"]),
+        "sex": enrolment.sex,
+        "gender_identity": enrolment.gender_identity,
+        "ethnicity": enrolment.ethnicity,
+        "ethnicity_group": reference().ethnicity_group(enrolment.ethnicity),
         "imd_decile": decile,
-        "imd_version": enrolment.get("imd_version") if decile is not None else None,
-        "diagnosis_icd10": clinical["diagnosis_icd10"],
-        "psychosis_onset": clinical.get("psychosis_onset"),
-        "first_antipsychotic_on": clinical.get("first_antipsychotic_on"),
-        "eip_accepted_on": clinical.get("eip_accepted_on"),
+        "imd_version": enrolment.imd_version if decile is not None else None,
+        "diagnosis_icd10": clinical.diagnosis_icd10,
+        "psychosis_onset": clinical.psychosis_onset,
+        "first_antipsychotic_on": clinical.first_antipsychotic_on,
+        "eip_accepted_on": clinical.eip_accepted_on,
         "dup_weeks": _dup_weeks(clinical),
-        "episode_start": clinical.get("episode_start"),
+        "episode_start": clinical.episode_start,
     }
 
 
-def _dup_weeks(clinical: Mapping[str, Any]) -> int | None:
+def _dup_weeks(clinical: ClinicalDetails) -> int | None:
     """Duration of untreated psychosis: as given, else onset to first treatment or EIP."""
-    if clinical.get("dup_weeks") is not None:
-        return int(clinical["dup_weeks"])
-    onset = clinical.get("psychosis_onset")
+    if clinical.dup_weeks is not None:
+        return clinical.dup_weeks
+    onset = clinical.psychosis_onset
     treated = [
         day
-        for day in (clinical.get("first_antipsychotic_on"), clinical.get("eip_accepted_on"))
+        for day in (clinical.first_antipsychotic_on, clinical.eip_accepted_on)
         if day is not None
     ]
     if onset is None or not treated:

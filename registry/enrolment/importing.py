@@ -51,6 +51,7 @@ from typing import Any
 from registry.audit.actions import Actor, record_event
 from registry.consents.items import CONSENT_ITEMS
 from registry.enrolment.actions import Refusal, enrol_batch
+from registry.enrolment.commands import Enrol
 from registry.enrolment.schemas import load_enrolment
 from registry.errors import ValidationFailed
 
@@ -116,7 +117,7 @@ class ImportFileError(ValueError):
 @dataclass(frozen=True, slots=True)
 class CheckedRow:
     line: int
-    enrolment: dict[str, Any]  # loaded through enrolment.schemas.load_enrolment
+    enrolment: Enrol
 
 
 @dataclass

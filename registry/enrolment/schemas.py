@@ -15,7 +15,9 @@ from flask import current_app
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from registry.consents.schemas import ConsentArgs
+from registry.enrolment.commands import Enrol
 from registry.fields import Checked, PastDate, load_or_fail
+from registry.input_rules import CommandSchema, nested_part
 from registry.participants.models import COHORTS
 from registry.participants.reference import diagnosis_fits, reference
 from registry.participants.schemas import ClinicalArgs, Demographics, age_on, person_name
@@ -27,7 +29,9 @@ from registry.participants.validation import (
 )
 
 
-class EnrolmentArgs(Demographics):
+class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
+    command = Enrol
+
     cohort = fields.String(required=True, validate=validate.OneOf(COHORTS))
     site = fields.String(
         validate=validate.Length(max=16),
@@ -63,11 +67,11 @@ class EnrolmentArgs(Demographics):
             if age < low or (high is not None and age > high):
                 span = f"{low} to {high}" if high is not None else f"{low} or over"
                 problems["date_of_birth"] = [f"The {cohort} cohort is for people aged {span}."]
-        signed_on = (data.get("consent") or {}).get("signed_on")
+        signed_on = nested_part(data.get("consent"), "signed_on")
         if birth is not None and signed_on is not None and signed_on < birth:
             problems["consent.signed_on"] = ["Consent cannot be signed before the date of birth."]
-        clinical = data.get("clinical") or {}
-        code = clinical.get("diagnosis_icd10")
+        clinical = data.get("clinical")
+        code = nested_part(clinical, "diagnosis_icd10")
         if code and not diagnosis_fits(
             cohort, code, affective_psychoses=settings.ep_affective_psychoses
         ):
@@ -76,26 +80,26 @@ class EnrolmentArgs(Demographics):
             ]
         month_field = reference().cohorts[cohort].month_field
         other_month = "episode_start" if month_field == "psychosis_onset" else "psychosis_onset"
-        month = clinical.get(month_field)
+        month = nested_part(clinical, month_field)
         if "clinical" in data and month is None:
             problems[f"clinical.{month_field}"] = ["Give the month, as YYYY-MM."]
         elif month is not None and birth is not None and month < birth.replace(day=1):
             problems[f"clinical.{month_field}"] = ["This month is before the date of birth."]
-        if clinical.get(other_month) is not None:
+        if nested_part(clinical, other_month) is not None:
             problems[f"clinical.{other_month}"] = [f"This is not recorded for {cohort}."]
         if cohort == "TRD":
             for ep_only in ("first_antipsychotic_on", "eip_accepted_on", "dup_weeks"):
-                if clinical.get(ep_only) is not None:
+                if nested_part(clinical, ep_only) is not None:
                     problems[f"clinical.{ep_only}"] = ["This is recorded for EP only."]
         elif month is not None:
             for treated in ("first_antipsychotic_on", "eip_accepted_on"):
-                day = clinical.get(treated)
+                day = nested_part(clinical, treated)
                 if day is not None and day < month:
                     problems[f"clinical.{treated}"] = ["This is before the psychosis onset."]
         if problems:
             raise ValidationError(problems)
 
 
-def load_enrolment(data: Mapping[str, Any]) -> dict[str, Any]:
+def load_enrolment(data: Mapping[str, Any]) -> Enrol:
     """An enrolment, checked; ValidationFailed naming every bad field (dotted for nesting)."""
     return load_or_fail(EnrolmentArgs(), data)

@@ -29,3 +29,9 @@ class AddResearcher:
 @dataclass(frozen=True, slots=True)
 class ExtractOptions:
     format: str  # csv or parquet
+
+
+@dataclass(frozen=True, slots=True)
+class FhirPage:
+    page: int
+    per_page: int  # participants per Bundle

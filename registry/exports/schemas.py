@@ -19,11 +19,11 @@ from registry.exports.catalogue import (
     VARIABLES,
     ExportColumn,
 )
-from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions
+from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions, FhirPage
 from registry.exports.extract import FORMATS
 from registry.exports.models import DATE_MONTH, DATE_POLICIES, DATE_SHIFT, TITLE_MAX
 from registry.exports.rows import ROW_TABLES
-from registry.input_rules import CommandSchema, InputSchema
+from registry.input_rules import CommandSchema
 from registry.participants.models import COHORTS
 
 # An IRAS ID (6 or 7 digits) or a REC reference (e.g. 24/WM/0123).
@@ -140,7 +140,11 @@ class ExportArgs(CommandSchema[ExtractOptions]):
     )
 
 
-class FhirArgs(InputSchema):
+class FhirArgs(CommandSchema[FhirPage]):
+    """Bundles are larger pages than a list's: their own bounds, not ``PageArgs``'."""
+
+    command = FhirPage
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(
         load_default=100,

@@ -61,22 +61,25 @@ def identifiable_fields(participant: Participant, identity: Identity) -> dict[st
 
 
 def enrolment_view(
-    participant: Participant, enrolment: Mapping[str, Any], *, user: User
+    participant: Participant,
+    *,
+    identity: Identity,
+    consent: Mapping[str, bool],
+    consent_form_version: str,
+    user: User,
 ) -> dict[str, Any]:
-    """Someone just enrolled, as the enrolling user sees them: made from the enrolment and
-    the row written, not read back. No stored identity is read, so nothing is audited
-    beyond the enrolment itself."""
-    consent = enrolment["consent"]
+    """Someone just enrolled, as the enrolling user sees them: made from the enrolment (its
+    identifiers and consent) and the row written, not read back. No stored identity is
+    read, so nothing is audited beyond the enrolment itself."""
     view = _view(
         participant,
         site=session().get(Site, participant.site_id),
         failed_trials=(0, current_definition().name),  # as the facts row written says
         latest={},
-        consent=dict(consent["items"]),
-        consent_form_version=consent["form_version"],
+        consent=dict(consent),
+        consent_form_version=consent_form_version,
     )
     if identifiable_to(user):
-        identity = Identity.of_enrolment(participant.participant_id, enrolment)
         view.update(identifiable_fields(participant, identity))
     return view
 

@@ -5,13 +5,10 @@ Enrolment, which also writes consent and facts, is ``registry.enrolment.actions`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from registry.audit.actions import Actor, AuditEntry
 from registry.audit.actions import record_events as record_audit_events
 from registry.errors import ValidationFailed
-from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
+from registry.participants.commands import CorrectParticipant
 from registry.participants.identity import lock_active, update_identity
 from registry.participants.models import Participant
 from registry.participants.reference import reference
@@ -21,14 +18,15 @@ DEMOGRAPHIC_FIELDS = ("sex", "gender_identity", "ethnicity", "imd_decile", "imd_
 
 
 def correct_participant(
-    participant: Participant, changes: Mapping[str, Any], *, by: Actor
+    participant: Participant, correction: CorrectParticipant, *, by: Actor
 ) -> Participant:
-    """Correct contact details (re-sealed) and demographics; the facts follow."""
-    identity_changes = {k: v for k, v in changes.items() if k in IDENTITY_FIELDS}
+    """Correct contact details (re-sealed) and demographics; the facts follow. Only what
+    the correction gives changes; an optional field given as null is cleared."""
+    identity_changes = correction.identity_changes()
     locked = lock_active(participant)
     if identity_changes:
         update_identity(locked, by=by, **identity_changes)
-    demographic = {k: v for k, v in changes.items() if k in DEMOGRAPHIC_FIELDS}
+    demographic = correction.demographic_changes()
     if not demographic:
         if "postcode" in identity_changes:
             send_to_all(records_changed, locked)  # the facts row holds the postcode district
@@ -45,8 +43,8 @@ def correct_participant(
         )
     for name, value in demographic.items():
         setattr(locked, name, value)
-    if "ethnicity" in demographic:
-        locked.ethnicity_group = reference().ethnicity_group(demographic["ethnicity"])
+    if isinstance(correction.ethnicity, str):
+        locked.ethnicity_group = reference().ethnicity_group(correction.ethnicity)
     record_audit_events(
         [
             AuditEntry(

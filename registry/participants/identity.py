@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -81,20 +81,6 @@ class Identity:
         return f"Identity(participant_id={self.participant_id!r}, {masked})"
 
     __str__ = __repr__
-
-    @classmethod
-    def of_enrolment(cls, participant_id: str, enrolment: Mapping[str, Any]) -> Identity:
-        """The identifiers a loaded enrolment gives (NHS number already canonical)."""
-        return cls(
-            participant_id=participant_id,
-            nhs_number=enrolment["nhs_number"],
-            given_name=enrolment["given_name"],
-            family_name=enrolment["family_name"],
-            date_of_birth=enrolment["date_of_birth"],
-            postcode=enrolment["postcode"],
-            email=enrolment.get("email"),
-            phone=enrolment.get("phone"),
-        )
 
 
 # -- enrolment (the action is enrolment.actions.enrol_batch) ----------------------------

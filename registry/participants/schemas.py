@@ -15,7 +15,13 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.fields import Checked, Month, PastDate, WholeNumber
-from registry.input_rules import InputSchema
+from registry.input_rules import CommandSchema
+from registry.participants.commands import (
+    ClinicalDetails,
+    CorrectParticipant,
+    FindParticipant,
+    ParticipantFilter,
+)
 from registry.participants.models import COHORTS
 from registry.participants.reference import reference
 from registry.participants.validation import (
@@ -44,7 +50,9 @@ def _codes(kind: str) -> validate.OneOf:
     return validate.OneOf(list(choices), error="Choose one of: {choices}.")
 
 
-class ClinicalArgs(InputSchema):
+class ClinicalArgs(CommandSchema[ClinicalDetails]):
+    command = ClinicalDetails
+
     diagnosis_icd10 = fields.String(
         required=True,
         validate=validate.Regexp(_ICD10, error="Give an ICD-10 code, for example F33.2."),
@@ -56,12 +64,16 @@ class ClinicalArgs(InputSchema):
     episode_start = Month(metadata={"description": "TRD: YYYY-MM"})
 
 
-class Demographics(InputSchema):
+class Demographics:
+    """The demographic fields of an enrolment, which declares them through this mixin
+    (marshmallow collects fields and validators from every base). Left out or null, the
+    decile and its index are unknown."""
+
     sex = fields.String(required=True, validate=_codes("sex"))
     gender_identity = fields.String(required=True, validate=_codes("gender_identity"))
     ethnicity = fields.String(required=True, validate=_codes("ethnicity"))
-    imd_decile = WholeNumber(1, 10, "a decile", allow_none=True)
-    imd_version = fields.String(allow_none=True, validate=_codes("imd_versions"))
+    imd_decile = WholeNumber(1, 10, "a decile", load_default=None, allow_none=True)
+    imd_version = fields.String(load_default=None, allow_none=True, validate=_codes("imd_versions"))
 
     @validates_schema
     def _imd_has_version(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -71,8 +83,10 @@ class Demographics(InputSchema):
             )
 
 
-class ParticipantUpdateArgs(InputSchema):
+class ParticipantUpdateArgs(CommandSchema[CorrectParticipant]):
     """Corrections: contact details and demographics. NHS number and birth date are fixed."""
+
+    command = CorrectParticipant
 
     given_name = Checked(lambda text: check_name("given_name", text))
     family_name = Checked(lambda text: check_name("family_name", text))
@@ -91,9 +105,11 @@ class ParticipantUpdateArgs(InputSchema):
             raise ValidationError("Give at least one field to correct.")
 
 
-class ParticipantListArgs(InputSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+class ParticipantListArgs(CommandSchema[ParticipantFilter]):
+    """The list's filters; which page, the pager's own arguments say (``PageArgs``)."""
+
+    command = ParticipantFilter
+
     cohort = fields.String(validate=validate.OneOf(COHORTS))
     site = fields.String(
         validate=validate.Length(max=16),
@@ -108,7 +124,9 @@ class ParticipantListArgs(InputSchema):
     )
 
 
-class ParticipantSearchArgs(InputSchema):
+class ParticipantSearchArgs(CommandSchema[FindParticipant]):
+    command = FindParticipant
+
     nhs_number = fields.String(required=True, validate=validate.Length(min=1, max=20))
 
 

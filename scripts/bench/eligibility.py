@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from statistics import median, quantiles
@@ -96,9 +96,10 @@ from registry.eligibility.compiler import Audience, count_statement, months_befo
 from registry.eligibility.criteria import parse_criteria
 from registry.eligibility.disclosure import controlled_count_payload
 from registry.enrolment.actions import participant_columns
+from registry.enrolment.commands import Enrol
 from registry.facts.derive import facts_values
 from registry.migrations import upgrade
-from registry.participants.identity import Identity, SealedIdentity, nhs_number_index
+from registry.participants.identity import SealedIdentity, nhs_number_index
 from registry.participants.models import STATUS_ACTIVE
 from registry.participants.synthetic import check_digit
 
@@ -376,11 +377,11 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
         "participant_facts": [],
     }
     for pk, person in enumerate(islice(people, size), start=first_pk):
-        enrolment = {**person.enrolment, "nhs_number": bench_nhs_number(pk)}
+        enrolment = replace(person.enrolment, nhs_number=bench_nhs_number(pk))
         # As enrol_batch writes them: sealed identity, wrapped data key, blind index row.
-        sealed = SealedIdentity.seal(Identity.of_enrolment(f"P-BENCH{pk:09d}", enrolment))
+        sealed = SealedIdentity.seal(enrolment.identity(f"P-BENCH{pk:09d}"))
         row = participant_row(pk, enrolment, sealed, site_ids, today=today, now=now)
-        index_value, bits = nhs_number_index(enrolment["nhs_number"])
+        index_value, bits = nhs_number_index(enrolment.nhs_number)
         tables["participant"].append(row)
         tables["participant_key"].append({"participant_pk": pk, **sealed.key_row})
         tables["nhs_number_index"].append(
@@ -389,7 +390,7 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
         tables["participant_facts"].append(
             facts_values(
                 row,
-                consent=enrolment["consent"]["items"],
+                consent=enrolment.consent.items.by_item(),
                 latest_scores=latest_totals(person),
                 failed_adequate_trials=failed_trials(person, definition),
             )
@@ -422,7 +423,7 @@ def bench_nhs_number(pk: int) -> str:
 
 def participant_row(
     pk: int,
-    enrolment: Mapping[str, Any],
+    enrolment: Enrol,
     sealed: SealedIdentity,
     site_ids: Mapping[str, int],
     *,
@@ -430,10 +431,11 @@ def participant_row(
     now: dt.datetime,
 ) -> dict[str, Any]:
     """The participant row enrolment would write, under the benchmark's own primary key."""
+    assert enrolment.site is not None  # the generator names each person's site
     return {
         "id": pk,
         "participant_id": sealed.participant_id,
-        **participant_columns(enrolment, site_id=site_ids[enrolment["site"]], enrolled_on=today),
+        **participant_columns(enrolment, site_id=site_ids[enrolment.site], enrolled_on=today),
         "status": STATUS_ACTIVE,
         "created_at": now,
         **sealed.columns,

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from registry.audit.actions import Actor
 from registry.auth.models import Site
 from registry.consents.actions import withdraw_participant
+from registry.consents.commands import Withdraw
 from registry.db import session
 from registry.demo.seed import seed_demo
 from registry.participants.models import (
@@ -63,12 +64,14 @@ def seeded_registry(tmp_path: Path, *, participants: int, seed: int) -> Iterator
         for index, participant in enumerate(
             db.scalars(select(Participant).order_by(Participant.id).limit(WITHDRAWN))
         ):
-            withdraw_participant(
-                participant,
+            withdrawal = Withdraw(
                 level=NO_FURTHER_CONTACT if index % 2 else NO_FURTHER_DATA,
                 reason_code="participant_request",
-                by=actor,
+                reason=None,
+                requested_by="participant",
+                consultee_type=None,
             )
+            withdraw_participant(participant, withdrawal, by=actor)
         db.execute(
             update(ParticipantFacts)
             .where(ParticipantFacts.participant_pk % BLANK_EVERY == 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,6 +18,7 @@ from registry.audit.actions import Actor
 from registry.cli import main
 from registry.db import session
 from registry.demo.seed import SyntheticPerson, synthetic_people
+from registry.enrolment.commands import Enrol
 from registry.enrolment.schemas import EnrolmentArgs, load_enrolment
 from registry.facts.derive import SCORE_COLUMNS
 from registry.participants.identity import read_identity
@@ -107,12 +109,12 @@ def test_demo_seed_demographics_are_the_seeds(app: Flask, seeded: str) -> None:
     )
     expected = Counter(
         (
-            e["cohort"],
-            e["sex"],
-            e["ethnicity"],
-            e["imd_decile"],
-            (e["date_of_birth"].year, e["date_of_birth"].month),
-            e["clinical"]["diagnosis_icd10"],
+            e.cohort,
+            e.sex,
+            e.ethnicity,
+            e.imd_decile,
+            (e.date_of_birth.year, e.date_of_birth.month),
+            e.clinical.diagnosis_icd10,
         )
         for e in (person.enrolment for person in people)
     )
@@ -165,4 +167,12 @@ def test_synthetic_people_same_seed_same_people_and_valid(app_ctx: None, app: Fl
     assert [p.enrolment for p in first] != [p.enrolment for p in other]
     # What the schema makes of each as an API body: the generator makes only valid data.
     enrolments = [person.enrolment for person in first]
-    assert [load_enrolment(EnrolmentArgs().dump(e)) for e in enrolments] == enrolments
+    assert [load_enrolment(_as_body(e)) for e in enrolments] == enrolments
+
+
+def _as_body(enrolment: Enrol) -> dict[str, Any]:
+    """The enrolment as an API body: a clinical detail it has not got is left out (its
+    dump says null, which the schema refuses)."""
+    body: dict[str, Any] = EnrolmentArgs().dump(enrolment)
+    body["clinical"] = {key: value for key, value in body["clinical"].items() if value is not None}
+    return body

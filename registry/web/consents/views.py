@@ -32,6 +32,7 @@ from registry.consents.actions import (
     confirm_withdrawal_level,
     withdraw_participant,
 )
+from registry.consents.commands import Withdraw
 from registry.consents.models import Withdrawal
 from registry.consents.queries import (
     consent_forms,
@@ -184,7 +185,7 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
         return _confirmation_page(form, found, args)
     try:
         confirm_withdrawal_level(
-            args["level"],
+            args.level,
             required_user(),
             password=form.password.data or "",
             code=(form.code.data or "").strip(),
@@ -193,7 +194,7 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
         _show_step_up_failure(form, exc)
         return _confirmation_page(form, found, args)
     try:
-        outcome = withdraw_participant(found, by=acting_as(), **args)
+        outcome = withdraw_participant(found, args, by=acting_as())
     except ValidationFailed as exc:
         form.show_errors(exc.fields)
         return _choice_page(form, found)
@@ -222,14 +223,14 @@ def _choice_page(form: WithdrawalForm, participant: Participant) -> tuple[str, i
 
 
 def _confirmation_page(
-    form: WithdrawalForm, participant: Participant, args: dict[str, Any]
+    form: WithdrawalForm, participant: Participant, args: Withdraw
 ) -> tuple[str, int]:
     return form_page(
         "consents/confirm_withdrawal.html",
         form,
         participant=participant,
         chosen=args,
-        needs_reauthentication=args["level"] == FULL,
+        needs_reauthentication=args.level == FULL,
         has_second_factor=required_user().has_second_factor,
     )
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from registry.api.schemas import PageArgs
 from registry.assessments.actions import record_assessment, record_treatment_trial
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
 from registry.assessments.models import Assessment, TreatmentTrial
@@ -159,14 +160,13 @@ def search() -> tuple[str, int] | Response:
 
 def _list_page(search_form: SearchForm) -> tuple[str, int]:
     user = required_user()
-    args = load(
-        ParticipantListArgs(),
-        {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)},
-    )
+    asked = {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)}
+    page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
+    args = load(ParticipantListArgs(), asked)
     statement = visible_participants(user)
-    if args.get("cohort"):
-        statement = statement.where(Participant.cohort == args["cohort"])
-    rows = rows_of(statement, first=(args["page"] - 1) * PER_PAGE, size=PER_PAGE)
+    if args.cohort:
+        statement = statement.where(Participant.cohort == args.cohort)
+    rows = rows_of(statement, first=(page - 1) * PER_PAGE, size=PER_PAGE)
     total = count_of(statement)
     actor = acting_as()
     # Names and NHS numbers let the clinician pick the right person; each read is audited.
@@ -177,9 +177,9 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
         search_form,
         people=people,
         total=total,
-        page=args["page"],
+        page=page,
         pages=pages,
-        cohort=args.get("cohort"),
+        cohort=args.cohort,
         cohorts=COHORTS,
     )
 
@@ -254,7 +254,7 @@ def consent(participant_id: str) -> tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             body = form.consent_change(signed.version if signed else None, in_force)
-            record = record_consent(participant, by=acting_as(), **load(ConsentChangeArgs(), body))
+            record = record_consent(participant, load(ConsentChangeArgs(), body), by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
         except Conflict as exc:  # they have withdrawn from further data collection
