@@ -15,7 +15,7 @@ from typing import Any, TypeVar, overload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.errors import ValidationFailed, flatten_messages
-from registry.input_rules import CommandSchema
+from registry.input_rules import CommandSchema, InputSchema
 
 Command = TypeVar("Command")
 
@@ -115,3 +115,10 @@ def load_or_fail(schema: Schema, data: Mapping[str, Any]) -> Any:
         return schema.load(data)
     except ValidationError as exc:
         raise ValidationFailed(flatten_messages(exc.messages)) from None
+
+
+class PageArgs(InputSchema):
+    """Which page, and how many on it (API.md: ``per_page`` at most 100)."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))

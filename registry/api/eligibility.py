@@ -10,7 +10,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from registry.api.blueprint import RegistryBlueprint
-from registry.api.schemas import GrantParticipantPageSchema, PageArgs, page_body
+from registry.api.schemas import GrantParticipantPageSchema, page_body
 from registry.auth.limits import limit_partner_queries
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
@@ -42,6 +42,7 @@ from registry.eligibility.schemas import (
     SavedQueryVersionSchema,
 )
 from registry.exports.queries import usable_grant
+from registry.fields import PageArgs
 
 blp = RegistryBlueprint("eligibility", __name__, description="Eligibility queries")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest.pagination import PaginationParameters
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, fields, post_load
 
 from registry.exports.schemas import GrantParticipantSchema
-from registry.input_rules import InputSchema
+from registry.fields import PageArgs
 
 
 class ErrorBodySchema(Schema):
@@ -28,13 +28,6 @@ class ErrorSchema(Schema):
 
 
 # -- pages ------------------------------------------------------------------------------------
-
-
-class PageArgs(InputSchema):
-    """Which page, and how many on it (API.md: ``per_page`` at most 100)."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 PAGE_PARAMETERS = frozenset({"page", "per_page"})

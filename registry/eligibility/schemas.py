@@ -41,7 +41,7 @@ class CountSchema(Schema):
 
 
 class ParticipantsArgs(CommandSchema[MatchParticipants]):
-    """The page is asked for beside these (the API's ``PageArgs``)."""
+    """The page is asked for beside these (``registry.fields.PageArgs``)."""
 
     command: type[MatchParticipants] = MatchParticipants  # the API's loads a subclass
 

@@ -961,3 +961,14 @@ def test_treatment_trials_are_for_trd_participants_only(
 
     assert client.get(f"/participants/{participant_id}/treatment-trials/new").status_code == 404
     assert "treatment-trials/new" not in shown
+
+
+def test_list_refuses_a_bad_page_and_a_bad_cohort_together(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
+    response = client.get("/participants/?page=0&cohort=XX")
+
+    assert response.status_code == 422
+    text = page_of(response).text
+    assert "100000" in text  # the page number's bounds
+    assert "Must be one of: EP, TRD." in text

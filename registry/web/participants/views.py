@@ -15,7 +15,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from registry.api.schemas import PageArgs
 from registry.assessments.actions import record_assessment, record_treatment_trial
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
 from registry.assessments.models import Assessment, TreatmentTrial
@@ -48,6 +47,7 @@ from registry.errors import (
 )
 from registry.facts.derive import current_consent
 from registry.facts.participant_views import participant_view
+from registry.fields import PageArgs
 from registry.fields import load_or_fail as load
 from registry.participants.actions import correct_participant
 from registry.participants.identity import read_identities
@@ -161,8 +161,18 @@ def search() -> tuple[str, int] | Response:
 def _list_page(search_form: SearchForm) -> tuple[str, int]:
     user = required_user()
     asked = {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)}
-    page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
-    args = load(ParticipantListArgs(), asked)
+    # The page and the filters are two schemas (the pager's and the list's), refused together.
+    problems: dict[str, list[str]] = {}
+    try:
+        page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    try:
+        args = load(ParticipantListArgs(), asked)
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    if problems:
+        raise ValidationFailed(problems)
     statement = visible_participants(user)
     if args.cohort:
         statement = statement.where(Participant.cohort == args.cohort)
