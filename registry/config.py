@@ -121,6 +121,9 @@ class Settings:
     recruitment_two_person_rule: bool = False
     contact_max_open_lists: int = 2
     contact_max_approaches_per_year: int = 3
+    # The fewest people a list may hold when approved: a partner follows the list's funnel,
+    # and figures about fewer people describe the people themselves. 0 turns it off.
+    recruitment_min_list_size: int = 10
 
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -196,6 +199,10 @@ class Settings:
             problems.append("the second factor cannot be turned off in production")
         if self.allow_synthetic_nhs_numbers:
             problems.append("synthetic NHS numbers are not allowed in production")
+        # Below partners' smallest shown figure (registry.eligibility.disclosure.THRESHOLD),
+        # a recruitment list's funnel would follow individuals.
+        if self.recruitment_min_list_size < 10:
+            problems.append("recruitment_min_list_size must be at least 10 in production")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 
@@ -246,6 +253,7 @@ _RULES: dict[str, Validator] = {
     "trd_min_age": Range(min=1, error="must be at least 1"),
     "contact_max_open_lists": Range(min=1, error="must be at least 1"),
     "contact_max_approaches_per_year": Range(min=1, error="must be at least 1"),
+    "recruitment_min_list_size": Range(min=0, error="must be 0 or more, not {input}"),
 }
 
 

@@ -251,6 +251,7 @@ def _relaxed_withdrawal(p: Provoke) -> Any:
 
 
 def _open_request(p: Provoke) -> str:
+    p.settings_with(recruitment_min_list_size=0)  # a list of no one, to be decided again
     submitted = p.client.post(
         "/api/v1/recruitment-requests",
         json={

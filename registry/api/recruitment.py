@@ -81,7 +81,8 @@ def show(request_id: str) -> dict[str, Any]:
 @blp.alt_response(
     409,
     schema="Error",
-    description="request_already_decided; contact_window_over (approving after it ended)",
+    description="request_already_decided; contact_window_over (approving after it ended); "
+    "list_too_small (approving a list of fewer people than the minimum)",
 )
 def decide(args: DecideRequest, request_id: str) -> dict[str, Any]:
     """Admins: approve (freezing the contact lists now) or reject, with a note."""

@@ -25,7 +25,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    null,
     select,
     text,
     update,
@@ -35,20 +34,18 @@ from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
 from registry.db import database, session, utcnow
 from registry.eligibility.catalogue import CATALOGUE_VERSION
-from registry.eligibility.compiler import eligibility_condition
 from registry.eligibility.criteria import normalised, parse_criteria
 from registry.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from registry.participants.identity import lock_participant
 from registry.participants.models import STATUS_SHREDDED, Participant, ParticipantFacts
 from registry.recruitment.commands import DecideRequest, SubmitRequest
+from registry.recruitment.listing import ListSize, list_rows, list_size
 from registry.recruitment.models import (
     APPROACHED_OUTCOMES,
-    APPROACHED_TOO_OFTEN,
     APPROVED,
     CLOSED,
     HELD_BACK,
     HOLDING_STATUSES,
-    ON_TOO_MANY_LISTS,
     OPEN,
     REJECTED,
     REMOVED_CONSENT_CHANGED,
@@ -65,7 +62,27 @@ from registry.signals import consent_changed, participant_withdrawn
 # pg_advisory_xact_lock key space for freezing lists: two approvals at once must not both
 # put the same person on their lists past the fatigue limit.
 FREEZE_LOCK = 0x52454331  # "REC1"
-FATIGUE_WINDOW = dt.timedelta(days=365)
+
+
+class ListTooSmall(Conflict):
+    """Approval would freeze a list of fewer people than the minimum. Audited, like other
+    refusals that say something about who is enrolled; the figures go to the admin only."""
+
+    audited = True
+
+    def __init__(self, size: ListSize, *, request_id: str) -> None:
+        people = "person" if size.listed == 1 else "people"
+        super().__init__(
+            "list_too_small",
+            f"This list is too small to approve: it would hold {size.listed} {people}, and a "
+            f"list needs at least {size.minimum}. With so few, the partner's figures about "
+            "the list would describe the people on it.",
+        )
+        self.audit_details = {
+            "request": request_id,
+            "listed": size.listed,
+            "minimum": size.minimum,
+        }
 
 
 def submit_request(command: SubmitRequest, *, user: User, by: Actor) -> RecruitmentRequest:
@@ -116,7 +133,8 @@ def submit_request(command: SubmitRequest, *, user: User, by: Actor) -> Recruitm
 def decide_request(
     request: RecruitmentRequest, command: DecideRequest, *, by: Actor
 ) -> RecruitmentRequest:
-    """Approve (freezing the lists in this transaction) or reject a submitted request."""
+    """Approve (freezing the lists in this transaction) or reject a submitted request.
+    Approval is refused if the frozen list is smaller than the minimum (``ListTooSmall``)."""
     locked = _lock(request)
     if locked.status != SUBMITTED:
         raise Conflict("request_already_decided", f"This request is already {locked.status}.")
@@ -135,7 +153,11 @@ def decide_request(
         return locked
     if locked.contact_until < dt.date.today():
         raise Conflict("contact_window_over", "The study's contact window has already ended.")
-    listed, held_back = _freeze_lists(locked, now)
+    frozen = _freeze_lists(locked, now)
+    if frozen.too_small:
+        # Refused after freezing, so that the count is of what was frozen, under the lock;
+        # the savepoint or the request boundary undoes it.
+        raise ListTooSmall(frozen, request_id=locked.request_id)
     two_person = current_app.config["SETTINGS"].recruitment_two_person_rule
     locked.status = APPROVED if two_person else OPEN
     if not two_person:
@@ -145,7 +167,11 @@ def decide_request(
         by=by,
         target_type="recruitment_request",
         target_id=locked.request_id,
-        details={"listed": listed, "held_back": held_back, "awaiting_confirmation": two_person},
+        details={
+            "listed": frozen.listed,
+            "held_back": frozen.held_back,
+            "awaiting_confirmation": two_person,
+        },
     )
     return locked
 
@@ -256,53 +282,14 @@ def still_contactable(participant_pk: int) -> bool:
 # -- freezing ----------------------------------------------------------------------------------
 
 
-def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> tuple[int, int]:
+def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> ListSize:
     """INSERT … SELECT the matching, contactable participants into the request's list, in
-    one statement, holding back those the contact-fatigue limits protect."""
-    settings = current_app.config["SETTINGS"]
+    one statement, holding back those the contact-fatigue limits protect; what it froze."""
     db = session()
     if database().is_postgresql:
         db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FREEZE_LOCK})
-    criteria = parse_criteria(request.criteria, role="partner")
-    facts = ParticipantFacts.__table__.c
+    matching = list_rows(request, now).subquery()
     contact = RecruitmentContact.__table__.c
-    holding = RecruitmentRequest.__table__.c
-
-    lists_now = (
-        select(func.count())
-        .select_from(RecruitmentContact)
-        .join(RecruitmentRequest, RecruitmentRequest.id == contact.request_pk)
-        .where(
-            contact.participant_pk == facts.participant_pk,
-            contact.removed_at.is_(None),
-            contact.status != HELD_BACK,
-            holding.status.in_(HOLDING_STATUSES),
-            holding.contact_until >= dt.date.today(),
-        )
-        .scalar_subquery()
-    )
-    recent_approaches = (
-        select(func.count())
-        .select_from(RecruitmentContact)
-        .where(
-            contact.participant_pk == facts.participant_pk,
-            contact.approached_at >= now - FATIGUE_WINDOW,
-        )
-        .scalar_subquery()
-    )
-    reason = case(
-        (lists_now >= settings.contact_max_open_lists, literal(ON_TOO_MANY_LISTS, String)),
-        (
-            recent_approaches >= settings.contact_max_approaches_per_year,
-            literal(APPROACHED_TOO_OFTEN, String),
-        ),
-        else_=null(),
-    )
-    matching = (
-        select(facts.participant_pk, facts.site_id, reason.label("reason"))
-        .where(eligibility_condition(criteria, audience="partner"))
-        .subquery()
-    )
     db.execute(
         insert(RecruitmentContact).from_select(
             [
@@ -323,8 +310,8 @@ def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> tuple[int, i
                     else_=literal(HELD_BACK, String),
                 ),
                 matching.c.reason,
-                literal(now, RecruitmentContact.__table__.c.listed_at.type),
-                literal(now, RecruitmentContact.__table__.c.status_at.type),
+                literal(now, contact.listed_at.type),
+                literal(now, contact.status_at.type),
             ),
         )
     )
@@ -336,7 +323,7 @@ def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> tuple[int, i
         ).all()
     )
     held_back = int(counts.get(HELD_BACK, 0))
-    return int(sum(counts.values())) - held_back, held_back
+    return list_size(int(sum(counts.values())) - held_back, held_back)
 
 
 def _lock(request: RecruitmentRequest) -> RecruitmentRequest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
@@ -30,6 +31,7 @@ from registry.errors import NotFound
 from registry.participants.identity import read_identity
 from registry.participants.models import Participant, ParticipantFacts
 from registry.participants.queries import format_nhs_number
+from registry.recruitment.listing import list_if_approved_now
 from registry.recruitment.models import (
     APPROVED,
     CONTACT_STATUSES,
@@ -129,6 +131,8 @@ def request_view(request: RecruitmentRequest, user: User) -> dict[str, Any]:
     if request.status == SUBMITTED:
         if user.role is Role.ADMIN:
             view["matches_by_site"] = matches_by_site(request)
+            size = list_if_approved_now(request)
+            view["list_if_approved"] = {**asdict(size), "too_small": size.too_small}
         return view
     listed = _count(_listed(request))
     held = _count(_held_back(request))

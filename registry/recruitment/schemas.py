@@ -139,6 +139,12 @@ class RequestSchema(Schema):
     matches_by_site = fields.Dict(
         metadata={"description": "admins, before a decision: contactable matches per site"}
     )
+    list_if_approved = fields.Dict(
+        metadata={
+            "description": "admins, before a decision: listed and held back if approved now, "
+            "the minimum list size, and whether the list is too small to approve"
+        }
+    )
     held_back_participants = fields.List(
         fields.Dict(), metadata={"description": "admins: who was held back, and why"}
     )

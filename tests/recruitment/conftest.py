@@ -4,14 +4,21 @@ and helpers that walk requests through the API as each role would."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
+from registry.audit.models import AuditEvent
 from registry.auth.models import Site
 from registry.auth.permissions import Role
+from registry.config import Settings
+from registry.db import session
+from registry.recruitment.models import RecruitmentContact, RecruitmentRequest
 from tests.conftest import PASSWORD, ApiUser, enrolment_body
 
 URL = "/api/v1/recruitment-requests"
@@ -112,7 +119,11 @@ def world(
     api_user: Callable[..., ApiUser],
     create_site: Callable[..., Site],
     consent_forms: None,
+    settings_with: Callable[..., None],
 ) -> World:
+    # These tests are about other rules, on lists of a few people: the minimum list size is
+    # off here, and test_list_minimum.py sets it.
+    settings_with(recruitment_min_list_size=0)
     site_a, site_b = create_site(), create_site()
     return World(
         client=client,
@@ -124,3 +135,34 @@ def world(
         admin=api_user(Role.ADMIN),
         second_admin=api_user(Role.ADMIN),
     )
+
+
+DEFAULT_MINIMUM = Settings.recruitment_min_list_size
+
+
+@pytest.fixture
+def minimum(world: World, settings_with: Callable[..., None]) -> int:
+    """The default minimum, which the ``world`` fixture turns off for other tests."""
+    settings_with(recruitment_min_list_size=DEFAULT_MINIMUM)
+    return DEFAULT_MINIMUM
+
+
+def contacts_of(app: Flask, request_id: str) -> int:
+    with app.app_context():
+        return int(
+            session().scalar(
+                select(func.count())
+                .select_from(RecruitmentContact)
+                .join(RecruitmentRequest, RecruitmentRequest.id == RecruitmentContact.request_pk)
+                .where(RecruitmentRequest.request_id == request_id)
+            )
+            or 0
+        )
+
+
+def audited(app: Flask, action: str) -> list[dict[str, Any]]:
+    with app.app_context():
+        events = session().scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        )
+        return [json.loads(event.details) for event in events]

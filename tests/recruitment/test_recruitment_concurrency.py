@@ -1,7 +1,8 @@
 """Recruitment decisions racing each other, and withdrawals racing a clinician's outcome.
 
 Two admins approving two requests at once must not, between them, put anyone on more lists
-than the contact-fatigue limit allows; one request approved twice at once is decided once;
+than the contact-fatigue limit allows, nor both approve when only one list can be big enough;
+one request approved twice at once is decided once;
 an outcome recorded as the person withdraws leaves them off the list either way.
 """
 
@@ -39,7 +40,12 @@ class Registry:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    with isolated_app(tmp_path_factory.mktemp("recruitment_race")) as (app, _url):
+    # Lists of a few people, as in the other recruitment tests: the minimum is off, and
+    # the test of it racing sets it.
+    with isolated_app(tmp_path_factory.mktemp("recruitment_race"), recruitment_min_list_size=0) as (
+        app,
+        _url,
+    ):
         roles = (Role.CLINICIAN, Role.PARTNER, Role.ADMIN, Role.ADMIN)
         headers = committed_accounts(app, "RRC", roles)
         yield Registry(app, headers[0], headers[1], headers[2:])
@@ -109,6 +115,41 @@ def test_two_approvals_at_once_respect_the_fatigue_limit(registry: Registry, rou
     listed = sorted(body["listed"] for _, body in answers)
     assert listed == [0, len(people)]  # one request got everyone, the other held them back
     assert all(n == 1 for n in lists_per_person(registry).values())
+
+
+@pytest.mark.usefixtures("one_list_each")
+def test_of_two_approvals_at_once_only_one_list_is_big_enough(registry: Registry) -> None:
+    """The minimum counts the list each approval froze, under the freezing lock: the second
+    to take it finds everyone held back, a list of no one, and is refused."""
+    marker = 9
+    settings = registry.app.config["SETTINGS"]
+    registry.app.config["SETTINGS"] = dataclasses.replace(settings, recruitment_min_list_size=10)
+    try:
+        enrol(registry, 10, marker)
+        first, second = submit(registry, marker), submit(registry, marker)
+
+        answers = race(
+            registry.app, approve(registry.admins[0], first), approve(registry.admins[1], second)
+        )
+    finally:
+        registry.app.config["SETTINGS"] = settings
+
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    approved = next(body for status, body in answers if status == 200)
+    refused = next(body for status, body in answers if status == 409)
+    assert approved["listed"] == 10
+    assert refused["error"]["code"] == "list_too_small"
+    assert all(n == 1 for n in lists_per_person(registry).values())
+    refused_id = second if approved["id"] == first else first
+    with registry.app.app_context():
+        left = session().get(RecruitmentRequest, _request_pk(registry, refused_id))
+        assert left is not None and left.status == "submitted"
+        contacts = session().scalar(
+            select(func.count())
+            .select_from(RecruitmentContact)
+            .where(RecruitmentContact.request_pk == left.id)
+        )
+    assert contacts == 0
 
 
 def test_one_request_approved_twice_at_once_is_decided_once(registry: Registry) -> None:

@@ -22,7 +22,7 @@ from registry.db import session
 from registry.recruitment.models import RecruitmentRequest
 from tests.conftest import Account, ApiUser, csrf_token_from, post_form
 from tests.participants.test_web import page_of
-from tests.recruitment.conftest import ADULT_TRD, URL, World
+from tests.recruitment.conftest import ADULT_TRD, URL, World, audited, contacts_of
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
 YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
@@ -298,6 +298,58 @@ def test_deciding_a_decided_request_shows_the_refusal_as_409(
     assert response.status_code == 409
     assert "This request is already open." in page_of(response).text_of("refusal")
     assert status_of(world, request_id) == "open"
+
+
+def decisions_offered(page: Any) -> set[str | None]:
+    return {found.get("value") for found in page.inputs.values() if found.get("type") == "radio"}
+
+
+def test_the_decision_page_warns_and_offers_only_rejection(
+    world: World, admin_web: FlaskClient, partner_web: FlaskClient, minimum: int
+) -> None:
+    world.enrol(world.clinician_a, 1)
+    page_url = f"/recruitment/{world.submit()['id']}"
+
+    admin_page = page_of(admin_web.get(page_url))
+    partner_page = page_of(partner_web.get(page_url))
+
+    warning = admin_page.text_of("list-too-small")
+    assert warning.startswith("Important: This list is too small to approve")
+    assert "Approving now would put 1 person on the list." in warning
+    assert f"A list needs at least {minimum} people." in warning
+    assert "figures would describe the people themselves" in warning
+    assert decisions_offered(admin_page) == {"reject"}
+    assert "too small" not in partner_page.text and "1 person" not in partner_page.text
+    assert decisions_offered(partner_page) == set()
+
+
+def test_approving_from_a_page_that_is_out_of_date_is_refused_on_the_page(
+    world: World, app: Flask, admin_web: FlaskClient, minimum: int
+) -> None:
+    people = world.enrol(world.clinician_a, minimum)
+    request_id = world.submit()["id"]
+    page_url = f"/recruitment/{request_id}"
+    before = page_of(admin_web.get(page_url))
+    assert (
+        before.text_of("list-if-approved")
+        == f"Approving now would put {minimum} people on the list."
+    )
+    assert decisions_offered(before) == {"approve", "reject"}
+
+    world.withdraw(people[0])  # one fewer since the admin opened the page
+    response = post_from(admin_web, page_url, f"{page_url}/decision", {"decision": "approve"})
+
+    assert response.status_code == 409
+    after = page_of(response)
+    assert f"would hold {minimum - 1} people" in after.text_of("refusal")
+    assert f"Approving now would put {minimum - 1} people" in after.text_of("list-too-small")
+    assert decisions_offered(after) == {"reject"}
+    assert contacts_of(app, request_id) == 0
+    assert [d["listed"] for d in audited(app, "refused.list_too_small")] == [minimum - 1]
+    assert (
+        world.client.get(f"{URL}/{request_id}", headers=world.admin.headers).get_json()["status"]
+        == "submitted"
+    )
 
 
 def test_two_person_rule_the_approving_admin_cannot_confirm_a_second_can(

@@ -140,6 +140,10 @@ class DecisionForm(RegistryForm):
     )
     note = TextAreaField("Note to the partner (needed to reject)", filters=[strip_text])
 
+    def offer_rejection_only(self) -> None:
+        """For a list too small to approve: approving would only be refused."""
+        self.decision.choices = [SelectChoice("reject", DECISIONS["reject"])]
+
     def decision_body(self) -> dict[str, Any]:
         """The API's decision body. No choice is sent as null, which the schema refuses."""
         return {"decision": self.decision.data or None, "note": self.note.data or None}

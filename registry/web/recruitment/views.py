@@ -160,16 +160,20 @@ def _request_page(
     status: int = 200,
 ) -> tuple[str, int]:
     """The request as the user's role may see it (``request_view``), with the funnel for
-    those who follow it once there are lists, and the decision form for admins."""
+    those who follow it once there are lists, and the decision form for admins (which does
+    not offer approval of a list too small to approve)."""
     user = required_user()
     form = form or DecisionForm()
+    view = request_view(found, user)
+    if view.get("list_if_approved", {}).get("too_small"):
+        form.offer_rejection_only()
     has_lists = found.status not in (SUBMITTED, REJECTED)
     follows = user.can(Permission.FOLLOW_RECRUITMENT_FUNNELS) and has_lists
     return form_page(
         "recruitment/show.html",
         form,
         status=status,
-        r=request_view(found, user),
+        r=view,
         funnel=funnel_view(funnel(found, user)) if follows else None,
         refusal=refusal,
     )
