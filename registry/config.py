@@ -111,10 +111,19 @@ class Settings:
     # Named in registry/assessments/data/treatment.toml; recorded with every count.
     failed_trials_definition: str = "eu-pearl-2022"
 
-    # Differencing defences for partners' counts: how often one partner may ask, and how
-    # many times the same (normalised) question within 30 days (i2b2's lockout is 7).
+    # How often one partner may ask (a throttle, not a privacy defence: the budget is).
     partner_query_limit: str = "120 per hour"
-    partner_repeat_limit: int = 7
+    # Partners' figures under differential privacy (registry/privacy; README, Decisions):
+    # each fresh question costs privacy_query_cost (zCDP rho; the noise's standard
+    # deviation is 1/sqrt(2 rho), about 7 at 0.01), and an organisation may spend
+    # privacy_allowance in any privacy_period_days. The same question again within
+    # privacy_consistency_hours gets the same answer at no cost. privacy_delta only
+    # converts rho to the (epsilon, delta) people quote.
+    privacy_query_cost: float = 0.01
+    privacy_allowance: float = 0.25
+    privacy_period_days: int = 30
+    privacy_consistency_hours: int = 24
+    privacy_delta: float = 1e-6
 
     # Recruitment: whether lists open only when a second admin confirms the approval, and
     # contact fatigue (on how many open lists at once; approaches in any 12 months).
@@ -254,6 +263,13 @@ _RULES: dict[str, Validator] = {
     "contact_max_open_lists": Range(min=1, error="must be at least 1"),
     "contact_max_approaches_per_year": Range(min=1, error="must be at least 1"),
     "recruitment_min_list_size": Range(min=0, error="must be 0 or more, not {input}"),
+    "privacy_query_cost": Range(min=0, min_inclusive=False, error="must be more than 0"),
+    "privacy_allowance": Range(min=0, error="must be 0 or more"),
+    "privacy_period_days": Range(min=1, error="must be at least 1"),
+    "privacy_consistency_hours": Range(min=0, error="must be 0 or more"),
+    "privacy_delta": Range(
+        min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1"
+    ),
 }
 
 
@@ -271,6 +287,10 @@ class _TrueOrFalse(_SettingField, fields.Boolean):
 
 class _WholeNumber(_SettingField, fields.Integer):
     default_error_messages = {"invalid": "must be a whole number, not {input!r}"}
+
+
+class _Number(_SettingField, fields.Float):
+    default_error_messages = {"invalid": "must be a number, not {input!r}"}
 
 
 class _Text(_SettingField, fields.String):
@@ -292,6 +312,7 @@ class _Table(_SettingField, fields.Dict):
 _FIELDS_BY_TYPE: dict[object, tuple[str, type[fields.Field[Any]]]] = {
     bool: ("true_or_false", _TrueOrFalse),
     int: ("whole_number", _WholeNumber),
+    float: ("number", _Number),
     str: ("text", _Text),
     str | None: ("text_or_none", _TextOrNone),
     Mapping[str, Any]: ("table", _Table),

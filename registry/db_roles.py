@@ -62,6 +62,10 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "data_access_grant": (SELECT, INSERT, UPDATE),
     "grant_researcher": (SELECT, INSERT, UPDATE),
     "data_export": APPEND_ONLY,
+    # Locked (FOR UPDATE) while a partner's question is charged; admins set allowances.
+    "privacy_budget": (SELECT, INSERT, UPDATE),
+    "privacy_charge": APPEND_ONLY,
+    "privacy_published_answer": APPEND_ONLY,
 }
 
 TABLE_PRIVILEGES = (SELECT, INSERT, UPDATE, DELETE, "TRUNCATE", "REFERENCES", "TRIGGER")

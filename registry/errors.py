@@ -95,12 +95,12 @@ class NoParticipantWithThisNumber(NotFound):
     audited = True
 
 
-class RepeatedQuery(RegistryError):
-    """A partner asked the same question too often: repeated counts over shifting data are
-    how small numbers are worked out by differencing. Audited."""
+class PrivacyBudgetExhausted(RegistryError):
+    """A partner organisation's question would spend more of its privacy budget than the
+    rolling period allows: nothing is answered or charged. Audited."""
 
     status = 429
-    code = "repeated_query"
+    code = "privacy_budget_exhausted"
     audited = True
 
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:

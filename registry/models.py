@@ -12,6 +12,7 @@ from registry.participants.models import (
     ParticipantFacts,
     ParticipantKey,
 )
+from registry.privacy.models import PrivacyBudget, PrivacyCharge, PublishedAnswer
 from registry.recruitment.models import (
     ContactEvent,
     ContactListVisit,
@@ -39,6 +40,9 @@ __all__ = [
     "Participant",
     "ParticipantFacts",
     "ParticipantKey",
+    "PrivacyBudget",
+    "PrivacyCharge",
+    "PublishedAnswer",
     "RecruitmentContact",
     "RecruitmentRequest",
     "SavedQuery",

@@ -500,6 +500,13 @@ def settings_with(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
     return change
 
 
+@pytest.fixture
+def without_noise(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Partners' figures with no noise, so a test can assert the published form ("<10",
+    rounding to 5) of a known count; the noise itself is tested in tests/privacy."""
+    monkeypatch.setattr("registry.privacy.actions.noisy_counts", lambda counts, rho: list(counts))
+
+
 # -- the audit log ----------------------------------------------------------------------
 
 

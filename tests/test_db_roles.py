@@ -141,6 +141,9 @@ ATTACKS = [
     "UPDATE audit_chain_head SET id = 2",
     "UPDATE consent_record SET id = id",
     "DELETE FROM withdrawal",
+    "UPDATE privacy_charge SET cost = 0",
+    "DELETE FROM privacy_charge",
+    "TRUNCATE privacy_charge",
 ]
 
 

@@ -100,7 +100,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
         tmp_path,
         api_rate_limit="1000000 per minute",
         partner_query_limit="1000000 per hour",
-        partner_repeat_limit=1_000_000,
+        privacy_allowance=1_000_000.0,
         recruitment_min_list_size=0,  # the world's recruitment list holds two people
     ) as (flask_app, _):
         yield flask_app

@@ -1,4 +1,4 @@
-"""Eligibility: the field catalogue, counts (exact or disclosure-controlled), and for
+"""Eligibility: the field catalogue, counts (exact, or noisy for partners), and for
 researchers under a data-access grant the matching participants, keyed by its study
 pseudonym."""
 
@@ -10,6 +10,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from registry.api.blueprint import RegistryBlueprint
+from registry.api.openapi import RETRY_AFTER_HEADER
 from registry.api.schemas import GrantParticipantPageSchema, page_body
 from registry.auth.limits import limit_partner_queries
 from registry.auth.permissions import Permission
@@ -61,9 +62,18 @@ def fields() -> dict[str, Any]:
 @requires(Permission.QUERY_ELIGIBILITY)
 @blp.arguments(CountArgs)
 @blp.response(200, CountSchema)
+@blp.alt_response(
+    429,
+    schema="Error",
+    description="privacy_budget_exhausted: the partner's organisation has spent its privacy "
+    "budget for the rolling period (Retry-After: when enough returns); or rate_limited",
+    headers={"Retry-After": RETRY_AFTER_HEADER},
+)
 def count(args: CountEligible) -> dict[str, Any]:
     """How many contactable participants meet the criteria: exact for researchers; for
-    partners "<10" below ten, otherwise to the nearest 5, with suppression in breakdowns."""
+    partners with noise charged to their organisation's privacy budget, then "<10" below
+    ten, otherwise to the nearest 5, and a ``privacy`` block. The same question from the
+    same organisation within the consistency window gets the same answer at no cost."""
     return count_eligible(args, user=required_user(), by=acting_as())
 
 

@@ -2,25 +2,24 @@
 under a data-access grant, list, each audited.
 
 The audience decides what comes back, not the request: researchers get exact figures,
-partners only disclosure-controlled ones, and every partner query is audited with its true
-count so a governance review can see what was asked and what the answer really was.
+partners noisy ones charged to their organisation's privacy budget (``registry.privacy``),
+and every query is audited with its true count so a governance review can see what was
+asked and what the answer really was.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from registry.audit.actions import Actor, record_event
-from registry.audit.models import AuditEvent
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission, Role
-from registry.db import session, utcnow
+from registry.db import session
 from registry.eligibility.catalogue import (
     CATALOGUE_VERSION,
     Derivation,
@@ -37,21 +36,19 @@ from registry.eligibility.compiler import (
 )
 from registry.eligibility.criteria import Criteria, normalised, parse_criteria
 from registry.eligibility.disclosure import (
-    CountPayload,
-    DisclosureError,
-    control_breakdown,
-    controlled_count_payload,
     exact_breakdown,
     exact_count_payload,
+    noisy_breakdown,
 )
-from registry.errors import RepeatedQuery, ValidationFailed
+from registry.errors import ValidationFailed
 from registry.exports.actions import list_participant_rows
 from registry.exports.models import DataAccessGrant
 from registry.exports.rows import RowPage, withheld_from
 from registry.participants.models import ParticipantFacts
+from registry.privacy.actions import BudgetState, budget_holder, release
+from registry.privacy.mechanism import published
 
 MAX_BREAKDOWN_FIELDS = 2
-REPEAT_WINDOW = dt.timedelta(days=30)
 
 
 def audience_of(user: User) -> Audience:
@@ -59,44 +56,81 @@ def audience_of(user: User) -> Audience:
 
 
 def count_eligible(command: CountEligible, *, user: User, by: Actor) -> dict[str, Any]:
-    """The count (and breakdown) of contactable participants who meet the criteria."""
+    """The count (and breakdown) of contactable participants who meet the criteria: exact
+    for researchers; for partners released through their organisation's privacy budget,
+    with a ``privacy`` block saying what it cost and what is left."""
     criteria = parse_criteria(command.criteria, role=user.role)
     audience = audience_of(user)
     fields = breakdown_fields(command.breakdown, user)
     question = _question_digest(criteria, fields)
-    if audience == "partner":
-        _refuse_if_repeated(question, by=by)
-    db = session()
-    true_count = int(db.scalar(count_statement(criteria, audience=audience)) or 0)
-    result: dict[str, Any]
-    if fields:
-        cells, categories = _cells(criteria, fields, audience)
-        _refuse_thin_breakdown(fields, categories)
-        build = exact_breakdown if audience == "researcher" else control_breakdown
-        try:
-            result = dict(build(cells, fields=fields, categories=categories))
-        except DisclosureError:
-            # No suppression pattern hides every small cell here (two cells of 9, say):
-            # the breakdown is withheld rather than leak; the overall count still stands.
-            result = {"breakdown": {"fields": list(fields), "cells": [], "withheld": True}}
-        # The overall figure follows the same rule as the cells.
-        result["count"] = _published(true_count, audience)
+    true_count = int(session().scalar(count_statement(criteria, audience=audience)) or 0)
+    details: dict[str, Any] = {
+        "criteria": normalised(criteria),
+        "breakdown": list(fields),
+        "true_count": true_count,
+        "catalogue": CATALOGUE_VERSION,
+    }
+    if audience == "researcher":
+        result = _exact(criteria, fields, true_count)
     else:
-        result = dict(_published_payload(true_count, audience))
+        result, budget = _released(criteria, fields, true_count, question, user=user, by=by)
+        result["privacy"] = budget.as_block()
+        details["privacy_cost"] = budget.cost
     record_event(
         "eligibility.count",
         by=by,
         purpose=audience,
         target_type="question",
         target_id=question,
-        details={
-            "criteria": normalised(criteria),
-            "breakdown": list(fields),
-            "true_count": true_count,
-            "catalogue": CATALOGUE_VERSION,
-        },
+        details=details,
     )
     return result
+
+
+def _exact(criteria: Criteria, fields: Sequence[str], true_count: int) -> dict[str, Any]:
+    if not fields:
+        return dict(exact_count_payload(true_count))
+    cells, categories = _cells(criteria, fields, "researcher")
+    _refuse_thin_breakdown(fields, categories)
+    result = dict(exact_breakdown(cells, fields=fields, categories=categories))
+    result["count"] = true_count  # people of unknown category count in the total only
+    return result
+
+
+def _released(
+    criteria: Criteria,
+    fields: Sequence[str],
+    true_count: int,
+    question: str,
+    *,
+    user: User,
+    by: Actor,
+) -> tuple[dict[str, Any], BudgetState]:
+    """A partner's answer through the privacy mechanism: one count, or a breakdown's cells
+    (in catalogue order) and those of unknown category, each person in exactly one of them."""
+    holder = budget_holder(user)
+    if not fields:
+        return release(
+            holder,
+            question,
+            [true_count],
+            lambda noisy: {"count": published(noisy[0])},
+            purpose="eligibility",
+            by=by,
+        )
+    cells, categories = _cells(criteria, fields, "partner")
+    _refuse_thin_breakdown(fields, categories)
+    in_order = [cells.get(key, 0) for key in itertools.product(*categories)]
+    unknown = true_count - sum(in_order)
+
+    def present(noisy: Sequence[int]) -> dict[str, Any]:
+        return dict(
+            noisy_breakdown(
+                noisy[:-1], fields=fields, categories=categories, noisy_unknown=noisy[-1]
+            )
+        )
+
+    return release(holder, question, [*in_order, unknown], present, purpose="eligibility", by=by)
 
 
 def matching_participant_rows(
@@ -133,43 +167,6 @@ def _question_digest(criteria: Criteria, fields: Sequence[str]) -> str:
     """One id per question, however it is spelt: the normalised criteria and breakdown."""
     text = normalised(criteria) + "|" + ",".join(fields)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _refuse_if_repeated(question: str, *, by: Actor) -> None:
-    limit = current_app.config["SETTINGS"].partner_repeat_limit
-    now = utcnow()
-    asked = list(
-        session().scalars(
-            select(AuditEvent.at)
-            .where(
-                AuditEvent.action == "eligibility.count",
-                AuditEvent.actor == by.label,
-                AuditEvent.target_id == question,
-                AuditEvent.at >= (now - REPEAT_WINDOW).isoformat(timespec="microseconds"),
-            )
-            .order_by(AuditEvent.at.desc())
-            .limit(limit)
-        )
-    )
-    if len(asked) >= limit:
-        # Allowed again once the oldest of the last `limit` askings leaves the window.
-        free_at = dt.datetime.fromisoformat(asked[-1]) + REPEAT_WINDOW
-        raise RepeatedQuery(
-            f"This question has been asked {limit} times in the last 30 days, the most "
-            "allowed: repeated counts could reveal small numbers. Ask the registry team if "
-            "you need it again.",
-            retry_after_seconds=max(1, int((free_at - now).total_seconds())),
-        )
-
-
-def _published(count: int, audience: Audience) -> int | str:
-    return _published_payload(count, audience)["count"]
-
-
-def _published_payload(count: int, audience: Audience) -> CountPayload:
-    if audience == "researcher":
-        return exact_count_payload(count)
-    return controlled_count_payload(count)
 
 
 def breakdown_fields(names: Sequence[str], user: User) -> tuple[str, ...]:

@@ -113,7 +113,10 @@ def _fields() -> tuple[Field, ...]:
             FieldType.CODE,
             "site_id",
             "Recruiting site, by its NHS organisation code.",
-            STAFF,
+            # Feasibility by site is what partners come for; their figures carry noise
+            # charged to a privacy budget (registry/privacy), so a site's small count no
+            # longer singles anyone out by differencing.
+            EVERYONE,
             derivation=Derivation.SITE_CODE,
             max_length=SITE_CODE_LENGTH,
         ),

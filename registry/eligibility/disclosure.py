@@ -1,5 +1,11 @@
 """Disclosure control for counts shown to industry partners (issue #6).
 
+Since issue #18 partners' eligibility counts are noisy (``registry.privacy``) and laid out
+here by ``noisy_breakdown``, with no secondary suppression: noise charged to a budget is
+what protects them, and a suppression pattern over noisy figures would hide nothing the
+noise has not. The rule-based ``controlled_*`` functions below still serve recruitment's
+figures until they move to the mechanism too.
+
 Pure functions: no database, no Flask. Partners get the ``controlled_*`` functions,
 researchers the ``exact_*`` ones. The two paths are separate functions with no switch
 argument, so no argument shape turns control off; the route picks the function from the
@@ -79,20 +85,25 @@ Residual risks (not handled here)
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NotRequired, TypedDict
 
-THRESHOLD: Final = 10
-ROUND_TO: Final = 5
-SMALL: Final = f"<{THRESHOLD}"
+# The published form is the privacy mechanism's too: one threshold, one rounding (named
+# here as well for the pages and recruitment, which import them from this module).
+from registry.privacy.mechanism import ROUND_TO as ROUND_TO
+from registry.privacy.mechanism import SMALL as SMALL
+from registry.privacy.mechanism import THRESHOLD as THRESHOLD
+from registry.privacy.mechanism import Published as Published
+from registry.privacy.mechanism import published
+
 SUPPRESSED: Final = "suppressed"
 
 # Interval propagation converges in a handful of passes on real tables; the cap only guards
 # against a pathological slow ping-pong between lines.
 _MAX_AUDIT_PASSES: Final = 1000
 
-Published = int | str
 # Mapping keys are invariant, so spell out the 1-D and 2-D key types callers naturally build.
 CellCounts = (
     Mapping[tuple[str], int] | Mapping[tuple[str, str], int] | Mapping[tuple[str, ...], int]
@@ -461,6 +472,35 @@ def control_breakdown(
         else:
             shown[pos] = SMALL if mark is _Mark.SMALL else SUPPRESSED
     return _render(table, shown)
+
+
+def noisy_breakdown(
+    noisy_cells: Sequence[int],
+    *,
+    fields: Sequence[str],
+    categories: Sequence[Sequence[str]],
+    noisy_unknown: int,
+) -> BreakdownPayload:
+    """A partner's breakdown from noisy cells (``registry.privacy``), one per combination
+    of categories in catalogue order, and the noisy count of those whose category is
+    unknown. Margins and the total are sums of the noisy cells, so they cost nothing more
+    and agree with them; then each figure is published ("<10" or to the nearest 5)."""
+    shape = [len(c) for c in categories]
+    if len(noisy_cells) != math.prod(shape):
+        raise ValueError(f"{len(noisy_cells)} noisy cells for a table of {shape}")
+    rows, cols = (1, shape[0]) if len(shape) == 1 else (shape[0], shape[1])
+    values: dict[Pos, int] = {
+        (i, j): noisy_cells[i * cols + j] for i in range(rows) for j in range(cols)
+    }
+    for i in range(rows):
+        values[(i, cols)] = sum(values[(i, j)] for j in range(cols))
+    if len(shape) == 2:
+        for j in range(cols):
+            values[(rows, j)] = sum(values[(i, j)] for i in range(rows))
+    grand = (0, cols) if len(shape) == 1 else (rows, cols)
+    values[grand] = sum(noisy_cells) + noisy_unknown
+    table = _Table(tuple(fields), tuple(tuple(c) for c in categories), values)
+    return _render(table, {pos: published(v) for pos, v in values.items()})
 
 
 def exact_breakdown(

@@ -32,12 +32,38 @@ class CountArgs(CommandSchema[CountEligible]):
     )
 
 
+class PrivacySchema(Schema):
+    """A partner organisation's privacy budget after an answer, in zCDP rho."""
+
+    cost = fields.Float(
+        required=True, metadata={"description": "what this answer cost; 0 if given before"}
+    )
+    spent = fields.Float(
+        required=True, metadata={"description": "spent in the rolling period, this included"}
+    )
+    remaining = fields.Float(
+        required=True, metadata={"description": "left of the allowance for the period"}
+    )
+    period_ends = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "when the oldest charge leaves the period and budget returns"},
+    )
+
+
 class CountSchema(Schema):
     count = fields.Raw(
         required=True,
-        metadata={"description": 'exact for researchers; for partners "<10" or a multiple of 5'},
+        metadata={
+            "description": 'exact for researchers; for partners, after noise, "<10" or a '
+            "multiple of 5"
+        },
     )
     breakdown = fields.Dict(metadata={"description": "fields, cells (and totals in 2-D)"})
+    privacy = fields.Nested(
+        PrivacySchema,
+        metadata={"description": "partners only: their organisation's privacy budget"},
+    )
 
 
 class ParticipantsArgs(CommandSchema[MatchParticipants]):

@@ -219,14 +219,14 @@ def test_invalid_criteria_names_the_exact_path(client: FlaskClient, researcher: 
 def test_partner_cannot_save_researcher_only_fields(
     client: FlaskClient, researcher: ApiUser, partner: ApiUser
 ) -> None:
-    by_site = {"all": [{"field": "site", "op": "in", "value": ["RXT"]}]}
+    by_ethnicity = {"all": [{"field": "ethnicity", "op": "in", "value": ["A"]}]}
 
-    response = save(client, partner, by_site)
+    response = save(client, partner, by_ethnicity)
 
     assert response.status_code == 422
     assert "all[0].field" in response.get_json()["error"]["fields"]
-    assert save(client, partner, breakdown=["site"]).status_code == 422
-    assert save(client, researcher, by_site).status_code == 201
+    assert save(client, partner, breakdown=["ethnicity"]).status_code == 422
+    assert save(client, researcher, by_ethnicity).status_code == 201
 
 
 def test_blank_or_long_names_are_refused(client: FlaskClient, researcher: ApiUser) -> None:

@@ -137,7 +137,7 @@ def test_bad_requests_name_each_field_and_change_nothing(world: World) -> None:
             {
                 "cohort": "TRD",
                 "all": [
-                    {"field": "site", "op": "=", "value": "RXT"},
+                    {"field": "ethnicity", "op": "=", "value": "A"},
                     {"field": "age", "op": ">=", "value": "old"},
                 ],
             },
@@ -157,7 +157,7 @@ def test_bad_requests_name_each_field_and_change_nothing(world: World) -> None:
             {
                 "cohort": "TRD",
                 "all": [
-                    {"field": "site", "op": "=", "value": "RXT"},
+                    {"field": "ethnicity", "op": "=", "value": "A"},
                     {"field": "age", "op": ">=", "value": "x"},
                 ],
             }

@@ -133,7 +133,7 @@ def test_criteria_errors_show_on_the_criteria_field_with_their_path(
     criteria = {
         "cohort": "TRD",
         "all": [
-            {"field": "site", "op": "=", "value": "RXT"},  # not a partner's field
+            {"field": "ethnicity", "op": "=", "value": "A"},  # not a partner's field
             {"field": "age", "op": ">=", "value": "old"},
         ],
     }

@@ -8,11 +8,13 @@ The chart is ``registry.web.bar_chart``'s, which the recruitment funnel draws to
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from registry.eligibility.disclosure import Published
+from registry.privacy.actions import BudgetState
 from registry.web.bar_chart import BarChart, bar_chart, figure
 
 TOTAL = "Total"
@@ -83,4 +85,21 @@ def breakdown_table(count: Published, breakdown: Mapping[str, Any]) -> Table:
             for total in row_totals
         ),
         totals=(TOTAL, *(figure(total["count"]) for total in column_totals), figure(count)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetView:
+    """A partner organisation's privacy budget as the page words it: in questions, not rho."""
+
+    questions_left: int
+    period_ends: dt.datetime | None  # when budget starts to come back
+    last_question: bool  # the next new question uses the last of it: warn before asking
+
+
+def budget_view(state: BudgetState) -> BudgetView:
+    return BudgetView(
+        questions_left=state.questions_left,
+        period_ends=state.period_ends,
+        last_question=state.questions_left <= 1,
     )

@@ -1,6 +1,6 @@
 """The eligibility query page for researchers and partners: build criteria with a form, see
 the count (with a breakdown, its table and chart), and save queries. Thin: counting,
-disclosure control, the partner limits and saving are the same actions the API calls.
+partners' privacy budget, the partner limits and saving are the same actions the API calls.
 
 No JavaScript is needed. The page is one form; each button posts it to the route for what
 it does (``formaction``): count, add or remove a row, save. Saved-query ids are random and
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, redirect, url_for
 from werkzeug.wrappers import Response
 
 from registry.auth.limits import limit_partner_queries
@@ -28,8 +28,9 @@ from registry.eligibility.saved import (
     visible_saved_queries,
     visible_saved_query,
 )
-from registry.errors import RepeatedQuery, ValidationFailed, record_refusal
-from registry.web.eligibility.display import CountAnswer, count_answer
+from registry.errors import PrivacyBudgetExhausted, ValidationFailed, record_refusal
+from registry.privacy.actions import budget_holder, budget_state
+from registry.web.eligibility.display import CountAnswer, budget_view, count_answer
 from registry.web.eligibility.forms import OPERATOR_LABELS, QueryForm, query_form_for
 from registry.web.forms import form_page
 
@@ -84,7 +85,7 @@ def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
                 )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
-        except RepeatedQuery as exc:
+        except PrivacyBudgetExhausted as exc:
             record_refusal(exc)
             page, _ = _query_page(form, refusal=exc.message)
             return page, exc.status, {"Retry-After": str(exc.retry_after_seconds)}
@@ -144,13 +145,16 @@ def _query_page(
 ) -> tuple[str, int]:
     user = required_user()
     saved_queries = [saved_query_view(q, history=False) for q in visible_saved_queries(user)]
+    partner = audience_of(user) == "partner"
     return form_page(
         "eligibility/query.html",
         form,
         error_links=form.error_links(),
         answer=answer,
         refusal=refusal,
-        partner=audience_of(user) == "partner",
+        partner=partner,
+        budget=budget_view(budget_state(budget_holder(user))) if partner else None,
+        period_days=current_app.config["SETTINGS"].privacy_period_days,
         saved_queries=saved_queries,
         loaded=next((q for q in saved_queries if q["query_id"] == form.query_id.data), None),
         fields=catalogue_for(user.role)["fields"],

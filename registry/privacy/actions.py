@@ -1,0 +1,238 @@
+"""Releasing partners' figures against their organisation's privacy budget.
+
+``release`` is the one way in (eligibility today, recruitment later). In the caller's
+transaction, under a lock on the organisation's budget row (PostgreSQL: FOR UPDATE, so two
+questions racing for the last of a budget are answered one after the other, and the second
+sees the first's charge; SQLite: BEGIN IMMEDIATE already serialises writers):
+
+1. the same question from the same organisation within the consistency window gets the
+   answer it was given, at no cost: never new noise (averaging would undo it), and never the
+   same noise on changed data (the difference would be exact);
+2. otherwise the cost is checked against what the rolling period has left, the charge is
+   appended to the ledger, fresh noise is drawn and the published answer is stored.
+
+Actions only flush; the request boundary commits. A refusal charges nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from registry.audit.actions import Actor
+from registry.auth.models import User
+from registry.config import Settings
+from registry.db import session, table_of, utcnow
+from registry.errors import PrivacyBudgetExhausted
+from registry.privacy.mechanism import noisy_counts
+from registry.privacy.models import PrivacyBudget, PrivacyCharge, PublishedAnswer
+
+# Costs are floats: 25 charges of 0.01 add up to a hair over 0.25, which must still fit.
+_SLACK = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """An organisation's budget as a partner is shown it, in zCDP rho: ``cost`` of this
+    answer (0 when it was given before), ``spent`` in the rolling period up to now (this
+    answer included), ``remaining`` of the allowance, and ``period_ends``, when the oldest
+    charge still counted leaves the period and budget starts to return (None: nothing
+    spent)."""
+
+    cost: float
+    spent: float
+    remaining: float
+    period_ends: dt.datetime | None
+    allowance: float
+    price: float  # what a question not answered in the window costs now
+
+    @property
+    def questions_left(self) -> int:
+        """How many new questions the remaining budget pays for."""
+        return int((self.remaining + _SLACK) // self.price)
+
+    def as_block(self) -> dict[str, Any]:
+        """The ``privacy`` block of an answer."""
+        return {
+            "cost": self.cost,
+            "spent": self.spent,
+            "remaining": self.remaining,
+            "period_ends": self.period_ends.isoformat() if self.period_ends else None,
+        }
+
+
+def budget_holder(user: User) -> str:
+    """Whose budget a partner's question spends: their organisation's, shared by all its
+    partners; a partner with no organisation has one of their own."""
+    return user.organisation or f"account:{user.id}"
+
+
+def release(
+    organisation: str,
+    question: str,
+    true_counts: Sequence[int],
+    present: Callable[[Sequence[int]], dict[str, Any]],
+    *,
+    purpose: str,
+    by: Actor,
+) -> tuple[dict[str, Any], BudgetState]:
+    """The published answer to ``question`` (a digest of its normalised form) and the
+    budget after it. ``true_counts`` are disjoint counts (one person is in at most one);
+    ``present`` turns their noisy values into the published answer, which is stored."""
+    settings = _settings()
+    now = utcnow()
+    budget = _locked_budget(organisation)
+    allowance = _allowance(budget, settings)
+    window = dt.timedelta(hours=settings.privacy_consistency_hours)
+    given = session().scalar(
+        select(PublishedAnswer.answer)
+        .where(
+            PublishedAnswer.organisation == organisation,
+            PublishedAnswer.question == question,
+            PublishedAnswer.published_at > now - window,
+        )
+        .order_by(PublishedAnswer.published_at.desc())
+        .limit(1)
+    )
+    if given is not None:
+        return dict(given), _state(organisation, allowance, cost=0.0, now=now)
+
+    cost = settings.privacy_query_cost
+    charges = _charges_in_period(organisation, now, settings)
+    spent = sum(charge_cost for _, charge_cost in charges)
+    if spent + cost > allowance + _SLACK:
+        raise _exhausted(charges, spent, cost, allowance, now, settings)
+    db = session()
+    db.add(
+        PrivacyCharge(
+            organisation=organisation,
+            question=question,
+            purpose=purpose,
+            cost=cost,
+            charged_by=by.label,
+            charged_at=now,
+        )
+    )
+    answer = present(noisy_counts(true_counts, cost))
+    db.add(
+        PublishedAnswer(
+            organisation=organisation, question=question, answer=answer, published_at=now
+        )
+    )
+    db.flush()
+    return answer, _state(organisation, allowance, cost=cost, now=now)
+
+
+def budget_state(organisation: str) -> BudgetState:
+    """The budget as it stands, for showing before a question is asked (cost 0)."""
+    settings = _settings()
+    budget = session().scalar(
+        select(PrivacyBudget).where(PrivacyBudget.organisation == organisation)
+    )
+    return _state(organisation, _allowance(budget, settings), cost=0.0, now=utcnow())
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _allowance(budget: PrivacyBudget | None, settings: Settings) -> float:
+    if budget is None or budget.allowance is None:
+        return settings.privacy_allowance
+    return budget.allowance
+
+
+def _locked_budget(organisation: str) -> PrivacyBudget:
+    """The organisation's budget row, made on its first question, locked until the caller's
+    transaction ends."""
+    db = session()
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    db.execute(
+        dialect.insert(table_of(PrivacyBudget))
+        .values(organisation=organisation, allowance=None, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["organisation"])
+    )
+    return db.scalars(
+        select(PrivacyBudget)
+        .where(PrivacyBudget.organisation == organisation)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _charges_in_period(
+    organisation: str, now: dt.datetime, settings: Settings
+) -> list[tuple[dt.datetime, float]]:
+    """(when, cost) of each charge still in the rolling period, oldest first."""
+    since = now - dt.timedelta(days=settings.privacy_period_days)
+    rows = session().execute(
+        select(PrivacyCharge.charged_at, PrivacyCharge.cost)
+        .where(PrivacyCharge.organisation == organisation, PrivacyCharge.charged_at > since)
+        .order_by(PrivacyCharge.charged_at, PrivacyCharge.id)
+    )
+    return [(at, cost) for at, cost in rows]
+
+
+def _state(organisation: str, allowance: float, *, cost: float, now: dt.datetime) -> BudgetState:
+    settings = _settings()
+    since = now - dt.timedelta(days=settings.privacy_period_days)
+    spent, oldest = (
+        session()
+        .execute(
+            select(
+                func.coalesce(func.sum(PrivacyCharge.cost), 0.0), func.min(PrivacyCharge.charged_at)
+            ).where(PrivacyCharge.organisation == organisation, PrivacyCharge.charged_at > since)
+        )
+        .one()
+    )
+    period = dt.timedelta(days=settings.privacy_period_days)
+    return BudgetState(
+        cost=cost,
+        spent=_tidy(float(spent)),
+        remaining=_tidy(max(0.0, allowance - float(spent))),
+        period_ends=oldest + period if oldest is not None else None,
+        allowance=allowance,
+        price=settings.privacy_query_cost,
+    )
+
+
+def _exhausted(
+    charges: Sequence[tuple[dt.datetime, float]],
+    spent: float,
+    cost: float,
+    allowance: float,
+    now: dt.datetime,
+    settings: Settings,
+) -> PrivacyBudgetExhausted:
+    """The refusal, with the moment enough of the oldest charges have left the period."""
+    period = dt.timedelta(days=settings.privacy_period_days)
+    free_at = now + period  # a question dearer than the whole allowance: a period at least
+    left = spent
+    for at, charge_cost in charges:
+        left -= charge_cost
+        if left + cost <= allowance + _SLACK:
+            free_at = at + period
+            break
+    wait = max(1, math.ceil((free_at - now).total_seconds()))
+    return PrivacyBudgetExhausted(
+        "Your organisation has used its privacy budget for figures about participants: "
+        f"each new question uses some, and questions in any {settings.privacy_period_days} "
+        "days may use only so much, so that together the answers cannot single anyone out. "
+        f"You can ask a new question again from {free_at:%d %B %Y at %H:%M} UTC. A question "
+        f"already answered in the last {settings.privacy_consistency_hours} hours can still "
+        "be asked again, at no cost.",
+        retry_after_seconds=wait,
+    )
+
+
+def _tidy(rho: float) -> float:
+    """Costs are small decimals; show 0.25, not 0.25000000000000006."""
+    return round(rho, 9)
