@@ -37,6 +37,7 @@ class Permission(StrEnum):
     VIEW_GRANTS = "view_grants"
     MANAGE_GRANTS = "manage_grants"
     EXPORT_DATA = "export_data"
+    MANAGE_PRIVACY_BUDGETS = "manage_privacy_budgets"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -79,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_AUDIT,
             Permission.VIEW_GRANTS,
             Permission.MANAGE_GRANTS,
+            Permission.MANAGE_PRIVACY_BUDGETS,
         }
     ),
     Role.PARTNER: frozenset(

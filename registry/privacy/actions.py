@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 
-from registry.audit.actions import Actor
+from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
+from registry.auth.permissions import Role
 from registry.config import Settings
 from registry.db import session, table_of, utcnow
-from registry.errors import PrivacyBudgetExhausted
+from registry.errors import PrivacyBudgetExhausted, ValidationFailed
 from registry.privacy.mechanism import noisy_counts
 from registry.privacy.models import PrivacyBudget, PrivacyCharge, PublishedAnswer
 
@@ -56,7 +57,12 @@ class BudgetState:
     @property
     def questions_left(self) -> int:
         """How many new questions the remaining budget pays for."""
-        return int((self.remaining + _SLACK) // self.price)
+        return questions_paid_for(self.remaining, self.price)
+
+    @property
+    def questions_per_period(self) -> int:
+        """How many new questions the whole allowance pays for in a period."""
+        return questions_paid_for(self.allowance, self.price)
 
     def as_block(self) -> dict[str, Any]:
         """The ``privacy`` block of an answer."""
@@ -66,6 +72,11 @@ class BudgetState:
             "remaining": self.remaining,
             "period_ends": self.period_ends.isoformat() if self.period_ends else None,
         }
+
+
+def questions_paid_for(rho: float, price: float) -> int:
+    """How many new questions at ``price`` a budget of ``rho`` pays for."""
+    return int((rho + _SLACK) // price)
 
 
 def budget_holder(user: User) -> str:
@@ -130,13 +141,58 @@ def release(
     return answer, _state(organisation, allowance, cost=cost, now=now)
 
 
-def budget_state(organisation: str) -> BudgetState:
-    """The budget as it stands, for showing before a question is asked (cost 0)."""
-    settings = _settings()
-    budget = session().scalar(
-        select(PrivacyBudget).where(PrivacyBudget.organisation == organisation)
+def budget_state(organisation: str, *, allowance: float | None = None) -> BudgetState:
+    """The budget as it stands, for showing before a question is asked (cost 0); with an
+    ``allowance``, as it would stand under that allowance instead (an admin's check page)."""
+    if allowance is None:
+        allowance = _allowance(stored_budget(organisation), _settings())
+    return _state(organisation, allowance, cost=0.0, now=utcnow())
+
+
+def stored_budget(organisation: str) -> PrivacyBudget | None:
+    """The organisation's budget row, if it has one (made on its first question, or when an
+    admin first set its allowance)."""
+    return session().scalar(select(PrivacyBudget).where(PrivacyBudget.organisation == organisation))
+
+
+def set_allowance(organisation: str, allowance: float | None, *, by: Actor) -> PrivacyBudget:
+    """Admins: the organisation's allowance per rolling period in zCDP rho, None for the
+    setting's default. Under the same row lock as ``release``, so a question being charged
+    sees the old allowance or the new one, never half of each. Checked by
+    ``AllowanceArgs`` first; here only that the organisation is one the registry knows
+    (a mistyped name would otherwise get a budget nobody spends)."""
+    if organisation not in partner_organisations():
+        raise ValidationFailed(
+            {"organisation": ["No partner organisation has this name: check its spelling."]}
+        )
+    budget = _locked_budget(organisation)
+    old = budget.allowance
+    budget.allowance = allowance
+    session().flush()
+    record_event(
+        "privacy.allowance_set",
+        by=by,
+        target_type="privacy_budget",
+        target_id=budget.id,
+        details={
+            "organisation": organisation,
+            "old_allowance": old,  # null: the default
+            "new_allowance": allowance,
+            "default_allowance": _settings().privacy_allowance,
+        },
     )
-    return _state(organisation, _allowance(budget, settings), cost=0.0, now=utcnow())
+    return budget
+
+
+def partner_organisations() -> list[str]:
+    """Every organisation with a budget: each with a partner account, and each that has a
+    budget row (it asked, or an admin set its allowance), in name order."""
+    with_partners = select(User.organisation).where(
+        User.role == Role.PARTNER, User.organisation.is_not(None)
+    )
+    with_budgets = select(PrivacyBudget.organisation)
+    names = session().scalars(union(with_partners, with_budgets))
+    return sorted({name for name in names if name is not None})
 
 
 def _settings() -> Settings:
