@@ -194,6 +194,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.exports import blp as exports_api
     from registry.api.health import blp as health_api
     from registry.api.participants import blp as participants_api
+    from registry.api.privacy import blp as privacy_api
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
     from registry.web import filters
@@ -202,6 +203,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.web.eligibility.views import bp as eligibility_web
     from registry.web.exports.views import bp as exports_web
     from registry.web.participants.views import bp as participants_web
+    from registry.web.privacy.views import bp as privacy_web
     from registry.web.recruitment.views import bp as recruitment_web
     from registry.web.reports.views import bp as reports_web
     from registry.web.views import bp as home_views
@@ -215,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recruitment_web)
     app.register_blueprint(exports_web)
     app.register_blueprint(reports_web)
+    app.register_blueprint(privacy_web)
     for blueprint in (
         health_api,
         auth_api,
@@ -226,6 +229,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_api,
         exports_api,
         audit_api,
+        privacy_api,
     ):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 

@@ -170,6 +170,9 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         _signed_in(403, clinician=422),
     ),
     ("GET", "/api/v1/participants/<participant_id>/timeline"): (None, _signed_in(403, admin=404)),
+    # Partners' privacy budgets (#18): admins only; an empty body is a 422.
+    ("GET", "/api/v1/privacy/budgets"): (None, _signed_in(403, admin=200)),
+    ("PUT", "/api/v1/privacy/allowance"): (None, _signed_in(403, admin=422)),
 }
 
 # Web pages, as an anonymous browser sees them.
@@ -235,6 +238,10 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/reports/<cohort>/datasheet/<section>"): 400,
     ("GET", "/reports/references"): 302,
     ("POST", "/reports/references"): 400,
+    # Partners' privacy budgets (#18): sign in first; a POST without a CSRF token is refused.
+    ("GET", "/admin/privacy/"): 302,
+    ("GET", "/admin/privacy/allowance"): 302,
+    ("POST", "/admin/privacy/allowance"): 400,
 }
 
 
