@@ -1,0 +1,1 @@
+"""Admins' pages for partners' privacy budgets."""
