@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import opendp.prelude as dp
 from flask import current_app
 
 from registry.config import Settings
@@ -33,8 +34,9 @@ class OrganisationBudget:
     questions_per_period: int  # what the whole allowance pays for at the current cost
     questions_left: int
     period_ends: dt.datetime | None  # when budget next starts to return; None: nothing spent
-    epsilon_spent: float
-    epsilon_allowance: float
+    # None: a rho so large OpenDP cannot state it as epsilon (no guarantee worth the name)
+    epsilon_spent: float | None
+    epsilon_allowance: float | None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -82,9 +84,18 @@ def _seen(organisation: str, state: BudgetState, is_default: bool) -> Organisati
         questions_per_period=state.questions_per_period,
         questions_left=state.questions_left,
         period_ends=state.period_ends,
-        epsilon_spent=epsilon(state.spent, delta),
-        epsilon_allowance=epsilon(state.allowance, delta),
+        epsilon_spent=_epsilon(state.spent, delta),
+        epsilon_allowance=_epsilon(state.allowance, delta),
     )
+
+
+def _epsilon(rho: float, delta: float) -> float | None:
+    """``rho`` as epsilon, or None when OpenDP cannot convert it: its noise scale underflows
+    for allowances far beyond any the API accepts (a test or demo setting of millions)."""
+    try:
+        return epsilon(rho, delta)
+    except dp.OpenDPException:
+        return None
 
 
 def _settings() -> Settings:

@@ -52,10 +52,14 @@ class OrganisationBudgetSchema(Schema):
         metadata={"description": "when the oldest charge leaves the period and budget returns"},
     )
     epsilon_spent = fields.Float(
-        required=True, metadata={"description": "the spent rho as epsilon at delta"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "the spent rho as epsilon at delta"},
     )
     epsilon_allowance = fields.Float(
-        required=True, metadata={"description": "the allowance as epsilon at delta"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "the allowance as epsilon at delta; null: beyond stating"},
     )
 
 

@@ -213,3 +213,16 @@ def test_the_form_refuses_nonsense_with_the_error_summary(
 
 def test_an_unknown_organisation_has_no_page(admin_web: FlaskClient) -> None:
     assert admin_web.get("/admin/privacy/allowance?organisation=Nobody").status_code == 404
+
+
+def test_an_allowance_too_large_to_state_as_epsilon_is_shown_in_words(
+    client: FlaskClient,
+    admin_web: FlaskClient,
+    admin: ApiUser,
+    partner: ApiUser,
+    settings_with: Callable[..., None],
+) -> None:
+    settings_with(privacy_allowance=1_000_000.0)  # as the fuzz tests' world has it
+
+    assert budget_of(client, admin)["epsilon_allowance"] is None
+    assert "beyond stating" in admin_web.get("/admin/privacy/").get_data(as_text=True)
