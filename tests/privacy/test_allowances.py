@@ -159,6 +159,8 @@ def test_the_page_lists_budgets_in_a_responsive_table_linked_from_home(
     assert 'data-testid="budgets"' in html and "nhsuk-table--responsive" in html
     assert ORG in html and "the default" in html
     assert "organisation=Example+Pharma+Ltd" in html
+    assert '<a href="/admin/privacy/allowance?organisation=Example+Pharma+Ltd">Change' in html
+    assert "&lt;a href" not in html  # a link, not its escaped text
     assert "epsilon" in html.lower() and "rho" in html
 
 
