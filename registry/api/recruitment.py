@@ -49,7 +49,7 @@ def submit(args: SubmitRequest) -> dict[str, Any]:
     """Partners: ask the registry to approach matching, consenting participants about a
     study. Nobody is chosen until an admin approves."""
     user = required_user()
-    return request_view(submit_request(args, user=user, by=acting_as()), user)
+    return request_view(submit_request(args, user=user, by=acting_as()), user, by=acting_as())
 
 
 @blp.route("", methods=["GET"])
@@ -61,7 +61,7 @@ def list_requests(args: RequestFilter) -> dict[str, Any]:
     with people on their site's list."""
     user = required_user()
     items = visible_requests(user, status=args.status)
-    return {"items": [request_view(r, user) for r in items]}
+    return {"items": [request_view(r, user, by=acting_as()) for r in items]}
 
 
 @blp.route("/<request_id>", methods=["GET"])
@@ -69,9 +69,9 @@ def list_requests(args: RequestFilter) -> dict[str, Any]:
 @blp.response(200, RequestSchema)
 def show(request_id: str) -> dict[str, Any]:
     """One request. Admins also see contactable matches per site (before a decision) and
-    who was held back; partners see disclosure-controlled counts only."""
+    who was held back; partners see this week's release of the figures (privacy budget)."""
     user = required_user()
-    return request_view(visible_request(user, request_id), user)
+    return request_view(visible_request(user, request_id), user, by=acting_as())
 
 
 @blp.route("/<request_id>/decision", methods=["POST"])
@@ -89,7 +89,7 @@ def decide(args: DecideRequest, request_id: str) -> dict[str, Any]:
     user = required_user()
     request = visible_request(user, request_id)
     decided = decide_request(request, args, by=acting_as())
-    return request_view(decided, user)
+    return request_view(decided, user, by=acting_as())
 
 
 @blp.route("/<request_id>/confirmation", methods=["POST"])
@@ -99,7 +99,9 @@ def decide(args: DecideRequest, request_id: str) -> dict[str, Any]:
 def confirm(request_id: str) -> dict[str, Any]:
     """Admins, under the two-person rule: a second admin opens an approved request's lists."""
     user = required_user()
-    return request_view(confirm_request(visible_request(user, request_id), by=acting_as()), user)
+    return request_view(
+        confirm_request(visible_request(user, request_id), by=acting_as()), user, by=acting_as()
+    )
 
 
 @blp.route("/<request_id>/closure", methods=["POST"])
@@ -113,7 +115,9 @@ def confirm(request_id: str) -> dict[str, Any]:
 def close(request_id: str) -> dict[str, Any]:
     """Admins, or the partner: close a request; its lists stop at once."""
     user = required_user()
-    return request_view(close_request(visible_request(user, request_id), by=acting_as()), user)
+    return request_view(
+        close_request(visible_request(user, request_id), by=acting_as()), user, by=acting_as()
+    )
 
 
 @blp.route("/<request_id>/contacts", methods=["GET"])
@@ -149,6 +153,7 @@ def outcome(args: RecordOutcome, request_id: str, participant_id: str) -> dict[s
 @blp.response(200, FunnelSchema)
 def show_funnel(request_id: str) -> dict[str, Any]:
     """People on the lists by status, now and week by week: exact for admins; for the
-    partner "<10" below ten, otherwise to the nearest 5, with secondary suppression."""
+    partner one noisy release a week charged to the organisation's privacy budget, and
+    the releases so far as the history (see ``registry.recruitment.released``)."""
     user = required_user()
-    return funnel(visible_request(user, request_id), user)
+    return funnel(visible_request(user, request_id), user, by=acting_as())

@@ -1,13 +1,15 @@
 """Releasing partners' figures against their organisation's privacy budget.
 
-``release`` is the one way in (eligibility today, recruitment later). In the caller's
-transaction, under a lock on the organisation's budget row (PostgreSQL: FOR UPDATE, so two
-questions racing for the last of a budget are answered one after the other, and the second
-sees the first's charge; SQLite: BEGIN IMMEDIATE already serialises writers):
+``release`` is the way in for questions (eligibility), ``release_once`` for figures
+released on a schedule (recruitment's, once a week). In the caller's transaction, under a
+lock on the organisation's budget row (PostgreSQL: FOR UPDATE, so two questions racing for
+the last of a budget are answered one after the other, and the second sees the first's
+charge; SQLite: BEGIN IMMEDIATE already serialises writers):
 
-1. the same question from the same organisation within the consistency window gets the
-   answer it was given, at no cost: never new noise (averaging would undo it), and never the
-   same noise on changed data (the difference would be exact);
+1. the same question from the same organisation within the consistency window (for
+   ``release_once``: ever) gets the answer it was given, at no cost: never new noise
+   (averaging would undo it), and never the same noise on changed data (the difference
+   would be exact);
 2. otherwise the cost is checked against what the rolling period has left, the charge is
    appended to the ledger, fresh noise is drawn and the published answer is stored.
 
@@ -82,7 +84,12 @@ def questions_paid_for(rho: float, price: float) -> int:
 def budget_holder(user: User) -> str:
     """Whose budget a partner's question spends: their organisation's, shared by all its
     partners; a partner with no organisation has one of their own."""
-    return user.organisation or f"account:{user.id}"
+    return holder_of(user.organisation, user.id)
+
+
+def holder_of(organisation: str | None, account_id: int) -> str:
+    """The budget of ``organisation``, or of the one account when there is none."""
+    return organisation or f"account:{account_id}"
 
 
 def release(
@@ -97,21 +104,61 @@ def release(
     """The published answer to ``question`` (a digest of its normalised form) and the
     budget after it. ``true_counts`` are disjoint counts (one person is in at most one);
     ``present`` turns their noisy values into the published answer, which is stored."""
+    window = dt.timedelta(hours=_settings().privacy_consistency_hours)
+    return _release(organisation, question, true_counts, present, purpose, by, window=window)
+
+
+def release_once(
+    organisation: str,
+    question: str,
+    true_counts: Sequence[int],
+    present: Callable[[Sequence[int]], dict[str, Any]],
+    *,
+    purpose: str,
+    by: Actor,
+) -> tuple[dict[str, Any], BudgetState]:
+    """Like ``release``, but the answer stands for good: a scheduled release (``question``
+    names its period, e.g. a request's funnel in one week) is charged once, and every later
+    asking gets the stored answer at no cost, however long after."""
+    return _release(organisation, question, true_counts, present, purpose, by, window=None)
+
+
+def published_answers(organisation: str, questions: Sequence[str]) -> list[dict[str, Any]]:
+    """The answers stored for any of ``questions``, oldest first: a schedule's history, as
+    it was published (never recomputed)."""
+    answers = session().scalars(
+        select(PublishedAnswer.answer)
+        .where(
+            PublishedAnswer.organisation == organisation,
+            PublishedAnswer.question.in_(questions),
+        )
+        .order_by(PublishedAnswer.published_at, PublishedAnswer.id)
+    )
+    return [dict(answer) for answer in answers]
+
+
+def _release(
+    organisation: str,
+    question: str,
+    true_counts: Sequence[int],
+    present: Callable[[Sequence[int]], dict[str, Any]],
+    purpose: str,
+    by: Actor,
+    *,
+    window: dt.timedelta | None,
+) -> tuple[dict[str, Any], BudgetState]:
+    """The stored answer if there is one (within ``window``; None: ever), else a charged,
+    freshly drawn and stored one."""
     settings = _settings()
     now = utcnow()
     budget = _locked_budget(organisation)
     allowance = _allowance(budget, settings)
-    window = dt.timedelta(hours=settings.privacy_consistency_hours)
-    given = session().scalar(
-        select(PublishedAnswer.answer)
-        .where(
-            PublishedAnswer.organisation == organisation,
-            PublishedAnswer.question == question,
-            PublishedAnswer.published_at > now - window,
-        )
-        .order_by(PublishedAnswer.published_at.desc())
-        .limit(1)
+    stored = select(PublishedAnswer.answer).where(
+        PublishedAnswer.organisation == organisation, PublishedAnswer.question == question
     )
+    if window is not None:
+        stored = stored.where(PublishedAnswer.published_at > now - window)
+    given = session().scalar(stored.order_by(PublishedAnswer.published_at.desc()).limit(1))
     if given is not None:
         return dict(given), _state(organisation, allowance, cost=0.0, now=now)
 

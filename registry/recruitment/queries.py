@@ -1,8 +1,9 @@
 """Recruitment's reads, scoped to the user: who may see which request, and what of it.
 
-Admins see exact figures; partners see their own organisation's requests through the
-disclosure rule and nothing about anyone; clinicians see open requests that have people
-at their site, and only their site's list, identifiable and audited.
+Admins see exact figures; partners see their own organisation's requests, with figures
+released through its privacy budget once a week (``released``), and nothing about anyone;
+clinicians see open requests that have people at their site, and only their site's list,
+identifiable and audited.
 """
 
 from __future__ import annotations
@@ -21,12 +22,6 @@ from registry.auth.permissions import Role
 from registry.db import session, utcnow
 from registry.eligibility.compiler import eligibility_condition
 from registry.eligibility.criteria import parse_criteria
-from registry.eligibility.disclosure import (
-    DisclosureError,
-    Published,
-    control_breakdown,
-    controlled_count,
-)
 from registry.errors import NotFound
 from registry.participants.identity import read_identity
 from registry.participants.models import Participant, ParticipantFacts
@@ -37,12 +32,14 @@ from registry.recruitment.models import (
     CONTACT_STATUSES,
     HELD_BACK,
     OPEN,
+    REJECTED,
     SUBMITTED,
     ContactEvent,
     ContactListVisit,
     RecruitmentContact,
     RecruitmentRequest,
 )
+from registry.recruitment.released import Released, partner_figures
 
 # The funnel's history goes back this many weeks: enough for a study's recruitment.
 FUNNEL_WEEKS = 52
@@ -105,7 +102,10 @@ def _visible_to(user: User) -> ColumnElement[bool]:
     return request.id.is_(None)  # no one else sees any request
 
 
-def request_view(request: RecruitmentRequest, user: User) -> dict[str, Any]:
+def request_view(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[str, Any]:
+    """The request as the user's role may see it. A partner's figures are this week's
+    release (made now if this is the week's first view, charged to the request's
+    organisation), with the ``privacy`` block."""
     view: dict[str, Any] = {
         "id": request.request_id,
         "status": request.status,
@@ -134,13 +134,35 @@ def request_view(request: RecruitmentRequest, user: User) -> dict[str, Any]:
             size = list_if_approved_now(request)
             view["list_if_approved"] = {**asdict(size), "too_small": size.too_small}
         return view
-    listed = _count(_listed(request))
-    held = _count(_held_back(request))
     if user.role is Role.ADMIN:
-        view.update(listed=listed, held_back=held, held_back_participants=held_back_people(request))
-    else:
-        view.update(listed=controlled_count(listed), held_back=controlled_count(held))
+        view.update(
+            listed=_count(_listed(request)),
+            held_back=_count(_held_back(request)),
+            held_back_participants=held_back_people(request),
+        )
+    elif request.status != REJECTED:  # a rejected request has no lists: nothing to release
+        released = _released(request, by=by)
+        latest = released.latest or {}
+        view.update(
+            listed=latest.get("count"),
+            held_back=latest.get("held_back"),
+            figures_released_at=latest.get("released_at"),
+            figures_notice=released.notice,
+            privacy=released.budget.as_block(),
+        )
     return view
+
+
+def _released(request: RecruitmentRequest, *, by: Actor) -> Released:
+    """The partner's release of the request's figures this week (``released``)."""
+    current = dict.fromkeys(CONTACT_STATUSES, 0)
+    for status, n in session().execute(
+        select(_contact.status, func.count())
+        .where(_contact.request_pk == request.id, on_list())
+        .group_by(_contact.status)
+    ):
+        current[status] = int(n)
+    return partner_figures(request, current, _count(_held_back(request)), by=by)
 
 
 def matches_by_site(request: RecruitmentRequest) -> dict[str, int]:
@@ -243,7 +265,7 @@ def contact_list(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[
         visit.seen_at = now
     site = db.get(Site, user.site_id)
     return {
-        "request": request_view(request, user),
+        "request": request_view(request, user, by=by),
         "site": site.code if site else "",
         "last_looked_at": last,
         "removed_since_last_look": removed,
@@ -271,10 +293,28 @@ def listed_contact(
 # -- the funnel --------------------------------------------------------------------------------
 
 
-def funnel(request: RecruitmentRequest, user: User) -> dict[str, Any]:
-    """People on the lists by current status, week by week; exact for admins (by site too),
-    and for partners every figure through the disclosure rule, with secondary suppression."""
-    exact = user.role is Role.ADMIN
+def funnel(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[str, Any]:
+    """People on the lists by current status, week by week: exact for admins (by site too);
+    for partners the request's weekly releases, this week's (or, with the budget used up,
+    the last) as now, and every release so far as the history."""
+    result: dict[str, Any] = {"request": request.request_id, "statuses": list(CONTACT_STATUSES)}
+    if user.role is not Role.ADMIN:
+        released = _released(request, by=by)
+        latest = released.latest or {}
+        result.update(
+            count=latest.get("count"),
+            current=latest.get("current", {}),
+            held_back=latest.get("held_back"),
+            by_week=[
+                {"week_ending": each["week_ending"], "released_at": each["released_at"]}
+                | each["current"]
+                for each in released.history
+            ],
+            released_at=latest.get("released_at"),
+            notice=released.notice,
+            privacy=released.budget.as_block(),
+        )
+        return result
     db = session()
     contacts = db.execute(
         select(_contact.id, _contact.listed_at, _contact.status, Site.code)
@@ -284,40 +324,19 @@ def funnel(request: RecruitmentRequest, user: User) -> dict[str, Any]:
     current: dict[str, int] = dict.fromkeys(CONTACT_STATUSES, 0)
     for _, _, status, _ in contacts:
         current[status] += 1
-    held = _count(_held_back(request))
-    result: dict[str, Any] = {
-        "request": request.request_id,
-        "statuses": list(CONTACT_STATUSES),
-        "by_week": [],
-    }
-    history = _status_by_week(request, contacts)
-    if exact:
-        by_site: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CONTACT_STATUSES, 0))
-        for _, _, status, site in contacts:
-            by_site[site][status] += 1
-        result.update(count=len(contacts), current=current, held_back=held, by_site=dict(by_site))
-        result["by_week"] = [{"week_ending": week, **counts} for week, counts in history]
-        return result
-    count, shown = _controlled_statuses(current)
-    result.update(count=count, current=shown, held_back=controlled_count(held))
-    for week, counts in history:
-        _, week_shown = _controlled_statuses(counts)
-        result["by_week"].append({"week_ending": week, **week_shown})
+    by_site: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CONTACT_STATUSES, 0))
+    for _, _, status, site in contacts:
+        by_site[site][status] += 1
+    result.update(
+        count=len(contacts),
+        current=current,
+        held_back=_count(_held_back(request)),
+        by_site=dict(by_site),
+        by_week=[
+            {"week_ending": week, **counts} for week, counts in _status_by_week(request, contacts)
+        ],
+    )
     return result
-
-
-def _controlled_statuses(counts: dict[str, int]) -> tuple[Published, dict[str, Published]]:
-    try:
-        payload = control_breakdown(
-            {(status,): n for status, n in counts.items()},
-            fields=("status",),
-            categories=[list(CONTACT_STATUSES)],
-        )
-    except DisclosureError:
-        # No suppression pattern hides every small cell: show the total only.
-        return controlled_count(sum(counts.values())), {}
-    cells = payload["breakdown"]["cells"]
-    return payload["count"], {str(cell["status"]): cell["count"] for cell in cells}
 
 
 def _status_by_week(

@@ -9,7 +9,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from registry.eligibility.schemas import CRITERIA_DESCRIPTION
+from registry.eligibility.schemas import CRITERIA_DESCRIPTION, PrivacySchema
 from registry.fields import WholeNumber
 from registry.input_rules import CommandSchema, Prose
 from registry.recruitment.commands import DecideRequest, RecordOutcome, RequestFilter, SubmitRequest
@@ -133,9 +133,22 @@ class RequestSchema(Schema):
         metadata={"description": "approved; lists open when a second admin confirms"}
     )
     listed = fields.Raw(
-        metadata={"description": "people on the lists: exact for admins, controlled for partners"}
+        metadata={
+            "description": "people on the lists: exact for admins; for partners this week's "
+            "release (null if none could be released)"
+        }
     )
     held_back = fields.Raw(metadata={"description": "held back by contact-fatigue limits"})
+    figures_released_at = fields.DateTime(
+        allow_none=True, metadata={"description": "partners: when the figures were released"}
+    )
+    figures_notice = fields.String(
+        allow_none=True,
+        metadata={"description": "partners: why the figures are not this week's (budget used up)"},
+    )
+    privacy = fields.Nested(
+        PrivacySchema, metadata={"description": "partners: their organisation's privacy budget"}
+    )
     matches_by_site = fields.Dict(
         metadata={"description": "admins, before a decision: contactable matches per site"}
     )
@@ -193,10 +206,26 @@ class FunnelSchema(Schema):
     statuses = fields.List(fields.String(), required=True)
     count = fields.Raw(required=True, metadata={"description": "people on the lists"})
     current = fields.Dict(
-        required=True, metadata={"description": "status -> count now; partners: controlled"}
+        required=True,
+        metadata={"description": "status -> count now; partners: this week's release"},
     )
     by_week = fields.List(
-        fields.Dict(), required=True, metadata={"description": "week ending -> status counts"}
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "week ending -> status counts; partners: each weekly release, as "
+            "published, with when it was released"
+        },
     )
     by_site = fields.Dict(metadata={"description": "admins only: site -> status -> count"})
     held_back = fields.Raw(required=True)
+    released_at = fields.DateTime(
+        allow_none=True, metadata={"description": "partners: when these figures were released"}
+    )
+    notice = fields.String(
+        allow_none=True,
+        metadata={"description": "partners: why the figures are not this week's (budget used up)"},
+    )
+    privacy = fields.Nested(
+        PrivacySchema, metadata={"description": "partners: their organisation's privacy budget"}
+    )

@@ -2,7 +2,7 @@
 breakdown table and the recruitment funnel's. Its geometry is worked out here rather than in
 a template, where arithmetic would be hard to read and impossible to test.
 
-A published figure that is not a number (a partner's ``"<10"``, ``"suppressed"``) stays
+A published figure that is not a number (a partner's ``"<10"``) stays
 words, never a bar.
 """
 
@@ -31,7 +31,7 @@ BASELINE = BAR_HEIGHT * 0.7
 class Bar:
     category: str  # in full, as in the table
     label: str  # as drawn: shortened if it would not fit
-    figure: str  # the published figure as text: "42", "<10", "suppressed"
+    figure: str  # the published figure as text: "42", "<10"
     x: float
     y: float
     width: float  # 0 when there is no exact figure to draw

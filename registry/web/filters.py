@@ -13,7 +13,7 @@ from flask import Flask
 from registry.assessments.instruments import instrument
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEM_TEXT
-from registry.eligibility.disclosure import ROUND_TO, SMALL, SUPPRESSED, THRESHOLD
+from registry.eligibility.disclosure import ROUND_TO, SMALL, THRESHOLD
 from registry.participants.queries import format_nhs_number
 from registry.participants.reference import reference
 from registry.web.labels import (
@@ -72,7 +72,6 @@ def page_globals() -> dict[str, Any]:
         "threshold": THRESHOLD,
         "round_to": ROUND_TO,
         "small": SMALL,
-        "suppressed": SUPPRESSED,
     }
 
 

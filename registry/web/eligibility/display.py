@@ -2,7 +2,7 @@
 chart drawn from the same cells.
 
 Pure functions over the payload ``count_eligible`` returns, so the page shows exactly what
-the API would: a partner's ``"<10"`` and ``"suppressed"`` cells stay words, never bars.
+the API would: a partner's ``"<10"`` cells stay words, never bars.
 The chart is ``registry.web.bar_chart``'s, which the recruitment funnel draws too.
 """
 

@@ -2,7 +2,7 @@
 funnel as a chart and tables drawn from the same figures.
 
 Pure functions over what ``queries.funnel`` returns, so a page shows exactly what the API
-would: a partner's ``"<10"`` and ``"suppressed"`` stay words, never bars. The chart is the
+would: a partner's ``"<10"`` stays words, never a bar. The chart is the
 eligibility page's (``registry.web.bar_chart``), so both pages draw figures alike.
 """
 
@@ -66,12 +66,12 @@ class FunnelView:
     count: str
     held_back: str
     statuses: tuple[str, ...]  # in words
-    # (status in words, figure) now; empty when no safe pattern of a partner's figures
-    # could be shown, and only the count stands.
+    # (status in words, figure) now; empty when no partner's figures were ever released.
     current: tuple[tuple[str, str], ...]
     chart: BarChart | None
     weeks: tuple[Week, ...]
     by_site: tuple[tuple[str, tuple[str, ...]], ...]  # admins: (site, a figure per status)
+    released_at: dt.datetime | None  # partners: when the figures shown were released
 
 
 def funnel_view(funnel: Mapping[str, Any]) -> FunnelView:
@@ -80,8 +80,8 @@ def funnel_view(funnel: Mapping[str, Any]) -> FunnelView:
     current = funnel["current"]
     cells = [(CONTACT_STATUS_LABELS[s], current[s]) for s in statuses if s in current]
     return FunnelView(
-        count=figure(funnel["count"]),
-        held_back=figure(funnel["held_back"]),
+        count=_figure(funnel["count"]),
+        held_back=_figure(funnel["held_back"]),
         statuses=tuple(CONTACT_STATUS_LABELS[s] for s in statuses),
         current=tuple((label, figure(value)) for label, value in cells),
         chart=bar_chart(cells) if cells else None,
@@ -92,9 +92,14 @@ def funnel_view(funnel: Mapping[str, Any]) -> FunnelView:
             (site, _figures(counts, statuses))
             for site, counts in sorted(funnel.get("by_site", {}).items())
         ),
+        released_at=funnel.get("released_at"),
     )
 
 
 def _figures(counts: Mapping[str, Any], statuses: tuple[str, ...]) -> tuple[str, ...]:
-    # A week whose statuses could not safely be shown to a partner has none of them.
-    return tuple(figure(counts[s]) if s in counts else "withheld" for s in statuses)
+    return tuple(figure(counts[s]) for s in statuses)
+
+
+def _figure(value: Any) -> str:
+    # None: a partner's figures were never released (the budget ran out before the first).
+    return "not released" if value is None else figure(value)

@@ -164,7 +164,7 @@ def _request_page(
     not offer approval of a list too small to approve)."""
     user = required_user()
     form = form or DecisionForm()
-    view = request_view(found, user)
+    view = request_view(found, user, by=acting_as())
     if view.get("list_if_approved", {}).get("too_small"):
         form.offer_rejection_only()
     has_lists = found.status not in (SUBMITTED, REJECTED)
@@ -174,7 +174,7 @@ def _request_page(
         form,
         status=status,
         r=view,
-        funnel=funnel_view(funnel(found, user)) if follows else None,
+        funnel=funnel_view(funnel(found, user, by=acting_as())) if follows else None,
         refusal=refusal,
     )
 
