@@ -58,6 +58,7 @@ def _table(page: Page) -> dict[str, str]:
 
 
 def _bar_width(page: Page, category: str) -> float:
+    page.wait_for_load_state("load")  # measured once the stylesheets have applied
     bar = page.get_by_test_id("chart").locator(f'g[data-category="{category}"] rect')
     box = bar.bounding_box()
     assert box is not None, category

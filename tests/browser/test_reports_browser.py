@@ -69,6 +69,9 @@ def _check_chart_against_table(page: Page, chart: Locator) -> bool:
     shares. Whether any group is flagged."""
     name = (chart.get_attribute("data-testid") or "").removeprefix("chart-")
     table = page.get_by_test_id(f"table-{name}")
+    # Lengths are measured from the laid-out page: wait until its stylesheets have applied,
+    # or bars measured before and after they do are drawn at different widths (seen under load).
+    page.wait_for_load_state("load")
     any_flagged = False
     lengths = []
     bars = chart.locator("rect[data-share]").all()
