@@ -50,3 +50,37 @@ def test_two_questions_racing_for_the_last_of_a_budget_are_not_both_answered(
     assert sorted(status for status, _ in answers) == [200, 429], answers
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(PrivacyCharge)) == 1
+
+
+@pytest.fixture(scope="module")
+def untouched_budget(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Flask, list[dict[str, str]]]]:
+    with isolated_app(
+        tmp_path_factory.mktemp("same_question_race"),
+        privacy_query_cost=0.01,
+        privacy_allowance=0.01,
+    ) as (app, _url):
+        yield app, committed_accounts(app, "PSQ", (Role.PARTNER, Role.PARTNER))
+
+
+def test_one_question_asked_twice_at_once_is_charged_once_and_answered_alike(
+    untouched_budget: tuple[Flask, list[dict[str, str]]],
+) -> None:
+    """The stored answer is looked up under the budget row's lock, so the second asking waits
+    for the first's answer and takes it free (the same path a week's recruitment release
+    takes): not a second charge, which the one-question allowance would refuse."""
+    app, (first, second) = untouched_budget
+    question = {"criteria": {"cohort": "EP", "all": [{"field": "age", "op": ">=", "value": 40}]}}
+
+    answers = race(
+        app,
+        Call(first, "POST", "/api/v1/eligibility/count", question),
+        Call(second, "POST", "/api/v1/eligibility/count", question),
+    )
+
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert answers[0][1]["count"] == answers[1][1]["count"]
+    with app.app_context():
+        charges = session().scalar(select(func.count()).select_from(PrivacyCharge))
+    assert charges == 1
