@@ -106,8 +106,13 @@ class Settings:
     ep_min_age: int = 14
     ep_max_age: int = 65
     trd_min_age: int = 18
-    # Whether EP also takes the affective psychoses (F30.2, F31.2, F31.5, F32.3, F33.3).
+    # Protocol choices over the diagnostic sets (registry/participants/data/reference.toml):
+    # whether EP also takes the affective psychoses (F30.2, F31.2, F31.5, F32.3, F33.3) and
+    # the substance-induced psychoses (F1x.5; the EIP access standard takes them), and
+    # whether TRD takes F33.4, recurrent depression currently in remission.
     ep_affective_psychoses: bool = True
+    ep_substance_induced_psychosis: bool = False
+    trd_in_remission: bool = False
     # Named in registry/assessments/data/treatment.toml; recorded with every count.
     failed_trials_definition: str = "eu-pearl-2022"
 

@@ -219,9 +219,7 @@ class PeopleGenerator:
                 {
                     code: weight
                     for code, weight in codes.items()
-                    if diagnosis_fits(
-                        cohort, code, affective_psychoses=settings.ep_affective_psychoses
-                    )
+                    if diagnosis_fits(cohort, code, settings)
                 }
             )
             for cohort, codes in DIAGNOSES.items()

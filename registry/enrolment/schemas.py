@@ -72,9 +72,7 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
             problems["consent.signed_on"] = ["Consent cannot be signed before the date of birth."]
         clinical = data.get("clinical")
         code = nested_part(clinical, "diagnosis_icd10")
-        if code and not diagnosis_fits(
-            cohort, code, affective_psychoses=settings.ep_affective_psychoses
-        ):
+        if code and not diagnosis_fits(cohort, code, settings):
             problems["clinical.diagnosis_icd10"] = [
                 f"This diagnosis is not one the {cohort} cohort takes."
             ]

@@ -8,12 +8,22 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from registry.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OptionalSet:
+    """Diagnoses a cohort takes only when a setting says so (a protocol choice)."""
+
+    setting: str  # the boolean in registry.config.Settings that switches it on
+    prefixes: tuple[str, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class CohortRule:
     name: str
     diagnosis_prefixes: tuple[str, ...]
-    affective_psychosis_prefixes: tuple[str, ...]
+    optional: dict[str, OptionalSet]
     month_field: str  # the clinical month that dates the illness: onset or episode start
     source: str  # where the diagnostic set and age rules come from
 
@@ -44,7 +54,10 @@ def reference() -> Reference:
             cohort: CohortRule(
                 name=rule["name"],
                 diagnosis_prefixes=tuple(rule["diagnosis_prefixes"]),
-                affective_psychosis_prefixes=tuple(rule["affective_psychosis_prefixes"]),
+                optional={
+                    name: OptionalSet(setting=o["setting"], prefixes=tuple(o["prefixes"]))
+                    for name, o in rule.get("optional", {}).items()
+                },
                 month_field=rule["month_field"],
                 source=" ".join(rule["source"].split()),
             )
@@ -54,10 +67,14 @@ def reference() -> Reference:
     )
 
 
-def diagnosis_fits(cohort: str, code: str, *, affective_psychoses: bool) -> bool:
-    """Whether an ICD-10 code belongs to the cohort's diagnostic set."""
+def diagnosis_fits(cohort: str, code: str, settings: Settings) -> bool:
+    """Whether an ICD-10 code belongs to the cohort's diagnostic set under these settings.
+
+    A code in an optional set is decided by that set's setting alone, so an optional set
+    can also carve an exclusion out of the base set (F33.4 out of F33).
+    """
     rule = reference().cohorts[cohort]
-    prefixes = rule.diagnosis_prefixes
-    if affective_psychoses:
-        prefixes += rule.affective_psychosis_prefixes
-    return code.startswith(prefixes)
+    for optional in rule.optional.values():
+        if code.startswith(optional.prefixes):
+            return bool(getattr(settings, optional.setting))
+    return code.startswith(rule.diagnosis_prefixes)

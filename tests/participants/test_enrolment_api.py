@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from registry import create_app
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site
+from registry.config import Settings
 from registry.consents.items import CONSENT_ITEMS
 from registry.enrolment.schemas import load_enrolment
 from registry.errors import ValidationFailed
 from registry.participants.models import Participant
+from registry.participants.reference import reference
 from registry.participants.synthetic import check_digit
 from tests.conftest import ApiUser, enrolment_body, make_settings, new_nhs_number
 
@@ -942,3 +944,67 @@ def test_enrolment_answers_with_the_record_as_stored(
 
     assert stored.status_code == 200
     assert created.get_json() == stored.get_json()
+
+
+def test_enrolment_trd_refuses_recurrent_depression_in_remission(
+    client: FlaskClient, clinician: ApiUser
+) -> None:
+    # F33.4 is "recurrent depressive disorder, currently in remission": no current episode
+    # to be treatment-resistant in.
+    response = client.post(
+        URL, json=with_clinical("TRD", diagnosis_icd10="F33.4"), headers=clinician.headers
+    )
+
+    assert_refused(response, "clinical.diagnosis_icd10")
+
+
+def test_enrolment_trd_takes_depression_in_remission_when_configured(
+    app: Flask, client: FlaskClient, clinician: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dataclasses.replace(app.config["SETTINGS"], trd_in_remission=True)
+    monkeypatch.setitem(app.config, "SETTINGS", settings)
+
+    response = client.post(
+        URL, json=with_clinical("TRD", diagnosis_icd10="F33.4"), headers=clinician.headers
+    )
+
+    assert response.status_code == 201, response.json
+
+
+@pytest.mark.parametrize("code", ["F12.5", "F19.5", "F10.52"])
+def test_enrolment_ep_takes_substance_induced_psychosis_only_when_configured(
+    app: Flask,
+    client: FlaskClient,
+    clinician: ApiUser,
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+) -> None:
+    body = with_clinical("EP", diagnosis_icd10=code)
+    refused = client.post(URL, json=body, headers=clinician.headers)
+    assert_refused(refused, "clinical.diagnosis_icd10")
+
+    settings = dataclasses.replace(app.config["SETTINGS"], ep_substance_induced_psychosis=True)
+    monkeypatch.setitem(app.config, "SETTINGS", settings)
+    accepted = client.post(URL, json=body, headers=clinician.headers)
+
+    assert accepted.status_code == 201, accepted.json
+
+
+def test_enrolment_ep_never_takes_other_substance_use_disorders(
+    app: Flask, client: FlaskClient, clinician: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = dataclasses.replace(app.config["SETTINGS"], ep_substance_induced_psychosis=True)
+    monkeypatch.setitem(app.config, "SETTINGS", settings)
+
+    response = client.post(
+        URL, json=with_clinical("EP", diagnosis_icd10="F10.2"), headers=clinician.headers
+    )
+
+    assert_refused(response, "clinical.diagnosis_icd10")
+
+
+def test_every_optional_diagnosis_set_is_switched_by_a_boolean_setting() -> None:
+    settings = {field.name: field.type for field in dataclasses.fields(Settings)}
+    for rule in reference().cohorts.values():
+        for optional in rule.optional.values():
+            assert settings.get(optional.setting) in (bool, "bool"), optional.setting
