@@ -454,3 +454,31 @@ def test_a_reference_without_shares_or_a_year_is_refused(admin_web: FlaskClient)
         ("#shares_text", "Choose a CSV file, or paste its text."),
         ("#year", "Not a valid integer."),
     ]
+
+
+def test_an_admin_loads_an_eip_caseload_of_counts_for_ep(admin_web: FlaskClient) -> None:
+    counts = (
+        "attribute,group,count,confirm\n"
+        "ethnicity_group,white,620,no\nethnicity_group,asian,410,no\n"
+        "ethnicity_group,black,330,no\nethnicity_group,mixed,90,no\n"
+        "ethnicity_group,other,50,yes\nsex,female,560,no\nsex,male,940,no\n"
+    )
+    response = post_form(
+        admin_web,
+        REFERENCES,
+        {
+            **ICB,
+            "reference_id": "eip-caseload-bsol",
+            "name": "EIP caseload, Birmingham and Solihull ICB",
+            "kind": "caseload",
+            "cohort": "EP",
+            "shares_text": counts,
+        },
+    )
+
+    assert response.status_code == 302
+    listed = page_of(admin_web.get(REFERENCES)).text
+    assert "Service caseload (for EP)" in listed
+    report = page_of(admin_web.get("/reports/EP?reference=eip-caseload-bsol"))
+    assert "Service caseload" in report.text_of("reference")
+    assert "need-based for first-episode psychosis" in report.text_of("second-reference")
