@@ -63,7 +63,7 @@ def _download(text: str, mimetype: str, filename: str) -> Response:
 def index() -> tuple[str, int] | BaseResponse:
     form = ChooseReportForm(request.args)
     form.reference.choices = [
-        SelectChoice("", "The cohort's intended-use comparator (need-based where there is one)"),
+        SelectChoice("", "The cohort's own comparator"),
         *reference_choices(available_references().values()),
     ]
     if request.args:  # the form was sent (an unchosen cohort sends nothing of its own)
