@@ -128,7 +128,7 @@ def report_csv(report: dict[str, Any]) -> str:
                      _round(group["share"]), *map(_round, group["share_ci"]),
                      _round(group["reference_share"]), group["reference_to_confirm"],
                      _round(group["ratio"]), *map(_round, ratio_ci), group["flagged"],
-                     group["status"], second_ref["id"] if second_ref else None,
+                     group.get("status"), second_ref["id"] if second_ref else None,
                      _round(second.get("reference_share")),
                      second.get("reference_to_confirm", False), _round(second.get("ratio")),
                      *map(_round, second.get("ratio_ci") or [None, None]),
