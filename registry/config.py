@@ -130,6 +130,11 @@ class Settings:
     privacy_consistency_hours: int = 24
     privacy_delta: float = 1e-6
 
+    # Representativeness reports: a group is "under-represented" when the upper bound of
+    # its representation ratio's 95% interval is below this, "uncertain" when the interval
+    # contains it. A convention (0.8 is common), not a number any standard sets.
+    representation_threshold: float = 0.8
+
     # Recruitment: whether lists open only when a second admin confirms the approval, and
     # contact fatigue (on how many open lists at once; approaches in any 12 months).
     recruitment_two_person_rule: bool = False
@@ -272,6 +277,9 @@ _RULES: dict[str, Validator] = {
     "privacy_allowance": Range(min=0, error="must be 0 or more"),
     "privacy_period_days": Range(min=1, error="must be at least 1"),
     "privacy_consistency_hours": Range(min=0, error="must be 0 or more"),
+    "representation_threshold": Range(
+        min=0, max=1, min_inclusive=False, error="must be more than 0 and at most 1"
+    ),
     "privacy_delta": Range(
         min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1"
     ),

@@ -12,7 +12,7 @@ from registry.auth.session import acting_as, requires
 from registry.reports.actions import load_reference, write_datasheet_section
 from registry.reports.commands import DatasheetOptions, LoadReference, ReportOptions, WriteSection
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
-from registry.reports.queries import available_references, reference_population
+from registry.reports.queries import available_references, comparators, reference_population
 from registry.reports.report import representativeness
 from registry.reports.schemas import (
     DatasheetArgs,
@@ -26,7 +26,7 @@ from registry.reports.schemas import (
     SectionSchema,
 )
 
-blp = RegistryBlueprint("reports", __name__, description="Representativeness (STANDING Together)")
+blp = RegistryBlueprint("reports", __name__, description="Representativeness and datasheets")
 
 
 @blp.route("/cohorts/<cohort>/representativeness", methods=["GET"])
@@ -35,9 +35,13 @@ blp = RegistryBlueprint("reports", __name__, description="Representativeness (ST
 @blp.response(200, ReportSchema)
 def report(args: ReportOptions, cohort: str) -> Any:
     """Who is in the cohort, who is missing and who drops out, against a reference
-    population: counts, shares with 95% Wilson intervals, representation ratios (flagged
-    below 0.8) and missingness. ``?format=csv`` for a spreadsheet."""
-    result = representativeness(cohort, reference_population(args.reference))
+    population (by default the cohort's need-based one) with a second beside it: counts,
+    shares with 95% Wilson intervals, representation ratios with their intervals and a
+    status judged on the interval against the configured threshold ("under-represented"
+    when its upper bound is below, "uncertain" when it contains it), and missingness.
+    ``?format=csv`` for a spreadsheet."""
+    primary, second = comparators(cohort, args.reference)
+    result = representativeness(cohort, primary, second=second)
     if args.format == "csv":
         return Response(
             report_csv(result),
@@ -54,8 +58,10 @@ def report(args: ReportOptions, cohort: str) -> Any:
 @blp.arguments(DatasheetArgs, location="query")
 @blp.response(200, DatasheetSchema)
 def show_datasheet(args: DatasheetOptions, cohort: str) -> Any:
-    """The cohort's STANDING Together datasheet; ``?format=md`` for Markdown."""
-    sheet = datasheet(cohort, reference_population(args.reference))
+    """The cohort's datasheet (after the STANDING Together recommendations);
+    ``?format=md`` for Markdown."""
+    primary, second = comparators(cohort, args.reference)
+    sheet = datasheet(cohort, primary, second=second)
     if args.format == "md":
         return Response(datasheet_markdown(sheet), mimetype="text/markdown")
     return sheet
@@ -85,7 +91,8 @@ def references() -> dict[str, Any]:
 @blp.response(201, ReferenceSchema)
 def add_reference(args: LoadReference) -> dict[str, Any]:
     """Admins: load a reference population (a new version if the id exists), e.g. an
-    ICB's catchment, as a CSV of shares in the shipped shape; checked whole first."""
+    ICB's catchment or an EIP caseload, as a CSV of shares in the shipped shape or of
+    counts, with its kind and the cohort it is for; checked whole first."""
     loaded = load_reference(args, by=acting_as())
     return _reference_view(reference_population(loaded.reference_id))
 
@@ -99,5 +106,7 @@ def _reference_view(ref: Any) -> dict[str, Any]:
         "year": ref.year,
         "source": ref.source,
         "loaded": ref.loaded,
+        "kind": ref.kind,
+        "cohorts": list(ref.cohorts),
         "attributes": sorted(ref.shares),
     }

@@ -49,6 +49,7 @@ _COPIED = (
     "ethnicity_group",
     "postcode_district",
     "imd_decile",
+    "imd_version",
     "diagnosis_icd10",
     "enrolled_on",
     "psychosis_onset",

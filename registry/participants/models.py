@@ -172,6 +172,8 @@ class ParticipantFacts(Base):
     ethnicity_group: Mapped[str | None] = mapped_column(String(10))
     postcode_district: Mapped[str | None] = mapped_column(String(4))
     imd_decile: Mapped[int | None]
+    # Deciles of different IoD editions are never pooled: reports split by this.
+    imd_version: Mapped[str | None] = mapped_column(String(8), comment="IoD2019 or IoD2025")
     diagnosis_icd10: Mapped[str | None] = mapped_column(String(8))
     enrolled_on: Mapped[dt.date | None]
     psychosis_onset: Mapped[dt.date | None]

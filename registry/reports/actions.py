@@ -58,6 +58,8 @@ def load_reference(command: LoadReference, *, by: Actor) -> LoadedReference:
         year=command.year,
         source=command.source,
         shares_csv=command.shares_csv,
+        kind=command.kind,
+        cohort=command.cohort,
         loaded_by_id=by.user_id,
     )
     db.add(loaded)
@@ -67,7 +69,12 @@ def load_reference(command: LoadReference, *, by: Actor) -> LoadedReference:
         by=by,
         target_type="reference_population",
         target_id=f"{ref_id}@{loaded.version}",
-        details={"geography_code": loaded.geography_code, "year": loaded.year},
+        details={
+            "geography_code": loaded.geography_code,
+            "year": loaded.year,
+            "kind": loaded.kind,
+            "cohort": loaded.cohort,
+        },
     )
     return loaded
 

@@ -13,7 +13,9 @@ class LoadReference:
     geography_code: str | None
     year: int
     source: str
-    shares_csv: str  # attribute,group,share_percent,confirm rows, checked whole by the action
+    shares_csv: str  # attribute,group,share_percent|count,confirm rows, checked by the action
+    kind: str = "census"  # census, need-based or caseload
+    cohort: str | None = None  # the cohort it is the comparator for, if one
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""The STANDING Together datasheet for a cohort (computed sections plus the sections
-admins write), and the report as CSV."""
+"""The datasheet for a cohort, after the STANDING Together recommendations (computed
+sections plus the sections admins write), and the report as CSV."""
 
 from __future__ import annotations
 
@@ -23,15 +23,24 @@ ACCESS_ROUTE = (
     "counts only (0-9 shown as <10, others to the nearest 5). Identifiable data never "
     "leaves the clinical teams."
 )
-INTERSECTIONS = (("ethnicity_group", "sex"), ("ethnicity_group", "imd_quintile"))
-MISSINGNESS_BY_GROUP = ("sex", "gender_identity", "age_band", "imd_quintile")
+INTERSECTIONS = (
+    ("ethnicity_group", "sex"),
+    ("ethnicity_group", "imd_quintile_iod2019"),
+    ("ethnicity_group", "imd_quintile_iod2025"),
+)
+MISSINGNESS_BY_GROUP = (
+    "sex", "gender_identity", "age_band", "imd_quintile_iod2019", "imd_quintile_iod2025"
+)  # fmt: skip
 
 
 def datasheet(
-    cohort: str, ref: ReferencePopulation, today: dt.date | None = None
+    cohort: str,
+    ref: ReferencePopulation,
+    today: dt.date | None = None,
+    second: ReferencePopulation | None = None,
 ) -> dict[str, Any]:
     today = today or dt.date.today()
-    report = representativeness(cohort, ref, today)
+    report = representativeness(cohort, ref, today, second)
     sections = written_sections(cohort)
     edition = max((s["version"] for s in sections.values()), default=0)
     rule = reference().cohorts[cohort]
@@ -54,11 +63,33 @@ def datasheet(
         "intersections": [_intersection(cohort, rows, cols, today) for rows, cols in INTERSECTIONS],
         "missing_by_group": missing_by_ethnic_group(cohort, MISSINGNESS_BY_GROUP, today),
         "flagged": [
-            {"attribute": a["label"], "group": g["label"], "ratio": g["ratio"]}
+            {
+                "attribute": a["label"],
+                "group": g["label"],
+                "ratio": g["ratio"],
+                "ratio_ci": g["ratio_ci"],
+                "status": g["status"],
+            }
             for a in report["attributes"]
             for g in a["groups"]
             if g["flagged"]
         ],
+        # Each comparator's published figures, with their sources and confirm marks.
+        "weights": {
+            r.id: [
+                {
+                    "attribute": w.attribute,
+                    "group": w.group,
+                    "ratio": w.ratio,
+                    "source": w.source,
+                    "confirm": w.confirm,
+                    "note": w.note,
+                }
+                for w in r.weights
+            ]
+            for r in (ref, second)
+            if r is not None and r.weights
+        },
     }
 
 
@@ -78,21 +109,30 @@ def report_csv(report: dict[str, Any]) -> str:
     leading apostrophe (``registry.csv_cells``)."""
     out = io.StringIO()
     writer = csv.writer(out)
+    second_ref = report.get("second_reference")
     writer.writerow(
         ["cohort", "reference", "attribute", "group", "label", *STAGES, "share", "share_ci_low",
          "share_ci_high", "reference_share", "reference_to_confirm", "ratio", "ratio_ci_low",
-         "ratio_ci_high", "flagged"]
+         "ratio_ci_high", "flagged", "status", "second_reference", "second_reference_share",
+         "second_reference_to_confirm", "second_ratio", "second_ratio_ci_low",
+         "second_ratio_ci_high", "second_status"]
     )  # fmt: skip
     for attribute in report["attributes"]:
         for group in attribute["groups"]:
             ratio_ci = group["ratio_ci"] or [None, None]
+            second = group.get("second") or {}
             writer.writerow(
                 defused(
                     [report["cohort"], report["reference"]["id"], attribute["name"],
                      group["group"], group["label"], *group["counts"].values(),
                      _round(group["share"]), *map(_round, group["share_ci"]),
                      _round(group["reference_share"]), group["reference_to_confirm"],
-                     _round(group["ratio"]), *map(_round, ratio_ci), group["flagged"]]
+                     _round(group["ratio"]), *map(_round, ratio_ci), group["flagged"],
+                     group.get("status"), second_ref["id"] if second_ref else None,
+                     _round(second.get("reference_share")),
+                     second.get("reference_to_confirm", False), _round(second.get("ratio")),
+                     *map(_round, second.get("ratio_ci") or [None, None]),
+                     second.get("status")]
                 )
             )  # fmt: skip
         for kind, missing in attribute["missing"].items():
@@ -101,7 +141,9 @@ def report_csv(report: dict[str, Any]) -> str:
                     [report["cohort"], report["reference"]["id"], attribute["name"], kind,
                      kind.replace("_", " "), *missing["by_stage"].values(),
                      _round(missing["share"]), *map(_round, missing["share_ci"]),
-                     None, False, None, None, None, False]
+                     None, False, None, None, None, False, None,
+                     second_ref["id"] if second_ref else None, None, False, None, None, None,
+                     None]
                 )
             )  # fmt: skip
     return out.getvalue()

@@ -26,6 +26,15 @@ class LoadedReference(Base):
     year: Mapped[int]
     source: Mapped[str] = mapped_column(Text)
     shares_csv: Mapped[str] = mapped_column(Text, comment="the CSV as checked and loaded")
+    kind: Mapped[str] = mapped_column(
+        String(16),
+        default="census",
+        server_default="census",
+        comment="census, need-based or caseload",
+    )
+    cohort: Mapped[str | None] = mapped_column(
+        String(3), comment="the cohort it is the comparator for, if one"
+    )
     loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -17,8 +17,9 @@ from registry.participants.models import Participant, ParticipantFacts
 from registry.reports.actions import WRITTEN_SECTIONS
 from registry.reports.models import DatasheetSection, LoadedReference
 from registry.reports.references import ReferencePopulation, parse_shares, shipped_references
-from registry.reports.report import MISSING, attribute_value
+from registry.reports.report import MISSING, attribute_filter, attribute_value
 
+# The general population; a cohort with a need-based reference compares with that first.
 DEFAULT_REFERENCE = "census-2021-birmingham"
 
 
@@ -52,15 +53,38 @@ def available_references() -> dict[str, ReferencePopulation]:
             to_confirm=to_confirm,
             geography_code=row.geography_code,
             loaded=True,
+            kind=row.kind,
+            cohorts=(row.cohort,) if row.cohort else (),
         )
     return found
 
 
-def reference_population(ref_id: str | None) -> ReferencePopulation:
-    found = available_references().get(ref_id or DEFAULT_REFERENCE)
+def default_reference_id(cohort: str | None) -> str:
+    """The cohort's intended-use comparator: its shipped need-based reference if it has
+    one (for EP, because first-episode psychosis incidence differs several-fold by ethnic
+    group), otherwise the general population."""
+    for ref in shipped_references().values():
+        if ref.kind == "need-based" and cohort in ref.cohorts:
+            return ref.id
+    return DEFAULT_REFERENCE
+
+
+def reference_population(ref_id: str | None, cohort: str | None = None) -> ReferencePopulation:
+    found = available_references().get(ref_id or default_reference_id(cohort))
     if found is None:
         raise NotFound("There is no reference population with this id.")
     return found
+
+
+def comparators(
+    cohort: str, ref_id: str | None
+) -> tuple[ReferencePopulation, ReferencePopulation | None]:
+    """The chosen reference (or the cohort's default) and the one shown beside it: the
+    cohort's default when another was chosen, otherwise the general population."""
+    primary = reference_population(ref_id, cohort)
+    default = default_reference_id(cohort)
+    beside = default if primary.id != default else DEFAULT_REFERENCE
+    return primary, (None if beside == primary.id else shipped_references()[beside])
 
 
 def written_sections(cohort: str) -> dict[str, dict[str, Any]]:
@@ -86,7 +110,9 @@ def crosstab(cohort: str, rows: str, columns: str, today: dt.date) -> dict[str, 
     """Counts of enrolled participants by two attributes (missing values named)."""
     per_person = (
         select(attribute_value(rows, today).label("r"), attribute_value(columns, today).label("c"))
-        .where(ParticipantFacts.cohort == cohort)
+        .where(
+            ParticipantFacts.cohort == cohort, *attribute_filter(rows), *attribute_filter(columns)
+        )
         .subquery()
     )
     table: dict[str, dict[str, int]] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy import ColumnElement, case, func, literal, or_, select
 
 from registry.db import session
 from registry.eligibility.compiler import months_before
@@ -26,8 +26,15 @@ from registry.participants.models import (
 )
 from registry.participants.reference import reference
 from registry.recruitment.models import RecruitmentContact
-from registry.reports.references import AGE_BANDS, IMD_QUINTILES, ReferencePopulation
-from registry.reports.stats import representation, wilson_interval
+from registry.reports.references import (
+    AGE_BANDS,
+    IMD_DECILE_ATTRIBUTES,
+    IMD_DECILES,
+    IMD_QUINTILE_ATTRIBUTES,
+    IMD_QUINTILES,
+    ReferencePopulation,
+)
+from registry.reports.stats import UNDER_REPRESENTED, representation, wilson_interval
 
 NOT_STATED = "not_stated"  # asked, and the person declined
 NOT_KNOWN = "not_known"  # never asked, or not recorded
@@ -41,7 +48,11 @@ STAGES = (
     "withdrawn_no_further_data",
 )
 # The attributes whose drop-out from stage to stage the report and datasheet show.
-ATTRITION_ATTRIBUTES = ("ethnicity_group", "sex", "age_band", "imd_quintile")
+ATTRITION_ATTRIBUTES = (
+    "ethnicity_group", "sex", "age_band", "imd_quintile_iod2019", "imd_quintile_iod2025"
+)  # fmt: skip
+# Each edition of the Indices of Deprivation is reported on its own, never pooled.
+IMD_VERSION_OF = {**IMD_DECILE_ATTRIBUTES, **IMD_QUINTILE_ATTRIBUTES}
 # An open-ended top band is taken to span this many years when pro-rating a reference.
 OPEN_BAND_YEARS = 15
 
@@ -67,9 +78,18 @@ def attributes() -> tuple[Attribute, ...]:
                   "Self-reported, recorded by the clinical team", versions["gender_identity"]),
         Attribute("age_band", "Age band", "Derived from the month of birth, on the report date",
                   "years, at the report date"),
-        Attribute("imd_quintile", "IMD quintile (1 most deprived)",
-                  "Derived from the IMD decile the source system gives (from the postcode's LSOA)",
-                  "IoD2019 / IoD2025 as recorded per person"),
+        *(
+            Attribute(
+                f"imd_{size}_{version.lower()}",
+                f"IMD {size} ({version}, 1 most deprived)",
+                "The IMD decile the source system gives (from the postcode's LSOA)"
+                + ("" if size == "decile" else ", two deciles to a quintile")
+                + f"; only people whose decile is recorded in {version}",
+                f"English Indices of Deprivation ({version}), national {size}s",
+            )
+            for version in dict.fromkeys(IMD_VERSION_OF.values())
+            for size in ("decile", "quintile")
+        ),
     )  # fmt: skip
 
 
@@ -81,18 +101,31 @@ def intended_ages(cohort: str) -> tuple[int, int | None]:
 
 
 def representativeness(
-    cohort: str, ref: ReferencePopulation, today: dt.date | None = None
+    cohort: str,
+    ref: ReferencePopulation,
+    today: dt.date | None = None,
+    second: ReferencePopulation | None = None,
 ) -> dict[str, Any]:
+    """The report against ``ref`` (its figures under the report's original keys) and,
+    beside it, against ``second`` (under each group's ``second``)."""
     if cohort not in reference().cohorts:
         raise NotFound("There is no such cohort.")
     today = today or dt.date.today()
     min_age, max_age = intended_ages(cohort)
+    threshold = current_app.config["SETTINGS"].representation_threshold
     report_attributes = []
     for attribute in attributes():
         counts = _counts(cohort, attribute.name, today)
         report_attributes.append(
             _describe(
-                attribute, counts, _reference_shares(ref, attribute.name, min_age, max_age), ref
+                attribute,
+                counts,
+                [
+                    (r, _reference_shares(r, attribute.name, min_age, max_age))
+                    for r in (ref, second)
+                    if r is not None
+                ],
+                threshold,
             )
         )
     return {
@@ -100,48 +133,81 @@ def representativeness(
         "cohort_name": reference().cohorts[cohort].name,
         "report_date": today,
         "intended_use": {"min_age": min_age, "max_age": max_age},
-        "reference": {
-            "id": ref.id,
-            "name": ref.name,
-            "geography": ref.geography,
-            "geography_code": ref.geography_code,
-            "year": ref.year,
-            "source": ref.source,
-            "url": ref.url,
-            "loaded": ref.loaded,
-        },
+        "reference": _reference_summary(ref),
+        "second_reference": None if second is None else _reference_summary(second),
+        "threshold": threshold,
         "stages": list(STAGES),
         "withdrawn_fully": _fully_withdrawn(cohort),
         "attributes": report_attributes,
     }
 
 
+def _reference_summary(ref: ReferencePopulation) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "name": ref.name,
+        "kind": ref.kind,
+        "kind_label": ref.kind_label,
+        "cohorts": list(ref.cohorts),
+        "geography": ref.geography,
+        "geography_code": ref.geography_code,
+        "year": ref.year,
+        "source": ref.source,
+        "method": ref.method,
+        "url": ref.url,
+        "loaded": ref.loaded,
+    }
+
+
+def _comparison(
+    k: int,
+    known: int,
+    ref: ReferencePopulation,
+    shares: dict[str, float] | None,
+    name: str,
+    group: str,
+    threshold: float,
+) -> dict[str, Any]:
+    """One group against one reference: its share, the ratio with its interval, and the
+    status the interval gives."""
+    rep = representation(k, known, shares.get(group) if shares else None)
+    status = rep.status(threshold)
+    return {
+        "reference_share": rep.reference_share,
+        "reference_to_confirm": (name, group) in ref.to_confirm,
+        "ratio": rep.ratio,
+        "ratio_ci": None if rep.ratio is None else [rep.ratio_low, rep.ratio_high],
+        "status": status,
+        "flagged": status == UNDER_REPRESENTED,
+    }
+
+
 def _describe(
     attribute: Attribute,
     counts: dict[str, dict[str, int]],
-    ref_shares: dict[str, float] | None,
-    ref: ReferencePopulation,
+    against: list[tuple[ReferencePopulation, dict[str, float] | None]],
+    threshold: float,
 ) -> dict[str, Any]:
     enrolled = {group: by_stage["enrolled"] for group, by_stage in counts.items()}
     total = sum(enrolled.values())
     known = total - sum(enrolled.get(m, 0) for m in MISSING)
+    (ref, ref_shares), *rest = against
+    second, second_shares = rest[0] if rest else (None, None)
     groups = []
     for group in _group_order(attribute.name, counts, ref_shares):
         k = enrolled.get(group, 0)
-        ref_percent = ref_shares.get(group) if ref_shares else None
-        rep = representation(k, known, ref_percent)
+        low, high = wilson_interval(k, known)
         groups.append(
             {
                 "group": group,
                 "label": _label(attribute.name, group),
                 "counts": {stage: counts.get(group, {}).get(stage, 0) for stage in STAGES},
-                "share": rep.share,
-                "share_ci": [rep.ci_low, rep.ci_high],
-                "reference_share": rep.reference_share,
-                "reference_to_confirm": (attribute.name, group) in ref.to_confirm,
-                "ratio": rep.ratio,
-                "ratio_ci": None if rep.ratio is None else [rep.ratio_low, rep.ratio_high],
-                "flagged": rep.flagged,
+                "share": k / known if known else 0.0,
+                "share_ci": [low, high],
+                **_comparison(k, known, ref, ref_shares, attribute.name, group, threshold),
+                "second": None
+                if second is None or not second_shares
+                else _comparison(k, known, second, second_shares, attribute.name, group, threshold),
             }
         )
     missing = {}
@@ -162,6 +228,11 @@ def _describe(
         "total": total,
         "known": known,
         "has_reference": bool(ref_shares),
+        "reference_source": ref.source_of(attribute.name) if ref_shares else None,
+        "has_second_reference": bool(second_shares),
+        "second_reference_source": second.source_of(attribute.name)
+        if second is not None and second_shares
+        else None,
         "missing": missing,
         "groups": groups,
     }
@@ -179,7 +250,8 @@ def _group_order(
         "sex": tuple(s for s in codes.sex if s != NOT_STATED),
         "gender_identity": tuple(g for g in codes.gender_identity if g not in ("Z", "X")),
         "age_band": AGE_BANDS,
-        "imd_quintile": IMD_QUINTILES,
+        **{n: IMD_DECILES for n in IMD_DECILE_ATTRIBUTES},
+        **{n: IMD_QUINTILES for n in IMD_QUINTILE_ATTRIBUTES},
     }[name]
     extra = [g for g in counts if g not in fixed and g not in MISSING]
     return [*fixed, *sorted(extra)]
@@ -193,6 +265,9 @@ def _label(name: str, group: str) -> str:
         return codes.gender_identity.get(group, group)
     if name == "sex":
         return codes.sex.get(group, group)
+    if name in IMD_VERSION_OF:
+        last = IMD_DECILES[-1] if name in IMD_DECILE_ATTRIBUTES else IMD_QUINTILES[-1]
+        return {"1": "1 (most deprived)", last: f"{last} (least deprived)"}.get(group, group)
     return group.capitalize() if name == "ethnicity_group" else group
 
 
@@ -261,7 +336,7 @@ def _counts(cohort: str, name: str, today: dt.date) -> dict[str, dict[str, int]]
         )
         .select_from(ParticipantFacts)
         .join(Participant, Participant.id == facts.participant_pk)
-        .where(facts.cohort == cohort)
+        .where(facts.cohort == cohort, *attribute_filter(name))
         .subquery()
     )
     c = per_person.c
@@ -281,6 +356,17 @@ def _counts(cohort: str, name: str, today: dt.date) -> dict[str, dict[str, int]]
     return counts
 
 
+def attribute_filter(name: str) -> tuple[ColumnElement[bool], ...]:
+    """Who an attribute describes: a deprivation edition's table holds the people whose
+    decile is recorded in that edition, and those with none (as not known), so deciles of
+    two editions are never counted together."""
+    version = IMD_VERSION_OF.get(name)
+    if version is None:
+        return ()
+    facts = ParticipantFacts.__table__.c
+    return (or_(facts.imd_version == version, facts.imd_decile.is_(None)),)
+
+
 def attribute_value(name: str, today: dt.date) -> ColumnElement[str]:
     """The attribute's group for each facts row, with missing values named."""
     facts = ParticipantFacts.__table__.c
@@ -292,7 +378,12 @@ def attribute_value(name: str, today: dt.date) -> ColumnElement[str]:
             born_by = months_before(today, 12 * band.low)
             whens.append((born <= born_by, literal(band.census_label)))
         return case((born.is_(None), literal(NOT_KNOWN)), *whens, else_=literal(NOT_KNOWN))
-    if name == "imd_quintile":
+    if name in IMD_DECILE_ATTRIBUTES:
+        return case(
+            *((facts.imd_decile == int(d), literal(d)) for d in IMD_DECILES),
+            else_=literal(NOT_KNOWN),
+        )
+    if name in IMD_QUINTILE_ATTRIBUTES:
         decile = facts.imd_decile
         # Quintile = ceil(decile / 2): deciles 1-2 are quintile 1, and so on.
         return case(

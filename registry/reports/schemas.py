@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from registry.input_rules import CommandSchema, Prose
+from registry.participants.reference import reference
 from registry.reports.actions import SECTION_MAX, WRITTEN_SECTIONS
 from registry.reports.commands import DatasheetOptions, LoadReference, ReportOptions, WriteSection
+from registry.reports.references import KINDS
 
 CURRENT_YEAR_MAX = 2100
 
@@ -16,7 +18,10 @@ class ReportArgs(CommandSchema[ReportOptions]):
 
     reference = fields.String(
         validate=validate.Length(max=64),
-        metadata={"description": "reference population id; default census-2021-birmingham"},
+        metadata={
+            "description": "reference population id; default: the cohort's need-based "
+            "reference (need-ep-birmingham, need-trd-birmingham)"
+        },
     )
     format = fields.String(
         load_default="json", validate=validate.OneOf(("json", "csv"), error="Choose json or csv.")
@@ -46,7 +51,23 @@ class ReferenceArgs(CommandSchema[LoadReference]):
     source = Prose(required=True, validate=validate.Length(1, 2000))
     shares_csv = Prose(
         required=True,
-        metadata={"description": "attribute,group,share_percent,confirm rows, as shipped"},
+        metadata={
+            "description": "attribute,group,share_percent,confirm rows, as shipped; or "
+            "attribute,group,count,confirm rows (e.g. a caseload), shares computed from counts"
+        },
+    )
+    kind = fields.String(
+        load_default="census",
+        validate=validate.OneOf(tuple(KINDS), error=f"Choose one of {', '.join(KINDS)}."),
+        metadata={"description": "census (default), need-based or caseload"},
+    )
+    cohort = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(
+            tuple(reference().cohorts), error=f"Choose one of {', '.join(reference().cohorts)}."
+        ),
+        metadata={"description": "the cohort it is the comparator for (EP or TRD), if one"},
     )
 
 
@@ -64,6 +85,8 @@ class ReferenceSchema(Schema):
     year = fields.Integer(required=True)
     source = fields.String(required=True)
     loaded = fields.Boolean(required=True)
+    kind = fields.String(required=True)
+    cohorts = fields.List(fields.String(), required=True)
     attributes = fields.List(fields.String(), required=True)
 
 
@@ -77,6 +100,8 @@ class ReportSchema(Schema):
     report_date = fields.Date(required=True)
     intended_use = fields.Dict(required=True)
     reference = fields.Dict(required=True)
+    second_reference = fields.Dict(allow_none=True)
+    threshold = fields.Float(required=True)
     stages = fields.List(fields.String(), required=True)
     withdrawn_fully = fields.Integer(required=True)
     attributes = fields.List(fields.Dict(), required=True)

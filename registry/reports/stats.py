@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 
 Z_95 = 1.959963984540054  # two-sided 95%
-UNDER_REPRESENTED_BELOW = 0.8
+UNDER_REPRESENTED = "under-represented"
+UNCERTAIN = "uncertain"
 
 
 def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -35,10 +36,18 @@ class Representation:
     ratio_low: float | None
     ratio_high: float | None
 
-    @property
-    def flagged(self) -> bool:
-        """Under-represented: the ratio is below 0.8 (STANDING Together's threshold here)."""
-        return self.ratio is not None and self.ratio < UNDER_REPRESENTED_BELOW
+    def status(self, threshold: float) -> str | None:
+        """Judged on the interval, not the point ratio: "under-represented" when even its
+        upper bound is below the threshold (a convention, set in the settings),
+        "uncertain" when the interval contains the threshold, otherwise None. A small
+        group's point ratio alone would flag chance."""
+        if self.ratio_low is None or self.ratio_high is None:
+            return None
+        if self.ratio_high < threshold:
+            return UNDER_REPRESENTED
+        if self.ratio_low <= threshold:
+            return UNCERTAIN
+        return None
 
 
 def representation(k: int, n: int, reference_percent: float | None) -> Representation:

@@ -42,14 +42,21 @@ PEOPLE = [
 PIXELS = 1.5
 
 
-def _enrol_people(live_server: LiveServer) -> None:
-    """PEOPLE in TRD at a site of their own, through the app's own enrolment action."""
+def _enrol_people(live_server: LiveServer, cohort: str = "TRD") -> None:
+    """PEOPLE in the cohort at a site of their own, through the app's own enrolment action."""
     versions = add_consent_forms(live_server)
-    site_code = live_server.add_site(name="Browser Reports Trust")
+    site_code = live_server.add_site(name=f"Browser Reports Trust {cohort}")
+    clinical = (
+        {"diagnosis_icd10": "F33.1", "episode_start": "2025-03"}
+        if cohort == "TRD"
+        else {"diagnosis_icd10": "F20.0", "psychosis_onset": "2025-09"}
+    )
     with live_server.app.test_request_context():
         for ethnicity, sex, gender, born, decile in PEOPLE:
+            if cohort == "EP" and born < "1962":
+                continue  # past EP's intended ages
             body = enrolment_body(
-                "TRD",
+                cohort,
                 site=site_code,
                 ethnicity=ethnicity,
                 sex=sex,
@@ -57,9 +64,9 @@ def _enrol_people(live_server: LiveServer) -> None:
                 date_of_birth=born,
                 imd_decile=decile,
                 imd_version="IoD2019" if decile else None,
-                clinical={"diagnosis_icd10": "F33.1", "episode_start": "2025-03"},
+                clinical=clinical,
             )
-            body["consent"]["form_version"] = versions["TRD"]
+            body["consent"]["form_version"] = versions[cohort]
             enrol_participant(load_enrolment(body), by=Actor.command_line(), own_site=None)
         session().commit()
 
@@ -110,20 +117,20 @@ def test_researcher_reads_the_trd_report_and_its_chart_agrees_with_its_table(
     page.get_by_label("Treatment-resistant depression (TRD)").check()
     page.get_by_role("button", name="Show the report").click()
 
-    expect(page).to_have_url(re.compile(r"/reports/TRD\?reference=census-2021-birmingham$"))
+    # TRD's default comparator: Birmingham weighted by the prevalence of depression.
+    expect(page).to_have_url(re.compile(r"/reports/TRD$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Who is in the cohort, against Birmingham, Census 2021"
+        "Who is in the cohort, against Birmingham, need-based for depression"
     )
     charts = page.locator('figure[data-testid^="chart-"]').all()
-    # Birmingham's tables: ethnic group, sex and age band (no IMD).
+    # The need-based reference has sex, age and IoD2019 deprivation (no ethnic group).
     assert [c.get_attribute("data-testid") for c in charts] == [
-        "chart-ethnicity_group",
         "chart-sex",
         "chart-age_band",
+        "chart-imd_quintile_iod2019",
     ]
-    flagged = [_check_chart_against_table(page, chart) for chart in charts]
-    assert any(flagged)
-    expect(page.get_by_test_id("flagged")).to_contain_text("Under-represented groups")
+    for chart in charts:
+        _check_chart_against_table(page, chart)
     page.screenshot(path=str(artifacts_dir / "representativeness-TRD.png"), full_page=True)
     # The top of the page, down to the ethnic-group chart and table, for the README.
     page.screenshot(
@@ -132,14 +139,30 @@ def test_researcher_reads_the_trd_report_and_its_chart_agrees_with_its_table(
         clip={"x": 0, "y": 0, "width": 1280, "height": 2500},
     )
 
-    # The same cohort against England and Wales, which has IMD quintiles and no age bands.
-    page.get_by_label("Compare with").select_option("census-2021-england-wales")
+    # Against Birmingham's general population: ethnic group, sex, age and IoD2019 deciles.
+    page.get_by_label("Compare with").select_option("census-2021-birmingham")
     page.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Who is in the cohort, against England and Wales, Census 2021"
+        "Who is in the cohort, against Birmingham residents, 2021 (general population)"
     )
     charts = page.locator('figure[data-testid^="chart-"]').all()
-    assert "chart-imd_quintile" in [c.get_attribute("data-testid") for c in charts]
+    assert [c.get_attribute("data-testid") for c in charts] == [
+        "chart-ethnicity_group",
+        "chart-sex",
+        "chart-age_band",
+        "chart-imd_decile_iod2019",
+        "chart-imd_quintile_iod2019",
+    ]
+    for chart in charts:
+        _check_chart_against_table(page, chart)
+    # England and Wales: no deprivation figures (the IoD covers England only).
+    page.get_by_label("Compare with").select_option("census-2021-england-wales")
+    page.get_by_role("button", name="Compare").click()
+    charts = page.locator('figure[data-testid^="chart-"]').all()
+    assert [c.get_attribute("data-testid") for c in charts] == [
+        "chart-ethnicity_group",
+        "chart-sex",
+    ]
     for chart in charts:
         _check_chart_against_table(page, chart)
 
@@ -151,4 +174,52 @@ def test_researcher_reads_the_trd_report_and_its_chart_agrees_with_its_table(
     expect(page.get_by_role("link", name="Download as Markdown")).to_be_visible()
     expect(page.get_by_test_id("section-summary")).to_contain_text("Not yet written")
     page.screenshot(path=str(artifacts_dir / "datasheet-TRD.png"), full_page=True)
+    assert page.evaluate("() => window.__cspViolations") == []
+
+
+def test_the_ep_report_defaults_to_the_need_based_comparator_with_the_census_beside_it(
+    page: Page, live_server: LiveServer, artifacts_dir: Path
+) -> None:
+    _enrol_people(live_server, "EP")
+    researcher = live_server.create_account(Role.RESEARCHER)
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, live_server, researcher.email, researcher.password)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+    page.get_by_role("link", name="Representativeness of the cohorts").click()
+    page.get_by_label("Early psychosis (EP)").check()
+    page.get_by_role("button", name="Show the report").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Who is in the cohort, against Birmingham, need-based for first-episode psychosis"
+    )
+    expect(page.get_by_test_id("reference")).to_contain_text(
+        "Need-based: the population weighted by how often the condition occurs"
+    )
+    expect(page.get_by_test_id("second-reference")).to_contain_text(
+        "Birmingham residents, 2021 (general population)"
+    )
+    expect(page.get_by_test_id("why-need-based")).to_contain_text("several times more common")
+    table = page.get_by_test_id("table-ethnicity_group")
+    expect(table.get_by_test_id("comparator-primary")).to_have_text(
+        "Birmingham, need-based for first-episode psychosis"
+    )
+    expect(table.get_by_test_id("comparator-second")).to_have_text(
+        "Birmingham residents, 2021 (general population)"
+    )
+    black = table.locator('tr[data-group="black"]')
+    # Birmingham's Black share is 10.9% of residents; the need-based share is far larger.
+    expect(black.locator('[data-cell="second-reference-share"]')).to_have_text("10.9%")
+    need = float(black.locator('[data-cell="reference-share"]').inner_text().split("%")[0])
+    assert need > 25
+    for cell in ("ratio", "second-ratio"):
+        expect(black.locator(f'[data-cell="{cell}"]')).to_contain_text(re.compile(r"\(\d"))
+    for chart in page.locator('figure[data-testid^="chart-"]').all():
+        _check_chart_against_table(page, chart)
+    page.screenshot(path=str(artifacts_dir / "representativeness-EP.png"), full_page=True)
+
+    # On a 390 px phone the page does not scroll sideways: the wide table scrolls in its region.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert page.evaluate("() => window.__cspViolations") == []

@@ -159,30 +159,44 @@ def admin_web(signed_in_as: Callable[[Role], FlaskClient]) -> FlaskClient:
 
 
 @pytest.mark.usefixtures("cohort")
-def test_a_researcher_sees_the_report_with_under_represented_groups_flagged(
+def test_a_researcher_sees_the_report_against_both_comparators_with_uncertain_groups(
     researcher_web: FlaskClient,
 ) -> None:
-    response = researcher_web.get(REPORT)
+    response = researcher_web.get(f"{REPORT}?reference=census-2021-birmingham")
 
     assert response.status_code == 200
     page = page_of(response)
-    assert "Birmingham, Census 2021" in page.text_of("reference")
-    assert "E08000025" in page.text_of("reference")
-    assert "18 and over" in page.text_of("reference")
-    assert "Black" in page.text_of("flagged") and "White" not in page.text_of("flagged")
+    reference = page.text_of("reference")
+    assert "Birmingham residents, 2021 (general population)" in reference
+    assert "E08000025" in reference and "General population" in reference
+    assert "Birmingham, need-based for depression" in page.text_of("second-reference")
+    assert "18 and over" in page.text
+    # 8 people with a known ethnic group: no group's whole interval is below 0.8, so none is
+    # flagged; the groups none of them belong to are uncertain (the point ratio flagged them).
+    # None of 9 in England's most deprived decile, where 43% of Birmingham lives, is flagged.
+    flagged = page.text_of("flagged")
+    assert "1 (most deprived) (ratio 0.00, 95% CI 0.00\N{EN DASH}0.70)" in flagged
+    assert "Ethnic group" not in flagged
+    assert "convention" in page.text_of("threshold")
+    assert "STANDING" not in page.text_of("threshold")
     report = ReportPage(response.get_data(as_text=True))
-    assert ("table-ethnicity_group", "black") in report.flagged_rows
-    assert ("table-ethnicity_group", "white") not in report.flagged_rows
-    assert report.bars[("chart-ethnicity_group/cohort", "black")]["data-flagged"] == "true"
-    assert "Under-represented" in report.cell("table-ethnicity_group", "black", "ratio")
+    assert ("table-ethnicity_group", "black") not in report.flagged_rows
+    assert report.bars[("chart-ethnicity_group/cohort", "black")]["data-flagged"] == "false"
+    black_ratio = report.cell("table-ethnicity_group", "black", "ratio")
+    assert black_ratio.startswith("0.00 (0.00") and "Uncertain" in black_ratio
+    # The sex rows carry both comparators' figures, in words.
+    assert report.cell("table-sex", "female", "second-reference-share")
+    assert "Uncertain" in report.cell("table-sex", "male", "second-ratio")
+    assert "mid-2021 population estimate" in page.text_of("sources-sex")
     assert "Self-reported" in page.text_of("provenance-gender_identity")
     # Not stated and not known apart, as shares of all ten.
     missing = page.text_of("missing-ethnicity_group")
     assert "Not stated (asked, declined) 1 10.0%" in missing
     assert "Not known (never recorded) 1 10.0%" in missing
-    # Birmingham gives no IMD figures: a table, but no chart.
-    assert ("chart-imd_quintile/cohort", "1") not in report.bars
-    assert report.cell("table-imd_quintile", "1", "enrolled") == "7"
+    # Birmingham's IoD2019 distribution: a chart; no IoD2025 figures: a table only.
+    assert ("chart-imd_quintile_iod2019/cohort", "1") in report.bars
+    assert report.cell("table-imd_quintile_iod2019", "1", "enrolled") == "7"
+    assert ("chart-imd_quintile_iod2025/cohort", "1") not in report.bars
 
 
 @pytest.mark.usefixtures("cohort")
@@ -304,7 +318,8 @@ def test_the_markdown_download_is_the_apis_datasheet(
     client: FlaskClient, researcher_web: FlaskClient, api_user: Callable[..., ApiUser]
 ) -> None:
     api = client.get(
-        "/api/v1/cohorts/TRD/datasheet?format=md", headers=api_user(Role.RESEARCHER).headers
+        "/api/v1/cohorts/TRD/datasheet?format=md&reference=census-2021-birmingham",
+        headers=api_user(Role.RESEARCHER).headers,
     )
 
     response = researcher_web.get("/reports/TRD/datasheet.md?reference=census-2021-birmingham")
@@ -439,3 +454,31 @@ def test_a_reference_without_shares_or_a_year_is_refused(admin_web: FlaskClient)
         ("#shares_text", "Choose a CSV file, or paste its text."),
         ("#year", "Not a valid integer."),
     ]
+
+
+def test_an_admin_loads_an_eip_caseload_of_counts_for_ep(admin_web: FlaskClient) -> None:
+    counts = (
+        "attribute,group,count,confirm\n"
+        "ethnicity_group,white,620,no\nethnicity_group,asian,410,no\n"
+        "ethnicity_group,black,330,no\nethnicity_group,mixed,90,no\n"
+        "ethnicity_group,other,50,yes\nsex,female,560,no\nsex,male,940,no\n"
+    )
+    response = post_form(
+        admin_web,
+        REFERENCES,
+        {
+            **ICB,
+            "reference_id": "eip-caseload-bsol",
+            "name": "EIP caseload, Birmingham and Solihull ICB",
+            "kind": "caseload",
+            "cohort": "EP",
+            "shares_text": counts,
+        },
+    )
+
+    assert response.status_code == 302
+    listed = page_of(admin_web.get(REFERENCES)).text
+    assert "Service caseload (for EP)" in listed
+    report = page_of(admin_web.get("/reports/EP?reference=eip-caseload-bsol"))
+    assert "Service caseload" in report.text_of("reference")
+    assert "need-based for first-episode psychosis" in report.text_of("second-reference")

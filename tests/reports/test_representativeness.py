@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from registry.auth.permissions import Role
+from registry.config import ConfigurationError, Settings
 from registry.reports.references import ReferenceProblem, parse_shares, shipped_references
 from registry.reports.report import intended_age_shares
 from registry.reports.stats import representation, wilson_interval
@@ -40,15 +41,36 @@ def test_wilson_interval_matches_published_values(k: int, n: int, low: float, hi
     assert got == pytest.approx((low, high), abs=1e-4)
 
 
-def test_a_ratio_carries_the_interval_and_flags_below_point_eight() -> None:
+def test_a_ratio_carries_the_interval() -> None:
     # 2 of 10 are Asian; Birmingham's Asian share is 31.0%.
     rep = representation(2, 10, 31.0)
     assert rep.share == 0.2
     assert rep.ratio == pytest.approx(0.2 / 0.31)
     low, high = wilson_interval(2, 10)
     assert (rep.ratio_low, rep.ratio_high) == pytest.approx((low / 0.31, high / 0.31))
-    assert rep.flagged
-    assert not representation(8, 10, 48.6).flagged
+
+
+def test_the_flag_is_judged_on_the_interval_not_the_point_ratio() -> None:
+    # The worked example: 5 of 100 against 10.9% is a ratio of 0.46 whose interval
+    # (0.20-1.03) includes 0.8 (and 1): uncertain, not under-represented.
+    rep = representation(5, 100, 10.9)
+    assert rep.ratio == pytest.approx(0.459, abs=1e-3)
+    assert (rep.ratio_low, rep.ratio_high) == pytest.approx((0.198, 1.025), abs=1e-3)
+    assert rep.status(0.8) == "uncertain"
+    # Even the upper bound below 0.8: under-represented.
+    assert representation(1, 100, 31.0).status(0.8) == "under-represented"
+    # The whole interval above the threshold: nothing to say.
+    assert representation(80, 100, 48.6).status(0.8) is None
+    # The threshold is the caller's (a setting): at 0.3 the worked example is not flagged.
+    assert representation(5, 100, 10.9).status(0.15) is None
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.2"])
+def test_the_threshold_setting_is_more_than_0_and_at_most_1(value: str) -> None:
+    assert Settings.from_mapping({}).representation_threshold == 0.8
+    assert Settings.from_mapping({"representation_threshold": "1"}).representation_threshold == 1
+    with pytest.raises(ConfigurationError, match="representation_threshold"):
+        Settings.from_mapping({"representation_threshold": value})
 
 
 def test_reference_ages_are_restricted_to_the_intended_use_pro_rata() -> None:
@@ -95,19 +117,32 @@ def test_shares_ratios_and_flags_against_birmingham(
     client: FlaskClient, api_user: Callable[..., ApiUser], cohort: dict[str, list[str]]
 ) -> None:
     researcher = api_user(Role.RESEARCHER)
-    report = client.get(REPORT, headers=researcher.headers).get_json()
+    report = client.get(
+        f"{REPORT}?reference=census-2021-birmingham", headers=researcher.headers
+    ).get_json()
 
     assert report["reference"]["id"] == "census-2021-birmingham"
+    assert report["reference"]["name"] == "Birmingham residents, 2021 (general population)"
+    # Beside the general population: TRD's need-based reference.
+    assert report["second_reference"]["id"] == "need-trd-birmingham"
     ethnic = attribute(report, "ethnicity_group")
     assert (ethnic["total"], ethnic["known"]) == (10, 8)
     white, asian, black = (group(report, "ethnicity_group", g) for g in ("white", "asian", "black"))
     assert white["share"] == pytest.approx(6 / 8)
     assert white["ratio"] == pytest.approx((6 / 8) / 0.486)
     assert white["ratio_ci"] == pytest.approx([b / 0.486 for b in wilson_interval(6, 8)])
-    assert not white["flagged"]
-    # 2 of 8 against 31.0%: a ratio of 0.806, just above the flag.
+    assert not white["flagged"] and white["status"] is None
+    # 2 of 8 against 31.0%: a ratio of 0.806 whose interval spans 0.8.
     assert asian["ratio"] == pytest.approx((2 / 8) / 0.31) and not asian["flagged"]
-    assert black["counts"]["enrolled"] == 0 and black["ratio"] == 0 and black["flagged"]
+    assert asian["status"] == "uncertain"
+    # None of 8 is Black, but 8 people cannot show that 10.9% is missed: the interval of
+    # the ratio runs to about 3, so uncertain, not flagged (the point ratio flagged it).
+    assert black["counts"]["enrolled"] == 0 and black["ratio"] == 0
+    assert black["status"] == "uncertain" and not black["flagged"]
+    # Sex has figures in both references: each group row carries both.
+    female = group(report, "sex", "female")
+    assert female["reference_share"] == pytest.approx(0.51)
+    assert female["second"]["reference_share"] > female["reference_share"]
     assert group(report, "ethnicity_group", "mixed")["reference_to_confirm"] is True
     # Detailed categories: no reference, counts and shares only.
     indian = group(report, "ethnicity", "H")
@@ -125,16 +160,17 @@ def test_missingness_keeps_not_stated_and_not_known_apart(
         ("ethnicity", 1, 1),
         ("gender_identity", 1, 1),
         ("sex", 1, 0),
-        ("imd_quintile", 0, 1),
+        ("imd_quintile_iod2019", 0, 1),
     ):
         missing = attribute(report, name)["missing"]
         assert (missing["not_stated"]["count"], missing["not_known"]["count"]) == (stated, known), (
             name
         )
-    imd = attribute(report, "imd_quintile")
-    assert group(report, "imd_quintile", "1")["counts"]["enrolled"] == 7  # decile 2
-    assert group(report, "imd_quintile", "5")["counts"]["enrolled"] == 2  # decile 9
-    assert imd["has_reference"] is False  # Birmingham ships no IMD distribution
+    imd = attribute(report, "imd_quintile_iod2019")
+    assert group(report, "imd_quintile_iod2019", "1")["counts"]["enrolled"] == 7  # decile 2
+    assert group(report, "imd_quintile_iod2019", "5")["counts"]["enrolled"] == 2  # decile 9
+    assert imd["has_reference"] is True  # Birmingham's IoD2019 distribution, need-weighted
+    assert group(report, "imd_decile_iod2019", "2")["counts"]["enrolled"] == 7
 
 
 def test_attrition_follows_people_through_the_stages(
@@ -162,13 +198,22 @@ def test_attrition_follows_people_through_the_stages(
 def test_the_report_as_csv_has_a_row_per_group_and_missing_kind(
     client: FlaskClient, api_user: Callable[..., ApiUser], cohort: dict[str, list[str]]
 ) -> None:
-    response = client.get(f"{REPORT}?format=csv", headers=api_user(Role.RESEARCHER).headers)
+    response = client.get(
+        f"{REPORT}?format=csv&reference=census-2021-birmingham",
+        headers=api_user(Role.RESEARCHER).headers,
+    )
 
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     asian = next(r for r in rows if r["attribute"] == "ethnicity_group" and r["group"] == "asian")
     assert asian["enrolled"] == "2" and asian["flagged"] == "False"
+    assert asian["status"] == "uncertain"
     assert float(asian["ratio"]) == pytest.approx((2 / 8) / 0.31, abs=1e-4)
+    # The second comparator's columns: TRD's need-based reference has figures for sex.
+    male = next(r for r in rows if r["attribute"] == "sex" and r["group"] == "male")
+    assert male["second_reference"] == "need-trd-birmingham"
+    assert float(male["second_reference_share"]) < float(male["reference_share"])
+    assert male["second_ratio"] and male["second_ratio_ci_low"] and male["second_ratio_ci_high"]
     not_known = next(
         r for r in rows if r["attribute"] == "ethnicity_group" and r["group"] == "not_known"
     )
@@ -183,8 +228,16 @@ def test_england_and_wales_and_unknown_references(
         f"{REPORT}?reference=census-2021-england-wales", headers=researcher.headers
     ).get_json()
     assert group(report, "ethnicity_group", "white")["reference_share"] == pytest.approx(0.817)
-    assert group(report, "imd_quintile", "1")["reference_share"] == pytest.approx(0.2)
+    # The IoD covers England only: England and Wales has no deprivation figures ...
+    assert attribute(report, "imd_quintile_iod2019")["has_reference"] is False
     assert attribute(report, "age_band")["has_reference"] is False
+    # ... England has them, each national decile about a tenth of residents.
+    england = client.get(
+        f"{REPORT}?reference=iod2019-england", headers=researcher.headers
+    ).get_json()
+    assert england["reference"]["name"] == "England, Indices of Deprivation 2019"
+    assert group(england, "imd_quintile_iod2019", "1")["reference_share"] == pytest.approx(0.2)
+    assert group(england, "imd_decile_iod2019", "1")["reference_share"] == pytest.approx(0.1)
     missing = client.get(f"{REPORT}?reference=nowhere", headers=researcher.headers)
     assert missing.status_code == 404
     assert (
@@ -264,7 +317,14 @@ def test_an_admin_loads_a_reference_and_reports_use_it(
             "items"
         ]
     ]
-    assert ids == ["census-2021-birmingham", "census-2021-england-wales", "icb-2021-bsol"]
+    assert ids == [
+        "census-2021-birmingham",
+        "census-2021-england-wales",
+        "iod2019-england",
+        "need-ep-birmingham",
+        "need-trd-birmingham",
+        "icb-2021-bsol",
+    ]
     shipped = client.post(
         "/api/v1/reference-populations",
         json={**body, "reference_id": "census-2021-birmingham"},
@@ -321,6 +381,9 @@ def test_the_datasheet_has_every_section_and_keeps_written_versions(
 
     sheet = client.get(url, headers=admin.headers).get_json()
     assert sheet["identity"]["version"].endswith(".2")
-    assert {f["group"] for f in sheet["flagged"]} >= {"Black", "Mixed", "Other"}
+    # 8 people with a known ethnic group cannot show any group is missed: none is flagged,
+    # though the point ratio of each absent group is 0.
+    assert sheet["flagged"] == []
+    assert "uncertain" in text
     unknown = client.put(f"{url}/sections/gossip", json={"text": "x"}, headers=admin.headers)
     assert unknown.status_code == 422

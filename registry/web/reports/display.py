@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from flask import current_app
+
 from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 from registry.reports.report import ATTRITION_ATTRIBUTES, NOT_KNOWN, NOT_STATED, attributes
+from registry.reports.stats import UNCERTAIN, UNDER_REPRESENTED
 from registry.web.charts import Comparison, ComparisonChart, comparison_chart, percent
 from registry.web.labels import level_label
 
@@ -22,6 +25,10 @@ STAGE_LABELS = {
     "consented_to_study": "Consented to a study",
     "withdrawn_no_further_contact": f"Withdrawn ({level_label(NO_FURTHER_CONTACT)})",
     "withdrawn_no_further_data": f"Withdrawn ({level_label(NO_FURTHER_DATA)})",
+}
+STATUS_LABELS = {
+    UNDER_REPRESENTED: "Under-represented",
+    UNCERTAIN: "Uncertain",
 }
 MISSING_LABELS = {
     NOT_STATED: "Not stated (asked, declined)",
@@ -95,4 +102,6 @@ def page_helpers() -> dict[str, Any]:
         "stage_labels": STAGE_LABELS,
         "missing_labels": MISSING_LABELS,
         "attrition_attributes": ATTRITION_ATTRIBUTES,
+        "status_labels": STATUS_LABELS,
+        "threshold_text": f"{current_app.config['SETTINGS'].representation_threshold:g}",
     }

@@ -15,8 +15,15 @@ from wtforms import Field, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from registry.participants.reference import reference
-from registry.reports.references import MAX_CSV_BYTES, ReferencePopulation
-from registry.web.forms import RegistryForm, text_field, whole_number, without_blanks
+from registry.reports.references import KINDS, MAX_CSV_BYTES, ReferencePopulation
+from registry.web.forms import (
+    RegistryForm,
+    radios,
+    select,
+    text_field,
+    whole_number,
+    without_blanks,
+)
 
 
 def reference_choices(references: Iterable[ReferencePopulation]) -> list[SelectChoice]:
@@ -71,6 +78,12 @@ class ReferenceForm(RegistryForm):
     geography_code = text_field("Geography code (optional)")
     year = text_field("Year")
     source = TextAreaField("Source")
+    kind = radios("What it stands for", KINDS)
+    cohort = select(
+        "The cohort it is the comparator for",
+        {"": "Any cohort"}
+        | {code: f"{rule.name} ({code})" for code, rule in reference().cohorts.items()},
+    )
     shares_file = FileField("CSV file of shares")
     shares_text = TextAreaField("Or paste the CSV")
 
@@ -98,6 +111,8 @@ class ReferenceForm(RegistryForm):
                 "geography_code": self.geography_code.data,
                 "year": whole_number(self.year.data),
                 "source": (self.source.data or "").strip(),
+                "kind": self.kind.data,
+                "cohort": self.cohort.data,
                 "shares_csv": shares,
             }
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
@@ -17,9 +18,8 @@ from registry.participants.reference import reference
 from registry.reports.actions import load_reference, write_datasheet_section
 from registry.reports.datasheet import datasheet, datasheet_markdown, report_csv
 from registry.reports.queries import (
-    DEFAULT_REFERENCE,
     available_references,
-    reference_population,
+    comparators,
     written_sections,
 )
 from registry.reports.references import ReferencePopulation
@@ -40,10 +40,11 @@ bp = Blueprint("reports_web", __name__, url_prefix="/reports")
 bp.context_processor(page_helpers)
 
 
-def _chosen_reference() -> ReferencePopulation:
-    """The reference the address names (``?reference=``), or the default; 404 if unknown."""
+def _chosen_reference(cohort: str) -> tuple[ReferencePopulation, ReferencePopulation | None]:
+    """The reference the address names (``?reference=``), or the cohort's default, and
+    the one shown beside it; 404 if unknown."""
     given = {"reference": request.args["reference"]} if request.args.get("reference") else {}
-    return reference_population(load_or_fail(ReportArgs(), given).reference)
+    return comparators(cohort, load_or_fail(ReportArgs(), given).reference)
 
 
 def _download(text: str, mimetype: str, filename: str) -> Response:
@@ -61,21 +62,25 @@ def _download(text: str, mimetype: str, filename: str) -> Response:
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def index() -> tuple[str, int] | BaseResponse:
     form = ChooseReportForm(request.args)
-    form.reference.choices = reference_choices(available_references().values())
+    form.reference.choices = [
+        SelectChoice("", "The cohort's own comparator"),
+        *reference_choices(available_references().values()),
+    ]
     if request.args:  # the form was sent (an unchosen cohort sends nothing of its own)
         if form.validate():
             return redirect(
-                url_for(".report", cohort=form.cohort.data, reference=form.reference.data)
+                url_for(".report", cohort=form.cohort.data, reference=form.reference.data or None)
             )
     else:
-        form.reference.data = DEFAULT_REFERENCE
+        form.reference.data = ""
     return form_page("reports/index.html", form)
 
 
 @bp.route("/<cohort>")
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def report(cohort: str) -> str:
-    result = representativeness(cohort, _chosen_reference())
+    primary, second = _chosen_reference(cohort)
+    result = representativeness(cohort, primary, second=second)
     return render_template(
         "reports/report.html",
         report=result,
@@ -88,7 +93,8 @@ def report(cohort: str) -> str:
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def report_as_csv(cohort: str) -> Response:
     """The same CSV as the API's ``?format=csv``."""
-    result = representativeness(cohort, _chosen_reference())
+    primary, second = _chosen_reference(cohort)
+    result = representativeness(cohort, primary, second=second)
     return _download(report_csv(result), "text/csv", f"representativeness-{cohort}.csv")
 
 
@@ -98,9 +104,10 @@ def report_as_csv(cohort: str) -> Response:
 @bp.route("/<cohort>/datasheet")
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def show_datasheet(cohort: str) -> str:
-    """The STANDING Together datasheet as a page to read or print to PDF: the Markdown
-    datasheet's sections, in its order."""
-    sheet = datasheet(cohort, _chosen_reference())
+    """The datasheet (after STANDING Together) as a page to read or print to PDF: the
+    Markdown datasheet's sections, in its order."""
+    primary, second = _chosen_reference(cohort)
+    sheet = datasheet(cohort, primary, second=second)
     return render_template(
         "reports/datasheet.html",
         sheet=sheet,
@@ -113,7 +120,8 @@ def show_datasheet(cohort: str) -> str:
 @bp.route("/<cohort>/datasheet.md")
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def datasheet_as_markdown(cohort: str) -> Response:
-    sheet = datasheet(cohort, _chosen_reference())
+    primary, second = _chosen_reference(cohort)
+    sheet = datasheet(cohort, primary, second=second)
     return _download(datasheet_markdown(sheet), "text/markdown", f"datasheet-{cohort}.md")
 
 
