@@ -21,7 +21,13 @@ from fhir.resources.R4B.bundle import Bundle
 from flask.testing import FlaskClient
 
 from registry.assessments.instruments import instrument
-from registry.exports.fhir import INSTRUMENT_SYSTEM, LOINC, _total_code
+from registry.exports.fhir import (
+    ETHNIC_CATEGORY_DISPLAY,
+    INSTRUMENT_SYSTEM,
+    LOINC,
+    _total_code,
+)
+from registry.participants.reference import reference
 from tests.exports.conftest import ALL_VARIABLES, PHQ9_ITEMS, World, random_name
 
 W1, W2, W3 = "no_further_contact", "no_further_data", "full"
@@ -285,6 +291,11 @@ def test_patients_carry_the_uk_core_ethnic_category(world: World) -> None:
         ("N", "Black or Black British - African"),
         ("Z", "Not stated"),
     ]
+
+
+def test_every_ethnic_category_the_registry_takes_has_a_uk_core_code() -> None:
+    # The same NHS Data Dictionary codes; a code added to one list must be added to both.
+    assert set(reference().ethnicity) == set(ETHNIC_CATEGORY_DISPLAY)
 
 
 def test_questionnaire_responses_cite_a_questionnaire_that_resolves(
