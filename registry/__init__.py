@@ -192,6 +192,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.consents import blp as consent_forms_api
     from registry.api.eligibility import blp as eligibility_api
     from registry.api.exports import blp as exports_api
+    from registry.api.fhir import blp as fhir_api
     from registry.api.health import blp as health_api
     from registry.api.participants import blp as participants_api
     from registry.api.privacy import blp as privacy_api
@@ -228,6 +229,7 @@ def _register_blueprints(app: Flask) -> None:
         recruitment_api,
         reports_api,
         exports_api,
+        fhir_api,
         audit_api,
         privacy_api,
     ):

@@ -137,6 +137,9 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     ("POST", "/api/v1/grants/<grant_id>/revocation"): (None, _signed_in(403, admin=404)),
     ("POST", "/api/v1/grants/<grant_id>/exports"): (None, _signed_in(403, researcher=404)),
     ("GET", "/api/v1/grants/<grant_id>/fhir"): (None, _signed_in(403, researcher=404)),
+    # Scales as FHIR Questionnaires (#19): no personal data, so public, as a canonical URL
+    # must resolve for whoever reads a Bundle. "<questionnaire_id>" is no scale: 404.
+    ("GET", "/api/v1/fhir/Questionnaire/<questionnaire_id>"): (None, _everyone(404)),
     # Participant routes: an empty body is a 422 once the role is allowed; the literal
     # "<participant_id>" is no one's participant, so allowed roles get 404 for it.
     ("POST", "/api/v1/participants"): (None, _signed_in(403, clinician=422)),

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, send_file, url_for
 
 from registry.api.blueprint import RegistryBlueprint
+from registry.api.fhir import questionnaire_url
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.exports.actions import (
@@ -155,7 +156,8 @@ def export(args: ExtractOptions, grant_id: str) -> Response:
 def fhir(args: FhirPage, grant_id: str) -> Response:
     """Researchers on the grant: the extract as FHIR R4, ``per_page`` participants (at
     most 500) per Bundle: ResearchStudy, and per participant Patient (pseudonymised),
-    ResearchSubject, Consent, and Observations / QuestionnaireResponses. Audited."""
+    ResearchSubject, Consent, and Observations / QuestionnaireResponses, with the
+    Questionnaire of each scale answered (also at its canonical URL). Audited."""
     grant = usable_grant(required_user(), grant_id)
     per_page = args.per_page
 
@@ -164,5 +166,12 @@ def fhir(args: FhirPage, grant_id: str) -> Response:
             "grants.fhir", grant_id=grant.grant_id, page=page, per_page=per_page, _external=True
         )
 
-    built = export_fhir(grant, page=args.page, per_page=per_page, link=link, by=acting_as())
+    built = export_fhir(
+        grant,
+        page=args.page,
+        per_page=per_page,
+        link=link,
+        questionnaire_url=questionnaire_url,
+        by=acting_as(),
+    )
     return Response(json.dumps(built.bundle), mimetype=FHIR_JSON)

@@ -51,6 +51,10 @@ class Instrument:
     # domain's highest item (QIDS-SR16). Excluded from the hash so instruments stay hashable.
     subscales: Mapping[str, tuple[int, ...]] = field(hash=False)
     domains: Mapping[str, tuple[int, ...]] = field(hash=False)
+    # The LOINC code of the scale's total, where LOINC has one (FHIR exports add it beside
+    # the registry's own code); ``loinc_confirm`` marks one still to check, never exported.
+    loinc: str | None = None
+    loinc_confirm: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
         bands=tuple(Band(**band) for band in table["bands"]),
         subscales=_groups(table.get("subscales", {})),
         domains=_groups(table.get("domains", {})),
+        loinc=table.get("loinc"),
+        loinc_confirm=table.get("loinc_confirm", False),
     )
     _check_facts(key, instrument)
     return instrument

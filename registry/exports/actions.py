@@ -235,11 +235,19 @@ def export_fhir(
     page: int,
     per_page: int,
     link: Callable[[int], str],
+    questionnaire_url: Callable[[str], str],
     by: Actor,
 ) -> FhirPage:
     """One page of the grant's FHIR Bundle, audited with what it held."""
     ensure_usable(grant)
-    built = fhir_page(grant, page=page, per_page=per_page, link=link, now=_now())
+    built = fhir_page(
+        grant,
+        page=page,
+        per_page=per_page,
+        link=link,
+        questionnaire_url=questionnaire_url,
+        now=_now(),
+    )
     _audit(
         "export.fhir",
         grant,

@@ -4,16 +4,22 @@ every resource with ``fhir.resources``).
 
 Per page: the ResearchStudy (the grant), and for each participant, in pseudonym order:
 
-- Patient: id = study pseudonym; no name, no identifier, no address or telecom; gender
-  and a birth year-month only, and only when the grant approves them;
-- ResearchSubject: ``withdrawn`` for anyone who has withdrawn (W1 or W2; W3 are never
-  exported), otherwise ``on-study``; the enrolment and withdrawal dates when approved;
+- Patient: id = study pseudonym; no name, no identifier, no address or telecom; gender,
+  a birth year-month and the UK Core ethnic category only, and only when the grant
+  approves them;
+- ResearchSubject: ``off-study`` for anyone who has withdrawn (W1 or W2; W3 are never
+  exported), otherwise ``on-study``; the enrolment date, and the withdrawal date as the
+  period's end, when approved. Not ``withdrawn``: in R4 that means withdrawn before
+  registration, and everyone here was enrolled first;
 - Consent: a permit provision per item granted and a deny per item refused (every item
   when ``consent.items`` is approved, otherwise the items the grant requires), and a deny
   provision for a withdrawal, from when it took effect;
 - per assessment (when ``assessments.instrument`` and ``assessments.total`` are approved):
-  an Observation with the total (and band), and a QuestionnaireResponse with the item
-  scores when ``assessments.items`` is approved, the Observation derived from it.
+  an Observation with the total (and band), coded with the registry's code and, where
+  LOINC has one for the scale's total, the LOINC code; and a QuestionnaireResponse with
+  the item scores when ``assessments.items`` is approved, the Observation derived from it;
+- per scale answered on the page, its Questionnaire (``questionnaires.py``), the entry's
+  fullUrl being the canonical URL the QuestionnaireResponses cite, which resolves.
 
 Dates follow the grant's policy (``YYYY-MM`` or shifted days), the birth date always
 year-month. Treatment trials are in the CSV and Parquet extracts only. The same W2 cut-off
@@ -30,11 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from registry.assessments.instruments import instrument
+from registry.assessments.instruments import Instrument, instrument
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.exports.models import DataAccessGrant
 from registry.exports.pseudonymise import StudyView
 from registry.exports.queries import OutputOrder, required_consent_items, subjects_in_order
+from registry.exports.questionnaires import questionnaire, questionnaire_id
 from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
 FHIR_JSON = "application/fhir+json"
@@ -42,7 +49,35 @@ FHIR_JSON = "application/fhir+json"
 INSTRUMENT_SYSTEM = "urn:mhmtc-registry:instrument"
 CONSENT_ITEM_SYSTEM = "urn:mhmtc-registry:consent-item"
 WITHDRAWAL_SYSTEM = "urn:mhmtc-registry:withdrawal-level"
-QUESTIONNAIRE_BASE = "urn:mhmtc-registry:questionnaire:"
+LOINC = "http://loinc.org"
+# UK Core's ethnic category, as HL7 UK publishes it (NHSDigital/FHIR-R4-UKCORE-STAGING-MAIN:
+# codesystems/CodeSystem-UKCore-EthnicCategoryEngland.xml, version 1.0.0, with these
+# displays; "Z" not stated and "99" not known are codes of the same system), carried on
+# Patient by the Extension-UKCore-EthnicCategory extension (valueCodeableConcept).
+ETHNIC_CATEGORY_EXTENSION = (
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-EthnicCategory"
+)
+ETHNIC_CATEGORY_SYSTEM = "https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland"
+ETHNIC_CATEGORY_DISPLAY = {
+    "A": "White - British",
+    "B": "White - Irish",
+    "C": "White - Any other White background",
+    "D": "Mixed - White and Black Caribbean",
+    "E": "Mixed - White and Black African",
+    "F": "Mixed - White and Asian",
+    "G": "Mixed - Any other mixed background",
+    "H": "Asian or Asian British - Indian",
+    "J": "Asian or Asian British - Pakistani",
+    "K": "Asian or Asian British - Bangladeshi",
+    "L": "Asian or Asian British - Any other Asian background",
+    "M": "Black or Black British - Caribbean",
+    "N": "Black or Black British - African",
+    "P": "Black or Black British - Any other Black background",
+    "R": "Other Ethnic Groups - Chinese",
+    "S": "Other Ethnic Groups - Any other ethnic group",
+    "Z": "Not stated",
+    "99": "Not known",
+}
 PSEUDONYMISED = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
     "code": "PSEUDED",
@@ -68,12 +103,19 @@ def _date(value: str | dt.date | None) -> str | None:
 
 
 class _Builder:
-    def __init__(self, grant: DataAccessGrant, view: StudyView) -> None:
+    def __init__(
+        self,
+        grant: DataAccessGrant,
+        view: StudyView,
+        questionnaire_url: Callable[[str], str],
+    ) -> None:
         self.grant = grant
         self.view = view
+        self.questionnaire_url = questionnaire_url
         self.approved = frozenset(grant.variables)
         self.entries: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()
+        self.answered: dict[str, Instrument] = {}  # scales with a QuestionnaireResponse
 
     def urn(self, resource_type: str, resource_id: str) -> str:
         name = f"{self.grant.grant_id}/{resource_type}/{resource_id}"
@@ -123,6 +165,17 @@ class _Builder:
             patient["gender"] = GENDER[row.sex]
         if "participants.birth_month" in approved and row.birth_year and row.birth_month:
             patient["birthDate"] = view.month(dt.date(row.birth_year, row.birth_month, 1), offset)
+        if "participants.ethnicity" in approved and row.ethnicity in ETHNIC_CATEGORY_DISPLAY:
+            patient["extension"] = [
+                {
+                    "url": ETHNIC_CATEGORY_EXTENSION,
+                    "valueCodeableConcept": _concept(
+                        ETHNIC_CATEGORY_SYSTEM,
+                        row.ethnicity,
+                        ETHNIC_CATEGORY_DISPLAY[row.ethnicity],
+                    ),
+                }
+            ]
         self.add(patient)
 
         withdrawn_on = (
@@ -133,7 +186,7 @@ class _Builder:
         subject: dict[str, Any] = {
             "resourceType": "ResearchSubject",
             "id": pseudonym,
-            "status": "withdrawn" if row.withdrawal_level else "on-study",
+            "status": "off-study" if row.withdrawal_level else "on-study",
             "study": self.ref("ResearchStudy", self.grant.grant_id),
             "individual": self.ref("Patient", pseudonym),
             "consent": self.ref("Consent", pseudonym),
@@ -239,10 +292,7 @@ class _Builder:
                     ]
                 }
             ],
-            "code": {
-                **_concept(INSTRUMENT_SYSTEM, scale.code, f"{scale.short_name} total score"),
-                "text": f"{scale.short_name} total score",
-            },
+            "code": _total_code(scale),
             "subject": self.ref("Patient", pseudonym),
             "valueInteger": assessment.total,
         }
@@ -256,7 +306,10 @@ class _Builder:
             response: dict[str, Any] = {
                 "resourceType": "QuestionnaireResponse",
                 "id": response_id,
-                "questionnaire": f"{QUESTIONNAIRE_BASE}{scale.code}|{assessment.scale_version}",
+                "questionnaire": (
+                    f"{self.questionnaire_url(questionnaire_id(scale.code))}"
+                    f"|{assessment.scale_version}"
+                ),
                 "status": "completed",
                 "subject": self.ref("Patient", pseudonym),
                 "item": [
@@ -271,12 +324,30 @@ class _Builder:
             if when:
                 response["authored"] = when
             self.add(response)
+            self.answered[scale.code] = scale
             observation["derivedFrom"] = [self.ref("QuestionnaireResponse", response_id)]
         self.add(observation)
+
+    def questionnaires(self) -> None:
+        """The Questionnaire of each scale answered on the page, under its canonical URL."""
+        for scale in self.answered.values():
+            url = self.questionnaire_url(questionnaire_id(scale.code))
+            self.entries.append({"fullUrl": url, "resource": questionnaire(scale, url)})
+            self.counts["Questionnaire"] += 1
 
 
 def _concept(system: str, code: str, display: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, "display": display}]}
+
+
+def _total_code(scale: Instrument) -> dict[str, Any]:
+    """The registry's own code for the scale's total, and LOINC's beside it where LOINC
+    has one (and it is not still flagged to confirm)."""
+    text = f"{scale.short_name} total score"
+    concept = _concept(INSTRUMENT_SYSTEM, scale.code, text)
+    if scale.loinc and not scale.loinc_confirm:
+        concept["coding"].append({"system": LOINC, "code": scale.loinc})
+    return {**concept, "text": text}
 
 
 def fhir_page(
@@ -285,14 +356,16 @@ def fhir_page(
     page: int,
     per_page: int,
     link: Callable[[int], str],
+    questionnaire_url: Callable[[str], str],
     now: dt.datetime,
 ) -> FhirPage:
-    """Page ``page`` of the grant's Bundle, ``per_page`` participants, with paging links."""
+    """Page ``page`` of the grant's Bundle, ``per_page`` participants, with paging links;
+    ``questionnaire_url`` gives the canonical URL of a Questionnaire from its id."""
     view = StudyView(grant)
     subjects = subjects_in_order(grant, view.pseudonym)
     chosen = subjects[(page - 1) * per_page : page * per_page]
     approved = frozenset(grant.variables)
-    builder = _Builder(grant, view)
+    builder = _Builder(grant, view, questionnaire_url)
     builder.study()
     participants = 0
     with OutputOrder([subject.pk for subject in chosen]) as order:
@@ -314,6 +387,7 @@ def fhir_page(
             row.signed_on,
             assessments.get(row.position, []),
         )
+    builder.questionnaires()
     has_next = page * per_page < len(subjects)
     links = [{"relation": "self", "url": link(page)}]
     if page > 1:
