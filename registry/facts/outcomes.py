@@ -30,22 +30,21 @@ OUTCOME_COLUMNS = (
 
 
 def ratings_of(participant_pks: Sequence[int]) -> dict[int, list[Rating]]:
-    """Each participant's assessments, oldest first (then in entry order), in one query."""
+    """Each participant's assessments, oldest first (then in entry order), in one query.
+
+    Through the session, not its connection, so an assessment added but not yet flushed
+    is flushed first and counted (as the ORM query this replaced did)."""
     ratings: dict[int, list[Rating]] = {pk: [] for pk in participant_pks}
-    rows = (
-        session()
-        .connection()
-        .execute(
-            select(
-                Assessment.participant_pk,
-                Assessment.instrument,
-                Assessment.administered_on,
-                Assessment.total,
-                Assessment.items,
-            )
-            .where(Assessment.participant_pk.in_(ratings))
-            .order_by(Assessment.administered_on, Assessment.id)
+    rows = session().execute(
+        select(
+            Assessment.participant_pk,
+            Assessment.instrument,
+            Assessment.administered_on,
+            Assessment.total,
+            Assessment.items,
         )
+        .where(Assessment.participant_pk.in_(ratings))
+        .order_by(Assessment.administered_on, Assessment.id)
     )
     for pk, code, administered_on, total, items in rows:
         ratings[pk].append(Rating(code, administered_on, total, itemised=items is not None))
