@@ -24,6 +24,7 @@ class Item:
     label: str
     min: int
     max: int
+    answers: tuple[str, ...] = ()  # the words for each rating from min up, where given
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,12 @@ class Instrument:
     # the registry's own code); ``loinc_confirm`` marks one still to check, never exported.
     loinc: str | None = None
     loinc_confirm: bool = False
+    licence: str = ""
+    # False when the licence allows only the total to be stored: items are then refused.
+    items_storable: bool = True
+    # Item number -> level for scales whose result is a category by which yes/no items are
+    # positive (C-SSRS screener), not a sum: the total is the highest level answered yes.
+    risk_levels: Mapping[int, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
         name=table["name"],
         version=table["version"],
         source=table["source"],
-        items=tuple(Item(**item) for item in table["items"]),
+        items=tuple(_item(item) for item in table["items"]),
         total_min=table["total"]["min"],
         total_max=table["total"]["max"],
         bands=tuple(Band(**band) for band in table["bands"]),
@@ -83,9 +90,18 @@ def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
         domains=_groups(table.get("domains", {})),
         loinc=table.get("loinc"),
         loinc_confirm=table.get("loinc_confirm", False),
+        licence=table.get("licence", ""),
+        items_storable=table.get("items_storable", True),
+        risk_levels=MappingProxyType(
+            {int(number): level for number, level in table.get("risk_levels", {}).items()}
+        ),
     )
     _check_facts(key, instrument)
     return instrument
+
+
+def _item(table: Mapping[str, Any]) -> Item:
+    return Item(**{**table, "answers": tuple(table.get("answers", ()))})
 
 
 def _check_facts(key: str, instrument: Instrument) -> None:
@@ -94,16 +110,26 @@ def _check_facts(key: str, instrument: Instrument) -> None:
     numbers = range(1, len(instrument.items) + 1)
     if instrument.code != key:
         problems.append(f"code {instrument.code!r} differs from its table name")
-    if instrument.domains:
+    for number, item in enumerate(instrument.items, 1):
+        if item.answers and len(item.answers) != item.max - item.min + 1:
+            problems.append(f"item {number} needs one answer per rating")
+    if not instrument.items and instrument.items_storable:
+        problems.append("a scale without items must set items_storable = false")
+    if instrument.risk_levels:
+        problems.extend(_risk_problems(instrument))
+        lowest, highest = 0, max(instrument.risk_levels.values())
+    elif instrument.domains:
         in_domains = sorted(n for group in instrument.domains.values() for n in group)
         if in_domains != list(numbers):
             problems.append("domains must hold every item exactly once")
         groups = [[instrument.items[n - 1] for n in g] for g in instrument.domains.values()]
         lowest = sum(min(item.min for item in group) for group in groups)
         highest = sum(max(item.max for item in group) for group in groups)
-    else:
+    elif instrument.items:
         lowest = sum(item.min for item in instrument.items)
         highest = sum(item.max for item in instrument.items)
+    else:  # a total-only scale: its stated range is all there is
+        lowest, highest = instrument.total_min, instrument.total_max
     if (lowest, highest) != (instrument.total_min, instrument.total_max):
         problems.append(f"items give totals {lowest}-{highest}, not the stated total range")
     for name, group in instrument.subscales.items():
@@ -116,6 +142,21 @@ def _check_facts(key: str, instrument: Instrument) -> None:
         problems.append("the last band starts above the highest total")
     if problems:
         raise ValueError(f"instruments.toml, {key}: " + "; ".join(problems))
+
+
+def _risk_problems(instrument: Instrument) -> list[str]:
+    """A risk-level scale: yes/no items, each with a level that is one of its bands."""
+    problems = []
+    if sorted(instrument.risk_levels) != list(range(1, len(instrument.items) + 1)):
+        problems.append("risk_levels must give every item exactly one level")
+    if any((item.min, item.max) != (0, 1) for item in instrument.items):
+        problems.append("risk_levels items must be yes/no (0 to 1)")
+    lowers = {band.lower for band in instrument.bands}
+    if not set(instrument.risk_levels.values()) <= lowers - {0}:
+        problems.append("each risk level must be a band's lower bound above 0")
+    if instrument.domains or instrument.subscales:
+        problems.append("a risk-level scale has no domains or subscales")
+    return problems
 
 
 def _load() -> dict[str, Instrument]:
@@ -139,8 +180,28 @@ def instrument(code: str) -> Instrument:
 
 def score_items(instrument: Instrument, items: Sequence[int]) -> Score:
     """Score one rating per item, in the scale's item order."""
+    if not instrument.items_storable:
+        raise ValidationFailed(
+            {
+                "items": [
+                    f"The {instrument.short_name} licence does not allow its item scores to be "
+                    "stored: give the total only."
+                ]
+            }
+        )
     ratings = _checked_ratings(instrument, items)
-    if instrument.domains:
+    if instrument.risk_levels:
+        total = max(
+            (
+                instrument.risk_levels[number]
+                for number, (item, rating) in enumerate(
+                    zip(instrument.items, ratings, strict=True), 1
+                )
+                if rating > item.min
+            ),
+            default=0,
+        )
+    elif instrument.domains:
         total = sum(max(ratings[n - 1] for n in group) for group in instrument.domains.values())
     else:
         total = sum(ratings)

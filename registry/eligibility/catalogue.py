@@ -12,13 +12,14 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from registry.assessments.instruments import INSTRUMENT_CODES, instrument
+from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
+from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.facts.derive import SCORE_COLUMNS
 from registry.participants.reference import reference
 
-CATALOGUE_VERSION = "2026-1"
+CATALOGUE_VERSION = "2026-2"  # 2026-2: response and remission (issue #19)
 
 # IMD deciles run from 1 (most deprived) to 10, in every version of the indices.
 IMD_DECILES = (1, 10)
@@ -195,13 +196,35 @@ def _fields() -> tuple[Field, ...]:
                 f"latest_score.{code}",
                 FieldType.INTEGER,
                 SCORE_COLUMNS[code],
-                f"Total of the latest {scale.short_name} ({scale.name}).",
+                _latest_score_description(scale),
                 EVERYONE,
                 minimum=scale.total_min,
                 maximum=scale.total_max,
             )
         )
     fields += [
+        Field(
+            "response",
+            FieldType.BOOLEAN,
+            "response",
+            f"TRD: the latest total at least {OUTCOMES.reduction_percent}% below the baseline "
+            "(the first assessment in the current episode) on the first of "
+            f"{', '.join(instrument(s.code).short_name for s in OUTCOMES.scales)} "
+            "assessed again since; no such series matches neither true nor false.",
+            EVERYONE,
+        ),
+        Field(
+            "remission",
+            FieldType.BOOLEAN,
+            "remission",
+            "TRD: the latest total of that scale within its remission threshold ("
+            + ", ".join(
+                f"{instrument(s.code).short_name} {s.remission_at_most} or less"
+                for s in OUTCOMES.scales
+            )
+            + "); no such series matches neither true nor false.",
+            EVERYONE,
+        ),
         Field(
             "failed_adequate_trials",
             FieldType.INTEGER,
@@ -247,6 +270,13 @@ def _fields() -> tuple[Field, ...]:
         for item in CONSENT_ITEMS
     ]  # fmt: skip
     return tuple(fields)
+
+
+def _latest_score_description(scale: Instrument) -> str:
+    if scale.risk_levels:  # a category, not a sum: say what each level is
+        levels = ", ".join(f"{band.lower} {band.label}" for band in scale.bands)
+        return f"Risk level of the latest {scale.short_name} ({scale.name}): {levels}."
+    return f"Total of the latest {scale.short_name} ({scale.name})."
 
 
 @cache

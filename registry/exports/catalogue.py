@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 
-CATALOGUE_VERSION = "2026-11"
+CATALOGUE_VERSION = "2026-12"  # 2026-12: participants.outcomes (issue #19)
 
 # Column kinds, as the data dictionary and the Parquet schema name them.
 TEXT = "text"
@@ -150,6 +150,41 @@ TABLES: tuple[Table, ...] = (
                     "empty, no_further_contact, or no_further_data (nothing collected after)",
                 ),
                 _column("withdrawn_on", DATE, "When the withdrawal took effect, generalised"),
+            ),
+            _variable(
+                _P,
+                "outcomes",
+                "TRD: response and remission over time, by the registry's versioned definitions",
+                _column(
+                    "outcome_scale",
+                    TEXT,
+                    "The scale compared: the first of MADRS, HAMD17, QIDS_SR16, PHQ9 with a "
+                    "baseline and a later assessment; empty if none has",
+                ),
+                _column(
+                    "outcome_baseline_total",
+                    INTEGER,
+                    "Baseline: its first total on or after the current episode's start",
+                ),
+                _column("outcome_baseline_on", DATE, "When the baseline was taken, generalised"),
+                _column("outcome_latest_total", INTEGER, "Its latest total after the baseline"),
+                _column("outcome_latest_on", DATE, "When the latest was taken, generalised"),
+                _column(
+                    "response",
+                    BOOLEAN,
+                    "Latest total at least 50% below baseline; empty if it cannot be known",
+                ),
+                _column(
+                    "remission",
+                    BOOLEAN,
+                    "Latest total within the scale's remission threshold (MADRS <= 10, "
+                    "HAMD17 <= 7, QIDS_SR16 <= 5, PHQ9 < 5); empty if it cannot be known",
+                ),
+                _column(
+                    "outcome_definitions",
+                    TEXT,
+                    "Version of the definitions used; empty for EP (none derived)",
+                ),
             ),
         ),
     ),

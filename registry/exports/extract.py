@@ -217,6 +217,14 @@ PARTICIPANT_FIELDS = (
     "enrolled_on",
     "withdrawal_level",
     "withdrawn_on",
+    "outcome_scale",
+    "outcome_baseline_total",
+    "outcome_baseline_on",
+    "outcome_latest_total",
+    "outcome_latest_on",
+    "response",
+    "remission",
+    "outcome_definitions",
 )
 
 
@@ -243,6 +251,14 @@ def _participant(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]
         date(row.enrolled_on, offset),
         row.withdrawal_level,
         date(row.withdrawn_at, offset),
+        row.outcome_scale,
+        row.outcome_baseline_total,
+        date(row.outcome_baseline_on, offset),
+        row.outcome_latest_total,
+        date(row.outcome_latest_on, offset),
+        row.response,
+        row.remission,
+        row.outcome_definitions,
     )
 
 

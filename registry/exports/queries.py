@@ -54,6 +54,7 @@ from registry.exports.models import (
     DataExport,
     GrantResearcher,
 )
+from registry.facts.outcomes import OUTCOME_COLUMNS
 from registry.participants.models import (
     FULL,
     NO_FURTHER_DATA,
@@ -342,14 +343,16 @@ class OutputOrder:
     ) -> Iterator[Sequence[Any]]:
         """Per participant, in order: position, the exportable columns (never a sealed
         one), current consent answers, and the latest signing's form version and date
-        within the W2 cut-off (nulls unless ``with_records``)."""
+        within the W2 cut-off (nulls unless ``with_records``), then the derived outcome
+        (response and remission; TRD)."""
         facts = ParticipantFacts.__table__.c
         consent = [facts[f"consent_{item}"].label(f"consent_{item}") for item in CONSENT_ITEMS]
+        outcome = [facts[name].label(name) for name in OUTCOME_COLUMNS]
         signing: list[Any] = [null().label("form_version"), null().label("signed_on")]
         if with_records:
             signing = [ConsentForm.version.label("form_version"), ConsentRecord.signed_on]
         statement = (
-            select(self.position, *_PARTICIPANT_COLUMNS, *consent, *signing)
+            select(self.position, *_PARTICIPANT_COLUMNS, *consent, *signing, *outcome)
             .select_from(self.table)
             .join(Participant, Participant.id == self.table.c.pk)
             .join(ParticipantFacts, ParticipantFacts.participant_pk == Participant.id)
@@ -376,9 +379,12 @@ class OutputOrder:
     def assessments(self, grant: DataAccessGrant, *, with_items: bool) -> Iterator[Sequence[Any]]:
         """Per assessment within the W2 cut-off, in order, oldest first: position and its
         columns. Item scores (when asked for) come as compact JSON text, ``[1,2,0]``, as
-        the database holds them, not decoded and encoded again."""
+        the database holds them, not decoded and encoded again. A total recorded alone is
+        stored as JSON null, whose text is ``null``: empty, as the catalogue says."""
         items = (
-            func.replace(cast(Assessment.items, Text), " ", "") if with_items else null().cast(Text)
+            func.nullif(func.replace(cast(Assessment.items, Text), " ", ""), "null")
+            if with_items
+            else null().cast(Text)
         )
         statement = select(
             self.position,

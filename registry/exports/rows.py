@@ -55,6 +55,8 @@ _SHOWN_BY: dict[str, tuple[frozenset[str], ...]] = {
             {"treatment_trials.adequate_dose", "treatment_trials.weeks", "treatment_trials.outcome"}
         ),
     ),
+    "response": (frozenset({"participants.outcomes"}),),
+    "remission": (frozenset({"participants.outcomes"}),),
     "months_since_onset": (frozenset({"participants.psychosis_onset"}),),
     "episode_months": (frozenset({"participants.episode_start"}),),
 }

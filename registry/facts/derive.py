@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.outcomes import Rating
 from registry.assessments.treatment import current_definition, failed_adequate_trials
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
+from registry.facts.outcomes import latest_totals, outcome_columns, ratings_of
 from registry.participants.models import (
     SEALED_COLUMNS,
     STATUS_ACTIVE,
@@ -39,6 +41,11 @@ SCORE_COLUMNS = {
     "PANSS": "score_panss",
     "BPRS": "score_bprs",
     "CGI_S": "score_cgi_s",
+    "SOFAS": "score_sofas",
+    "PSP": "score_psp",
+    "CGI_I": "score_cgi_i",
+    "CDSS": "score_cdss",
+    "CSSRS_SCREEN": "score_cssrs_screen",
 }
 _COPIED = (
     "cohort",
@@ -63,14 +70,17 @@ def facts_values(
     consent: Mapping[str, bool],
     latest_scores: Mapping[str, int],
     failed_adequate_trials: int,
+    ratings: Sequence[Rating] = (),
 ) -> dict[str, Any]:
-    """The facts row for a participant given as a mapping of their column values."""
+    """The facts row for a participant given as a mapping of their column values;
+    ``ratings``, their assessments oldest first, give response and remission."""
     year, month = participant.get("birth_year"), participant.get("birth_month")
     values: dict[str, Any] = {name: participant.get(name) for name in _COPIED}
     values["participant_pk"] = participant["id"]
     values["birth_month_start"] = dt.date(year, month, 1) if year and month else None
     for code, column in SCORE_COLUMNS.items():
         values[column] = latest_scores.get(code)
+    values.update(outcome_columns(participant, ratings))
     values["failed_adequate_trials"] = failed_adequate_trials
     values["failed_trials_definition"] = current_definition().name
     for item in CONSENT_ITEMS:
@@ -102,10 +112,6 @@ def current_consents(participant_pks: Sequence[int]) -> dict[int, dict[str, bool
     return consents
 
 
-def latest_scores(participant_pk: int) -> dict[str, Assessment]:
-    return latest_scores_of([participant_pk])[participant_pk]
-
-
 def latest_scores_of(participant_pks: Sequence[int]) -> dict[int, dict[str, Assessment]]:
     """Each participant's most recent assessment per instrument, by administered_on (then
     by entry order), for a page of participants in one query."""
@@ -124,13 +130,13 @@ def latest_scores_of(participant_pks: Sequence[int]) -> dict[int, dict[str, Asse
 def refresh_facts(participant: Participant) -> ParticipantFacts:
     """Recompute the participant's facts row from their records, in this transaction."""
     db = session()
+    ratings = ratings_of([participant.id])[participant.id]
     values = facts_values(
         {column.key: getattr(participant, column.key) for column in Participant.__table__.c},
         consent=current_consent(participant.id),
-        latest_scores={
-            code: assessment.total for code, assessment in latest_scores(participant.id).items()
-        },
+        latest_scores=latest_totals(ratings),
         failed_adequate_trials=failed_adequate_trials(participant.id),
+        ratings=ratings,
     )
     facts = db.get(ParticipantFacts, participant.id)
     if facts is None:
@@ -178,13 +184,7 @@ def _refresh_chunk(pks: list[int]) -> None:
     ):
         consent[pk][item] = granted
 
-    scores: dict[int, dict[str, int]] = defaultdict(dict)
-    for pk, code, total in db.execute(
-        select(Assessment.participant_pk, Assessment.instrument, Assessment.total)
-        .where(Assessment.participant_pk.in_(pks))
-        .order_by(Assessment.administered_on, Assessment.id)
-    ):
-        scores[pk][code] = total
+    ratings = ratings_of(pks)
 
     definition = current_definition()
     failed: Counter[int] = Counter()
@@ -205,8 +205,9 @@ def _refresh_chunk(pks: list[int]) -> None:
             facts_values(
                 participant,
                 consent=consent[participant["id"]],
-                latest_scores=scores[participant["id"]],
+                latest_scores=latest_totals(ratings[participant["id"]]),
                 failed_adequate_trials=failed[participant["id"]],
+                ratings=ratings[participant["id"]],
             )
             for participant in participants
         ]

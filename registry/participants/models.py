@@ -188,6 +188,30 @@ class ParticipantFacts(Base):
     score_panss: Mapped[int | None]
     score_bprs: Mapped[int | None]
     score_cgi_s: Mapped[int | None]
+    score_sofas: Mapped[int | None]
+    score_psp: Mapped[int | None]
+    score_cgi_i: Mapped[int | None]
+    score_cdss: Mapped[int | None]
+    score_cssrs_screen: Mapped[int | None] = mapped_column(
+        comment="risk level of the latest C-SSRS screen: 0 none, 1 low, 2 moderate, 3 high"
+    )
+
+    # Response and remission over time (TRD), by the definitions in outcomes.toml: the
+    # scale used, its baseline and latest assessment. Null where not derivable.
+    outcome_scale: Mapped[str | None] = mapped_column(String(12))
+    outcome_baseline_total: Mapped[int | None]
+    outcome_baseline_on: Mapped[dt.date | None]
+    outcome_latest_total: Mapped[int | None]
+    outcome_latest_on: Mapped[dt.date | None]
+    response: Mapped[bool | None] = mapped_column(
+        Boolean, comment="latest total at least 50% below baseline"
+    )
+    remission: Mapped[bool | None] = mapped_column(
+        Boolean, comment="latest total within the scale's remission threshold"
+    )
+    outcome_definitions: Mapped[str | None] = mapped_column(
+        String(16), comment="outcomes.toml version; null where none is derived (EP)"
+    )
 
     failed_adequate_trials: Mapped[int] = mapped_column(default=0)
     failed_trials_definition: Mapped[str | None] = mapped_column(

@@ -110,6 +110,11 @@ def test_instrument_codes_are_in_registry_order() -> None:
         "PANSS",
         "BPRS",
         "CGI_S",
+        "SOFAS",
+        "PSP",
+        "CGI_I",
+        "CDSS",
+        "CSSRS_SCREEN",
     )
 
 
@@ -135,7 +140,8 @@ def test_instrument_unknown_code_lists_the_choices_without_echoing(code: object)
         instrument(code)  # type: ignore[arg-type]
 
     assert messages(error, "instrument") == [
-        "Choose one of PHQ9, GAD7, MADRS, HAMD17, QIDS_SR16, PANSS, BPRS, CGI_S."
+        "Choose one of PHQ9, GAD7, MADRS, HAMD17, QIDS_SR16, PANSS, BPRS, CGI_S, SOFAS, PSP, "
+        "CGI_I, CDSS, CSSRS_SCREEN."
     ]
 
 

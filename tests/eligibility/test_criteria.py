@@ -195,7 +195,9 @@ def test_the_catalogue_takes_values_and_ranges_from_the_reference_data() -> None
     assert fields["latest_score.CGI_S"]["range"] == {"min": 1, "max": 7}
     assert fields["consent.commercial_partners"]["operators"] == ["=", "!="]
     assert "startswith" in fields["diagnosis_icd10"]["operators"]
-    assert sum(name.startswith("latest_score.") for name in fields) == 8
+    assert fields["latest_score.SOFAS"]["range"] == {"min": 1, "max": 100}
+    assert fields["response"]["operators"] == ["=", "!="]
+    assert sum(name.startswith("latest_score.") for name in fields) == 13
 
 
 def test_normalised_is_the_same_for_the_same_meaning() -> None:

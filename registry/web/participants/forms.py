@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from wtforms import Field
 
-from registry.assessments.instruments import Instrument
+from registry.assessments.instruments import Instrument, Item
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
 from registry.input_rules import CodedMessage
@@ -357,11 +357,15 @@ class AssessmentForm(RegistryForm):
                 },
             },
         }
+        if not scale.items_storable:  # its licence allows the total alone to be stored
+            members["total"] = text_field("Total")
+            members["WHEN_MISSING"] = {**AssessmentForm.WHEN_MISSING, "total": "Enter the total."}
+            return type(f"{scale.code}AssessmentForm", (AssessmentForm,), members)
         for number, item in enumerate(scale.items, 1):
             label = f"{number}. {item.label}"
             scores = range(item.min, item.max + 1)
             members[item_field(number)] = (
-                radios(label, {str(score): str(score) for score in scores})
+                radios(label, {str(score): _answer(item, score) for score in scores})
                 if len(scores) <= MOST_RADIOS
                 else text_field(label)
             )
@@ -387,6 +391,11 @@ class AssessmentForm(RegistryForm):
 
     def assessment(self) -> dict[str, Any]:
         """The API's assessment body for what was entered."""
+        if not self.instrument.items_storable:
+            # The total is sent even when blank, so the rulebook names it as missing.
+            return without_blanks(
+                {"instrument": self.instrument.code, "administered_on": self.administered_on.data}
+            ) | {"total": whole_number(self["total"].data)}
         ratings = [
             whole_number(self[item_field(number)].data)
             for number in range(1, len(self.instrument.items) + 1)
@@ -394,6 +403,14 @@ class AssessmentForm(RegistryForm):
         return without_blanks(
             {"instrument": self.instrument.code, "administered_on": self.administered_on.data}
         ) | {"items": ratings}
+
+
+def _answer(item: Item, score: int) -> str:
+    """A rating as the page offers it: in the scale's words where it has them."""
+    if not item.answers:
+        return str(score)
+    words = item.answers[score - item.min]
+    return words[:1].upper() + words[1:]
 
 
 def _item_number(message: str) -> int | None:

@@ -320,7 +320,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         form,
         participant=participant,
         scale=scale,
-        item_fields=[item_field(number) for number in range(1, len(scale.items) + 1)],
+        item_fields=[item_field(n) for n in range(1, len(scale.items) + 1) if scale.items_storable],
     )
 
 
