@@ -39,8 +39,10 @@ def scale_for(questionnaire: str) -> Instrument | None:
 
 
 def questionnaire(scale: Instrument, url: str) -> dict[str, Any]:
-    """The scale's R4 Questionnaire, with ``url`` as its canonical URL."""
-    return {
+    """The scale's R4 Questionnaire, with ``url`` as its canonical URL. A scale whose
+    licence lets only its total be stored (PSP) has no items: FHIR JSON allows no empty
+    array, so the resource then has no ``item`` at all."""
+    resource: dict[str, Any] = {
         "resourceType": "Questionnaire",
         "id": questionnaire_id(scale.code),
         "url": url,
@@ -51,17 +53,20 @@ def questionnaire(scale: Instrument, url: str) -> dict[str, Any]:
         "subjectType": ["Patient"],
         "description": f"Source: {' '.join(scale.source.split())}",
         "copyright": LABELS_ONLY,
-        "item": [
-            {
-                "linkId": str(number),
-                "text": item.label,
-                "type": "integer",
-                "required": True,
-                "extension": [
-                    {"url": MIN_VALUE, "valueInteger": item.min},
-                    {"url": MAX_VALUE, "valueInteger": item.max},
-                ],
-            }
-            for number, item in enumerate(scale.items, start=1)
-        ],
     }
+    items = [
+        {
+            "linkId": str(number),
+            "text": item.label,
+            "type": "integer",
+            "required": True,
+            "extension": [
+                {"url": MIN_VALUE, "valueInteger": item.min},
+                {"url": MAX_VALUE, "valueInteger": item.max},
+            ],
+        }
+        for number, item in enumerate(scale.items, start=1)
+    ]
+    if items:
+        resource["item"] = items
+    return resource

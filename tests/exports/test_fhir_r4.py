@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from registry.assessments.instruments import instrument
+from registry.assessments.instruments import INSTRUMENT_CODES, instrument
+from registry.exports.questionnaires import questionnaire, questionnaire_id
 from tests.exports.conftest import PHQ9_ITEMS, World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,3 +121,26 @@ def test_the_r4_validator_names_the_resource_and_the_error(validator: Path, tmp_
     assert result.returncode == 1
     assert "entry 0 (ResearchSubject/QIDS_SR16)" in result.stderr
     assert "study" in result.stderr and "individual" in result.stderr
+
+
+def test_every_scales_questionnaire_validates_against_r4(validator: Path, tmp_path: Path) -> None:
+    # Every scale the registry scores, including those with no storable items (PSP) and
+    # those whose result is a risk level rather than a sum (C-SSRS screener).
+    base = "https://registry.example/api/v1/fhir/Questionnaire/"
+    entries = [
+        {
+            "fullUrl": base + questionnaire_id(code),
+            "resource": questionnaire(instrument(code), base + questionnaire_id(code)),
+        }
+        for code in INSTRUMENT_CODES
+    ]
+    bundle = tmp_path / "questionnaires.json"
+    bundle.write_text(
+        json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    )
+
+    result = _validate(validator, bundle)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    # FHIR JSON has no empty arrays; the pydantic models do not check that, so this does.
+    assert "[]" not in bundle.read_text()
