@@ -11,7 +11,18 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from registry.cli import audit, consent_forms, db, demo, exports, imports, keys, serve, users
+from registry.cli import (
+    audit,
+    consent_forms,
+    db,
+    demo,
+    exports,
+    facts,
+    imports,
+    keys,
+    serve,
+    users,
+)
 
 
 def _create_app() -> Flask:
@@ -34,6 +45,7 @@ for command in (
     keys.keys_group,
     audit.audit_group,
     demo.demo_group,
+    facts.facts_group,
     imports.import_group,
     exports.export,
     serve.serve,
