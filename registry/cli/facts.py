@@ -34,13 +34,12 @@ def refresh() -> None:
     # Only rows that exist: a fully withdrawn participant has none, and must not get one.
     facts_pk = ParticipantFacts.participant_pk
     pks = list(session().scalars(select(facts_pk).order_by(facts_pk)))
+
+    def step(batch: list[int]) -> None:
+        refresh_facts_for(batch)
+
     with progress_bar(length=len(pks), label="Refreshing facts") as bar:
-        run_in_batches(
-            pks,
-            batch_size=BATCH_SIZE,
-            step=lambda batch: refresh_facts_for(batch),
-            progress=bar.update,
-        )
+        run_in_batches(pks, batch_size=BATCH_SIZE, step=step, progress=bar.update)
     with transaction():
         record_event(
             "facts.refresh",
