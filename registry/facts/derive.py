@@ -10,14 +10,20 @@ records (the demo seed) refresh many rows at once with ``refresh_facts_for``.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from registry.assessments.models import Assessment, TreatmentTrial
-from registry.assessments.treatment import current_definition, failed_adequate_trials
+from registry.assessments.models import Assessment
+from registry.assessments.treatment import (
+    NO_TRIALS,
+    TreatmentFacts,
+    current_definition,
+    treatment_facts,
+    treatment_facts_of,
+)
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
@@ -61,7 +67,7 @@ def facts_values(
     *,
     consent: Mapping[str, bool],
     latest_scores: Mapping[str, int],
-    failed_adequate_trials: int,
+    treatment: TreatmentFacts = NO_TRIALS,
 ) -> dict[str, Any]:
     """The facts row for a participant given as a mapping of their column values."""
     year, month = participant.get("birth_year"), participant.get("birth_month")
@@ -70,8 +76,7 @@ def facts_values(
     values["birth_month_start"] = dt.date(year, month, 1) if year and month else None
     for code, column in SCORE_COLUMNS.items():
         values[column] = latest_scores.get(code)
-    values["failed_adequate_trials"] = failed_adequate_trials
-    values["failed_trials_definition"] = current_definition().name
+    values |= treatment.columns(current_definition())
     for item in CONSENT_ITEMS:
         values[f"consent_{item}"] = bool(consent.get(item, False))
     values["contactable"] = (
@@ -129,7 +134,7 @@ def refresh_facts(participant: Participant) -> ParticipantFacts:
         latest_scores={
             code: assessment.total for code, assessment in latest_scores(participant.id).items()
         },
-        failed_adequate_trials=failed_adequate_trials(participant.id),
+        treatment=treatment_facts(participant),
     )
     facts = db.get(ParticipantFacts, participant.id)
     if facts is None:
@@ -185,19 +190,7 @@ def _refresh_chunk(pks: list[int]) -> None:
     ):
         scores[pk][code] = total
 
-    definition = current_definition()
-    failed: Counter[int] = Counter()
-    for pk, adequate_dose, weeks, outcome in db.execute(
-        select(
-            TreatmentTrial.participant_pk,
-            TreatmentTrial.adequate_dose,
-            TreatmentTrial.weeks,
-            TreatmentTrial.outcome,
-        ).where(TreatmentTrial.participant_pk.in_(pks))
-    ):
-        failed[pk] += definition.counts_as_failed(
-            adequate_dose=adequate_dose, weeks=weeks, outcome=outcome
-        )
+    treatment = treatment_facts_of({p["id"]: p["episode_start"] for p in participants})
 
     _write_facts(
         [
@@ -205,7 +198,7 @@ def _refresh_chunk(pks: list[int]) -> None:
                 participant,
                 consent=consent[participant["id"]],
                 latest_scores=scores[participant["id"]],
-                failed_adequate_trials=failed[participant["id"]],
+                treatment=treatment[participant["id"]],
             )
             for participant in participants
         ]
