@@ -583,7 +583,7 @@ def test_the_treatment_history_is_exported(world: World, file_format: str) -> No
         )
         assert (drug["modality"], drug["dose"], drug["dose_unit"]) == (
             "antidepressant",
-            "225.0",
+            "225",
             "mg",
         )
         assert (drug["ended_on"], drug["adherence"], drug["response_percent"]) == (
