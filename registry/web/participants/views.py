@@ -218,7 +218,6 @@ def show(participant_id: str) -> str:
         trials=list(trials),
         definition=current_definition(),
         staging=treatment_facts(participant).staging,
-        modality_labels=MODALITY_LABELS,
         adherence_labels=ADHERENCE_LABELS,
         not_recovered_labels=NOT_RECOVERED_LABELS,
         consent_items=[(item, CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS],
