@@ -64,9 +64,7 @@ class TreatmentTrialArgs(CommandSchema[RecordTreatmentTrial]):
     adequate_dose = StrictBoolean(required=True)
     weeks = WholeNumber(0, 520, "a number of weeks", required=True)
     outcome = fields.String(required=True, validate=_one_of(trial_outcomes()))
-    modality = fields.String(
-        validate=_one_of(modalities()), metadata={"description": "default antidepressant"}
-    )
+    modality = fields.String(load_default="antidepressant", validate=_one_of(modalities()))
     dose = fields.Float(
         allow_nan=False,
         validate=validate.Range(0, 100_000, min_inclusive=False, error="Give a dose above 0."),
@@ -74,9 +72,7 @@ class TreatmentTrialArgs(CommandSchema[RecordTreatmentTrial]):
     )
     dose_unit = fields.String(validate=_one_of(dose_units()))
     ended_on = Month(metadata={"description": "YYYY-MM; absent while still taken"})
-    adherence = fields.String(
-        validate=_one_of(adherence_levels()), metadata={"description": "default unknown"}
-    )
+    adherence = fields.String(load_default="unknown", validate=_one_of(adherence_levels()))
     response_percent = WholeNumber(
         -100, 100, "a percentage from -100", metadata={"description": "improvement, %"}
     )
