@@ -307,6 +307,14 @@ TRIAL_FIELDS = (
 )
 
 
+def _number(value: float | None) -> float | int | None:
+    """A decimal as the same text from either database: 225, not 225.0 (PostgreSQL's
+    numeric reads back as a float, SQLite's as whatever was stored)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
 def _trial(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]:
     pseudonym, offset = keys[row.position]
     drug = drug_named(row.drug) if row.drug else None
@@ -321,7 +329,7 @@ def _trial(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]:
         drug.drug_class.bnf if drug else None,
         row.drug_list_version,
         row.modality,
-        row.dose,
+        _number(row.dose),
         row.dose_unit,
         date(row.ended_on, offset) if row.ended_on else None,
         row.adherence,

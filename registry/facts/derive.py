@@ -157,7 +157,8 @@ def refresh_facts_for(participant_pks: Collection[int]) -> int:
 
     The same rules as ``refresh_facts``: each item's latest consent event, each
     instrument's latest assessment (by administered_on, then entry order), and the trials
-    that count as failed under the current definition.
+    that count as failed under the current definition (distinct treatments), and the
+    Maudsley Staging Method score (``registry.assessments.treatment``).
     """
     pks = sorted(set(participant_pks))
     for start in range(0, len(pks), _REFRESH_CHUNK):
