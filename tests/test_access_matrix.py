@@ -172,6 +172,10 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         None,
         _signed_in(403, clinician=422),
     ),
+    ("GET", "/api/v1/participants/<participant_id>/treatment-trials"): (
+        None,
+        _signed_in(403, clinician=404),
+    ),
     ("GET", "/api/v1/participants/<participant_id>/timeline"): (None, _signed_in(403, admin=404)),
     # Partners' privacy budgets (#18): admins only; an empty body is a 422.
     ("GET", "/api/v1/privacy/budgets"): (None, _signed_in(403, admin=200)),

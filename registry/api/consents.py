@@ -157,7 +157,8 @@ class TimelineAssessmentSchema(Schema):
 
 
 class TimelineTrialSchema(Schema):
-    drug = fields.String(required=True)
+    modality = fields.String(required=True)
+    drug = fields.String(allow_none=True, metadata={"description": "none for ECT, therapy"})
     started_on = Month(required=True)
     adequate_dose = fields.Boolean(required=True)
     weeks = fields.Integer(required=True)

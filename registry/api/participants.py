@@ -19,16 +19,21 @@ from registry.api.schemas import (
     PageSchema,
     page_body,
 )
-from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.actions import (
+    describe_recorded_trial,
+    describe_trial,
+    record_assessment,
+    record_treatment_trial,
+)
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
-from registry.assessments.models import Assessment
+from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.schemas import (
     AssessmentArgs,
     AssessmentSchema,
+    RecordedTrialSchema,
     TreatmentTrialArgs,
     TreatmentTrialSchema,
 )
-from registry.assessments.treatment import current_definition, failed_adequate_trials
 from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
@@ -225,22 +230,26 @@ def list_assessments(participant_id: str) -> list[Assessment]:
 @blp.route("/participants/<participant_id>/treatment-trials", methods=["POST"])
 @requires(Permission.RECORD_CLINICAL_DATA)
 @blp.arguments(TreatmentTrialArgs)
-@blp.response(201, TreatmentTrialSchema)
+@blp.response(201, RecordedTrialSchema)
 def add_treatment_trial(args: RecordTreatmentTrial, participant_id: str) -> dict[str, Any]:
-    """Record an antidepressant trial (TRD); failed_adequate_trials is recounted."""
+    """Record a treatment trial (TRD): the drug is matched to the coded list (an unknown one
+    is refused with the closest names); failed_adequate_trials (distinct treatments) and the
+    Maudsley Staging Method score are recounted."""
     participant = visible_participant(required_user(), participant_id)
     trial = record_treatment_trial(participant, args, by=acting_as())
-    definition = current_definition()
-    return {
-        "id": trial.id,
-        "drug": trial.drug,
-        "started_on": trial.started_on,
-        "adequate_dose": trial.adequate_dose,
-        "weeks": trial.weeks,
-        "outcome": trial.outcome,
-        "counts_as_failed": definition.counts_as_failed(
-            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
-        ),
-        "failed_adequate_trials": failed_adequate_trials(participant.id),
-        "failed_trials_definition": definition.name,
-    }
+    return describe_recorded_trial(trial, participant)
+
+
+@blp.route("/participants/<participant_id>/treatment-trials", methods=["GET"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.response(200, TreatmentTrialSchema(many=True))
+def list_treatment_trials(participant_id: str) -> list[dict[str, Any]]:
+    """Every treatment trial of one of the clinician's own participants, oldest first; a
+    trial recorded before the coded history lists what it could not recover."""
+    participant = visible_participant(required_user(), participant_id)
+    trials = session().scalars(
+        select(TreatmentTrial)
+        .where(TreatmentTrial.participant_pk == participant.id)
+        .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
+    )
+    return [describe_trial(trial, participant) for trial in trials]

@@ -4,23 +4,25 @@ participant's facts are derived again (``registry.facts``)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
+from typing import Any
 
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
+from registry.assessments.drugs import drug_list, drug_named, find_drug, suggestions
 from registry.assessments.instruments import instrument as find_instrument
 from registry.assessments.instruments import score_items, score_total
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.assessments.treatment import current_definition, failed_adequate_trials
+from registry.assessments.treatment import (
+    current_definition,
+    drug_modalities,
+    treatment_facts,
+)
 from registry.audit.actions import Actor, record_event
 from registry.db import session
 from registry.errors import ValidationFailed
+from registry.input_rules import CodedMessage
 from registry.participants.identity import lock_for_new_data
 from registry.participants.models import Participant
 from registry.signals import records_changed, send_to_all
-
-# Drug names are free text a clinician types; keep them to what a drug name can hold, so
-# the field cannot carry a sentence about the person.
-_DRUG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 ()/+.,-]{1,79}$")
 
 
 def record_assessment(
@@ -72,14 +74,37 @@ def _earliest_assessment(participant: Participant) -> dt.date:
     return dt.date(1900, 1, 1)
 
 
+def _drug_of(command: RecordTreatmentTrial) -> tuple[str | None, str | None]:
+    """The trial's drug (registry name, VTM code) from what was given: a drug modality needs
+    one from the coded list; the others take none. What was typed is never echoed back."""
+    if command.modality not in drug_modalities():
+        if command.drug is not None:
+            raise ValidationFailed({"drug": ["This kind of treatment takes no drug."]})
+        return None, None
+    if command.drug is None:
+        raise ValidationFailed({"drug": [CodedMessage("Give the drug.", "required")]})
+    drug = find_drug(command.drug)
+    if drug is None:
+        close = suggestions(command.drug)
+        hint = (
+            f"Did you mean {' or '.join(close)}?"
+            if close
+            else "Give its generic name, for example sertraline."
+        )
+        message = f"This drug is not on the registry's list. {hint}"
+        raise ValidationFailed({"drug": [CodedMessage(message, "unknown_drug", suggestions=close)]})
+    return drug.name, drug.vtm
+
+
 def record_treatment_trial(
     participant: Participant, command: RecordTreatmentTrial, *, by: Actor
 ) -> TreatmentTrial:
-    """Store one antidepressant trial (TRD); ``failed_adequate_trials`` follows."""
-    drug = " ".join(command.drug.split()).lower()
+    """Store one treatment trial (TRD); ``failed_adequate_trials`` and the Maudsley score
+    follow."""
+    drug, code = _drug_of(command)
     started_on = command.started_on
-    if not _DRUG_NAME.match(drug):
-        raise ValidationFailed({"drug": ["Give the drug's name, for example sertraline."]})
+    if command.ended_on is not None and command.ended_on < started_on:
+        raise ValidationFailed({"ended_on": ["This is before the trial started."]})
     locked = lock_for_new_data(participant)
     if locked.cohort != "TRD":
         raise ValidationFailed(
@@ -89,11 +114,20 @@ def record_treatment_trial(
         raise ValidationFailed({"started_on": ["This is before the current episode started."]})
     trial = TreatmentTrial(
         participant_pk=locked.id,
+        modality=command.modality,
         drug=drug,
+        drug_code=code,
+        drug_list_version=drug_list().version if drug else None,
+        dose=command.dose,
+        dose_unit=command.dose_unit,
         started_on=started_on,
+        ended_on=command.ended_on,
         adequate_dose=command.adequate_dose,
         weeks=command.weeks,
+        adherence=command.adherence,
         outcome=command.outcome,
+        response_percent=command.response_percent,
+        stop_reason=command.stop_reason,
         recorded_by_id=by.user_id,
     )
     db = session()
@@ -107,9 +141,46 @@ def record_treatment_trial(
         target_id=trial.id,
         participant_id=locked.participant_id,
         details={
+            "modality": command.modality,
             "outcome": command.outcome,
-            "failed_adequate_trials": failed_adequate_trials(locked.id),
-            "definition": current_definition().name,
+            "failed_adequate_trials": treatment_facts(locked).failed_adequate_trials,
+            "definition": current_definition().label,
         },
     )
     return trial
+
+
+def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str, Any]:
+    """A trial as the API shows it: its fields, its drug's BNF class and whether it counts
+    as a failed adequate treatment under the current definition."""
+    drug = drug_named(trial.drug) if trial.drug else None
+    return {
+        "id": trial.id,
+        "modality": trial.modality,
+        "drug": trial.drug,
+        "drug_code": trial.drug_code,
+        "drug_class": f"BNF {drug.drug_class.bnf} {drug.drug_class.label}" if drug else None,
+        "dose": trial.dose,
+        "dose_unit": trial.dose_unit,
+        "started_on": trial.started_on,
+        "ended_on": trial.ended_on,
+        "adequate_dose": trial.adequate_dose,
+        "weeks": trial.weeks,
+        "adherence": trial.adherence,
+        "outcome": trial.outcome,
+        "response_percent": trial.response_percent,
+        "stop_reason": trial.stop_reason,
+        "not_recovered": trial.not_recovered,
+        "counts_as_failed": current_definition().counts_as_failed(trial, participant.episode_start),
+    }
+
+
+def describe_recorded_trial(trial: TreatmentTrial, participant: Participant) -> dict[str, Any]:
+    """``describe_trial`` and the participant's counts now."""
+    facts = treatment_facts(participant)
+    return describe_trial(trial, participant) | {
+        "failed_adequate_trials": facts.failed_adequate_trials,
+        "failed_trials_definition": current_definition().label,
+        "maudsley_staging_score": facts.staging.score,
+        "maudsley_staging_note": facts.staging.note,
+    }

@@ -19,8 +19,17 @@ class RecordAssessment:
 
 @dataclass(frozen=True, slots=True)
 class RecordTreatmentTrial:
-    drug: str
     started_on: dt.date
     adequate_dose: bool
     weeks: int
     outcome: str
+    # The body API.md has always shown is the five fields above and `drug`; the rest are
+    # optional, with these defaults (``treatment.toml`` lists the values each takes).
+    drug: str | None = None  # a drug modality needs one: a name, synonym, brand or VTM code
+    modality: str = "antidepressant"
+    dose: float | None = None
+    dose_unit: str | None = None
+    ended_on: dt.date | None = None  # None: still taken
+    adherence: str = "unknown"
+    response_percent: int | None = None
+    stop_reason: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, utcnow
@@ -37,7 +37,8 @@ class Assessment(Base):
 
 
 class TreatmentTrial(Base):
-    """One antidepressant trial in the current episode (TRD)."""
+    """One treatment trial in the current episode (TRD): a drug (antidepressant, augmenting
+    or combined agent) from the coded list, or a non-drug treatment (ECT, rTMS, therapy)."""
 
     __tablename__ = "treatment_trial"
 
@@ -45,15 +46,37 @@ class TreatmentTrial(Base):
     participant_pk: Mapped[int] = mapped_column(
         ForeignKey("participant.id", ondelete="CASCADE"), index=True
     )
-    drug: Mapped[str] = mapped_column(String(80))
+    modality: Mapped[str] = mapped_column(
+        String(24), default="antidepressant", comment="treatment.toml modalities"
+    )
+    drug: Mapped[str | None] = mapped_column(
+        String(80), comment="drugs.toml name; free text on rows from before 0015 it matched none"
+    )
+    drug_code: Mapped[str | None] = mapped_column(
+        String(20), comment="dm+d VTM code; null for non-drug modalities or an unconfirmed code"
+    )
+    drug_list_version: Mapped[str | None] = mapped_column(String(16))
+    dose: Mapped[float | None] = mapped_column(Numeric(10, 3, asdecimal=False))
+    dose_unit: Mapped[str | None] = mapped_column(String(10), comment="mg, microgram, sessions")
     started_on: Mapped[dt.date] = mapped_column(comment="month precision: its first day")
+    ended_on: Mapped[dt.date | None] = mapped_column(comment="month precision; null if ongoing")
     adequate_dose: Mapped[bool] = mapped_column(Boolean)
     weeks: Mapped[int]
+    adherence: Mapped[str] = mapped_column(
+        String(10), default="unknown", comment="adequate, partial, poor or unknown"
+    )
     outcome: Mapped[str] = mapped_column(
         String(20), comment="response, partial_response, non_response or intolerance"
+    )
+    response_percent: Mapped[int | None] = mapped_column(
+        comment="improvement from baseline in %, negative if worse"
+    )
+    stop_reason: Mapped[str | None] = mapped_column(String(20))
+    not_recovered: Mapped[list[str] | None] = mapped_column(
+        JSON, comment="rows from before 0015: the new fields the old record could not give"
     )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
-        return f"<TreatmentTrial {self.started_on} {self.outcome}>"
+        return f"<TreatmentTrial {self.modality} {self.started_on} {self.outcome}>"

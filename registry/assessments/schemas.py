@@ -8,7 +8,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.instruments import INSTRUMENT_CODES
-from registry.assessments.treatment import trial_outcomes
+from registry.assessments.treatment import (
+    adherence_levels,
+    dose_units,
+    modalities,
+    stop_reasons,
+    trial_outcomes,
+)
 from registry.fields import Month, PastDate, StrictBoolean, WholeNumber
 from registry.input_rules import CommandSchema
 
@@ -41,24 +47,74 @@ class AssessmentSchema(Schema):
     band = fields.String(required=True)
 
 
+def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(choices, error="Choose one of: {choices}.")
+
+
 class TreatmentTrialArgs(CommandSchema[RecordTreatmentTrial]):
     command = RecordTreatmentTrial
-    drug = fields.String(required=True, validate=validate.Length(min=2, max=80))
+    drug = fields.String(
+        validate=validate.Length(min=2, max=80),
+        metadata={
+            "description": "generic name, brand name or dm+d VTM code; required for the "
+            "antidepressant, augmentation and combination modalities, absent otherwise"
+        },
+    )
     started_on = Month(required=True)
     adequate_dose = StrictBoolean(required=True)
     weeks = WholeNumber(0, 520, "a number of weeks", required=True)
-    outcome = fields.String(
-        required=True, validate=validate.OneOf(trial_outcomes(), error="Choose one of: {choices}.")
+    outcome = fields.String(required=True, validate=_one_of(trial_outcomes()))
+    modality = fields.String(load_default="antidepressant", validate=_one_of(modalities()))
+    dose = fields.Float(
+        allow_nan=False,
+        validate=validate.Range(0, 100_000, min_inclusive=False, error="Give a dose above 0."),
+        metadata={"description": "daily dose of a drug, or the number of sessions"},
     )
+    dose_unit = fields.String(validate=_one_of(dose_units()))
+    ended_on = Month(metadata={"description": "YYYY-MM; absent while still taken"})
+    adherence = fields.String(load_default="unknown", validate=_one_of(adherence_levels()))
+    response_percent = WholeNumber(
+        -100, 100, "a percentage from -100", metadata={"description": "improvement, %"}
+    )
+    stop_reason = fields.String(validate=_one_of(stop_reasons()))
+
+    @validates_schema
+    def _dose_with_unit(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("dose" in data) != ("dose_unit" in data):
+            field = "dose_unit" if "dose" in data else "dose"
+            raise ValidationError("Give the dose and its unit together.", field)
 
 
 class TreatmentTrialSchema(Schema):
     id = fields.Integer(required=True)
-    drug = fields.String(required=True)
+    modality = fields.String(required=True)
+    drug = fields.String(allow_none=True)
+    drug_code = fields.String(allow_none=True, metadata={"description": "dm+d VTM"})
+    drug_class = fields.String(allow_none=True, metadata={"description": "BNF section"})
+    dose = fields.Float(allow_none=True)
+    dose_unit = fields.String(allow_none=True)
     started_on = Month(required=True)
+    ended_on = Month(allow_none=True)
     adequate_dose = fields.Boolean(required=True)
     weeks = fields.Integer(required=True)
+    adherence = fields.String(required=True)
     outcome = fields.String(required=True)
+    response_percent = fields.Integer(allow_none=True)
+    stop_reason = fields.String(allow_none=True)
+    not_recovered = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "recorded before 0015: the fields the old record lacked"},
+    )
     counts_as_failed = fields.Boolean(required=True)
-    failed_adequate_trials = fields.Integer(required=True, metadata={"description": "now"})
-    failed_trials_definition = fields.String(required=True)
+
+
+class RecordedTrialSchema(TreatmentTrialSchema):
+    failed_adequate_trials = fields.Integer(
+        required=True, metadata={"description": "distinct failed treatments, now"}
+    )
+    failed_trials_definition = fields.String(
+        required=True, metadata={"description": "the definition and its version"}
+    )
+    maudsley_staging_score = fields.Integer(allow_none=True)
+    maudsley_staging_note = fields.String(required=True)

@@ -34,6 +34,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import insert, select
 
+from registry.assessments.drugs import drug_list, drug_named
 from registry.assessments.instruments import Instrument, instrument, score_items
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.treatment import TrialDefinition, current_definition
@@ -128,7 +129,7 @@ ANTIDEPRESSANTS = (
     "venlafaxine",
     "duloxetine",
     "vortioxetine",
-    "bupropion",
+    "trazodone",  # every name on the coded list (drugs.toml), so each gets its code
     "agomelatine",
 )
 # Failed adequate trials per TRD person: most have at least two, as TRD is defined.
@@ -163,6 +164,10 @@ class SyntheticTrial:
     adequate_dose: bool
     weeks: int
     outcome: str
+    # As the seed stores them: what the counting rules read of a trial (treatment.Trial).
+    modality: str = "antidepressant"
+    adherence: str = "adequate"
+    response_percent: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +399,12 @@ class PeopleGenerator:
         return tuple(dated)
 
 
+def _drug_code(name: str) -> str | None:
+    drug = drug_named(name)
+    assert drug is not None, name  # ANTIDEPRESSANTS are names on the list
+    return drug.vtm
+
+
 def synthetic_people(
     count: int, *, seed: int, today: dt.date, settings: Settings, definition: TrialDefinition
 ) -> list[SyntheticPerson]:
@@ -517,7 +528,11 @@ def seed_batch(batch: Sequence[SyntheticPerson], *, by: Actor, report: SeedRepor
     trials = [
         {
             "participant_pk": pk,
+            "modality": trial.modality,
             "drug": trial.drug,
+            "drug_code": _drug_code(trial.drug),
+            "drug_list_version": drug_list().version,
+            "adherence": trial.adherence,
             "started_on": trial.started_on,
             "adequate_dose": trial.adequate_dose,
             "weeks": trial.weeks,

@@ -27,6 +27,7 @@ IMD_DECILES = (1, 10)
 MAX_AGE_YEARS = 130
 MAX_ELAPSED_MONTHS = 1200
 MAX_FAILED_TRIALS = 50
+MAUDSLEY_RANGE = (3, 15)  # the Maudsley Staging Method total
 SITE_CODE_LENGTH = 16
 DIAGNOSIS_LENGTH = 8
 POSTCODE_DISTRICT_LENGTH = 4
@@ -229,10 +230,24 @@ def _fields() -> tuple[Field, ...]:
             "failed_adequate_trials",
             FieldType.INTEGER,
             "failed_adequate_trials",
-            "Antidepressant trials at an adequate dose and duration that failed.",
+            "TRD: distinct treatments (antidepressant, augmentation or combination) that "
+            "failed at an adequate dose, duration and adherence in the current episode, "
+            "under the registry's configured definition (EU-PEARL 2022 by default); a drug "
+            "tried twice counts once.",
             EVERYONE,
             minimum=0,
             maximum=MAX_FAILED_TRIALS,
+        ),
+        Field(
+            "maudsley_staging_score",
+            FieldType.INTEGER,
+            "msm_score",
+            "TRD: Maudsley Staging Method score (3-15: mild 3-6, moderate 7-10, severe "
+            "11-15), staged at the latest depression rating; absent when a part of it is "
+            "not recorded. Psychotic features are not recorded, so severity scores at most 4.",
+            EVERYONE,
+            minimum=MAUDSLEY_RANGE[0],
+            maximum=MAUDSLEY_RANGE[1],
         ),
         Field(
             "months_since_onset",

@@ -221,7 +221,6 @@ def _insert(
                 {"id": pk, **row},
                 consent=items,
                 latest_scores={},
-                failed_adequate_trials=0,
             )
             for pk, row, items in zip(pks, participants, answers, strict=True)
         ],

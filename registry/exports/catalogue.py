@@ -22,6 +22,7 @@ INTEGER = "integer"
 BOOLEAN = "boolean"
 DATE = "date"
 INTEGERS = "integers"
+NUMBER = "number"
 
 KEY_COLUMN = "pseudonym"
 KEY_DESCRIPTION = (
@@ -217,14 +218,57 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         _T,
-        "One row per antidepressant trial (TRD).",
+        "One row per treatment trial in the current episode (TRD): a drug, a drug added to "
+        "another, ECT, rTMS or a psychological therapy.",
         (
-            _variable(_T, "drug", "Drug", _column("drug", TEXT, "Drug name, lower case")),
+            _variable(
+                _T,
+                "drug",
+                "Drug",
+                _column(
+                    "drug",
+                    TEXT,
+                    "Generic name on the registry's drug list (lower case); empty for a "
+                    "non-drug treatment; a trial from before the list keeps its typed name",
+                ),
+            ),
+            _variable(
+                _T,
+                "drug_code",
+                "Drug code and class",
+                _column("drug_code", TEXT, "dm+d virtual therapeutic moiety (VTM) code"),
+                _column("bnf_section", TEXT, "BNF section, e.g. 4.3.3 (SSRIs)"),
+                _column("drug_list_version", TEXT, "Version of the registry's drug list"),
+            ),
+            _variable(
+                _T,
+                "modality",
+                "Kind of treatment",
+                _column(
+                    "modality",
+                    TEXT,
+                    "antidepressant, augmentation, combination, ect, rtms, "
+                    "other_neurostimulation or psychological_therapy",
+                ),
+            ),
+            _variable(
+                _T,
+                "dose",
+                "Dose",
+                _column("dose", NUMBER, "Daily dose of a drug, or the number of sessions"),
+                _column("dose_unit", TEXT, "mg, microgram or sessions"),
+            ),
             _variable(
                 _T,
                 "started_on",
                 "When the trial started",
                 _column("started_on", DATE, "Month precision at source"),
+            ),
+            _variable(
+                _T,
+                "ended_on",
+                "When the trial ended",
+                _column("ended_on", DATE, "Month precision at source; empty if still taken"),
             ),
             _variable(
                 _T,
@@ -235,9 +279,42 @@ TABLES: tuple[Table, ...] = (
             _variable(_T, "weeks", "Duration", _column("weeks", INTEGER, "Weeks")),
             _variable(
                 _T,
+                "adherence",
+                "Adherence",
+                _column("adherence", TEXT, "adequate, partial, poor or unknown"),
+            ),
+            _variable(
+                _T,
                 "outcome",
                 "Outcome",
                 _column("outcome", TEXT, "response, partial_response, non_response or intolerance"),
+            ),
+            _variable(
+                _T,
+                "response_percent",
+                "Improvement",
+                _column("response_percent", INTEGER, "Improvement from baseline, %"),
+            ),
+            _variable(
+                _T,
+                "stop_reason",
+                "Reason for stopping",
+                _column(
+                    "stop_reason",
+                    TEXT,
+                    "not_stopped, ineffective, side_effects, course_completed, "
+                    "patient_choice or other",
+                ),
+            ),
+            _variable(
+                _T,
+                "not_recovered",
+                "What a trial recorded before the coded history lacks",
+                _column(
+                    "not_recovered",
+                    TEXT,
+                    "Fields the old record could not give, space-separated; empty otherwise",
+                ),
             ),
         ),
     ),

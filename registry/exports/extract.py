@@ -33,6 +33,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from registry.assessments.drugs import drug_named
 from registry.consents.items import CONSENT_ITEMS
 from registry.csv_cells import RULE as CSV_TEXT_RULE
 from registry.csv_cells import defuse_at, defused
@@ -42,6 +43,7 @@ from registry.exports.catalogue import (
     DATE,
     INTEGER,
     INTEGERS,
+    NUMBER,
     TABLES,
     TEXT,
     ExportColumn,
@@ -152,6 +154,7 @@ class ParquetTable:
             BOOLEAN: pa.bool_(),
             INTEGER: pa.int64(),
             INTEGERS: pa.list_(pa.int64()),
+            NUMBER: pa.float64(),
             DATE: pa.date32() if shifted else pa.string(),
         }
         self._pa = pa
@@ -299,11 +302,38 @@ def _assessment(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]:
     )
 
 
-TRIAL_FIELDS = ("pseudonym", "drug", "started_on", "adequate_dose", "weeks", "outcome")
+TRIAL_FIELDS = (
+    "pseudonym",
+    "drug",
+    "started_on",
+    "adequate_dose",
+    "weeks",
+    "outcome",
+    "drug_code",
+    "bnf_section",
+    "drug_list_version",
+    "modality",
+    "dose",
+    "dose_unit",
+    "ended_on",
+    "adherence",
+    "response_percent",
+    "stop_reason",
+    "not_recovered",
+)
+
+
+def _number(value: float | None) -> float | int | None:
+    """A decimal as the same text from either database: 225, not 225.0 (PostgreSQL's
+    numeric reads back as a float, SQLite's as whatever was stored)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _trial(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]:
     pseudonym, offset = keys[row.position]
+    drug = drug_named(row.drug) if row.drug else None
     return (
         pseudonym,
         row.drug,
@@ -311,6 +341,17 @@ def _trial(row: Any, keys: Sequence[Key], date: DateOf) -> tuple[Any, ...]:
         row.adequate_dose,
         row.weeks,
         row.outcome,
+        row.drug_code,
+        drug.drug_class.bnf if drug else None,
+        row.drug_list_version,
+        row.modality,
+        _number(row.dose),
+        row.dose_unit,
+        date(row.ended_on, offset) if row.ended_on else None,
+        row.adherence,
+        row.response_percent,
+        row.stop_reason,
+        " ".join(row.not_recovered) if row.not_recovered else None,
     )
 
 
@@ -467,6 +508,7 @@ def _kind_label(kind: str, shifted: bool, suffix: str) -> str:
         BOOLEAN: "true/false",
         INTEGER: "integer",
         INTEGERS: "list of integers (JSON in CSV)",
+        NUMBER: "number",
     }.get(kind, CSV_TEXT_LABEL if suffix == ".csv" else "text")
 
 

@@ -410,6 +410,16 @@ class OutputOrder:
             TreatmentTrial.adequate_dose,
             TreatmentTrial.weeks,
             TreatmentTrial.outcome,
+            TreatmentTrial.drug_code,
+            TreatmentTrial.drug_list_version,
+            TreatmentTrial.modality,
+            TreatmentTrial.dose,
+            TreatmentTrial.dose_unit,
+            TreatmentTrial.ended_on,
+            TreatmentTrial.adherence,
+            TreatmentTrial.response_percent,
+            TreatmentTrial.stop_reason,
+            TreatmentTrial.not_recovered,
         ).select_from(TreatmentTrial)
         return self._stream(
             self._held(grant, statement, TreatmentTrial.participant_pk)

@@ -35,6 +35,21 @@ GRANT_REQUIRED = (
 )
 WITHHELD = "This grant's variables do not show this, so rows cannot be chosen by it."
 
+# What the count reads: distinct treatments (drug, modality) that failed, by dose, duration,
+# adherence and outcome or improvement, started in the current episode.
+_FAILED_TRIALS_SHOWN_BY = frozenset(
+    {
+        "treatment_trials.drug",
+        "treatment_trials.modality",
+        "treatment_trials.started_on",
+        "treatment_trials.adequate_dose",
+        "treatment_trials.weeks",
+        "treatment_trials.adherence",
+        "treatment_trials.outcome",
+        "treatment_trials.response_percent",
+        "participants.episode_start",
+    }
+)
 # Eligibility fields, and the approved variables that already show each one's value (any
 # one set of them will do). Absent: never shown by any grant (site, postcode district, the
 # exact enrolment date), so never selectable.
@@ -50,10 +65,10 @@ _SHOWN_BY: dict[str, tuple[frozenset[str], ...]] = {
     ),
     "imd_decile": (frozenset({"participants.imd"}),),
     "diagnosis_icd10": (frozenset({"participants.diagnosis"}),),
-    "failed_adequate_trials": (
-        frozenset(
-            {"treatment_trials.adequate_dose", "treatment_trials.weeks", "treatment_trials.outcome"}
-        ),
+    "failed_adequate_trials": (_FAILED_TRIALS_SHOWN_BY,),
+    "maudsley_staging_score": (
+        _FAILED_TRIALS_SHOWN_BY
+        | {"assessments.instrument", "assessments.administered_on", "assessments.total"},
     ),
     "response": (frozenset({"participants.outcomes"}),),
     "remission": (frozenset({"participants.outcomes"}),),

@@ -15,6 +15,7 @@ from registry.exports.catalogue import (
     INTEGER,
     KEY_COLUMN,
     KEY_DESCRIPTION,
+    NUMBER,
     TABLES,
     VARIABLES,
     ExportColumn,
@@ -234,6 +235,8 @@ def _row_field(column: ExportColumn) -> fields.Field[Any]:
         return fields.Boolean(allow_none=True, metadata=metadata)
     if column.kind == INTEGER:
         return fields.Integer(allow_none=True, metadata=metadata)
+    if column.kind == NUMBER:
+        return fields.Float(allow_none=True, metadata=metadata)
     return fields.String(allow_none=True, metadata=metadata)
 
 

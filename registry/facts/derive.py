@@ -10,15 +10,21 @@ records (the demo seed) refresh many rows at once with ``refresh_facts_for``.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.models import Assessment
 from registry.assessments.outcomes import Rating
-from registry.assessments.treatment import current_definition, failed_adequate_trials
+from registry.assessments.treatment import (
+    NO_TRIALS,
+    TreatmentFacts,
+    current_definition,
+    treatment_facts,
+    treatment_facts_of,
+)
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
@@ -69,7 +75,7 @@ def facts_values(
     *,
     consent: Mapping[str, bool],
     latest_scores: Mapping[str, int],
-    failed_adequate_trials: int,
+    treatment: TreatmentFacts = NO_TRIALS,
     ratings: Sequence[Rating] = (),
 ) -> dict[str, Any]:
     """The facts row for a participant given as a mapping of their column values;
@@ -81,8 +87,7 @@ def facts_values(
     for code, column in SCORE_COLUMNS.items():
         values[column] = latest_scores.get(code)
     values.update(outcome_columns(participant, ratings))
-    values["failed_adequate_trials"] = failed_adequate_trials
-    values["failed_trials_definition"] = current_definition().name
+    values |= treatment.columns(current_definition())
     for item in CONSENT_ITEMS:
         values[f"consent_{item}"] = bool(consent.get(item, False))
     values["contactable"] = (
@@ -135,7 +140,7 @@ def refresh_facts(participant: Participant) -> ParticipantFacts:
         {column.key: getattr(participant, column.key) for column in Participant.__table__.c},
         consent=current_consent(participant.id),
         latest_scores=latest_totals(ratings),
-        failed_adequate_trials=failed_adequate_trials(participant.id),
+        treatment=treatment_facts(participant),
         ratings=ratings,
     )
     facts = db.get(ParticipantFacts, participant.id)
@@ -159,7 +164,8 @@ def refresh_facts_for(participant_pks: Collection[int]) -> int:
 
     The same rules as ``refresh_facts``: each item's latest consent event, each
     instrument's latest assessment (by administered_on, then entry order), and the trials
-    that count as failed under the current definition.
+    that count as failed under the current definition (distinct treatments), and the
+    Maudsley Staging Method score (``registry.assessments.treatment``).
     """
     pks = sorted(set(participant_pks))
     for start in range(0, len(pks), _REFRESH_CHUNK):
@@ -186,19 +192,7 @@ def _refresh_chunk(pks: list[int]) -> None:
 
     ratings = ratings_of(pks)
 
-    definition = current_definition()
-    failed: Counter[int] = Counter()
-    for pk, adequate_dose, weeks, outcome in db.execute(
-        select(
-            TreatmentTrial.participant_pk,
-            TreatmentTrial.adequate_dose,
-            TreatmentTrial.weeks,
-            TreatmentTrial.outcome,
-        ).where(TreatmentTrial.participant_pk.in_(pks))
-    ):
-        failed[pk] += definition.counts_as_failed(
-            adequate_dose=adequate_dose, weeks=weeks, outcome=outcome
-        )
+    treatment = treatment_facts_of({p["id"]: p["episode_start"] for p in participants})
 
     _write_facts(
         [
@@ -206,7 +200,7 @@ def _refresh_chunk(pks: list[int]) -> None:
                 participant,
                 consent=consent[participant["id"]],
                 latest_scores=latest_totals(ratings[participant["id"]]),
-                failed_adequate_trials=failed[participant["id"]],
+                treatment=treatment[participant["id"]],
                 ratings=ratings[participant["id"]],
             )
             for participant in participants

@@ -74,7 +74,7 @@ def enrolment_view(
     view = _view(
         participant,
         site=session().get(Site, participant.site_id),
-        failed_trials=(0, current_definition().name),  # as the facts row written says
+        failed_trials=(0, current_definition().label),  # as the facts row written says
         latest={},
         consent=dict(consent),
         consent_form_version=consent_form_version,

@@ -215,7 +215,11 @@ class ParticipantFacts(Base):
 
     failed_adequate_trials: Mapped[int] = mapped_column(default=0)
     failed_trials_definition: Mapped[str | None] = mapped_column(
-        String(32), comment="which definition counted them, e.g. eu-pearl-2022"
+        String(32), comment="which definition counted them, e.g. eu-pearl-2022@2"
+    )
+    msm_score: Mapped[int | None] = mapped_column(comment="Maudsley Staging Method, 3-15")
+    msm_note: Mapped[str | None] = mapped_column(
+        String(300), comment="why no score, or what the score assumed"
     )
 
     # Current consent per item: the latest event for it.

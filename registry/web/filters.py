@@ -19,6 +19,7 @@ from registry.participants.reference import reference
 from registry.web.labels import (
     CONSULTEE_LABELS,
     LEVELS,
+    MODALITY_LABELS,
     OUTCOME_LABELS,
     REASONS,
     REQUESTERS,
@@ -65,6 +66,7 @@ def page_globals() -> dict[str, Any]:
         "requesters": REQUESTERS,
         "consultee_labels": CONSULTEE_LABELS,
         "outcome_labels": OUTCOME_LABELS,
+        "modality_labels": MODALITY_LABELS,
         "item_text": CONSENT_ITEM_TEXT,
         "reference": reference(),
         "permissions": Permission,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.assessments.treatment import trial_outcomes
+from registry.assessments.treatment import (
+    adherence_levels,
+    dose_units,
+    modalities,
+    stop_reasons,
+    trial_outcomes,
+)
 from registry.consents.models import CONSULTEE_TYPES, REQUESTED_BY, WITHDRAWAL_REASONS
 from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
@@ -66,3 +72,41 @@ OUTCOME_LABELS = {
     "intolerance": "Stopped because of side effects",
 }
 OUTCOME_CHOICES = {outcome: OUTCOME_LABELS.get(outcome, outcome) for outcome in trial_outcomes()}
+MODALITY_LABELS = {
+    "antidepressant": "An antidepressant on its own",
+    "augmentation": "Augmentation (a non-antidepressant added, e.g. lithium)",
+    "combination": "Combination (a second antidepressant added)",
+    "ect": "Electroconvulsive therapy (ECT)",
+    "rtms": "Repetitive transcranial magnetic stimulation (rTMS)",
+    "other_neurostimulation": "Other neurostimulation",
+    "psychological_therapy": "Psychological therapy",
+}
+MODALITY_CHOICES = {kind: MODALITY_LABELS.get(kind, kind) for kind in modalities()}
+ADHERENCE_LABELS = {
+    "adequate": "Adequate (took it as prescribed)",
+    "partial": "Partial",
+    "poor": "Poor",
+    "unknown": "Not known",
+}
+ADHERENCE_CHOICES = {level: ADHERENCE_LABELS.get(level, level) for level in adherence_levels()}
+STOP_REASON_LABELS = {
+    "not_stopped": "Not stopped",
+    "ineffective": "It did not work well enough",
+    "side_effects": "Side effects",
+    "course_completed": "The course was completed",
+    "patient_choice": "Their choice",
+    "other": "Another reason",
+}
+STOP_REASON_CHOICES = {reason: STOP_REASON_LABELS.get(reason, reason) for reason in stop_reasons()}
+DOSE_UNIT_LABELS = {"mg": "mg a day", "microgram": "micrograms a day", "sessions": "sessions"}
+DOSE_UNIT_CHOICES = {unit: DOSE_UNIT_LABELS.get(unit, unit) for unit in dose_units()}
+# What a trial from before the coded history could not recover, in words.
+NOT_RECOVERED_LABELS = {
+    "drug_code": "drug code",
+    "modality": "kind of treatment",
+    "dose": "dose",
+    "ended_on": "end",
+    "adherence": "adherence",
+    "response_percent": "improvement",
+    "stop_reason": "reason for stopping",
+}

@@ -86,7 +86,11 @@ from sqlalchemy.pool import NullPool
 
 from registry import create_app
 from registry.assessments.instruments import instrument, score_items
-from registry.assessments.treatment import TrialDefinition, current_definition
+from registry.assessments.treatment import (
+    Staging,
+    TreatmentFacts,
+    current_definition,
+)
 from registry.audit.actions import Actor
 from registry.auth.actions import create_user, issue_token, revoke_token
 from registry.auth.models import Site, User
@@ -407,7 +411,11 @@ def _load_chunk(first_pk: int, size: int, seed: int) -> int:
                 row,
                 consent=enrolment.consent.items.by_item(),
                 latest_scores=latest_totals(person),
-                failed_adequate_trials=failed_trials(person, definition),
+                treatment=TreatmentFacts(
+                    definition.failed_treatments(person.trials, row["episode_start"]),
+                    # Not staged: the bench's queries never select on the Maudsley score.
+                    Staging(None, "Not staged by the bench."),
+                ),
             )
         )
     raw = engine.raw_connection()
@@ -463,15 +471,6 @@ def latest_totals(person: SyntheticPerson) -> dict[str, int]:
     by_date = sorted(person.assessments, key=lambda assessment: assessment.administered_on)
     latest = {assessment.instrument: assessment for assessment in by_date}
     return {code: score_items(instrument(code), a.items).total for code, a in latest.items()}
-
-
-def failed_trials(person: SyntheticPerson, definition: TrialDefinition) -> int:
-    return sum(
-        definition.counts_as_failed(
-            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
-        )
-        for trial in person.trials
-    )
 
 
 def _settle(url: str) -> None:

@@ -419,7 +419,7 @@ def test_treatment_trial_is_recorded_and_counted(
     )
     assert recorded["counts_as_failed"] is True
     assert recorded["failed_adequate_trials"] == 1
-    assert recorded["failed_trials_definition"] == "eu-pearl-2022"
+    assert recorded["failed_trials_definition"] == "eu-pearl-2022@2"
 
 
 def test_treatment_trial_for_an_ep_participant_is_refused(

@@ -116,6 +116,8 @@ def field_value(row: Row, name: str, today: dt.date) -> Any:
         return row["score_" + name.removeprefix("latest_score.").lower()]
     if name.startswith("consent."):
         return row["consent_" + name.removeprefix("consent.")]
+    if name == "maudsley_staging_score":
+        return row["msm_score"]
     return row[name]
 
 

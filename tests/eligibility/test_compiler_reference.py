@@ -133,6 +133,8 @@ CASES: dict[str, dict[str, Any]] = {
     "remission = false": only(clause("remission", "=", False)),
     "failed trials =": only(clause("failed_adequate_trials", "=", 0)),
     "failed trials !=": only(clause("failed_adequate_trials", "!=", 2)),
+    "maudsley between": only(clause("maudsley_staging_score", "between", [7, 10])),
+    "maudsley exists": only(clause("maudsley_staging_score", "exists")),
     "months_since_onset <": only(clause("months_since_onset", "<", 12)),
     "months_since_onset = ": only(clause("months_since_onset", "=", 6)),
     "months_since_onset != (TRD unknown)": only(clause("months_since_onset", "!=", 6)),

@@ -532,3 +532,75 @@ def test_progress_counts_up_to_the_total_it_announced(world: World, tmp_path: Pa
 
     assert totals == [3 * 3]  # participants and consent, assessments, trials: three reads
     assert sum(steps) == totals[0]
+
+
+# -- the treatment history (issue #19) --------------------------------------------------------
+
+TRIAL_HISTORY = [
+    "treatment_trials.drug",
+    "treatment_trials.drug_code",
+    "treatment_trials.modality",
+    "treatment_trials.dose",
+    "treatment_trials.started_on",
+    "treatment_trials.ended_on",
+    "treatment_trials.adherence",
+    "treatment_trials.outcome",
+    "treatment_trials.response_percent",
+    "treatment_trials.stop_reason",
+    "treatment_trials.not_recovered",
+]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_the_treatment_history_is_exported(world: World, file_format: str) -> None:
+    participant_id = world.enrol()
+    world.trial(
+        participant_id,
+        drug="Efexor",
+        dose=225,
+        dose_unit="mg",
+        ended_on="2025-10",
+        adherence="adequate",
+        response_percent=10,
+        stop_reason="ineffective",
+    )
+    ect_body = {"modality": "ect", "started_on": "2025-11", "adequate_dose": True, "weeks": 4}
+    ect_recorded = world.client.post(
+        f"/api/v1/participants/{participant_id}/treatment-trials",
+        json={**ect_body, "outcome": "response"},
+        headers=world.clinician.headers,
+    )
+    assert ect_recorded.status_code == 201, ect_recorded.get_json()
+
+    extract = world.extract(world.grant(variables=TRIAL_HISTORY), file_format)
+
+    if file_format == "csv":
+        drug, ect = extract.rows("treatment_trials.csv")
+        assert (drug["drug"], drug["drug_code"], drug["bnf_section"]) == (
+            "venlafaxine",
+            "",
+            "4.3.4",
+        )
+        assert (drug["modality"], drug["dose"], drug["dose_unit"]) == (
+            "antidepressant",
+            "225",
+            "mg",
+        )
+        assert (drug["ended_on"], drug["adherence"], drug["response_percent"]) == (
+            "2025-10",
+            "adequate",
+            "10",
+        )
+        assert (drug["stop_reason"], drug["not_recovered"]) == ("ineffective", "")
+        assert (ect["modality"], ect["drug"]) == ("ect", "")
+        assert "adequate_dose" not in drug  # not granted
+    else:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(extract.files["treatment_trials.parquet"]))
+        first = table.to_pylist()[0]
+        assert (first["drug"], first["dose"], first["bnf_section"]) == (
+            "venlafaxine",
+            225.0,
+            "4.3.4",
+        )

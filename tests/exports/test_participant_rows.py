@@ -379,6 +379,45 @@ def test_list_filters_may_not_reveal_what_the_grant_withholds(
             None,
             id="approved",
         ),
+        # The count now reads which drug, the kind of treatment, adherence and when it
+        # started: the three variables that once showed it no longer do.
+        pytest.param(
+            {
+                "variables": [
+                    "participants.birth_month",
+                    "treatment_trials.adequate_dose",
+                    "treatment_trials.weeks",
+                    "treatment_trials.outcome",
+                ]
+            },
+            {"all": [*ADULTS["all"], {"field": "failed_adequate_trials", "op": ">=", "value": 0}]},
+            "all[1].field",
+            id="failed-trials-needs-the-history",
+        ),
+        pytest.param(
+            {
+                "variables": [
+                    "participants.birth_month",
+                    "participants.episode_start",
+                    *(
+                        f"treatment_trials.{name}"
+                        for name in (
+                            "drug",
+                            "modality",
+                            "started_on",
+                            "adequate_dose",
+                            "weeks",
+                            "adherence",
+                            "outcome",
+                            "response_percent",
+                        )
+                    ),
+                ]
+            },
+            {"all": [*ADULTS["all"], {"field": "failed_adequate_trials", "op": ">=", "value": 0}]},
+            None,
+            id="failed-trials-with-the-history",
+        ),
     ],
 )
 def test_criteria_may_not_reveal_what_the_grant_withholds(

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.assessments.treatment import current_definition
+from registry.assessments.treatment import current_definition, treatment_key
 from registry.audit.actions import Actor
 from registry.cli import main
 from registry.db import session
@@ -60,11 +60,13 @@ def test_demo_seed_enrols_both_cohorts_with_facts_and_clinical_records(seeded: s
 def test_demo_seed_facts_agree_with_the_records(seeded: str) -> None:
     db = session()
     definition = current_definition()
-    failed: Counter[int] = Counter()
+    starts = db.execute(select(Participant.id, Participant.episode_start))
+    episode = {pk: start for pk, start in starts}
+    failed_treatments: dict[int, set[tuple[str, str]]] = {}
     for trial in db.scalars(select(TreatmentTrial)):
-        failed[trial.participant_pk] += definition.counts_as_failed(
-            adequate_dose=trial.adequate_dose, weeks=trial.weeks, outcome=trial.outcome
-        )
+        if definition.counts_as_failed(trial, episode[trial.participant_pk]):
+            failed_treatments.setdefault(trial.participant_pk, set()).add(treatment_key(trial))
+    failed = Counter({pk: len(keys) for pk, keys in failed_treatments.items()})
     latest: dict[int, dict[str, int]] = {}
     for assessment in db.scalars(
         select(Assessment).order_by(Assessment.administered_on, Assessment.id)
@@ -75,7 +77,7 @@ def test_demo_seed_facts_agree_with_the_records(seeded: str) -> None:
 
     for row in facts:
         assert row.failed_adequate_trials == failed[row.participant_pk]
-        assert row.failed_trials_definition == definition.name
+        assert row.failed_trials_definition == definition.label
         for code, column in SCORE_COLUMNS.items():
             assert getattr(row, column) == latest[row.participant_pk].get(code)
     trd = [row.failed_adequate_trials for row in facts if row.cohort == "TRD"]

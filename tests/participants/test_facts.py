@@ -92,7 +92,7 @@ def test_facts_after_enrolment_hold_the_coarse_attributes(
     assert facts["episode_start"] is None
     assert facts["enrolled_on"] == dt.date.today()
     assert facts["failed_adequate_trials"] == 0
-    assert facts["failed_trials_definition"] == "eu-pearl-2022"
+    assert facts["failed_trials_definition"] == "eu-pearl-2022@2"
     assert all(facts[f"score_{code}"] is None for code in ("phq9", "gad7", "panss", "madrs"))
 
 
@@ -232,11 +232,11 @@ def test_facts_failed_adequate_trials_under_eu_pearl(
 
     assert recorded["counts_as_failed"] is bool(counted)
     assert recorded["failed_adequate_trials"] == counted
-    assert recorded["failed_trials_definition"] == "eu-pearl-2022"
+    assert recorded["failed_trials_definition"] == "eu-pearl-2022@2"
     facts = facts_of(app, participant_id)
     assert (facts["failed_adequate_trials"], facts["failed_trials_definition"]) == (
         counted,
-        "eu-pearl-2022",
+        "eu-pearl-2022@2",
     )
 
 
@@ -272,7 +272,7 @@ def test_facts_failed_trials_follow_the_configured_definition(
     facts = facts_of(app, participant_id)
     assert (facts["failed_adequate_trials"], facts["failed_trials_definition"]) == (
         1,
-        "operational-6-weeks",
+        "operational-6-weeks@2",
     )
 
 

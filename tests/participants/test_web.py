@@ -938,7 +938,7 @@ def test_treatment_trial_errors_show_at_their_fields(
     url = f"/participants/{participant_id}/treatment-trials/new"
     before = counts(app)
 
-    response = post_form(client, url, {"drug": "Sertraline", "started_on": "07/2025"})
+    response = post_form(client, url, {"drug": "sertraline", "started_on": "07/2025"})
 
     page = page_of(response)
     assert response.status_code == 422
@@ -948,8 +948,60 @@ def test_treatment_trial_errors_show_at_their_fields(
         ("#weeks", "Enter how many weeks it was taken."),
         ("#outcome", "Select the outcome."),
     ]
-    assert page.value("drug") == "Sertraline"
+    assert page.selected["drug"] == "sertraline"  # the pick-list keeps the choice
     assert counts(app) == before
+
+
+def test_the_trial_page_offers_the_coded_drugs_by_class_and_kinds_in_words(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
+    participant_id = enrolled(client, "TRD")
+    url = f"/participants/{participant_id}/treatment-trials/new"
+
+    html = client.get(url).get_data(as_text=True)
+    posted = post_form(
+        client,
+        url,
+        {
+            "modality": "augmentation",
+            "drug": "lithium",
+            "dose": "800",
+            "dose_unit": "mg",
+            "started_on": "2025-07",
+            "adequate_dose": "yes",
+            "weeks": "8",
+            "adherence": "poor",
+            "outcome": "non_response",
+        },
+    )
+    shown = page_of(client.get(f"/participants/{participant_id}"))
+
+    assert '<optgroup label="Selective serotonin re-uptake inhibitors (BNF 4.3.3)">' in html
+    assert '<option value="sertraline">Sertraline</option>' in html
+    assert "Augmentation (a non-antidepressant added, e.g. lithium)" in html
+    assert posted.status_code == 302
+    row = shown.text_of("trials")
+    assert "Augmentation (a non-antidepressant added, e.g. lithium) lithium, 800 mg" in row
+    assert "Poor" in row and "augmentation" not in row.replace("Augmentation", "")
+    # Poor adherence: no failure, and not staged without one.
+    assert shown.text_of("failed-trials").startswith("Failed adequate trials: 0 ,")
+    assert "eu-pearl-2022@2" in shown.text_of("failed-trials")
+    assert shown.text_of("maudsley").startswith("Maudsley Staging Method: not staged.")
+
+
+def test_an_unknown_drug_on_the_page_is_refused_with_a_suggestion(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
+    participant_id = enrolled(client, "TRD")
+    url = f"/participants/{participant_id}/treatment-trials/new"
+    trial = {"started_on": "2025-07", "adequate_dose": "yes", "weeks": "8"}
+
+    response = post_form(client, url, {**trial, "drug": "sertaline", "outcome": "response"})
+
+    assert response.status_code == 422
+    assert page_of(response).error_at("drug") == (
+        "This drug is not on the registry's list. Did you mean sertraline?"
+    )
 
 
 def test_treatment_trials_are_for_trd_participants_only(

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from wtforms import Field
 
+from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import Instrument, Item
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
@@ -28,7 +29,14 @@ from registry.web.forms import (
     yes_no,
     yes_no_radios,
 )
-from registry.web.labels import CONSULTEE_CHOICES, OUTCOME_CHOICES
+from registry.web.labels import (
+    ADHERENCE_CHOICES,
+    CONSULTEE_CHOICES,
+    DOSE_UNIT_CHOICES,
+    MODALITY_CHOICES,
+    OUTCOME_CHOICES,
+    STOP_REASON_CHOICES,
+)
 
 # Wider scales get a number box rather than a row of radios.
 MOST_RADIOS = 11
@@ -420,29 +428,63 @@ def _item_number(message: str) -> int | None:
     return None
 
 
+def drug_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The coded drug list for a pick-list: (BNF class in words, [(name, label)]) in the
+    list's order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for drug in drug_list().drugs:
+        group = f"{drug.drug_class.label} (BNF {drug.drug_class.bnf})"
+        groups.setdefault(group, []).append((drug.name, drug.label))
+    return list(groups.items())
+
+
+def _number(text: object) -> object:
+    """A typed decimal as the API's JSON number; anything else as typed, for the schema."""
+    if text is None or text == "":
+        return None
+    try:
+        return float(str(text))
+    except ValueError:
+        return text
+
+
 class TreatmentTrialForm(RegistryForm):
     WHEN_MISSING = {
-        "drug": "Enter the drug's name.",
+        "drug": "Select the drug.",
         "started_on": "Enter the month it was started.",
         "adequate_dose": "Say whether the dose was adequate.",
         "weeks": "Enter how many weeks it was taken.",
         "outcome": "Select the outcome.",
     }
 
-    drug = text_field("Antidepressant")
+    modality = radios("Kind of treatment", MODALITY_CHOICES)
+    drug = select("Drug", {})  # grouped by class in the template, from drug_groups()
+    dose = text_field("Dose")
+    dose_unit = select("Unit", DOSE_UNIT_CHOICES)
     started_on = text_field("Month started")
+    ended_on = text_field("Month stopped")
     adequate_dose = yes_no_radios("Was the dose adequate?")
     weeks = text_field("Weeks taken")
+    adherence = radios("Did they take it as prescribed?", ADHERENCE_CHOICES)
     outcome = radios("Outcome", OUTCOME_CHOICES)
+    response_percent = text_field("Improvement from the start, in per cent")
+    stop_reason = select("Reason for stopping", STOP_REASON_CHOICES)
 
     def treatment_trial(self) -> dict[str, Any]:
         """The API's treatment-trial body for what was entered."""
         return without_blanks(
             {
+                "modality": self.modality.data,
                 "drug": self.drug.data,
+                "dose": _number(self.dose.data),
+                "dose_unit": self.dose_unit.data,
                 "started_on": self.started_on.data,
+                "ended_on": self.ended_on.data,
                 "adequate_dose": yes_no(self.adequate_dose.data),
                 "weeks": whole_number(self.weeks.data),
+                "adherence": self.adherence.data,
                 "outcome": self.outcome.data,
+                "response_percent": whole_number(self.response_percent.data),
+                "stop_reason": self.stop_reason.data,
             }
         )

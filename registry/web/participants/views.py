@@ -16,10 +16,11 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
-from registry.assessments.treatment import current_definition
+from registry.assessments.treatment import current_definition, treatment_facts
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import record_consent
@@ -61,6 +62,7 @@ from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
 from registry.web.filters import long_date, short_name
 from registry.web.forms import form_page
+from registry.web.labels import ADHERENCE_LABELS, MODALITY_LABELS, NOT_RECOVERED_LABELS
 from registry.web.participants.forms import (
     ENROLMENT_FORMS,
     AssessmentForm,
@@ -69,6 +71,7 @@ from registry.web.participants.forms import (
     SearchForm,
     TreatmentTrialForm,
     consent_item_field,
+    drug_groups,
     item_field,
 )
 
@@ -214,6 +217,9 @@ def show(participant_id: str) -> str:
         notice=_take_notice(participant),
         trials=list(trials),
         definition=current_definition(),
+        staging=treatment_facts(participant).staging,
+        adherence_labels=ADHERENCE_LABELS,
+        not_recovered_labels=NOT_RECOVERED_LABELS,
         consent_items=[(item, CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS],
         history=consent_history(participant),
         superseded_by=superseding_form(participant),
@@ -338,6 +344,8 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
     if participant.cohort != "TRD":
         raise NotFound("Treatment trials are recorded for the TRD cohort only.")
     form = TreatmentTrialForm()
+    if not form.is_submitted():
+        form.modality.data, form.adherence.data = "antidepressant", "unknown"  # the defaults
     if form.validate_on_submit():
         try:
             trial = record_treatment_trial(
@@ -350,7 +358,13 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "treatment_trial", trial.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page("participants/treatment_trial.html", form, participant=participant)
+    return form_page(
+        "participants/treatment_trial.html",
+        form,
+        participant=participant,
+        drug_groups=drug_groups(),
+        drug_list_version=drug_list().version,
+    )
 
 
 # -- what the next page says ----------------------------------------------------------------
@@ -381,7 +395,8 @@ def _take_notice(participant: Participant) -> str | None:
     if kind == "treatment_trial":
         trial = db.get(TreatmentTrial, record_id)
         if trial is not None and trial.participant_pk == participant.id:
-            return f"Treatment trial of {trial.drug} recorded."
+            what = trial.drug or MODALITY_LABELS.get(trial.modality, trial.modality).lower()
+            return f"Treatment trial of {what} recorded."
     if kind == "consent":
         consent_record = db.get(ConsentRecord, record_id)
         if consent_record is not None and consent_record.participant_pk == participant.id:
