@@ -187,6 +187,12 @@ def _points(ladder: Sequence[Sequence[int]], value: int) -> int:
     return next(points for upper, points in ladder if value <= upper)
 
 
+def maudsley_source() -> str:
+    """Where the Maudsley Staging Method comes from, with the version of its rules here."""
+    rules = _data()["maudsley"]
+    return f"{' '.join(rules['source'].split())} (registry rules version {rules['version']})"
+
+
 def maudsley(
     trials: Sequence[Trial],
     episode_start: dt.date | None,

@@ -8,8 +8,12 @@ import datetime as dt
 import io
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 
+from registry.assessments.drugs import drug_list
+from registry.assessments.instruments import INSTRUMENT_CODES, instrument
+from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
+from registry.assessments.treatment import current_definition, maudsley_source
 from registry.csv_cells import defused
 from registry.participants.reference import reference
 from registry.reports.queries import collection, crosstab, missing_by_ethnic_group, written_sections
@@ -56,6 +60,7 @@ def datasheet(
             "access_route": ACCESS_ROUTE,
         },
         "selection_rule": rule.source,
+        "definitions": clinical_definitions(cohort),
         "attrition_attributes": ATTRITION_ATTRIBUTES,
         "report": report,
         "sections": sections,
@@ -91,6 +96,73 @@ def datasheet(
             if r is not None and r.weights
         },
     }
+
+
+def clinical_definitions(cohort: str) -> list[dict[str, str]]:
+    """Each definition a figure about this cohort rests on, as configured now, with its
+    source: the diagnostic set's protocol choices, the scales, and for TRD the treatment
+    history's rules and response and remission."""
+    settings = current_app.config["SETTINGS"]
+    rule = reference().cohorts[cohort]
+    choices = "; ".join(
+        f"{name.replace('_', ' ')} ({', '.join(o.prefixes)}): "
+        f"{'included' if getattr(settings, o.setting) else 'excluded'}"
+        for name, o in rule.optional.items()
+    )
+    found = [
+        {
+            "name": "Diagnostic set",
+            "text": f"ICD-10 codes starting {', '.join(rule.diagnosis_prefixes)}"
+            + (f". Protocol choices: {choices}" if choices else ""),
+            "source": rule.source,
+        }
+    ]
+    found += [
+        {
+            "name": f"{scale.short_name} ({scale.name})",
+            "text": f"Scale version {scale.version}; totals {scale.total_min} to "
+            f"{scale.total_max}" + ("; item scores not stored" if not scale.items_storable else ""),
+            "source": " ".join(scale.source.split()),
+        }
+        for scale in map(instrument, INSTRUMENT_CODES)
+    ]
+    if cohort != "TRD":
+        return found
+    definition = current_definition()
+    drugs = drug_list()
+    found += [
+        {
+            "name": "Failed adequate treatments",
+            "text": f"{definition.label}: {' '.join(definition.description.split())}",
+            "source": " ".join(definition.source.split()),
+        },
+        {
+            "name": "Drug list",
+            "text": f"Version {drugs.version}",
+            "source": drugs.source,
+        },
+        {
+            "name": "Maudsley Staging Method",
+            "text": "Staged from the recorded history at the latest depression rating",
+            "source": maudsley_source(),
+        },
+        {
+            "name": "Response",
+            "text": f"Definitions version {OUTCOMES.version}: the latest total at least "
+            f"{OUTCOMES.reduction_percent}% below baseline",
+            "source": " ".join(OUTCOMES.response_source.split()),
+        },
+    ]
+    found += [
+        {
+            "name": f"Remission on {instrument(scale.code).short_name}",
+            "text": f"Latest total at most {scale.remission_at_most}"
+            + (" (to confirm)" if scale.confirm else ""),
+            "source": " ".join(scale.source.split()),
+        }
+        for scale in OUTCOMES.scales
+    ]
+    return found
 
 
 def _intersection(cohort: str, rows: str, columns: str, today: dt.date) -> dict[str, Any]:

@@ -116,6 +116,11 @@ class DatasheetSchema(Schema):
     intersections = fields.List(fields.Dict(), required=True)
     missing_by_group = fields.Dict(required=True)
     flagged = fields.List(fields.Dict(), required=True)
+    definitions = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "each clinical definition the figures rest on, with its source"},
+    )
 
 
 class SectionSchema(Schema):

@@ -203,3 +203,32 @@ def test_iod2019_and_iod2025_deciles_are_never_pooled(
     # ... and no IoD2025 figures, so no IoD2025 comparison at all.
     assert new["has_reference"] is False
     assert group(report, "imd_quintile_iod2025", "1")["ratio"] is None
+
+
+def test_the_trd_datasheet_cites_every_clinical_definition_it_rests_on(
+    client: FlaskClient, api_user: Callable[..., ApiUser]
+) -> None:
+    headers = api_user(Role.ADMIN).headers
+    text = client.get("/api/v1/cohorts/TRD/datasheet?format=md", headers=headers).get_data(
+        as_text=True
+    )
+    sheet = client.get("/api/v1/cohorts/TRD/datasheet", headers=headers).get_json()
+
+    names = [d["name"] for d in sheet["definitions"]]
+    assert {"Diagnostic set", "Failed adequate treatments", "Maudsley Staging Method"} <= set(names)
+    assert "in remission (F33.4): excluded" in text
+    for citation in ("Sforzini", "Fekadu", "Overall", "Posner", "Morosini", "Frank"):
+        assert citation in text, citation
+    assert "eu-pearl-2022@" in text
+
+
+def test_the_ep_datasheet_names_its_protocol_choices_as_configured(
+    client: FlaskClient, api_user: Callable[..., ApiUser]
+) -> None:
+    text = client.get(
+        "/api/v1/cohorts/EP/datasheet?format=md", headers=api_user(Role.ADMIN).headers
+    ).get_data(as_text=True)
+
+    assert "affective psychoses (F30.2, F31.2, F31.5, F32.3, F33.3): included" in text
+    assert "substance induced psychosis (F10.5" in text and "F19.5): excluded" in text
+    assert "Failed adequate treatments" not in text
