@@ -57,6 +57,7 @@ from registry.exports.queries import (
     required_consent_items,
     subjects_in_order,
 )
+from registry.facts.outcomes import OUTCOME_COLUMNS
 from registry.participants.queries import age_band_on
 
 CSV = "csv"
@@ -220,14 +221,7 @@ PARTICIPANT_FIELDS = (
     "enrolled_on",
     "withdrawal_level",
     "withdrawn_on",
-    "outcome_scale",
-    "outcome_baseline_total",
-    "outcome_baseline_on",
-    "outcome_latest_total",
-    "outcome_latest_on",
-    "response",
-    "remission",
-    "outcome_definitions",
+    *OUTCOME_COLUMNS,
 )
 
 

@@ -3,6 +3,7 @@ every page that names them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from registry.assessments.treatment import (
@@ -60,18 +61,24 @@ def level_label(level: str | None) -> str:
     return f"{known.code} {known.title}" if known else level
 
 
+def choices(labels: Mapping[str, str], values: Iterable[str]) -> dict[str, str]:
+    """Each value the data allows, in the data's order, with its label in words (the value
+    itself only if a label is missing, which the tests forbid)."""
+    return {value: labels.get(value, value) for value in values}
+
+
 CONSULTEE_LABELS = {
     "personal": "Personal consultee (a relative or friend)",
     "nominated": "Nominated consultee (someone independent of the study)",
 }
-CONSULTEE_CHOICES = {kind: CONSULTEE_LABELS.get(kind, kind) for kind in CONSULTEE_TYPES}
+CONSULTEE_CHOICES = choices(CONSULTEE_LABELS, CONSULTEE_TYPES)
 OUTCOME_LABELS = {
     "response": "Response (at least 50% better)",
     "partial_response": "Partial response (25% to 49% better)",
     "non_response": "No response (less than 25% better)",
     "intolerance": "Stopped because of side effects",
 }
-OUTCOME_CHOICES = {outcome: OUTCOME_LABELS.get(outcome, outcome) for outcome in trial_outcomes()}
+OUTCOME_CHOICES = choices(OUTCOME_LABELS, trial_outcomes())
 MODALITY_LABELS = {
     "antidepressant": "An antidepressant on its own",
     "augmentation": "Augmentation (a non-antidepressant added, e.g. lithium)",
@@ -81,14 +88,14 @@ MODALITY_LABELS = {
     "other_neurostimulation": "Other neurostimulation",
     "psychological_therapy": "Psychological therapy",
 }
-MODALITY_CHOICES = {kind: MODALITY_LABELS.get(kind, kind) for kind in modalities()}
+MODALITY_CHOICES = choices(MODALITY_LABELS, modalities())
 ADHERENCE_LABELS = {
     "adequate": "Adequate (took it as prescribed)",
     "partial": "Partial",
     "poor": "Poor",
     "unknown": "Not known",
 }
-ADHERENCE_CHOICES = {level: ADHERENCE_LABELS.get(level, level) for level in adherence_levels()}
+ADHERENCE_CHOICES = choices(ADHERENCE_LABELS, adherence_levels())
 STOP_REASON_LABELS = {
     "not_stopped": "Not stopped",
     "ineffective": "It did not work well enough",
@@ -97,9 +104,9 @@ STOP_REASON_LABELS = {
     "patient_choice": "Their choice",
     "other": "Another reason",
 }
-STOP_REASON_CHOICES = {reason: STOP_REASON_LABELS.get(reason, reason) for reason in stop_reasons()}
+STOP_REASON_CHOICES = choices(STOP_REASON_LABELS, stop_reasons())
 DOSE_UNIT_LABELS = {"mg": "mg a day", "microgram": "micrograms a day", "sessions": "sessions"}
-DOSE_UNIT_CHOICES = {unit: DOSE_UNIT_LABELS.get(unit, unit) for unit in dose_units()}
+DOSE_UNIT_CHOICES = choices(DOSE_UNIT_LABELS, dose_units())
 # What a trial from before the coded history could not recover, in words.
 NOT_RECOVERED_LABELS = {
     "drug_code": "drug code",

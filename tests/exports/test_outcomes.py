@@ -8,19 +8,10 @@ from typing import Any
 
 import pytest
 
+from registry.facts.outcomes import OUTCOME_COLUMNS
 from tests.exports.conftest import ALL_VARIABLES, World
 
 OUTCOMES = "participants.outcomes"
-OUTCOME_COLUMNS = [
-    "outcome_scale",
-    "outcome_baseline_total",
-    "outcome_baseline_on",
-    "outcome_latest_total",
-    "outcome_latest_on",
-    "response",
-    "remission",
-    "outcome_definitions",
-]
 
 
 def _madrs_series(world: World, *totals_by_day: tuple[str, int]) -> str:
