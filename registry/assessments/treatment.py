@@ -289,12 +289,16 @@ def treatment_facts_of(episode_starts: Mapping[int, dt.date | None]) -> dict[int
         trials[trial.participant_pk].append(trial)
     ratings: dict[int, list[Any]] = defaultdict(list)
     scales = _data()["maudsley"]["severity_scales"]
-    for row in db.execute(
-        select(*_RATING_COLUMNS).where(
-            Assessment.participant_pk.in_(pks), Assessment.instrument.in_(scales)
+    # Only those with a trial are staged: most refreshes (EP, new TRD) need no ratings here.
+    staged = [pk for pk in pks if trials[pk]]
+    if staged:
+        rows = db.execute(
+            select(*_RATING_COLUMNS).where(
+                Assessment.participant_pk.in_(staged), Assessment.instrument.in_(scales)
+            )
         )
-    ):
-        ratings[row.participant_pk].append(row)
+        for row in rows:
+            ratings[row.participant_pk].append(row)
     return {
         pk: TreatmentFacts(
             definition.failed_treatments(trials[pk], start),
