@@ -102,14 +102,6 @@ def upgrade() -> None:
                 "msm_score", sa.Integer(), nullable=True, comment="Maudsley Staging Method, 3-15"
             )
         )
-        batch_op.add_column(
-            sa.Column(
-                "msm_note",
-                sa.String(length=300),
-                nullable=True,
-                comment="why no score, or what the score assumed",
-            )
-        )
         batch_op.alter_column(
             "failed_trials_definition",
             existing_type=sa.String(length=32),
@@ -153,7 +145,6 @@ def downgrade() -> None:
             existing_nullable=True,
             comment="which definition counted them, e.g. eu-pearl-2022",
         )
-        batch_op.drop_column("msm_note")
         batch_op.drop_column("msm_score")
     # Non-drug trials have no drug name: the old schema cannot hold them.
     op.execute("DELETE FROM treatment_trial WHERE drug IS NULL")

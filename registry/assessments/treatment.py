@@ -253,8 +253,9 @@ class TreatmentFacts:
         return {
             "failed_adequate_trials": self.failed_adequate_trials,
             "failed_trials_definition": definition.label,
+            # The note (why no score) is prose for the pages, read from the history there:
+            # kept out of the table every count scans, where it would widen every row.
             "msm_score": self.staging.score,
-            "msm_note": self.staging.note,
         }
 
 

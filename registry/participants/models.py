@@ -218,9 +218,6 @@ class ParticipantFacts(Base):
         String(32), comment="which definition counted them, e.g. eu-pearl-2022@2"
     )
     msm_score: Mapped[int | None] = mapped_column(comment="Maudsley Staging Method, 3-15")
-    msm_note: Mapped[str | None] = mapped_column(
-        String(300), comment="why no score, or what the score assumed"
-    )
 
     # Current consent per item: the latest event for it.
     consent_registry_storage: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -406,4 +406,4 @@ def test_the_maudsley_score_is_in_the_facts_row(
         facts = db.get(ParticipantFacts, pk)
         assert facts is not None
         assert (facts.msm_score, facts.failed_adequate_trials) == (6, 2)
-        assert facts.msm_note is not None and "PHQ9 of January 2026" in facts.msm_note
+    assert "PHQ9 of January 2026" in last["maudsley_staging_note"]
