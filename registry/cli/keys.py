@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from registry.audit.actions import Actor, record_event
 from registry.cli._common import one_transaction, progress_bar
 from registry.db import session
-from registry.participants import dek_cache, identity
+from registry.participants import identity
 
 
 @click.group("keys")
@@ -72,6 +72,6 @@ def keys_destroy_epoch(epoch: int) -> None:
         key_provider().destroy_epoch(epoch)
     except KeyringError as exc:
         raise click.ClickException(str(exc)) from None
-    dek_cache.clear()
+    identity.invalidate_key_caches(None)
     record_event("keys.destroy_epoch", by=Actor.command_line(), details={"epoch": epoch})
     click.echo(f"destroyed KEK epoch {epoch}")

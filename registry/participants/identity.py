@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from registry.audit.actions import Actor, AuditEntry, record_events
@@ -31,12 +31,13 @@ from registry.crypto.keys import KeyringError, wrapped_epoch
 from registry.crypto.pseudonyms import study_pseudonym
 from registry.db import database, session, utcnow
 from registry.errors import Conflict, NotFound, ValidationFailed
-from registry.participants import dek_cache
+from registry.participants import dek_cache, shred_listener
 from registry.participants.models import (
     FULL,
     NO_FURTHER_DATA,
     SEALED_COLUMNS,
     STATUS_SHREDDED,
+    DekCacheGeneration,
     NhsNumberIndex,
     Participant,
     ParticipantKey,
@@ -332,7 +333,7 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
         setattr(locked, column, None)
     locked.status = STATUS_SHREDDED
     locked.shredded_at = utcnow()
-    dek_cache.forget(locked.participant_id)
+    invalidate_key_caches(locked.participant_id)
     _audit("participant.shred", [locked], by=by)
     db.flush()
     _truncate_log_after_commit()
@@ -516,11 +517,56 @@ def cipher_for(participant: Participant) -> FieldCipher:
 
 
 def _cipher_from(participant_id: str, dek_version: int, wrapped_dek: bytes) -> FieldCipher:
-    dek = dek_cache.get(participant_id, dek_version)
+    generation = _cache_generation()
+    dek = dek_cache.get(participant_id, dek_version, generation=generation)
     if dek is None:
         dek = _unwrap(wrapped_dek, _dek_aad(participant_id, dek_version))
-        dek_cache.put(participant_id, dek_version, dek)
+        dek_cache.put(participant_id, dek_version, dek, generation=generation)
     return FieldCipher(dek, dek_version=dek_version)
+
+
+_GENERATION = "registry.dek_cache_generation"
+
+
+def _cache_generation() -> int:
+    """The shred generation as this transaction sees it, read once per transaction (a page
+    of 25 participants costs one extra query, not 25)."""
+    db = session()
+    transaction = db.get_transaction()
+    seen = db.info.get(_GENERATION)
+    if seen is not None and seen[0] is transaction:
+        return int(seen[1])
+    current = database()
+    if current.is_postgresql:
+        shred_listener.ensure_listening(current.engine.url)
+    generation = db.scalar(select(DekCacheGeneration.generation).where(DekCacheGeneration.id == 1))
+    db.info[_GENERATION] = (transaction, generation or 0)
+    return generation or 0
+
+
+def invalidate_key_caches(participant_id: str | None) -> None:
+    """Make every process drop a shredded participant's data key (``None``: every key, as
+    after a KEK epoch is destroyed), from the moment this transaction commits."""
+    db = session()
+    db.execute(
+        update(DekCacheGeneration)
+        .where(DekCacheGeneration.id == 1)
+        .values(generation=DekCacheGeneration.generation + 1, changed_at=utcnow())
+    )
+    db.info.pop(_GENERATION, None)
+    if participant_id is None:
+        dek_cache.clear()
+    else:
+        dek_cache.forget(participant_id)
+    if database().is_postgresql:
+        # Delivered at commit, never if the transaction rolls back.
+        db.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {
+                "channel": shred_listener.CHANNEL,
+                "payload": participant_id or shred_listener.EVERYTHING,
+            },
+        )
 
 
 def _context(participant: Participant, name: str) -> FieldContext:

@@ -130,6 +130,21 @@ class ParticipantKey(Base):
         return f"<ParticipantKey {self.participant_pk} v{self.dek_version} epoch {self.kek_epoch}>"
 
 
+class DekCacheGeneration(Base):
+    """One row, bumped in the transaction of every shred (and KEK destruction).
+
+    Each process's data-key cache compares it with the generation it last saw before
+    serving a key, and drops everything when it has moved: an invalidation that the
+    cross-process notification failed to deliver still takes effect on the next read.
+    """
+
+    __tablename__ = "dek_cache_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[dt.datetime | None]
+
+
 class NhsNumberIndex(Base):
     """Truncated blind index of the NHS number: narrows duplicate checks to a few rows."""
 

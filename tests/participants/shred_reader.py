@@ -1,0 +1,66 @@
+"""A second registry process for tests/participants/test_shred_across_processes.py.
+
+It reads one participant (so their data key is in this process's cache), says "ready",
+waits for a line on stdin (the other process's withdrawal has returned), waits 1 ms, and
+prints what it still holds: whether the key is in memory, and whether its cache would serve
+it to a read in a new transaction. Arguments: database URL, keyring path, instance folder,
+participant id, and "listen" or "deaf" (deaf: as if every notification were lost).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from registry import create_app
+from registry.audit.actions import Actor
+from registry.db import database, session
+from registry.participants import dek_cache, identity, shred_listener
+from registry.participants.models import Participant, ParticipantKey
+from tests.conftest import make_settings
+
+
+def main(url: str, keyring: str, instance: str, participant_id: str, mode: str) -> None:
+    app = create_app(make_settings(url, Path(keyring), Path(instance)))
+    with app.app_context():
+        if mode == "listen":
+            assert shred_listener.ensure_listening(database().engine.url).wait(timeout=10)
+        else:
+            _deafen()
+        participant = (
+            session()
+            .scalars(select(Participant).where(Participant.participant_id == participant_id))
+            .one()
+        )
+        key = session().get(ParticipantKey, participant.id)
+        assert key is not None
+        version = key.dek_version
+        identity.read_identity(participant, by=Actor.command_line(), purpose="direct care")
+        session().commit()
+        assert dek_cache.holds(participant_id)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    time.sleep(0.001)
+    in_memory = dek_cache.holds(participant_id)
+    with app.app_context():
+        generation = identity._cache_generation()
+        served = dek_cache.get(participant_id, version, generation=generation) is not None
+    print(json.dumps({"in_memory": in_memory, "served": served}), flush=True)
+
+
+def _deafen() -> None:
+    """No listener in this process: only the generation check stands."""
+
+    def never(url: object) -> threading.Event:
+        return threading.Event()
+
+    shred_listener.ensure_listening = never
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])
