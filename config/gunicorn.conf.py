@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from registry.config import ConfigurationError, Settings
+from registry.logs import gunicorn_json_logging
 
 _settings = Settings.load()
 
@@ -25,6 +26,11 @@ graceful_timeout = 20
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms req=%({x-request-id}o)s'
 errorlog = "-"
+if _settings.log_format == "json":
+    # One JSON object per line for a SIEM: the app logs each request itself (with its
+    # route, user and duration), so gunicorn's text access line would only duplicate it.
+    accesslog = None
+    logconfig_dict = gunicorn_json_logging(_settings.log_level)
 preload_app = True
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 import secrets
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from registry.db import Database
 from registry.db import session as database_session
 from registry.errors import register_error_handlers
 from registry.extensions import csrf, limiter
+from registry.logs import configure_logging, log_requests
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _connect_receivers()
     _register_blueprints(app)
     _register_request_hooks(app, settings)
+    _log_requests_as_json(app, settings)
     if settings.proxy_hops > 0:
         # Trust exactly that many proxies' X-Forwarded-For and -Proto (the rightmost entries,
         # which they appended); anything a client put further left is ignored.
@@ -293,22 +294,10 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         return response
 
 
-class UtcFormatter(logging.Formatter):
-    """Log times in UTC, ISO 8601 to the millisecond with a ``Z``: 2026-11-27T14:03:09.512Z,
-    whatever the server's time zone, so they line up with the audit log's UTC times."""
-
-    converter = staticmethod(time.gmtime)
-    default_time_format = "%Y-%m-%dT%H:%M:%S"
-    default_msec_format = "%s.%03dZ"
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(UtcFormatter(LOG_FORMAT))
-        logging.basicConfig(level=settings.log_level, handlers=[handler])
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level, settings.log_format)
+
+
+def _log_requests_as_json(app: Flask, settings: Settings) -> None:
+    if settings.log_format == "json":
+        log_requests(app)

@@ -19,7 +19,7 @@ from typing import Any, get_type_hints
 
 from environs import Env, EnvValidationError
 from marshmallow import fields
-from marshmallow.validate import Range, Validator
+from marshmallow.validate import OneOf, Range, Validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -50,6 +50,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_ALLOW_SYNTHETIC_NHS_NUMBERS": "allow_synthetic_nhs_numbers",
     "REGISTRY_EXPECTED_POPULATION": "expected_population",
     "REGISTRY_LOG_LEVEL": "log_level",
+    "REGISTRY_LOG_FORMAT": "log_format",
     "REGISTRY_PROXY_HOPS": "proxy_hops",
 }
 
@@ -97,6 +98,8 @@ class Settings:
     # Planned participants; sizes the NHS-number blind index (see registry.crypto).
     expected_population: int = 100_000
     log_level: str = "INFO"
+    # "text" for people, "json" (one object per line) for a SIEM; registry/logs.py.
+    log_format: str = "text"
     # How many reverse proxies in front of the app append to X-Forwarded-For (and set
     # X-Forwarded-Proto). 0 trusts no forwarding header: the client address is the socket's.
     # Set it to exactly the number of proxies, or a client can spoof its address.
@@ -268,6 +271,7 @@ _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
 
 # Each value's own rules (marshmallow validators, run as environs reads the value).
 _RULES: dict[str, Validator] = {
+    "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),
     "proxy_hops": Range(min=0, error="must be 0 or more, not {input}"),
     "trd_min_age": Range(min=1, error="must be at least 1"),
     "contact_max_open_lists": Range(min=1, error="must be at least 1"),

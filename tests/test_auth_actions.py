@@ -19,6 +19,7 @@ from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.config import Mode, Settings
 from registry.db import session
+from registry.logs import JsonFormatter
 from tests.conftest import PASSWORD, Account, post_form
 
 
@@ -69,7 +70,7 @@ def test_sign_in_never_logs_the_password_or_email(
     for _ in range(11):  # enough to hit the throttle, which logs its own line
         post_form(client, "/sign-in", {"email": account.email, "password": "Secret-Guess-123"})
 
-    logged = caplog.text
+    logged = caplog.text + "\n".join(JsonFormatter().format(r) for r in caplog.records)
     assert "Secret-Guess-123" not in logged
     assert account.email not in logged
     assert "exceeded" in logged  # the throttle did log, under a hashed account key

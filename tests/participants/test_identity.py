@@ -31,6 +31,7 @@ from registry.db import session
 from registry.enrolment.actions import enrol_participant
 from registry.enrolment.schemas import load_enrolment
 from registry.errors import Conflict, NotFound, ValidationFailed
+from registry.logs import JsonFormatter
 from registry.participants import dek_cache
 from registry.participants.identity import (
     BLIND_INDEX_PURPOSE,
@@ -447,6 +448,7 @@ def test_identifiers_never_reach_logs_audit_errors_or_reprs(
 
     texts += [repr(participant), repr(identity), str(identity), str(refused.value)]
     texts += [record.getMessage() for record in caplog.records]
+    texts += [JsonFormatter().format(record) for record in caplog.records]  # the SIEM form
     texts += [
         f"{e.details} {e.target_id} {e.purpose}" for e in session().scalars(select(AuditEvent))
     ]
