@@ -32,7 +32,8 @@ class Section:
 def current_section(sections: list[Section], endpoint: str | None) -> Section | None:
     """The section a page belongs to: one naming its endpoint, else one covering its area."""
     exact = [s for s in sections if endpoint in s.covers]
-    return (exact or [s for s in sections if s.is_current(endpoint)] or [None])[0]
+    covering = exact or [s for s in sections if s.is_current(endpoint)]
+    return covering[0] if covering else None
 
 
 def _for(*roles: Role) -> frozenset[Role]:
