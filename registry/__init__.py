@@ -199,7 +199,8 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.privacy import blp as privacy_api
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
-    from registry.web import filters
+    from registry.web import filters, navigation
+    from registry.web.admin.audit import bp as admin_audit_web
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
@@ -211,6 +212,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.web.views import bp as home_views
 
     filters.init_app(app)  # what every page's template may call, once for the app
+    app.jinja_env.globals["nav_items"] = navigation.nav_items  # each role's header sections
     app.register_blueprint(auth_views)
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)
@@ -220,6 +222,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_web)
     app.register_blueprint(reports_web)
     app.register_blueprint(privacy_web)
+    app.register_blueprint(admin_audit_web)
     for blueprint in (
         health_api,
         auth_api,

@@ -246,6 +246,9 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/reports/references"): 302,
     ("POST", "/reports/references"): 400,
     # Partners' privacy budgets (#18): sign in first; a POST without a CSRF token is refused.
+    ("GET", "/admin/audit/"): 302,
+    ("POST", "/admin/audit/check"): 400,
+    ("GET", "/admin/audit/events.csv"): 302,
     ("GET", "/admin/privacy/"): 302,
     ("GET", "/admin/privacy/allowance"): 302,
     ("POST", "/admin/privacy/allowance"): 400,

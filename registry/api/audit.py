@@ -21,5 +21,6 @@ blp = RegistryBlueprint("audit", __name__, description="The append-only audit lo
 @blp.response(200, AuditPageSchema)
 @blp.paginate(SelectPage)
 def list_events(args: dict[str, Any]) -> Select[Any]:
-    """Audit events, newest first, filterable by actor, action and participant."""
+    """Audit events, newest first, filterable by actor (``user:<id>`` or ``command line``),
+    action, participant, outcome and a range of days."""
     return audit_events(**args)

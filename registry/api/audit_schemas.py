@@ -33,3 +33,6 @@ class AuditArgs(InputSchema):
     actor = fields.String(validate=validate.Length(max=64))
     action = fields.String(validate=validate.Length(max=64))
     participant_id = fields.String(validate=validate.Length(max=40))
+    outcome = fields.String(validate=validate.Length(max=16))
+    since = fields.Date(metadata={"description": "From this UTC day, included"})
+    until = fields.Date(metadata={"description": "To this UTC day, included"})

@@ -159,6 +159,25 @@ class ChainReport:
     problem: str | None = None
 
 
+VERIFY_ACTION = "audit.verify"
+
+
+def record_verification(report: ChainReport, *, by: Actor) -> AuditEvent:
+    """Keep a check's answer in the chain itself: pages show the latest one rather than
+    walking a chain of millions of events at every view."""
+    return record_event(
+        VERIFY_ACTION,
+        by=by,
+        outcome="success" if report.intact else "failure",
+        details={
+            "intact": report.intact,
+            "events": report.events,
+            "first_broken_seq": report.first_broken_seq,
+            "problem": report.problem,
+        },
+    )
+
+
 def verify_chain(db: Session, *, batch_size: int = 5000) -> ChainReport:
     """Walk the chain in order; report the first event that was edited, removed or moved."""
     expected_seq = 1

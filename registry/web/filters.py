@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from registry.assessments.instruments import instrument
 from registry.auth.permissions import Permission
@@ -52,6 +52,17 @@ def short_name(code: str) -> str:
     return instrument(code).short_name
 
 
+def mark_page_has_errors() -> str:
+    """Called by every error summary (templates/macros.html) as the page's content renders,
+    before the layout writes the <title>: so "Error: " is one rule, not a line per page."""
+    g.page_has_errors = True
+    return ""
+
+
+def page_has_errors() -> bool:
+    return bool(g.get("page_has_errors"))
+
+
 def page_globals() -> dict[str, Any]:
     """What every template may call or read."""
     return {
@@ -59,6 +70,8 @@ def page_globals() -> dict[str, Any]:
         "long_month": long_month,
         "at_time": at_time,
         "short_name": short_name,
+        "mark_page_has_errors": mark_page_has_errors,
+        "page_has_errors": page_has_errors,
         "format_nhs_number": format_nhs_number,
         "level_label": level_label,
         "levels": LEVELS,

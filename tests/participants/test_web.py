@@ -1024,3 +1024,16 @@ def test_list_refuses_a_bad_page_and_a_bad_cohort_together(
     text = page_of(response).text
     assert "100000" in text  # the page number's bounds
     assert "Must be one of: EP, TRD." in text
+
+
+def test_a_page_past_the_end_shows_the_last_page(
+    client: FlaskClient, clinician_web: FlaskClient
+) -> None:
+    enrolled(client, "TRD", family_name="Onlyone")
+
+    response = client.get("/participants/?page=9999")
+
+    shown = page_of(response)
+    assert response.status_code == 200
+    assert "Onlyone, Ada" in shown.text
+    assert "No participants yet" not in shown.text

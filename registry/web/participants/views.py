@@ -179,12 +179,15 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
     statement = visible_participants(user)
     if args.cohort:
         statement = statement.where(Participant.cohort == args.cohort)
-    rows = rows_of(statement, first=(page - 1) * PER_PAGE, size=PER_PAGE)
     total = count_of(statement)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    # A page past the end (an old link, a list that shrank) shows the last page, not an
+    # empty list that says there are no participants.
+    page = min(page, pages)
+    rows = rows_of(statement, first=(page - 1) * PER_PAGE, size=PER_PAGE)
     actor = acting_as()
     # Names and NHS numbers let the clinician pick the right person; each read is audited.
     people = list(zip(rows, read_identities(rows, by=actor, purpose=LIST_PURPOSE), strict=True))
-    pages = max(1, math.ceil(total / PER_PAGE))
     return form_page(
         "participants/index.html",
         search_form,
