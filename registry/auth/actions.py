@@ -379,13 +379,9 @@ def rename_site(site: Site, *, name: str, by: Actor) -> Site:
         raise ValidationFailed({"name": problems})
     if site.name != name.strip():
         site.name = name.strip()
-        # The name is an organisation's, not a person's: the audit keeps it.
+        # The audit log refuses any "name" key (a person's, elsewhere): the code says which.
         record_event(
-            "site.rename",
-            by=by,
-            target_type="site",
-            target_id=site.id,
-            details={"code": site.code, "name": site.name},
+            "site.rename", by=by, target_type="site", target_id=site.id, details={"code": site.code}
         )
     return site
 
