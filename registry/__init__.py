@@ -201,6 +201,8 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.reports import blp as reports_api
     from registry.web import filters, navigation
     from registry.web.admin.audit import bp as admin_audit_web
+    from registry.web.admin.grants import bp as admin_grants
+    from registry.web.admin.sites import bp as admin_sites
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
@@ -223,6 +225,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_web)
     app.register_blueprint(privacy_web)
     app.register_blueprint(admin_audit_web)
+    app.register_blueprint(admin_sites)
+    app.register_blueprint(admin_grants)
     for blueprint in (
         health_api,
         auth_api,

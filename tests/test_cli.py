@@ -14,6 +14,7 @@ from sqlalchemy import select
 from registry import create_app
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
+from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
 from registry.cli import main
 from registry.db import session
@@ -225,6 +226,23 @@ def test_sites_add_and_duplicate(app: Flask) -> None:
 
     assert first == (0, "added site RXT: Birmingham and Solihull\n")
     assert second[0] == 1 and "already exists" in second[1]
+
+
+def test_sites_deactivate_stops_enrolment_at_the_site(app: Flask) -> None:
+    invoke(app, "sites", "add", "--code", "rxd", "--name", "Closing")
+
+    code, output = invoke(app, "sites", "deactivate", "--code", "rxd")
+
+    assert (code, output) == (0, "deactivated site RXD: it enrols no one from now on\n")
+    with app.app_context():
+        assert not auth_actions.find_site_by_code("RXD").is_active
+
+
+def test_sites_deactivate_unknown_site_fails(app: Flask) -> None:
+    code, output = invoke(app, "sites", "deactivate", "--code", "NOPE")
+
+    assert code == 1
+    assert output.strip() == "Error: There is no site with this code."
 
 
 def test_tokens_issue_prints_token_alone_on_last_line(

@@ -337,13 +337,24 @@ def _sign_out_everywhere(user: User, *, revoke_tokens: bool, at: dt.datetime) ->
     return len(live)
 
 
+SITE_NAME_MAX = 200
+
+
+def _site_name_problems(name: str) -> list[str]:
+    if not name.strip():
+        return ["Enter the site's name."]
+    if len(name.strip()) > SITE_NAME_MAX:
+        return [f"A site's name is at most {SITE_NAME_MAX} characters."]
+    return []
+
+
 def add_site(*, code: str, name: str, by: Actor) -> Site:
     code = code.strip().upper()
     problems: dict[str, list[str]] = {}
     if not (2 <= len(code) <= 16 and code.isalnum()):
         problems["code"] = ["A site code is 2 to 16 letters and digits, e.g. RXT."]
-    if not name.strip():
-        problems["name"] = ["Enter the site's name."]
+    if name_problems := _site_name_problems(name):
+        problems["name"] = name_problems
     if problems:
         raise ValidationFailed(problems)
     db = session()
@@ -353,6 +364,54 @@ def add_site(*, code: str, name: str, by: Actor) -> Site:
     db.add(site)
     db.flush()
     record_event("site.add", by=by, target_type="site", target_id=site.id, details={"code": code})
+    return site
+
+
+def find_site_by_code(code: str) -> Site:
+    site = session().scalar(select(Site).where(Site.code == code.strip().upper()))
+    if site is None:
+        raise NotFound("There is no site with this code.")
+    return site
+
+
+def rename_site(site: Site, *, name: str, by: Actor) -> Site:
+    if problems := _site_name_problems(name):
+        raise ValidationFailed({"name": problems})
+    if site.name != name.strip():
+        site.name = name.strip()
+        # The audit log refuses any "name" key (a person's, elsewhere): the code says which.
+        record_event(
+            "site.rename", by=by, target_type="site", target_id=site.id, details={"code": site.code}
+        )
+    return site
+
+
+def deactivate_site(site: Site, *, by: Actor) -> Site:
+    """The site enrols no one from now on; its participants and users stay. Idempotent."""
+    if site.is_active:
+        site.is_active = False
+        site.deactivated_at = utcnow()
+        record_event(
+            "site.deactivate",
+            by=by,
+            target_type="site",
+            target_id=site.id,
+            details={"code": site.code},
+        )
+    return site
+
+
+def reactivate_site(site: Site, *, by: Actor) -> Site:
+    if not site.is_active:
+        site.is_active = True
+        site.deactivated_at = None
+        record_event(
+            "site.reactivate",
+            by=by,
+            target_type="site",
+            target_id=site.id,
+            details={"code": site.code},
+        )
     return site
 
 

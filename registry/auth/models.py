@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import Permission, Role, has_permission
@@ -20,6 +20,12 @@ class Site(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    is_active: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        comment="a deactivated site enrols no one; its participants stay",
+    )
+    deactivated_at: Mapped[dt.datetime | None]
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"

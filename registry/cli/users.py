@@ -95,6 +95,18 @@ def sites_add(code: str, name: str) -> None:
     click.echo(f"added site {site.code}: {site.name}")
 
 
+@sites_group.command("deactivate")
+@click.option("--code", required=True)
+@with_appcontext
+@one_transaction
+def sites_deactivate(code: str) -> None:
+    """Deactivate a site: it enrols no one from now on; its participants and users stay."""
+    site = auth_actions.deactivate_site(
+        auth_actions.find_site_by_code(code), by=Actor.command_line()
+    )
+    click.echo(f"deactivated site {site.code}: it enrols no one from now on")
+
+
 @click.group("tokens")
 def tokens_group() -> None:
     """API bearer tokens."""

@@ -44,6 +44,7 @@ from registry.participants.models import (
 from registry.participants.reference import reference
 
 DUPLICATE = "duplicate_participant"
+SITE_INACTIVE = "Site {code} has been deactivated: it enrols no one. Ask an administrator."
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,10 @@ def _check_against_registry(
         problems["site"] = ["Give the site code."]
     elif code is not None and code not in sites:
         problems["site"] = ["There is no site with this code."]
+    else:
+        site = sites[code] if code is not None else own_site
+        if site is not None and not site.is_active:
+            problems["site"] = [SITE_INACTIVE.format(code=site.code)]
     consent = enrolment.consent
     cohort = enrolment.cohort
     form = forms.get((cohort, consent.form_version))

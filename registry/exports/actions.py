@@ -26,7 +26,7 @@ from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.db import session, utcnow
 from registry.errors import NotFound, ValidationFailed
 from registry.exports.catalogue import CATALOGUE_VERSION
-from registry.exports.commands import CreateGrant
+from registry.exports.commands import CreateGrant, RenewGrant
 from registry.exports.extract import (
     PARQUET,
     Extract,
@@ -167,6 +167,29 @@ def revoke_grant(grant: DataAccessGrant, *, by: Actor) -> DataAccessGrant:
         grant.revoked_by_id = by.user_id
         session().flush()
         _audit("grant.revoke", grant, by=by)
+    return grant
+
+
+def renew_grant(grant: DataAccessGrant, command: RenewGrant, *, by: Actor) -> DataAccessGrant:
+    """Extend a grant in force or expired to a later last day (from ``RenewalArgs``); the
+    study, its terms and its researchers stay. A revoked grant stays revoked: a study
+    approved again is a new grant (``renews``)."""
+    if grant.revoked_at is not None:
+        raise ValidationFailed({"expires_on": ["A revoked grant cannot be renewed."]})
+    if command.expires_on <= grant.expires_on:
+        raise ValidationFailed(
+            {"expires_on": [f"Give a day after its current expiry, {grant.expires_on:%d %B %Y}."]}
+        )
+    previous = grant.expires_on
+    grant.expires_on = command.expires_on
+    session().flush()
+    _audit(
+        "grant.renew",
+        grant,
+        by=by,
+        expires_on=grant.expires_on.isoformat(),
+        previous_expires_on=previous.isoformat(),
+    )
     return grant
 
 

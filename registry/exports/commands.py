@@ -22,6 +22,11 @@ class CreateGrant:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewGrant:
+    expires_on: dt.date  # the new last day of access
+
+
+@dataclass(frozen=True, slots=True)
 class AddResearcher:
     email: str
 

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection
 
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.auth.models import User
-from registry.auth.permissions import Permission
+from registry.auth.permissions import Permission, Role
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
 from registry.consents.models import ConsentForm, ConsentRecord
 from registry.db import database, session
@@ -155,6 +155,44 @@ def exports_of(grant: DataAccessGrant, *, limit: int = 20) -> list[DataExport]:
             .limit(limit)
         )
     )
+
+
+def exports_made_under(grant: DataAccessGrant) -> Select[DataExport, User]:
+    """Every extract made under the grant and who made it (none: the command line), newest
+    first: for a page at a time."""
+    return (
+        select(DataExport, User)
+        .outerjoin(User, User.id == DataExport.requested_by_id)
+        .where(DataExport.grant_pk == grant.id)
+        .order_by(DataExport.id.desc())
+    )
+
+
+def exports_page(
+    grant: DataAccessGrant, *, first: int, size: int
+) -> list[tuple[DataExport, User | None]]:
+    """``size`` of the grant's extracts from the ``first`` (counting from 0), with who."""
+    rows = session().execute(exports_made_under(grant).limit(size).offset(first))
+    return [(export, user) for export, user in rows]
+
+
+def active_researchers() -> list[User]:
+    """The researcher accounts a grant may name, by name."""
+    return list(
+        session().scalars(
+            select(User)
+            .where(User.role == Role.RESEARCHER, User.is_active.is_(True))
+            .order_by(User.name, User.email)
+        )
+    )
+
+
+def export_counts() -> dict[int, int]:
+    """How many extracts each grant (by primary key) has had made under it."""
+    rows = session().execute(
+        select(DataExport.grant_pk, func.count(DataExport.id)).group_by(DataExport.grant_pk)
+    )
+    return {grant_pk: count for grant_pk, count in rows}
 
 
 # -- who an extract holds ---------------------------------------------------------------------

@@ -20,7 +20,13 @@ from registry.exports.catalogue import (
     VARIABLES,
     ExportColumn,
 )
-from registry.exports.commands import AddResearcher, CreateGrant, ExtractOptions, FhirPage
+from registry.exports.commands import (
+    AddResearcher,
+    CreateGrant,
+    ExtractOptions,
+    FhirPage,
+    RenewGrant,
+)
 from registry.exports.extract import FORMATS
 from registry.exports.models import DATE_MONTH, DATE_POLICIES, DATE_SHIFT, TITLE_MAX
 from registry.exports.rows import ROW_TABLES
@@ -111,14 +117,31 @@ class GrantArgs(CommandSchema[CreateGrant]):
             errors["max_shift_days"] = ["Say how many days dates may be shifted by."]
         if data.get("date_policy") == DATE_MONTH and shift is not None:
             errors["max_shift_days"] = ["Only the shift policy shifts dates."]
-        expires = data.get("expires_on")
-        today = dt.date.today()
-        if expires is not None and expires < today:
-            errors["expires_on"] = ["A grant cannot expire in the past."]
-        elif expires is not None and expires - today > MAX_TERM:
-            errors["expires_on"] = ["A grant can run for at most five years."]
+        if problem := _expiry_problem(data.get("expires_on")):
+            errors["expires_on"] = [problem]
         if errors:
             raise ValidationError(errors)
+
+
+def _expiry_problem(expires: dt.date | None) -> str | None:
+    """A new grant's expiry and a renewal's obey one rule."""
+    today = dt.date.today()
+    if expires is not None and expires < today:
+        return "A grant cannot expire in the past."
+    if expires is not None and expires - today > MAX_TERM:
+        return "A grant can run for at most five years."
+    return None
+
+
+class RenewalArgs(CommandSchema[RenewGrant]):
+    command = RenewGrant
+
+    expires_on = fields.Date(required=True, metadata={"description": "the new last day of access"})
+
+    @validates_schema
+    def _term(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if problem := _expiry_problem(data.get("expires_on")):
+            raise ValidationError({"expires_on": [problem]})
 
 
 class ResearcherArgs(CommandSchema[AddResearcher]):

@@ -11,12 +11,13 @@ beside their identity (scores, consent, facts) is ``registry.facts.participant_v
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from registry.audit.actions import Actor, record_event
-from registry.auth.models import User
-from registry.auth.permissions import Permission
+from registry.auth.models import Site, User
+from registry.auth.permissions import Permission, Role
 from registry.db import session
 from registry.errors import Forbidden, NoParticipantWithThisNumber, NotFound
 from registry.participants.age_bands import band_for_age
@@ -99,3 +100,33 @@ def find_visible_by_nhs_number(user: User, nhs_number: str, *, by: Actor) -> Par
 def format_nhs_number(digits: str) -> str:
     """NHS numbers are shown 3-3-4."""
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
+
+
+# -- sites, as their administrators see them ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteOverview:
+    site: Site
+    participants: int  # tombstones of full withdrawals excluded
+    users: int  # every account of the site, active or not
+    enrolling_clinicians: int  # active clinicians, who enrol at the site while it is active
+
+
+def sites_overview(site_id: int | None = None) -> list[SiteOverview]:
+    """Every site (or one) by code, with how many participants and users it holds."""
+    participants = (
+        select(func.count(Participant.id))
+        .where(Participant.site_id == Site.id, Participant.status != STATUS_SHREDDED)
+        .scalar_subquery()
+    )
+    users = select(func.count(User.id)).where(User.site_id == Site.id).scalar_subquery()
+    clinicians = (
+        select(func.count(User.id))
+        .where(User.site_id == Site.id, User.role == Role.CLINICIAN, User.is_active.is_(True))
+        .scalar_subquery()
+    )
+    statement = select(Site, participants, users, clinicians).order_by(Site.code)
+    if site_id is not None:
+        statement = statement.where(Site.id == site_id)
+    return [SiteOverview(*row) for row in session().execute(statement)]

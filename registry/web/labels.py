@@ -14,6 +14,7 @@ from registry.assessments.treatment import (
     trial_outcomes,
 )
 from registry.consents.models import CONSULTEE_TYPES, REQUESTED_BY, WITHDRAWAL_REASONS
+from registry.exports.models import ACTIVE, DATE_MONTH, DATE_SHIFT, EXPIRED, REVOKED
 from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
 
@@ -117,3 +118,25 @@ NOT_RECOVERED_LABELS = {
     "response_percent": "improvement",
     "stop_reason": "reason for stopping",
 }
+
+# A data-access grant's status and date policy, on the researcher's and the admin's pages.
+GRANT_STATUS_TAGS = {
+    ACTIVE: ("In force", "nhsuk-tag--green"),
+    EXPIRED: ("Expired", "nhsuk-tag--grey"),
+    REVOKED: ("Revoked", "nhsuk-tag--red"),
+}
+DATE_POLICY_TEXT = {
+    DATE_MONTH: "Dates as year and month (YYYY-MM)",
+    DATE_SHIFT: "Dates shifted per participant by a secret offset of up to {days} days",
+}
+# The choice an admin makes when writing a grant (the days are asked for beside it).
+DATE_POLICY_CHOICES = {
+    DATE_MONTH: "Year and month only (YYYY-MM)",
+    DATE_SHIFT: "The full date, shifted per participant by a secret number of days",
+}
+FILE_FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet"}
+CHANNEL_LABELS = {"api": "API", "web": "Web page", "cli": "Command line"}
+
+
+def date_policy_text(policy: str, max_shift_days: int | None) -> str:
+    return DATE_POLICY_TEXT[policy].format(days=max_shift_days)

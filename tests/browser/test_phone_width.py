@@ -242,6 +242,13 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/reports/TRD/datasheet",
             "/reports/references",
             "/admin/privacy/",
+            "/admin/sites/",
+            "/admin/sites/new",
+            "/admin/grants/",
+            "/admin/grants/new",
+            f"/admin/grants/{grant}",
+            f"/admin/grants/{grant}/renew",
+            f"/admin/grants/{grant}/revoke",
         ],
         Role.CLINICIAN: [
             "/",

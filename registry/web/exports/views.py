@@ -1,5 +1,5 @@
 """The researcher's pages: the grants that name them, and the extract of each, downloaded
-as a ZIP. Admins see every grant here, read-only (they record grants through the API).
+as a ZIP. Admins see every grant here, read-only (they record grants at /admin/grants/).
 
 Thin: the same queries and the same action as the JSON API. Nothing that identifies a
 participant is ever on these pages: only the grant's terms and the extracts' counts.
@@ -19,31 +19,25 @@ from registry.errors import ValidationFailed
 from registry.exports.actions import export_download
 from registry.exports.catalogue import TABLES
 from registry.exports.extract import parquet_available
-from registry.exports.models import ACTIVE, EXPIRED, REVOKED, DataAccessGrant
+from registry.exports.models import ACTIVE, DataAccessGrant
 from registry.exports.queries import grant_view, usable_grant, visible_grant, visible_grants
 from registry.exports.schemas import ExportArgs
 from registry.fields import load_or_fail
 from registry.web.exports.forms import ExtractForm
 from registry.web.forms import form_page
+from registry.web.labels import GRANT_STATUS_TAGS, date_policy_text
 
 bp = Blueprint("exports_web", __name__, url_prefix="/grants")
-
-STATUS_TAGS = {
-    ACTIVE: ("In force", "nhsuk-tag--green"),
-    EXPIRED: ("Expired", "nhsuk-tag--grey"),
-    REVOKED: ("Revoked", "nhsuk-tag--red"),
-}
-DATE_POLICY_TEXT = {
-    "month": "Dates as year and month (YYYY-MM)",
-    "shift": "Dates shifted per participant by a secret offset of up to {days} days",
-}
 
 
 @bp.route("/")
 @requires(Permission.VIEW_GRANTS)
 def index() -> str:
-    grants = [grant_view(grant) for grant in visible_grants(required_user())]
-    return render_template("exports/index.html", grants=grants)
+    user = required_user()
+    grants = [grant_view(grant) for grant in visible_grants(user)]
+    return render_template(
+        "exports/index.html", grants=grants, manages_grants=user.can(Permission.MANAGE_GRANTS)
+    )
 
 
 @bp.route("/<grant_id>")
@@ -86,12 +80,12 @@ def _grant_page(grant: DataAccessGrant, form: ExtractForm) -> tuple[str, int]:
         consent_texts=[CONSENT_ITEM_TEXT[item] for item in view["consent_items"]],
         may_extract=required_user().can(Permission.EXPORT_DATA) and view["status"] == ACTIVE,
         parquet=parquet_available(),
-        date_policy=DATE_POLICY_TEXT[view["date_policy"]].format(days=view["max_shift_days"]),
+        date_policy=date_policy_text(view["date_policy"], view["max_shift_days"]),
     )
 
 
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
     return {
-        "status_tags": STATUS_TAGS,
+        "status_tags": GRANT_STATUS_TAGS,
     }
