@@ -42,8 +42,7 @@ def _for(*roles: Role) -> frozenset[Role]:
 
 CLINICIAN, RESEARCHER, PARTNER, ADMIN = Role.CLINICIAN, Role.RESEARCHER, Role.PARTNER, Role.ADMIN
 
-# In the order the header shows them. Sections other engineers' pages will add at merge
-# (admin users, sites, grants; account tokens) are not here until their endpoints exist.
+# In the order the header shows them.
 SECTIONS: tuple[Section, ...] = (
     Section("Dashboard", "home.index", _for(ADMIN), ("home.index", "admin_dashboard.")),
     Section(
@@ -69,6 +68,8 @@ SECTIONS: tuple[Section, ...] = (
     # A clinician's contact lists are on the recruitment requests' pages.
     Section("Contact lists", "recruitment_web.index", _for(CLINICIAN), ("recruitment_web.",)),
     Section("Requests", "recruitment_web.index", _for(PARTNER, ADMIN), ("recruitment_web.",)),
+    Section("Sites", "admin_sites.index", _for(ADMIN), ("admin_sites.",)),
+    Section("Grants", "admin_grants.index", _for(ADMIN), ("admin_grants.", "exports_web.")),
     Section("Grants", "exports_web.index", _for(RESEARCHER), ("exports_web.",)),
     Section(
         "Consent forms", "consents.manage", _for(ADMIN), ("consents.manage", "consents.reconsent")

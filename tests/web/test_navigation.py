@@ -29,7 +29,16 @@ def test_every_section_resolves(app: Flask, section: Any) -> None:
         (Role.PARTNER, ["Queries", "Requests"]),
         (
             Role.ADMIN,
-            ["Dashboard", "Participants", "Requests", "Consent forms", "Reports", "Audit"],
+            [
+                "Dashboard",
+                "Participants",
+                "Requests",
+                "Sites",
+                "Grants",
+                "Consent forms",
+                "Reports",
+                "Audit",
+            ],
         ),
     ],
 )
