@@ -3,8 +3,8 @@
 Issue #20: admins deactivate and reactivate sites from /admin/sites/. Every site existing
 before this revision is active.
 
-Revision ID: 0016_site_active
-Revises: 0015_treatment_history
+Revision ID: 0017_site_active
+Revises: 0016_dek_cache_generation
 Create Date: 2026-12-05
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_site_active"
-down_revision = "0015_treatment_history"
+revision = "0017_site_active"
+down_revision = "0016_dek_cache_generation"
 branch_labels = None
 depends_on = None
 
