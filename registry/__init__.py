@@ -199,6 +199,8 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
     from registry.web import filters
+    from registry.web.account import bp as account_web
+    from registry.web.admin.users import bp as admin_users_web
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
@@ -219,6 +221,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_web)
     app.register_blueprint(reports_web)
     app.register_blueprint(privacy_web)
+    app.register_blueprint(admin_users_web)
+    app.register_blueprint(account_web)
     for blueprint in (
         health_api,
         auth_api,

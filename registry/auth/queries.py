@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
-from registry.auth.models import Site, User
+from registry.audit.models import AuditEvent
+from registry.auth.models import ApiToken, Site, User
 from registry.auth.permissions import Role
-from registry.db import utcnow
+from registry.db import session, utcnow
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,45 @@ def users_matching(filters: UserFilters, *, now: dt.datetime | None = None) -> S
         before = now - dt.timedelta(days=filters.not_signed_in_for_days)
         statement = statement.where(User.last_sign_in_at < before)
     return statement.order_by(User.name, User.id)
+
+
+# Acts that end every session of the user they name (each bumps the session generation).
+_SESSION_ENDINGS = (
+    "auth.sign_out",
+    "user.change_password",
+    "user.end_sessions",
+    "user.deactivate",
+    "user.reset_second_factor",
+)
+
+
+def open_session_count(user: User, *, within: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """How many sessions of the user may still be open: their sign-ins within the absolute
+    session limit and since the last act that ended them all (an upper bound: a session
+    left idle or closed in the browser is counted until its limit passes)."""
+    now = now or utcnow()
+    target = (AuditEvent.target_type == "user") & (AuditEvent.target_id == str(user.id))
+    since = (now - within).isoformat(timespec="microseconds")
+    last_ending = session().scalar(
+        select(func.max(AuditEvent.at)).where(target, AuditEvent.action.in_(_SESSION_ENDINGS))
+    )
+    statement = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            target,
+            AuditEvent.action == "auth.sign_in",
+            AuditEvent.outcome == "success",
+            AuditEvent.at >= max(since, last_ending or since),
+        )
+    )
+    return int(session().scalar(statement) or 0)
+
+
+def token_status(token: ApiToken, *, now: dt.datetime | None = None) -> str:
+    """A token's status in words."""
+    if token.revoked_at is not None:
+        return "Revoked"
+    if token.expires_at <= (now or utcnow()):
+        return "Expired"
+    return "Active"

@@ -13,6 +13,7 @@ from registry.assessments.treatment import (
     stop_reasons,
     trial_outcomes,
 )
+from registry.auth.permissions import Role
 from registry.consents.models import CONSULTEE_TYPES, REQUESTED_BY, WITHDRAWAL_REASONS
 from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
 
@@ -117,3 +118,10 @@ NOT_RECOVERED_LABELS = {
     "response_percent": "improvement",
     "stop_reason": "reason for stopping",
 }
+ROLE_LABELS = {
+    "clinician": "Clinician",
+    "researcher": "Researcher",
+    "admin": "Administrator",
+    "partner": "Partner organisation",
+}
+ROLE_CHOICES = choices(ROLE_LABELS, [role.value for role in Role])

@@ -1,0 +1,1 @@
+"""Administrators' pages: users, sites, grants, the audit log."""
