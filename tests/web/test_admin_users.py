@@ -116,12 +116,13 @@ def test_the_list_filters(
         "long_ago": create_account(Role.RESEARCHER),
         "admin": admin_account,
     }
+    changes: dict[str, dict[str, Any]] = {
+        "gone": {"is_active": False},
+        "lately": {"last_sign_in_at": utcnow() - dt.timedelta(days=2)},
+        "long_ago": {"last_sign_in_at": utcnow() - dt.timedelta(days=200)},
+    }
     with app.app_context():
-        for name, change in {
-            "gone": {"is_active": False},
-            "lately": {"last_sign_in_at": utcnow() - dt.timedelta(days=2)},
-            "long_ago": {"last_sign_in_at": utcnow() - dt.timedelta(days=200)},
-        }.items():
+        for name, change in changes.items():
             session().execute(update(User).where(User.id == accounts[name].user.id).values(change))
         session().commit()
 
