@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from registry.auth import actions as auth_actions
@@ -74,7 +83,7 @@ def new_token(token_id: str) -> Response:
     token = _own_token(token_id)
     held = session.pop(_NEW_TOKEN, None)
     secret = auth_actions.take_secret(held, owner=user) if isinstance(held, str) else None
-    response = Response(render_template("account/new_token.html", token=token, secret=secret))
+    response = make_response(render_template("account/new_token.html", token=token, secret=secret))
     response.headers["Cache-Control"] = "no-store"  # never kept for the back button
     return response
 

@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -150,7 +151,7 @@ def one_time_password(user_id: str) -> Response:
     password = (
         auth_actions.take_secret(held, owner=required_user()) if isinstance(held, str) else None
     )
-    response = Response(
+    response = make_response(
         render_template("admin/users/one_time_password.html", person=user, password=password)
     )
     response.headers["Cache-Control"] = "no-store"  # never kept for the back button
