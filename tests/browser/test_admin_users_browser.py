@@ -107,6 +107,8 @@ def test_admin_creates_a_clinician_and_resets_their_second_factor(
         reset.get_by_role("button", name="Reset their second factor").click()
         expect(page.locator(".registry-flash")).to_contain_text("second factor is reset")
         expect(page.get_by_test_id("account")).to_contain_text("Not set up")
+        page.set_viewport_size({"width": 390, "height": 844})  # the user's page fits a phone
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
         # Their session has ended; at their next sign-in they set the app up again.
         clinician_page.goto(f"{live_server.url}/account/tokens")

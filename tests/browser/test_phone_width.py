@@ -242,6 +242,9 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/reports/TRD/datasheet",
             "/reports/references",
             "/admin/privacy/",
+            "/admin/users/",
+            "/admin/users/new",
+            "/account/tokens",
         ],
         Role.CLINICIAN: [
             "/",
@@ -256,6 +259,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/",
             f"/recruitment/{request}",
             f"/recruitment/{request}/contacts",
+            "/account/tokens",
         ],
         Role.RESEARCHER: [
             "/",
@@ -267,6 +271,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/reports/TRD",
             "/reports/EP",
             "/reports/TRD/datasheet",
+            "/account/tokens",
         ],
         Role.PARTNER: [
             "/",
@@ -275,6 +280,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/",
             "/recruitment/new",
             f"/recruitment/{request}",
+            "/account/tokens",
         ],
     }
     return by_role[role]
