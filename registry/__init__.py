@@ -200,9 +200,11 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.recruitment import blp as recruitment_api
     from registry.api.reports import blp as reports_api
     from registry.web import filters, navigation
+    from registry.web.account import bp as account_web
     from registry.web.admin.audit import bp as admin_audit_web
     from registry.web.admin.grants import bp as admin_grants
     from registry.web.admin.sites import bp as admin_sites
+    from registry.web.admin.users import bp as admin_users_web
     from registry.web.auth.views import bp as auth_views
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
@@ -227,6 +229,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_audit_web)
     app.register_blueprint(admin_sites)
     app.register_blueprint(admin_grants)
+    app.register_blueprint(admin_users_web)
+    app.register_blueprint(account_web)
     for blueprint in (
         health_api,
         auth_api,

@@ -272,6 +272,23 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/admin/privacy/"): 302,
     ("GET", "/admin/privacy/allowance"): 302,
     ("POST", "/admin/privacy/allowance"): 400,
+    # Users and API tokens (#20): sign in first; a POST without a CSRF token is refused.
+    ("GET", "/admin/users/"): 302,
+    ("GET", "/admin/users/new"): 302,
+    ("POST", "/admin/users/new"): 400,
+    ("GET", "/admin/users/<user_id>"): 302,
+    ("GET", "/admin/users/<user_id>/one-time-password"): 302,
+    ("POST", "/admin/users/<user_id>/access"): 400,
+    ("POST", "/admin/users/<user_id>/sessions"): 400,
+    ("POST", "/admin/users/<user_id>/second-factor"): 400,
+    ("POST", "/admin/users/<user_id>/reactivate"): 400,
+    ("GET", "/admin/users/<user_id>/deactivate"): 302,
+    ("POST", "/admin/users/<user_id>/deactivate"): 400,
+    ("POST", "/admin/users/<user_id>/tokens/<token_id>/revoke"): 400,
+    ("GET", "/account/tokens"): 302,
+    ("POST", "/account/tokens"): 400,
+    ("GET", "/account/tokens/<token_id>/new"): 302,
+    ("POST", "/account/tokens/<token_id>/revoke"): 400,
 }
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry import create_app
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
+from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.cli import main
 from registry.db import session
@@ -328,3 +329,21 @@ def test_demo_seed_needs_at_least_one_participant(app: Flask) -> None:
 
     assert code == 2
     assert "Invalid value for '--participants'" in output
+
+
+def test_users_deactivate_refuses_the_last_active_admin(
+    app: Flask, create_account: Callable[..., Account]
+) -> None:
+    admin = create_account(Role.ADMIN)
+    with app.app_context():
+        session().execute(
+            update(User)
+            .where(User.role == Role.ADMIN, User.id != admin.user.id)
+            .values(is_active=False)
+        )
+        session().commit()
+
+    code, output = invoke(app, "users", "deactivate", "--email", admin.email)
+
+    assert code == 1
+    assert "is the only active admin" in output

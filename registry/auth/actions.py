@@ -13,10 +13,10 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from registry.audit.actions import Actor, record_event
-from registry.auth.models import ApiToken, Site, User
+from registry.auth.models import ApiToken, OneTimeSecret, Site, User
 from registry.auth.permissions import SECOND_FACTOR_ROLES, Role
 from registry.config import Settings
 from registry.crypto import key_provider
@@ -29,6 +29,10 @@ PASSWORD_MAX_LENGTH = 128
 TOKEN_PREFIX = "mhr_"  # noqa: S105 - a marker that lets secret scanners spot leaked tokens
 TOTP_STEP_SECONDS = 30
 _TOTP_KEY_PURPOSE = "totp-secret"
+_ONE_TIME_KEY_PURPOSE = "one-time-secret"
+# How long a new password or token waits for the page that shows it (a redirect away).
+ONE_TIME_SECRET_LIFETIME = dt.timedelta(minutes=10)
+TOKEN_MAX_DAYS = 365
 
 
 # -- passwords ------------------------------------------------------------------------
@@ -252,18 +256,7 @@ def create_user(
         problems["email"] = ["Enter an email address like name@example.nhs.uk."]
     if not name.strip():
         problems["name"] = ["Enter the person's name."]
-    site = None
-    if role is Role.CLINICIAN:
-        if not site_code:
-            problems["site"] = ["A clinician needs a site (--site CODE)."]
-        else:
-            site = db.scalar(select(Site).where(Site.code == site_code.upper()))
-            if site is None:
-                problems["site"] = [f"No site with code {site_code.upper()}."]
-    elif site_code:
-        problems["site"] = ["Only clinicians belong to a site."]
-    if role is Role.PARTNER and not (organisation or "").strip():
-        problems["organisation"] = ["A partner needs an organisation (--organisation ORG)."]
+    site = _site_for_role(role, site_code, organisation, problems)
     generated = None
     if password is None:
         generated = password = generate_password()
@@ -294,6 +287,26 @@ def create_user(
     return NewUser(user=user, password=generated)
 
 
+def _site_for_role(
+    role: Role, site_code: str | None, organisation: str | None, problems: dict[str, list[str]]
+) -> Site | None:
+    """The site a user of ``role`` belongs to (clinicians only, and they must), adding what is
+    wrong to ``problems``; a partner must name their organisation."""
+    site = None
+    if role is Role.CLINICIAN:
+        if not site_code:
+            problems["site"] = ["A clinician needs a site (--site CODE)."]
+        else:
+            site = session().scalar(select(Site).where(Site.code == site_code.upper()))
+            if site is None:
+                problems["site"] = [f"No site with code {site_code.upper()}."]
+    elif site_code:
+        problems["site"] = ["Only clinicians belong to a site."]
+    if role is Role.PARTNER and not (organisation or "").strip():
+        problems["organisation"] = ["A partner needs an organisation (--organisation ORG)."]
+    return site
+
+
 def find_user_by_email(email: str) -> User:
     user = session().scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
@@ -301,13 +314,93 @@ def find_user_by_email(email: str) -> User:
     return user
 
 
+def find_user(user_id: int) -> User:
+    user = session().get(User, user_id)
+    if user is None:
+        raise NotFound("No user with that id.")
+    return user
+
+
+LAST_ADMIN_MESSAGE = (
+    "{name} is the only active admin: the registry would have no one to manage it. "
+    "Make someone else an admin first."
+)
+
+
+def _refuse_losing_the_last_admin(user: User) -> None:
+    """An act that leaves no active admin is refused: nobody could undo it from a page."""
+    if not (user.is_active and user.role is Role.ADMIN):
+        return
+    others = session().scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise Conflict("last_admin", LAST_ADMIN_MESSAGE.format(name=user.name))
+
+
+def change_access(
+    user: User,
+    *,
+    role: Role,
+    site_code: str | None = None,
+    organisation: str | None = None,
+    by: Actor,
+) -> bool:
+    """Change a user's role, site or organisation, with the rules ``create_user`` applies.
+    Sessions and tokens go on: every request reads the role afresh. Whether anything changed."""
+    problems: dict[str, list[str]] = {}
+    site = _site_for_role(role, site_code, organisation, problems)
+    if problems:
+        raise ValidationFailed(problems)
+    organisation = (organisation or "").strip() or None
+    before = (user.role, user.site_id, user.organisation)
+    if (role, site.id if site else None, organisation) == before:
+        return False
+    if role is not Role.ADMIN:
+        _refuse_losing_the_last_admin(user)
+    record_event(
+        "user.change_access",
+        by=by,
+        target_type="user",
+        target_id=user.id,
+        details={
+            "role": [user.role.value, role.value],
+            "site": [user.site.code if user.site else None, site.code if site else None],
+            "organisation_changed": organisation != user.organisation,
+        },
+    )
+    user.role, user.site, user.organisation = role, site, organisation
+    return True
+
+
 def deactivate_user(user: User, *, by: Actor) -> None:
     if not user.is_active:
         return
+    _refuse_losing_the_last_admin(user)
     user.is_active = False
     user.deactivated_at = utcnow()
     _sign_out_everywhere(user, revoke_tokens=True, at=user.deactivated_at)
     record_event("user.deactivate", by=by, target_type="user", target_id=user.id)
+
+
+def reactivate_user(user: User, *, by: Actor) -> None:
+    """Let a deactivated user sign in again. Their API tokens stay revoked."""
+    if user.is_active:
+        return
+    user.is_active = True
+    user.deactivated_at = None
+    record_event("user.reactivate", by=by, target_type="user", target_id=user.id)
+
+
+def reset_second_factor(user: User, *, by: Actor) -> None:
+    """Forget a lost second factor: the user sets one up again at their next sign-in. Every
+    session ends too, in case the lost phone was taken."""
+    user.totp_secret_sealed = None
+    user.totp_last_step = None
+    user.session_generation += 1
+    record_event("user.reset_second_factor", by=by, target_type="user", target_id=user.id)
 
 
 def end_sessions(user: User, *, by: Actor, revoke_tokens: bool = False) -> int:
@@ -433,8 +526,8 @@ def issue_token(user: User, *, name: str, expires_days: int, by: Actor) -> Issue
     problems: dict[str, list[str]] = {}
     if not user.is_active:
         problems["email"] = ["That user is deactivated."]
-    if not 1 <= expires_days <= 365:
-        problems["expires_days"] = ["A token lasts between 1 and 365 days."]
+    if not 1 <= expires_days <= TOKEN_MAX_DAYS:
+        problems["expires_days"] = [f"A token lasts between 1 and {TOKEN_MAX_DAYS} days."]
     if not 1 <= len(name.strip()) <= 100:
         problems["name"] = ["A token's label is 1 to 100 characters."]
     if problems:
@@ -458,9 +551,10 @@ def issue_token(user: User, *, name: str, expires_days: int, by: Actor) -> Issue
     return IssuedToken(token=token, secret=secret)
 
 
-def revoke_token(token_id: int, *, by: Actor) -> ApiToken:
+def revoke_token(token_id: int, *, by: Actor, owner: User | None = None) -> ApiToken:
+    """Revoke a token at once; with ``owner``, only one of theirs (another's is not found)."""
     token = session().get(ApiToken, token_id)
-    if token is None:
+    if token is None or (owner is not None and token.user_id != owner.id):
         raise NotFound(f"No token with id {token_id}.")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
@@ -490,3 +584,51 @@ def token_for_secret(secret: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         token.last_used_at = now
     return token
+
+
+# -- secrets shown once -----------------------------------------------------------------
+
+
+def _one_time_context(secret_id: str) -> FieldContext:
+    return FieldContext(table="one_time_secret", column="secret", participant_id=secret_id)
+
+
+def hold_secret(secret: str, *, owner: User) -> str:
+    """Keep a new password or token, sealed, for the next page to show ``owner`` once; the
+    id to find it by. Secrets nobody came for are deleted."""
+    db = session()
+    db.execute(
+        delete(OneTimeSecret).where(OneTimeSecret.created_at < utcnow() - ONE_TIME_SECRET_LIFETIME)
+    )
+    secret_id = secrets.token_urlsafe(32)
+    db.add(
+        OneTimeSecret(
+            id=secret_id,
+            owner_id=owner.id,
+            secret_sealed=seal_field(
+                key_provider().subkey(_ONE_TIME_KEY_PURPOSE),
+                secret,
+                context=_one_time_context(secret_id),
+            ),
+        )
+    )
+    db.flush()
+    return secret_id
+
+
+def take_secret(secret_id: str, *, owner: User) -> str | None:
+    """The held secret, once: it is deleted as it is read. None if it was shown already,
+    waited too long, or is someone else's."""
+    db = session()
+    held = db.get(OneTimeSecret, secret_id)
+    if held is None or held.owner_id != owner.id:
+        return None
+    db.delete(held)
+    db.flush()
+    if held.created_at < utcnow() - ONE_TIME_SECRET_LIFETIME:
+        return None
+    return open_text(
+        key_provider().subkey(_ONE_TIME_KEY_PURPOSE),
+        held.secret_sealed,
+        context=_one_time_context(secret_id),
+    )

@@ -1,4 +1,4 @@
-"""Sites, staff accounts and API tokens."""
+"""Sites, staff accounts, API tokens and one-time secrets waiting to be shown."""
 
 from __future__ import annotations
 
@@ -111,3 +111,23 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} user={self.user_id}>"
+
+
+class OneTimeSecret(Base):
+    """A generated password or API token waiting to be shown once to the user who made it.
+
+    The page that made it redirects to the page that shows it: the secret waits here (sealed)
+    rather than in the address or the signed, readable session cookie, which holds only
+    this row's random id. Showing it deletes the row, so a reload shows nothing.
+    """
+
+    __tablename__ = "one_time_secret"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True, comment="random, unguessable")
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id"), comment="the user it may be shown to"
+    )
+    secret_sealed: Mapped[bytes] = mapped_column(
+        LargeBinary, comment="AES-GCM under the keyring's one-time-secret subkey"
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,9 @@ from flask.cli import with_appcontext
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.permissions import Role
+from registry.auth.queries import UserFilters, status_of, users_matching
 from registry.cli._common import one_transaction
+from registry.db import session
 
 
 @click.group("users")
@@ -51,6 +53,73 @@ def users_create(
     if created.password:
         click.echo("one-time password (shown once; it must be changed at first sign-in):")
         click.echo(created.password)
+
+
+@users_group.command("list")
+@click.option("--role", type=click.Choice([r.value for r in Role]))
+@click.option("--site", "site_code", help="Site code.")
+@click.option("--active/--inactive", default=None, help="Only active, or only deactivated.")
+@click.option(
+    "--second-factor/--no-second-factor",
+    default=None,
+    help="Only users who have set up a second factor, or only those who have not.",
+)
+@click.option(
+    "--signed-in-within", type=click.IntRange(1, 36_500), metavar="DAYS", help="Signed in lately."
+)
+@click.option("--never-signed-in", is_flag=True, help="Only users who have never signed in.")
+@with_appcontext
+def users_list(
+    role: str | None,
+    site_code: str | None,
+    active: bool | None,
+    second_factor: bool | None,
+    signed_in_within: int | None,
+    never_signed_in: bool,
+) -> None:
+    """List users, with the filters of the admin's page, as a table."""
+    if never_signed_in and signed_in_within is not None:
+        raise click.UsageError("--never-signed-in and --signed-in-within cannot both be given.")
+    filters = UserFilters(
+        role=Role(role) if role else None,
+        site_code=site_code,
+        active=active,
+        second_factor=second_factor,
+        never_signed_in=never_signed_in,
+        signed_in_within_days=signed_in_within,
+    )
+    users = list(session().scalars(users_matching(filters)))
+    header = (
+        "ID",
+        "NAME",
+        "EMAIL",
+        "ROLE",
+        "SITE",
+        "ORGANISATION",
+        "STATUS",
+        "2FA",
+        "LAST SIGN-IN",
+    )
+    rows = [
+        (
+            str(user.id),
+            user.name,
+            user.email,
+            user.role.value,
+            user.site.code if user.site else "-",
+            user.organisation or "-",
+            status_of(user),
+            "yes" if user.has_second_factor else "no",
+            f"{user.last_sign_in_at:%Y-%m-%d}" if user.last_sign_in_at else "never",
+        )
+        for user in users
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    click.echo(f"{len(rows)} user{'' if len(rows) == 1 else 's'}")
 
 
 @users_group.command("deactivate")

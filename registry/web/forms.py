@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
+from registry.errors import NotFound
 from registry.input_rules import code_of
 
 YES, NO = "yes", "no"
@@ -113,3 +114,10 @@ def form_page(
     back whatever the refused submission wrote; ``status`` otherwise."""
     page = render_template(template, form=form, **context)
     return page, HTTPStatus.UNPROCESSABLE_ENTITY if form.has_errors() else status
+
+
+def record_id(text: str) -> int:
+    """A row's id from the address: anything but a plausible whole number is not found."""
+    if not (text.isdigit() and len(text) <= 18):
+        raise NotFound("No such record.")
+    return int(text)

@@ -13,6 +13,7 @@ from registry.assessments.treatment import (
     stop_reasons,
     trial_outcomes,
 )
+from registry.auth.permissions import Role
 from registry.consents.models import CONSULTEE_TYPES, REQUESTED_BY, WITHDRAWAL_REASONS
 from registry.exports.models import ACTIVE, DATE_MONTH, DATE_SHIFT, EXPIRED, REVOKED
 from registry.participants.models import FULL, NO_FURTHER_CONTACT, NO_FURTHER_DATA
@@ -140,3 +141,12 @@ CHANNEL_LABELS = {"api": "API", "web": "Web page", "cli": "Command line"}
 
 def date_policy_text(policy: str, max_shift_days: int | None) -> str:
     return DATE_POLICY_TEXT[policy].format(days=max_shift_days)
+
+
+ROLE_LABELS = {
+    "clinician": "Clinician",
+    "researcher": "Researcher",
+    "admin": "Administrator",
+    "partner": "Partner organisation",
+}
+ROLE_CHOICES = choices(ROLE_LABELS, [role.value for role in Role])

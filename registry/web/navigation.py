@@ -68,6 +68,7 @@ SECTIONS: tuple[Section, ...] = (
     # A clinician's contact lists are on the recruitment requests' pages.
     Section("Contact lists", "recruitment_web.index", _for(CLINICIAN), ("recruitment_web.",)),
     Section("Requests", "recruitment_web.index", _for(PARTNER, ADMIN), ("recruitment_web.",)),
+    Section("Users", "admin_users.index", _for(ADMIN), ("admin_users.",)),
     Section("Sites", "admin_sites.index", _for(ADMIN), ("admin_sites.",)),
     Section("Grants", "admin_grants.index", _for(ADMIN), ("admin_grants.", "exports_web.")),
     Section("Grants", "exports_web.index", _for(RESEARCHER), ("exports_web.",)),

@@ -249,6 +249,9 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             f"/admin/grants/{grant}",
             f"/admin/grants/{grant}/renew",
             f"/admin/grants/{grant}/revoke",
+            "/admin/users/",
+            "/admin/users/new",
+            "/account/tokens",
         ],
         Role.CLINICIAN: [
             "/",
@@ -263,6 +266,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/",
             f"/recruitment/{request}",
             f"/recruitment/{request}/contacts",
+            "/account/tokens",
         ],
         Role.RESEARCHER: [
             "/",
@@ -274,6 +278,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/reports/TRD",
             "/reports/EP",
             "/reports/TRD/datasheet",
+            "/account/tokens",
         ],
         Role.PARTNER: [
             "/",
@@ -282,6 +287,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/",
             "/recruitment/new",
             f"/recruitment/{request}",
+            "/account/tokens",
         ],
     }
     return by_role[role]

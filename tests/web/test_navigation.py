@@ -33,6 +33,7 @@ def test_every_section_resolves(app: Flask, section: Any) -> None:
                 "Dashboard",
                 "Participants",
                 "Requests",
+                "Users",
                 "Sites",
                 "Grants",
                 "Consent forms",
@@ -59,3 +60,4 @@ def test_the_current_section_is_marked(
 
     assert 'class="nhsuk-header__navigation' in page
     assert _current(page) == ["Audit"]
+    assert 'href="/account/tokens">API tokens' in page.replace("\n", "").replace("  ", "")

@@ -12,20 +12,17 @@ from typing import Any, cast
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from registry.auth.permissions import Permission
-from registry.auth.session import acting_as, required_user, requires, signed_in_user
+from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import (
     MAX_DOCUMENT_BYTES,
     add_consent_form,
@@ -47,15 +44,14 @@ from registry.errors import (
     NotFound,
     StepUpFailed,
     ValidationFailed,
-    record_refusal,
 )
-from registry.extensions import limiter
 from registry.fields import load_or_fail as load
 from registry.participants.models import FULL, Participant
 from registry.participants.queries import participant_for_admin
 from registry.web.consents.forms import AddConsentFormForm, FindParticipantForm, WithdrawalForm
 from registry.web.forms import form_page
 from registry.web.labels import LEVELS, level_label
+from registry.web.step_up import reauthentication_limit, show_step_up_failure
 
 bp = Blueprint("consents", __name__, url_prefix="/admin")
 
@@ -147,23 +143,8 @@ def participant(participant_id: str) -> str:
     )
 
 
-def _reauthentication_key() -> str:
-    user = signed_in_user()
-    return f"reauthenticate:{user.id if user else get_remote_address()}"
-
-
-# Guessing a password through a signed-in admin's session is throttled as sign-in is.
-_reauthentication_limit = limiter.limit(
-    lambda: current_app.config["SETTINGS"].sign_in_limit_per_account,
-    key_func=_reauthentication_key,
-    methods=["POST"],
-    deduct_when=lambda response: bool(g.get("reauthentication_failed")),
-    scope="reauthenticate",
-)
-
-
 @bp.route("/participants/<participant_id>/withdraw", methods=["GET", "POST"])
-@_reauthentication_limit
+@reauthentication_limit
 @requires(Permission.RECORD_WITHDRAWALS)
 def withdraw(participant_id: str) -> tuple[str, int] | Response:
     """Choose the level and reason; confirm (re-entering a password for ``full``); record.
@@ -191,7 +172,7 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
             code=(form.code.data or "").strip(),
         )
     except StepUpFailed as exc:
-        _show_step_up_failure(form, exc)
+        show_step_up_failure(form, exc)
         return _confirmation_page(form, found, args)
     try:
         outcome = withdraw_participant(found, args, by=acting_as())
@@ -203,19 +184,6 @@ def withdraw(participant_id: str) -> tuple[str, int] | Response:
         return _choice_page(form, found)
     _leave_notice(found, outcome.withdrawal, created=outcome.created)
     return redirect(url_for(".participant", participant_id=found.participant_id))
-
-
-def _show_step_up_failure(form: WithdrawalForm, exc: StepUpFailed) -> None:
-    g.reauthentication_failed = True
-    # The page answers 422, which rolls the request back; the failed attempt must stay on
-    # record, so it is written in a transaction of its own, as the API's refusal is.
-    record_refusal(exc)
-    if exc.method == "security_code":
-        form.code.errors = ["The security code is not correct, or it was already used."]
-    elif exc.method == "password":
-        form.password.errors = ["Your password is not correct."]
-    else:
-        form.password.errors = ["Enter your password, or a security code from your app."]
 
 
 def _choice_page(form: WithdrawalForm, participant: Participant) -> tuple[str, int]:
