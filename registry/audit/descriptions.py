@@ -96,9 +96,17 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "user.deactivate": _d("deactivated user account {target}"),
     "user.change_password": _d("changed the password of user account {target}"),
     "user.end_sessions": _d("ended every session of user account {target}"),
+    "user.change_access": _d("changed the role, site or organisation of user account {target}"),
+    "user.reactivate": _d("reactivated user account {target}"),
+    "user.reset_second_factor": _d(
+        "reset the second factor of user account {target}, to be set up again at next sign-in"
+    ),
     "token.issue": _d("issued API token {target}"),
     "token.revoke": _d("revoked API token {target}"),
     "site.add": _d("added site {target}"),
+    "site.rename": _d("renamed site {target}"),
+    "site.deactivate": _d("deactivated site {target}: it enrols no one"),
+    "site.reactivate": _d("reactivated site {target}"),
     # keys and the audit log
     "keys.rotate": _d("started a new key epoch"),
     "keys.destroy_epoch": _d("destroyed key epoch {target}"),
@@ -126,6 +134,7 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "eligibility.saved_query.": _d("saved query {target} ({part})", "Saved a query"),
     "grant.create": _d("created data-access grant {target}"),
     "grant.revoke": _d("revoked data-access grant {target}"),
+    "grant.renew": _d("renewed data-access grant {target}"),
     "grant.add_researcher": _d("added a researcher to data-access grant {target}"),
     "grant.remove_researcher": _d("removed a researcher from data-access grant {target}"),
     "export.extract": _d("made an extract under data-access grant {target}"),
