@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import pkcs11
 from cryptography.exceptions import InvalidTag
 from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import PKCS11Error
+from pkcs11.exceptions import NoSuchToken, PKCS11Error
 
 from registry.crypto.keys import (
     _NONCE_BYTES,
@@ -46,6 +46,8 @@ KEK_PREFIX = "registry-kek-"
 MAC_PREFIX = "registry-mac-"
 AEAD_PREFIX = "registry-aead-"
 _TAG_BITS = 128
+# Bumped whenever this process re-initialises a PKCS#11 library, which closes every session.
+_generation = 0
 T = TypeVar("T")
 
 # Every key: secret, on the token, behind the PIN, never readable nor wrappable out of it.
@@ -76,6 +78,7 @@ class Pkcs11Provider:
         self._pin = pin
         self._lock = threading.RLock()
         self._pid: int | None = None
+        self._generation = -1
         self._session: Any = None
         self._keys: dict[str, Any] = {}
         self._epochs: list[int] = []
@@ -104,7 +107,7 @@ class Pkcs11Provider:
     def _call(self, operation: Callable[[Any], T]) -> T:
         """Run one token operation on this process's session, under the lock."""
         with self._lock:
-            if self._pid != os.getpid():
+            if self._pid != os.getpid() or self._generation != _generation:
                 self._connect()
             try:
                 return operation(self._session)
@@ -112,37 +115,49 @@ class Pkcs11Provider:
                 raise KeyringError(f"the PKCS#11 token refused: {type(exc).__name__}") from None
 
     def _connect(self) -> None:
+        global _generation
         try:
             lib = pkcs11.lib(self.module)
-            if self._pid is not None:
+            if self._pid is not None and self._pid != os.getpid():
                 lib.reinitialize()  # a forked child: the parent's library state is not ours
-            token = lib.get_token(token_label=self.token_label)
+                _generation += 1
+            try:
+                token = lib.get_token(token_label=self.token_label)
+            except NoSuchToken:
+                # Some modules (SoftHSM2) list only the tokens there were at C_Initialize:
+                # look again once. That closes every session of the process, so each
+                # provider reconnects when it sees the generation change.
+                lib.reinitialize()
+                _generation += 1
+                token = lib.get_token(token_label=self.token_label)
             self._session = token.open(user_pin=self._pin, rw=True)
         except (PKCS11Error, RuntimeError) as exc:
             raise KeyringError(
                 f"cannot open PKCS#11 token {self.token_label!r}: {type(exc).__name__}"
             ) from None
         self._pid = os.getpid()
+        self._generation = _generation
         self._keys.clear()
         self._epochs = self._held_epochs(self._session)
 
-    def _key(self, label: str) -> Any:
-        key = self._keys.get(label)
-        if key is None:
+    def _with_key(self, label: str, operation: Callable[[Any], T]) -> T:
+        """Run ``operation`` on the token key labelled ``label`` (its handle kept for the
+        session's life), in one locked call, so a reconnection cannot come in between."""
 
-            def find(session: Any) -> Any:
+        def run(session: Any) -> T:
+            key = self._keys.get(label)
+            if key is None:
                 found = list(
                     session.get_objects(
                         {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: label}
                     )
                 )
-                return found[0] if len(found) == 1 else None
+                if len(found) != 1:
+                    raise KeyringError(f"the PKCS#11 token holds no single key labelled {label}")
+                key = self._keys[label] = found[0]
+            return operation(key)
 
-            key = self._call(find)
-            if key is None:
-                raise KeyringError(f"the PKCS#11 token holds no single key labelled {label}")
-            self._keys[label] = key
-        return key
+        return self._call(run)
 
     @staticmethod
     def _held_epochs(session: Any) -> list[int]:
@@ -181,8 +196,10 @@ class Pkcs11Provider:
         epoch = self.current_epoch()
         header = _WRAP_HEADER.pack(WRAP_FORMAT_VERSION, epoch)
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        kek = self._key(f"{KEK_PREFIX}{epoch}")
-        sealed = self._call(lambda _s: _gcm(kek, "encrypt", nonce, key, header + associated_data))
+        sealed = self._with_key(
+            f"{KEK_PREFIX}{epoch}",
+            lambda kek: _gcm(kek, "encrypt", nonce, key, header + associated_data),
+        )
         return header + nonce + sealed
 
     def unwrap(self, blob: bytes, *, associated_data: bytes) -> bytes:
@@ -193,10 +210,10 @@ class Pkcs11Provider:
         header = blob[: _WRAP_HEADER.size]
         nonce = blob[_WRAP_HEADER.size : _WRAP_HEADER.size + _NONCE_BYTES]
         sealed = blob[_WRAP_HEADER.size + _NONCE_BYTES :]
-        kek = self._key(f"{KEK_PREFIX}{epoch}")
         try:
-            return self._call(
-                lambda _s: _gcm(kek, "decrypt", nonce, sealed, header + associated_data)
+            return self._with_key(
+                f"{KEK_PREFIX}{epoch}",
+                lambda kek: _gcm(kek, "decrypt", nonce, sealed, header + associated_data),
             )
         except KeyringError:
             raise KeyringError("wrapped key failed authentication") from None
@@ -215,14 +232,14 @@ class Pkcs11Provider:
         if epoch not in self.epochs():
             raise KeyringError(f"KEK epoch {epoch} is not in this token")
         label = f"{KEK_PREFIX}{epoch}"
-        kek = self._key(label)
-        self._call(lambda _s: kek.destroy())
+        self._with_key(label, lambda kek: kek.destroy())
         self._keys.pop(label, None)
         self._refresh_epochs()
 
     def mac(self, purpose: str, data: bytes) -> bytes:
-        key = self._key(f"{MAC_PREFIX}{purpose}")
-        signature: bytes = self._call(lambda _s: key.sign(data, mechanism=Mechanism.SHA256_HMAC))
+        signature: bytes = self._with_key(
+            f"{MAC_PREFIX}{purpose}", lambda key: key.sign(data, mechanism=Mechanism.SHA256_HMAC)
+        )
         return signature
 
     def aead(self, purpose: str) -> Aead:
@@ -258,7 +275,7 @@ class Pkcs11Provider:
             f"{AEAD_PREFIX}{p}" for p in AEAD_PURPOSES
         ]
         for label in labels:
-            self._key(label)  # raises, naming the label, if it is missing
+            self._with_key(label, lambda _key: None)  # raises, naming the label, if missing
 
     def labels(self) -> list[str]:
         """Every secret key's label on the token (for ``registry keys status``)."""
@@ -320,16 +337,14 @@ class _TokenAead:
         self._label = label
 
     def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        key = self._provider._key(self._label)
-        return self._provider._call(
-            lambda _s: _gcm(key, "encrypt", nonce, data, associated_data or b"")
+        return self._provider._with_key(
+            self._label, lambda key: _gcm(key, "encrypt", nonce, data, associated_data or b"")
         )
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
-        key = self._provider._key(self._label)
         try:
-            return self._provider._call(
-                lambda _s: _gcm(key, "decrypt", nonce, data, associated_data or b"")
+            return self._provider._with_key(
+                self._label, lambda key: _gcm(key, "decrypt", nonce, data, associated_data or b"")
             )
         except KeyringError:
             raise InvalidTag() from None  # as AESGCM does, so callers handle both alike
