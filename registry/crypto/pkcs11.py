@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import pkcs11
 from cryptography.exceptions import InvalidTag
 from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
-from pkcs11.exceptions import NoSuchToken, PKCS11Error
+from pkcs11.exceptions import NoSuchToken, PKCS11Error, UserAlreadyLoggedIn
 
 from registry.crypto.keys import (
     _NONCE_BYTES,
@@ -130,7 +130,12 @@ class Pkcs11Provider:
                 lib.reinitialize()
                 _generation += 1
                 token = lib.get_token(token_label=self.token_label)
-            self._session = token.open(user_pin=self._pin, rw=True)
+            try:
+                self._session = token.open(user_pin=self._pin, rw=True)
+            except UserAlreadyLoggedIn:
+                # Login is per process, not per session: another provider here (the
+                # migration's, a second app's) logged in already; this session shares it.
+                self._session = token.open(rw=True)
         except (PKCS11Error, RuntimeError) as exc:
             raise KeyringError(
                 f"cannot open PKCS#11 token {self.token_label!r}: {type(exc).__name__}"
