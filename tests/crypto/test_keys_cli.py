@@ -135,7 +135,8 @@ def _everyone() -> list[Participant]:
 
 
 def test_migrate_refuses_without_the_token_settings(tmp_path: Path) -> None:
-    with isolated_app(tmp_path, key_provider="file") as (app, _url):
+    no_token = {"pkcs11_module": None, "pkcs11_token": None, "pkcs11_pin_file": None}
+    with isolated_app(tmp_path, key_provider="file", **no_token) as (app, _url):
         code, output = _invoke(app, "migrate", "--to", "pkcs11")
 
     assert code == 1
