@@ -250,6 +250,8 @@ class Settings:
             problems.append("REGISTRY_PKCS11_PIN_FILE is not set (a file holding the PIN)")
         elif not Path(self.pkcs11_pin_file).is_file():
             problems.append(f"REGISTRY_PKCS11_PIN_FILE names no file: {self.pkcs11_pin_file}")
+        elif self.is_production and Path(self.pkcs11_pin_file).stat().st_mode & 0o077:
+            problems.append("REGISTRY_PKCS11_PIN_FILE is readable by others; chmod 600 it")
         return problems
 
     def _migration_url_problems(self, migration_url: str) -> list[str]:

@@ -50,19 +50,31 @@ def test_an_unknown_key_provider_is_refused() -> None:
         Settings.load({"REGISTRY_KEY_PROVIDER": "vault"})
 
 
+def _hsm_settings(pin: Path) -> dict[str, str]:
+    return {
+        **PRODUCTION,
+        "REGISTRY_KEY_PROVIDER": "pkcs11",
+        "REGISTRY_PKCS11_MODULE": SOFTHSM_MODULE,
+        "REGISTRY_PKCS11_TOKEN": "registry",
+        "REGISTRY_PKCS11_PIN_FILE": str(pin),
+    }
+
+
+def test_production_refuses_a_pin_file_others_can_read(tmp_path: Path) -> None:
+    pin = tmp_path / "pin"
+    pin.write_text("1234")
+    pin.chmod(0o644)
+
+    with pytest.raises(ConfigurationError, match="PIN_FILE is readable by others; chmod 600"):
+        Settings.load(_hsm_settings(pin))
+
+
 def test_production_with_an_hsm_needs_no_keyring_file(tmp_path: Path) -> None:
     pin = tmp_path / "pin"
     pin.write_text("1234")
+    pin.chmod(0o600)
 
-    settings = Settings.load(
-        {
-            **PRODUCTION,
-            "REGISTRY_KEY_PROVIDER": "pkcs11",
-            "REGISTRY_PKCS11_MODULE": SOFTHSM_MODULE,
-            "REGISTRY_PKCS11_TOKEN": "registry",
-            "REGISTRY_PKCS11_PIN_FILE": str(pin),
-        }
-    )
+    settings = Settings.load(_hsm_settings(pin))
 
     assert (settings.key_provider, settings.keyring_path) == ("pkcs11", None)
 

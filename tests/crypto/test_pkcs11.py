@@ -8,6 +8,7 @@ come out the same through ``mac``, and the same again from a token the keyring m
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -239,6 +240,17 @@ def test_a_wrong_pin_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(KeyringError, match=r"cannot open PKCS#11 token.*PinIncorrect"):
         provider.epochs()
+
+
+def test_threads_share_the_session_safely(token: Pkcs11Provider) -> None:
+    blobs = [token.wrap(bytes([n]) * 32, associated_data=AAD) for n in range(8)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        opened = list(pool.map(lambda blob: token.unwrap(blob, associated_data=AAD), blobs * 25))
+        macs = set(pool.map(lambda _: token.mac(AUDIT_MAC_PURPOSE, MESSAGE), range(200)))
+
+    assert opened == [bytes([n]) * 32 for n in range(8)] * 25
+    assert len(macs) == 1
 
 
 def test_both_providers_meet_the_interface(tmp_path: Path, token: Pkcs11Provider) -> None:
