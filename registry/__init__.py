@@ -19,6 +19,7 @@ from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
 from registry.audit.actions import append_kept_records
 from registry.auth.session import init_login
 from registry.config import ConfigurationError, Mode, Settings
+from registry.crypto import open_pkcs11
 from registry.crypto.keys import default_keyring_path, open_keyring
 from registry.db import Database
 from registry.db import session as database_session
@@ -165,6 +166,12 @@ def _development_secret_key(app: Flask) -> str:
 
 
 def _load_keyring(app: Flask, settings: Settings) -> None:
+    if settings.key_provider == "pkcs11":
+        provider, created = open_pkcs11(settings, create_if_missing=not settings.is_production)
+        if created:
+            print(f"WARNING: made new keys in {provider.describe()}.", file=sys.stderr)
+        app.extensions["registry.keys"] = provider
+        return
     path = Path(settings.keyring_path) if settings.keyring_path else default_keyring_path()
     keyring, created = open_keyring(path, create_if_missing=not settings.is_production)
     if created:

@@ -42,6 +42,10 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_DATABASE_APP_ROLE": "database_app_role",
     "SECRET_KEY": "secret_key",
     "REGISTRY_KEYRING": "keyring_path",
+    "REGISTRY_KEY_PROVIDER": "key_provider",
+    "REGISTRY_PKCS11_MODULE": "pkcs11_module",
+    "REGISTRY_PKCS11_TOKEN": "pkcs11_token",
+    "REGISTRY_PKCS11_PIN_FILE": "pkcs11_pin_file",
     "REDIS_URL": "redis_url",
     "REGISTRY_RATE_LIMIT_PREFIX": "rate_limit_prefix",
     "REGISTRY_INSTANCE_PATH": "instance_path",
@@ -67,6 +71,12 @@ class Settings:
     secret_key: str | None = None
     # The local keyring file (KEK epochs, root secret for derived keys); mode 0600.
     keyring_path: str | None = None
+    # Where the keys live: "file" (the keyring above) or "pkcs11" (an HSM: the module's path,
+    # the token's label, and a file holding the user PIN; the PIN itself is never a setting).
+    key_provider: str = "file"
+    pkcs11_module: str | None = None
+    pkcs11_token: str | None = None
+    pkcs11_pin_file: str | None = None
     redis_url: str | None = None
     # Prefix of every throttle counter in Redis, so registries sharing one keep apart.
     rate_limit_prefix: str = "registry"
@@ -199,6 +209,8 @@ class Settings:
             problems.append("need 0 < ep_min_age <= ep_max_age")
         if self.migration_database_url:
             problems.extend(self._migration_url_problems(self.migration_database_url))
+        if self.key_provider == "pkcs11":
+            problems.extend(self.pkcs11_problems())
         if problems:
             raise ConfigurationError("; ".join(problems))
 
@@ -213,7 +225,7 @@ class Settings:
             problems.append("DATABASE_URL must be PostgreSQL in production")
         if not self.secret_key or len(self.secret_key) < 32:
             problems.append("SECRET_KEY is not set (at least 32 characters)")
-        if not self.keyring_path:
+        if self.key_provider == "file" and not self.keyring_path:
             problems.append("REGISTRY_KEYRING is not set (production never creates a keyring)")
         if not self.session_cookie_secure:
             problems.append("session cookies must be Secure in production")
@@ -227,6 +239,23 @@ class Settings:
             problems.append("recruitment_min_list_size must be at least 10 in production")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+
+    def pkcs11_problems(self) -> list[str]:
+        """An HSM needs its module, a token and the PIN file, each there at start-up."""
+        problems = []
+        if not self.pkcs11_module:
+            problems.append("REGISTRY_PKCS11_MODULE is not set (the PKCS#11 module's path)")
+        elif not Path(self.pkcs11_module).is_file():
+            problems.append(f"REGISTRY_PKCS11_MODULE names no file: {self.pkcs11_module}")
+        if not self.pkcs11_token:
+            problems.append("REGISTRY_PKCS11_TOKEN is not set (the token's label)")
+        if not self.pkcs11_pin_file:
+            problems.append("REGISTRY_PKCS11_PIN_FILE is not set (a file holding the PIN)")
+        elif not Path(self.pkcs11_pin_file).is_file():
+            problems.append(f"REGISTRY_PKCS11_PIN_FILE names no file: {self.pkcs11_pin_file}")
+        elif self.is_production and Path(self.pkcs11_pin_file).stat().st_mode & 0o077:
+            problems.append("REGISTRY_PKCS11_PIN_FILE is readable by others; chmod 600 it")
+        return problems
 
     def _migration_url_problems(self, migration_url: str) -> list[str]:
         """Two roles on one PostgreSQL database, or the split protects nothing (the URLs
@@ -271,6 +300,7 @@ _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
 
 # Each value's own rules (marshmallow validators, run as environs reads the value).
 _RULES: dict[str, Validator] = {
+    "key_provider": OneOf(["file", "pkcs11"], error="must be file or pkcs11, not {input!r}"),
     "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),
     "proxy_hops": Range(min=0, error="must be 0 or more, not {input}"),
     "trd_min_age": Range(min=1, error="must be at least 1"),

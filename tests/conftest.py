@@ -16,6 +16,8 @@ import os
 import random
 import re
 import secrets
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,6 +154,64 @@ def keyring_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# -- key providers ---------------------------------------------------------------------
+# TEST_KEY_PROVIDER=pkcs11 puts every app's keys in a SoftHSM2 token instead of a keyring
+# file: one token per keyring path (so two apps on one keyring share keys), in a token
+# directory of this process's own (each xdist worker has one).
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+SOFTHSM_PIN = "2468"
+_softhsm_tokens: dict[Path, dict[str, str]] = {}
+
+
+def testing_pkcs11() -> bool:
+    return os.environ.get("TEST_KEY_PROVIDER", "file") == "pkcs11"
+
+
+def softhsm_token(directory: Path) -> dict[str, str]:
+    """A fresh, empty SoftHSM2 token: the settings that name it (its PIN in a file there)."""
+    if "REGISTRY_TEST_SOFTHSM" not in os.environ:
+        # Before the library first loads in this process: it reads SOFTHSM2_CONF once.
+        # Exported, so apps in subprocesses find the same tokens.
+        home = Path(tempfile.mkdtemp(prefix="softhsm-"))
+        (home / "tokens").mkdir()
+        conf = home / "softhsm2.conf"
+        conf.write_text(
+            f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\n"
+            "log.level = ERROR\n"
+        )
+        os.environ["SOFTHSM2_CONF"] = str(conf)
+        os.environ["REGISTRY_TEST_SOFTHSM"] = str(home)
+    label = f"registry-test-{secrets.token_hex(4)}"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            *("softhsm2-util", "--init-token", "--free", "--label", label),
+            *("--pin", SOFTHSM_PIN, "--so-pin", "13579"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    pin_file = directory / f"{label}.pin"
+    pin_file.write_text(SOFTHSM_PIN)
+    pin_file.chmod(0o600)
+    return {
+        "key_provider": "pkcs11",
+        "pkcs11_module": SOFTHSM_MODULE,
+        "pkcs11_token": label,
+        "pkcs11_pin_file": str(pin_file),
+    }
+
+
+def key_provider_settings(keyring_path: Path) -> dict[str, str]:
+    """Under TEST_KEY_PROVIDER=pkcs11, the token standing for this keyring; else nothing."""
+    if not testing_pkcs11():
+        return {}
+    if keyring_path not in _softhsm_tokens:
+        _softhsm_tokens[keyring_path] = softhsm_token(keyring_path.parent)
+    return _softhsm_tokens[keyring_path]
+
+
 # Passwords are hashed at argon2's floor in tests: the real parameters cost ~40 ms a hash
 # here and the fixtures hash thousands. test_auth_actions checks what a real Settings gets.
 CHEAP_PASSWORD_HASHING = {"argon2_memory_kib": 8, "argon2_time_cost": 1, "argon2_parallelism": 1}
@@ -164,6 +224,7 @@ def make_settings(database_url: str, keyring_path: Path, instance: Path, **extra
             "database_url": database_url,
             "keyring_path": str(keyring_path),
             "instance_path": str(instance),
+            **key_provider_settings(keyring_path),
             **CHEAP_PASSWORD_HASHING,
             **extra,
         }

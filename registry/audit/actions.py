@@ -7,7 +7,6 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from flask import g, has_request_context
@@ -16,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from registry.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
 from registry.crypto import key_provider
+from registry.crypto.keys import AUDIT_MAC_PURPOSE
 from registry.db import session, table_of, utcnow
 
 if TYPE_CHECKING:  # audit sits below auth (README, Layout): the type only
     from registry.auth.models import User
 
-AUDIT_KEY_PURPOSE = "audit-mac"
+AUDIT_KEY_PURPOSE = AUDIT_MAC_PURPOSE
 
 # Keys that would carry a participant's identity; details must never hold them.
 FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -242,7 +242,7 @@ def _mac(event: AuditEvent) -> bytes:
         "details": event.details,
     }
     message = _canonical(row).encode("utf-8") + event.prev_mac
-    return hmac.new(key_provider().subkey(AUDIT_KEY_PURPOSE), message, sha256).digest()
+    return key_provider().mac(AUDIT_KEY_PURPOSE, message)
 
 
 def _canonical(value: Any) -> str:

@@ -15,7 +15,6 @@ import os
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from registry.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
 from registry.crypto import key_provider
+from registry.crypto.keys import AUDIT_ANCHOR_PURPOSE
 from registry.db import utcnow
 
-ANCHOR_KEY_PURPOSE = "audit-anchor"
+ANCHOR_KEY_PURPOSE = AUDIT_ANCHOR_PURPOSE
 _FIELDS = frozenset({"seq", "mac", "at", "signature"})
 _MAC_HEX_LENGTH = 64
 _LOOKUP_BATCH = 1000
@@ -51,7 +51,7 @@ class Anchor:
 
     def signature(self) -> bytes:
         message = _canonical(self._signed_fields()).encode("utf-8")
-        return hmac.new(key_provider().subkey(ANCHOR_KEY_PURPOSE), message, sha256).digest()
+        return key_provider().mac(ANCHOR_KEY_PURPOSE, message)
 
 
 def current_anchor(db: Session) -> Anchor:

@@ -20,7 +20,8 @@ from registry.auth.models import ApiToken, OneTimeSecret, Site, User
 from registry.auth.permissions import SECOND_FACTOR_ROLES, Role
 from registry.config import Settings
 from registry.crypto import key_provider
-from registry.crypto.fields import FieldContext, open_text, seal_field
+from registry.crypto.fields import FieldCipher, FieldContext
+from registry.crypto.keys import ONE_TIME_SECRET_PURPOSE, TOTP_SECRET_PURPOSE
 from registry.db import session, utcnow
 from registry.errors import Conflict, NotFound, StepUpFailed, ValidationFailed
 
@@ -28,8 +29,6 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 TOKEN_PREFIX = "mhr_"  # noqa: S105 - a marker that lets secret scanners spot leaked tokens
 TOTP_STEP_SECONDS = 30
-_TOTP_KEY_PURPOSE = "totp-secret"
-_ONE_TIME_KEY_PURPOSE = "one-time-secret"
 # How long a new password or token waits for the page that shows it (a redirect away).
 ONE_TIME_SECRET_LIFETIME = dt.timedelta(minutes=10)
 TOKEN_MAX_DAYS = 365
@@ -143,6 +142,11 @@ def totp_provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=settings.totp_issuer)
 
 
+def _totp_cipher() -> FieldCipher:
+    """TOTP secrets sealed by the key provider: in an HSM, under a key that never leaves it."""
+    return FieldCipher(None, aead=key_provider().aead(TOTP_SECRET_PURPOSE))
+
+
 def _totp_context(user: User) -> FieldContext:
     return FieldContext(table="user_account", column="totp_secret", participant_id=str(user.id))
 
@@ -168,9 +172,7 @@ def enrol_second_factor(user: User, *, secret: str, code: str) -> bool:
     if step is None:
         _record_own_act(user, "auth.totp_enrol", outcome="denied")
         return False
-    user.totp_secret_sealed = seal_field(
-        key_provider().subkey(_TOTP_KEY_PURPOSE), secret, context=_totp_context(user)
-    )
+    user.totp_secret_sealed = _totp_cipher().seal(secret, context=_totp_context(user))
     user.totp_last_step = step
     _record_own_act(user, "auth.totp_enrol")
     return True
@@ -180,11 +182,7 @@ def verify_second_factor(user: User, code: str) -> bool:
     """Accept each code once: a step at or before the last accepted one is refused."""
     if user.totp_secret_sealed is None:
         return False
-    secret = open_text(
-        key_provider().subkey(_TOTP_KEY_PURPOSE),
-        user.totp_secret_sealed,
-        context=_totp_context(user),
-    )
+    secret = _totp_cipher().open_text(user.totp_secret_sealed, context=_totp_context(user))
     step = _matching_step(secret, code, utcnow())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         _record_own_act(
@@ -605,11 +603,7 @@ def hold_secret(secret: str, *, owner: User) -> str:
         OneTimeSecret(
             id=secret_id,
             owner_id=owner.id,
-            secret_sealed=seal_field(
-                key_provider().subkey(_ONE_TIME_KEY_PURPOSE),
-                secret,
-                context=_one_time_context(secret_id),
-            ),
+            secret_sealed=_one_time_cipher().seal(secret, context=_one_time_context(secret_id)),
         )
     )
     db.flush()
@@ -627,8 +621,9 @@ def take_secret(secret_id: str, *, owner: User) -> str | None:
     db.flush()
     if held.created_at < utcnow() - ONE_TIME_SECRET_LIFETIME:
         return None
-    return open_text(
-        key_provider().subkey(_ONE_TIME_KEY_PURPOSE),
-        held.secret_sealed,
-        context=_one_time_context(secret_id),
-    )
+    return _one_time_cipher().open_text(held.secret_sealed, context=_one_time_context(secret_id))
+
+
+def _one_time_cipher() -> FieldCipher:
+    """AES-GCM under the provider's own key for one-time secrets (inside the HSM there)."""
+    return FieldCipher(None, aead=key_provider().aead(ONE_TIME_SECRET_PURPOSE))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 MIN_KEY_BYTES = 32
 MAX_BITS = 63  # stays non-negative in a PostgreSQL bigint (signed 64-bit)
@@ -38,15 +39,23 @@ def plan_index_bits(expected_population: int, *, min_bits: int = 8, max_bits: in
     return max(min_bits, min(max_bits, bits))
 
 
-def blind_index(key: bytes, canonical_value: str, *, bits: int) -> int:
+def blind_index(key: bytes | Callable[[bytes], bytes], canonical_value: str, *, bits: int) -> int:
     """HMAC-SHA-256(key, value) truncated to its top ``bits`` bits, as an int in [0, 2**bits).
 
     ``canonical_value`` must already be normalised (e.g. an NHS number as 10 digits, no
-    spaces); the key must be dedicated to this one index.
+    spaces); the key must be dedicated to this one index. ``key`` is the key itself or the
+    key provider's HMAC under it (``crypto.mac_for``), when an HSM keeps the key.
     """
-    if len(key) < MIN_KEY_BYTES:
-        raise ValueError(f"blind index key must be at least {MIN_KEY_BYTES} bytes")
     if not 1 <= bits <= MAX_BITS:
         raise ValueError(f"bits must be in 1..{MAX_BITS}")
-    digest = hmac.digest(key, canonical_value.encode("utf-8"), hashlib.sha256)
+    digest = hmac_sha256(key, canonical_value.encode("utf-8"), what="blind index")
     return int.from_bytes(digest[:8], "big") >> (64 - bits)
+
+
+def hmac_sha256(key: bytes | Callable[[bytes], bytes], message: bytes, *, what: str) -> bytes:
+    """HMAC-SHA-256 under a key given as bytes, or by the function that computes it."""
+    if callable(key):
+        return key(message)
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"{what} key must be at least {MIN_KEY_BYTES} bytes")
+    return hmac.digest(key, message, hashlib.sha256)

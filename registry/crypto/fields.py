@@ -33,6 +33,7 @@ from registry.crypto.errors import (
     UnknownAlgorithm,
     UnknownFormatVersion,
 )
+from registry.crypto.keys import Aead
 
 FORMAT_VERSION = 1
 ALGORITHM_AES_256_GCM = 1
@@ -88,10 +89,17 @@ class FieldCipher:
 
     __slots__ = ("_aad", "_aead", "_header", "dek_version")
 
-    def __init__(self, dek: bytes, *, dek_version: int = 1) -> None:
-        _check_key(dek, "data key")
+    def __init__(
+        self, dek: bytes | None, *, dek_version: int = 1, aead: Aead | None = None
+    ) -> None:
+        """Under ``dek``, or (dek None) under ``aead``: a key provider's AES-256-GCM whose
+        key the app never holds (``KeyProvider.aead``, for TOTP secrets)."""
         _check_uint32(dek_version, "dek_version")
-        self._aead = AESGCM(dek)
+        if aead is None:
+            assert dek is not None, "FieldCipher needs a data key or an AEAD"
+            _check_key(dek, "data key")
+            aead = AESGCM(dek)
+        self._aead: Aead = aead
         self.dek_version = dek_version
         self._header = _HEADER.pack(FORMAT_VERSION, ALGORITHM_AES_256_GCM, dek_version, NONCE_BYTES)
         # A participant has a handful of fields: remember each one's associated data.

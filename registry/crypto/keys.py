@@ -6,13 +6,17 @@
   index, pseudonyms, TOTP secrets). Rotating it would break the audit chain and every
   blind index, so it is deliberately separate from the KEKs.
 
-A Vault Transit or cloud-KMS provider can stand behind the same interface; the local one
-is real: AES-256-GCM wrapping, an atomic 0600 file, epochs that can be destroyed.
+Two providers stand behind the same interface: this local one (AES-256-GCM wrapping, an
+atomic 0600 file, epochs that can be destroyed) and ``crypto.pkcs11`` (the same keys held as
+non-extractable objects in a hardware security module). Callers never see a KEK or a root
+subkey: they ask the provider to wrap, unwrap, MAC (``mac``) or seal (``aead``) for them.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -33,14 +37,49 @@ _WRAP_HEADER = struct.Struct(">BI")  # format version, KEK epoch
 _NONCE_BYTES = 12
 
 
+# The named keys derived from the root secret (HKDF info "mhmtc-registry/<purpose>"). An HSM
+# holds each as a token key of its own, so the list is closed: a new purpose is added here.
+AUDIT_MAC_PURPOSE = "audit-mac"
+AUDIT_ANCHOR_PURPOSE = "audit-anchor"
+BLIND_INDEX_PURPOSE = "blind-index/nhs_number/v1"
+PSEUDONYM_PURPOSE = "pseudonym/study/v1"
+DATE_SHIFT_PURPOSE = "export/date-shift/v1"
+TOTP_SECRET_PURPOSE = "totp-secret"  # noqa: S105 (a key's name, not a secret)
+# HMAC-SHA-256 keys (``mac``) and AES-256-GCM keys (``aead``).
+MAC_PURPOSES = (
+    AUDIT_MAC_PURPOSE,
+    AUDIT_ANCHOR_PURPOSE,
+    BLIND_INDEX_PURPOSE,
+    PSEUDONYM_PURPOSE,
+    DATE_SHIFT_PURPOSE,
+)
+# A new password or API token held sealed for the one page that shows it.
+ONE_TIME_SECRET_PURPOSE = "one-time-secret"  # noqa: S105 (a key's name, not a secret)
+AEAD_PURPOSES = (TOTP_SECRET_PURPOSE, ONE_TIME_SECRET_PURPOSE)
+
+
 class KeyringError(Exception):
     """The keyring is missing, unreadable, unsafe, or lacks the key asked for."""
 
 
+class Aead(Protocol):
+    """AES-256-GCM under a key the caller never holds (``cryptography``'s AESGCM shape)."""
+
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+
+
 class KeyProvider(Protocol):
+    def describe(self) -> str: ...
+
     def current_epoch(self) -> int: ...
 
     def epochs(self) -> list[int]: ...
+
+    def destroyed_epochs(self) -> list[int]: ...
+
+    def add_epoch(self) -> int: ...
 
     def wrap(self, key: bytes, *, associated_data: bytes) -> bytes: ...
 
@@ -48,7 +87,13 @@ class KeyProvider(Protocol):
 
     def destroy_epoch(self, epoch: int) -> None: ...
 
-    def subkey(self, purpose: str, length: int = 32) -> bytes: ...
+    def mac(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA-256 of ``data`` under the purpose's key."""
+        ...
+
+    def aead(self, purpose: str) -> Aead:
+        """AES-256-GCM under the purpose's key (TOTP secrets)."""
+        ...
 
 
 def wrapped_epoch(blob: bytes) -> int:
@@ -129,6 +174,9 @@ class LocalKeyring:
 
     # -- the KeyProvider interface ------------------------------------------------------
 
+    def describe(self) -> str:
+        return f"keyring file {self.path}"
+
     def current_epoch(self) -> int:
         return self._current
 
@@ -176,7 +224,19 @@ class LocalKeyring:
         self._destroyed = sorted({*self._destroyed, epoch})
         self._save()
 
+    def kek_material(self) -> list[tuple[int, bytes]]:
+        """(epoch, KEK) held: only for moving the keyring into an HSM."""
+        return sorted(self._keks.items())
+
+    def mac(self, purpose: str, data: bytes) -> bytes:
+        return hmac.digest(self.subkey(purpose), data, hashlib.sha256)
+
+    def aead(self, purpose: str) -> Aead:
+        return AESGCM(self.subkey(purpose))
+
     def subkey(self, purpose: str, length: int = 32) -> bytes:
+        """A key derived from the root secret: only for ``mac``, ``aead`` and moving the
+        keyring into an HSM (``registry keys migrate``); callers use the provider's methods."""
         cached = self._subkeys.get((purpose, length))
         if cached is None:
             cached = HKDF(

@@ -13,33 +13,25 @@ the registry holds at month precision are shifted from the first of their month.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 
-from registry.crypto import key_provider
+from registry.crypto import mac_for
 from registry.crypto.fields import length_prefixed
+from registry.crypto.keys import DATE_SHIFT_PURPOSE, PSEUDONYM_PURPOSE
 from registry.crypto.pseudonyms import study_pseudonym
 from registry.exports.models import DATE_SHIFT, DataAccessGrant
-from registry.participants.identity import PSEUDONYM_PURPOSE
-
-DATE_SHIFT_PURPOSE = "export/date-shift/v1"
 
 
 class StudyView:
     """Pseudonyms and generalised dates for one grant's study."""
 
     def __init__(self, grant: DataAccessGrant) -> None:
-        keyring = key_provider()
-        self._pseudonym_key = keyring.subkey(PSEUDONYM_PURPOSE)
+        self._pseudonym_key = mac_for(PSEUDONYM_PURPOSE)
+        self._date_shift_key = mac_for(DATE_SHIFT_PURPOSE)
         self._study_key = grant.study_key
         self.shifted = grant.date_policy == DATE_SHIFT
         self._max_shift = grant.max_shift_days or 0
-        # Every offset's HMAC starts with the same two parts: feed them once, copy per person.
-        self._shift_mac = hmac.new(
-            keyring.subkey(DATE_SHIFT_PURPOSE),
-            length_prefixed(b"date-shift", self._study_key.encode()),
-            hashlib.sha256,
-        )
+        # Every offset's HMAC starts with the same two parts.
+        self._shift_prefix = length_prefixed(b"date-shift", self._study_key.encode())
 
     def pseudonym(self, participant_id: str) -> str:
         """As ``identity.pseudonym_for(grant.study_key, participant)``, without loading them."""
@@ -49,9 +41,8 @@ class StudyView:
         """The participant's secret date offset in this study: nonzero, within ±N days."""
         if not self.shifted or self._max_shift < 1:
             return 0
-        mac = self._shift_mac.copy()
-        mac.update(length_prefixed(participant_id.encode()))
-        draw = int.from_bytes(mac.digest()[:8], "big") % (2 * self._max_shift)
+        mac = self._date_shift_key(self._shift_prefix + length_prefixed(participant_id.encode()))
+        draw = int.from_bytes(mac[:8], "big") % (2 * self._max_shift)
         return draw - self._max_shift if draw < self._max_shift else draw - self._max_shift + 1
 
     def shift(self, participant_id: str) -> dt.timedelta:

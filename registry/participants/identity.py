@@ -23,11 +23,17 @@ from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from registry.audit.actions import Actor, AuditEntry, record_events
-from registry.crypto import key_provider
+from registry.crypto import key_provider, mac_for
 from registry.crypto.blind_index import blind_index, plan_index_bits
 from registry.crypto.errors import DecryptionFailed, KeyUnavailable
 from registry.crypto.fields import FieldCipher, FieldContext, length_prefixed, new_dek
-from registry.crypto.keys import KeyringError, wrapped_epoch
+from registry.crypto.keys import (
+    BLIND_INDEX_PURPOSE,
+    PSEUDONYM_PURPOSE,
+    KeyProvider,
+    KeyringError,
+    wrapped_epoch,
+)
 from registry.crypto.pseudonyms import study_pseudonym
 from registry.db import database, session, utcnow
 from registry.errors import Conflict, NotFound, ValidationFailed
@@ -53,8 +59,6 @@ from registry.participants.validation import (
 log = logging.getLogger(__name__)
 
 TABLE = "participant"
-BLIND_INDEX_PURPOSE = "blind-index/nhs_number/v1"
-PSEUDONYM_PURPOSE = "pseudonym/study/v1"
 # First half of pg_advisory_xact_lock(int, int): names "NHS-number duplicate check" so
 # these locks cannot collide with advisory locks taken for anything else.
 NHS_DEDUPE_LOCK = 0x4E48_5331  # "NHS1"
@@ -95,7 +99,7 @@ def new_participant_id() -> str:
 def nhs_number_index(canonical: str) -> tuple[int, int]:
     """(blind index value, bits) of a canonical NHS number under the current settings."""
     bits = plan_index_bits(current_app.config["SETTINGS"].expected_population)
-    return blind_index(key_provider().subkey(BLIND_INDEX_PURPOSE), canonical, bits=bits), bits
+    return blind_index(mac_for(BLIND_INDEX_PURPOSE), canonical, bits=bits), bits
 
 
 def lock_index_values(index_values: Iterable[int]) -> None:
@@ -238,7 +242,7 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
         return {}
     wanted_numbers = set(canonicals)  # a batch asks about thousands
     db = session()
-    index_key = key_provider().subkey(BLIND_INDEX_PURPOSE)
+    index_key = mac_for(BLIND_INDEX_PURPOSE)
     widths = {nhs_number_index(next(iter(canonicals)))[1]}
     widths.update(index_widths_in_use())
     wanted = {
@@ -285,9 +289,7 @@ def enrolled_among(canonicals: Collection[str]) -> dict[str, Participant]:
 
 def pseudonym_for(study_id: str, participant: Participant) -> str:
     """The participant's study-specific pseudonym: stable in a study, unlinkable across."""
-    return study_pseudonym(
-        key_provider().subkey(PSEUDONYM_PURPOSE), study_id, participant.participant_id
-    )
+    return study_pseudonym(mac_for(PSEUDONYM_PURPOSE), study_id, participant.participant_id)
 
 
 # -- changing and shredding ---------------------------------------------------------------
@@ -425,32 +427,44 @@ def lock_participant(participant: Participant) -> Participant:
 
 def rewrap_all_keys(*, batch_size: int = 500, progress: Callable[[int], None] | None = None) -> int:
     """Re-wrap every data key not under the current KEK epoch; returns how many."""
-    keyring = key_provider()
-    current = keyring.current_epoch()
-    db = session()
     done = 0
     after = 0
     while True:
-        batch = db.execute(
-            select(ParticipantKey, Participant.participant_id)
-            .join(Participant, Participant.id == ParticipantKey.participant_pk)
-            .where(ParticipantKey.kek_epoch != current, ParticipantKey.participant_pk > after)
-            .order_by(ParticipantKey.participant_pk)
-            .limit(batch_size)
-            .with_for_update(of=ParticipantKey)
-        ).all()
-        if not batch:
+        count, after = rewrap_batch(after=after, batch_size=batch_size)
+        if not count:
             return done
-        for key, participant_id in batch:
-            aad = _dek_aad(participant_id, key.dek_version)
-            dek = _unwrap(key.wrapped_dek, aad)
-            key.wrapped_dek = keyring.wrap(dek, associated_data=aad)
-            key.kek_epoch = current
-            after = key.participant_pk
-        db.flush()
-        done += len(batch)
+        done += count
         if progress is not None:
-            progress(len(batch))
+            progress(count)
+
+
+def rewrap_batch(*, after: int, batch_size: int) -> tuple[int, int]:
+    """Re-wrap the next ``batch_size`` data keys, by participant, after ``after`` that are
+    not under the current KEK epoch; returns (how many, the last participant's pk).
+
+    Each key's wrapped blob and epoch change together in one row, so a key is always under
+    its old epoch or the new one; the caller may commit after each batch, and a run cut
+    short resumes by starting again (the keys done are no longer selected).
+    """
+    keyring = key_provider()
+    current = keyring.current_epoch()
+    db = session()
+    batch = db.execute(
+        select(ParticipantKey, Participant.participant_id)
+        .join(Participant, Participant.id == ParticipantKey.participant_pk)
+        .where(ParticipantKey.kek_epoch != current, ParticipantKey.participant_pk > after)
+        .order_by(ParticipantKey.participant_pk)
+        .limit(batch_size)
+        .with_for_update(of=ParticipantKey)
+    ).all()
+    for key, participant_id in batch:
+        aad = _dek_aad(participant_id, key.dek_version)
+        dek = _unwrap(key.wrapped_dek, aad)
+        key.wrapped_dek = keyring.wrap(dek, associated_data=aad)
+        key.kek_epoch = current
+        after = key.participant_pk
+    db.flush()
+    return len(batch), after
 
 
 def keys_per_epoch() -> dict[int, int]:
@@ -459,6 +473,33 @@ def keys_per_epoch() -> dict[int, int]:
         select(ParticipantKey.kek_epoch, func.count()).group_by(ParticipantKey.kek_epoch)
     )
     return {int(epoch): int(count) for epoch, count in rows}
+
+
+def one_key_per_epoch() -> dict[int, tuple[str, int, bytes]]:
+    """A data key of each KEK epoch in use: (participant id, DEK version, wrapped key)."""
+    first = (
+        select(func.min(ParticipantKey.participant_pk))
+        .group_by(ParticipantKey.kek_epoch)
+        .scalar_subquery()
+    )
+    rows = session().execute(
+        select(
+            ParticipantKey.kek_epoch,
+            Participant.participant_id,
+            ParticipantKey.dek_version,
+            ParticipantKey.wrapped_dek,
+        )
+        .join(Participant, Participant.id == ParticipantKey.participant_pk)
+        .where(ParticipantKey.participant_pk.in_(first))
+    )
+    return {int(epoch): (pid, int(version), bytes(blob)) for epoch, pid, version, blob in rows}
+
+
+def check_unwraps(
+    provider: KeyProvider, participant_id: str, dek_version: int, blob: bytes
+) -> None:
+    """Raise unless ``provider`` unwraps this participant's data key (a migration's check)."""
+    provider.unwrap(blob, associated_data=_dek_aad(participant_id, dek_version))
 
 
 def keys_to_rewrap() -> int:

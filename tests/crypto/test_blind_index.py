@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -49,7 +49,7 @@ def synthetic_nhs_numbers_upto(count: int) -> list[str]:
     return list(itertools.islice(synthetic_nhs_numbers(), count))
 
 
-def find_colliding_nhs_numbers(key: bytes, bits: int) -> tuple[str, str]:
+def find_colliding_nhs_numbers(key: bytes | Callable[[bytes], bytes], bits: int) -> tuple[str, str]:
     """The first two synthetic NHS numbers whose ``bits``-bit blind indexes are equal."""
     seen: dict[int, str] = {}
     for number in synthetic_nhs_numbers():
