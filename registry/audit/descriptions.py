@@ -85,6 +85,9 @@ DESCRIPTIONS: Mapping[str, Description] = {
     # signing in and accounts
     "auth.sign_in": _d("signed in", "Signed in (or tried to)"),
     "auth.sign_out": _d("signed out"),
+    "auth.oidc_link": _d(
+        "linked their account to the identity provider", "Linked to the identity provider"
+    ),
     "auth.totp_enrol": _d("set up their authenticator app"),
     "auth.totp_verify": _d("entered a security code", "Entered a security code"),
     "auth.second_factor_ended": _d("had their authenticator app reset"),
