@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from environs import Env, EnvValidationError
 from marshmallow import fields
@@ -56,7 +57,19 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_LOG_LEVEL": "log_level",
     "REGISTRY_LOG_FORMAT": "log_format",
     "REGISTRY_PROXY_HOPS": "proxy_hops",
+    "REGISTRY_OIDC_ISSUER": "oidc_issuer",
+    "REGISTRY_OIDC_CLIENT_ID": "oidc_client_id",
+    "REGISTRY_OIDC_CLIENT_SECRET": "oidc_client_secret",
+    "REGISTRY_OIDC_PROVIDER_NAME": "oidc_provider_name",
+    "REGISTRY_OIDC_MFA_AMR": "oidc_mfa_amr",
+    "REGISTRY_OIDC_MFA_ACR": "oidc_mfa_acr",
+    "REGISTRY_PASSWORD_ROLES": "password_roles",
 }
+# Secrets that may come from the environment (or a file it names), never the TOML file,
+# which is readable by whoever can read the deployment's configuration.
+SECRET_FILES = {"REGISTRY_OIDC_CLIENT_SECRET_FILE": "oidc_client_secret"}
+_NOT_IN_TOML = frozenset(SECRET_FILES.values())
+ALL_ROLES = "clinician,researcher,admin,partner"  # registry.auth.permissions.Role, in words
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,19 @@ class Settings:
     # Set it to exactly the number of proxies, or a client can spoof its address.
     proxy_hops: int = 0
 
+    # Single sign-on through an OpenID Connect provider (registry/auth/oidc.py): off unless
+    # oidc_issuer is set. The secret comes from the environment or a file, never the TOML.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    oidc_provider_name: str | None = None  # the button's label: "Sign in with <name>"
+    # Comma-separated amr / acr values that count as multi-factor: a token asserting one
+    # skips the registry's own security code. Empty: the security code is always asked.
+    oidc_mfa_amr: str = ""
+    oidc_mfa_acr: str = ""
+    # Roles that may still sign in with a local password (comma-separated).
+    password_roles: str = ALL_ROLES
+
     # Cohort rules (DOMAIN: NHS England EIP access standard 14-65; TRD adults only).
     ep_min_age: int = 14
     ep_max_age: int = 65
@@ -163,6 +189,22 @@ class Settings:
     def is_production(self) -> bool:
         return self.mode is Mode.PRODUCTION
 
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def oidc_mfa_amr_values(self) -> frozenset[str]:
+        return _words(self.oidc_mfa_amr)
+
+    @property
+    def oidc_mfa_acr_values(self) -> frozenset[str]:
+        return _words(self.oidc_mfa_acr)
+
+    @property
+    def password_role_values(self) -> frozenset[str]:
+        return _words(self.password_roles)
+
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         environ = os.environ if environ is None else environ
@@ -174,9 +216,17 @@ class Settings:
         if path.is_file():
             with path.open("rb") as fh:
                 values.update(tomllib.load(fh).get("registry", {}))
+            if in_toml := sorted(_NOT_IN_TOML & set(values)):
+                raise ConfigurationError(
+                    f"{', '.join(in_toml)} may not be in {path}: set it in the environment "
+                    "or name a file holding it (REGISTRY_OIDC_CLIENT_SECRET_FILE)"
+                )
         for env_name, field_name in ENVIRONMENT_NAMES.items():
             if env_name in environ and environ[env_name] != "":
                 values[field_name] = environ[env_name]
+        for env_name, field_name in SECRET_FILES.items():
+            if environ.get(env_name):
+                values[field_name] = _read_secret_file(env_name, Path(environ[env_name]))
         values.update(overrides)
         settings = cls.from_mapping(values)
         settings.check()
@@ -211,8 +261,37 @@ class Settings:
             problems.extend(self._migration_url_problems(self.migration_database_url))
         if self.key_provider == "pkcs11":
             problems.extend(self.pkcs11_problems())
+        problems.extend(self._sign_in_problems())
         if problems:
             raise ConfigurationError("; ".join(problems))
+
+    def _sign_in_problems(self) -> list[str]:
+        """Single sign-on complete or absent, and every role left a way to sign in."""
+        problems = []
+        unknown = sorted(self.password_role_values - _words(ALL_ROLES))
+        if unknown:
+            problems.append(
+                f"password_roles names no such role: {', '.join(unknown)} "
+                f"(roles: {ALL_ROLES.replace(',', ', ')})"
+            )
+        if not self.oidc_enabled:
+            if self.password_role_values != _words(ALL_ROLES):
+                problems.append(
+                    "password_roles leaves some roles no way to sign in: set oidc_issuer "
+                    "(REGISTRY_OIDC_ISSUER) too, or keep every role"
+                )
+            if self.oidc_mfa_amr or self.oidc_mfa_acr:
+                problems.append("oidc_mfa_amr and oidc_mfa_acr need oidc_issuer")
+            return problems
+        issuer = urlsplit(self.oidc_issuer or "")
+        if issuer.scheme not in ("http", "https") or not issuer.netloc:
+            problems.append("oidc_issuer must be a URL like https://login.example.org/tenant")
+        elif issuer.query or issuer.fragment:
+            problems.append("oidc_issuer may not have a query or fragment")
+        for name in ("oidc_client_id", "oidc_client_secret", "oidc_provider_name"):
+            if not (getattr(self, name) or "").strip():
+                problems.append(f"{name} is needed with oidc_issuer")
+        return problems
 
     def check(self) -> None:
         """Refuse settings that would run production unprotected; name every problem."""
@@ -237,6 +316,8 @@ class Settings:
         # a recruitment list's funnel would follow individuals.
         if self.recruitment_min_list_size < 10:
             problems.append("recruitment_min_list_size must be at least 10 in production")
+        if self.oidc_issuer and not self.oidc_issuer.startswith("https://"):
+            problems.append("REGISTRY_OIDC_ISSUER must be an https URL in production")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 
@@ -389,6 +470,23 @@ class _SettingsReader(Env):
     def read(self, name: str) -> Any:
         parse = getattr(self, _PARSERS[name])
         return parse(name, validate=_RULES.get(name))
+
+
+def _words(text: str) -> frozenset[str]:
+    """A comma-separated setting as a set of its non-empty, trimmed values."""
+    return frozenset(word.strip() for word in text.split(",") if word.strip())
+
+
+def _read_secret_file(env_name: str, path: Path) -> str:
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigurationError(f"{env_name} names a file that cannot be read: {path}") from (
+            error
+        )
+    if not secret:
+        raise ConfigurationError(f"{env_name} names an empty file: {path}")
+    return secret
 
 
 def _describe(errors: Mapping[str, Any] | list[str]) -> str:

@@ -191,6 +191,9 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/sign-in/security-code"): 400,
     ("GET", "/sign-in/set-up-security-code"): 302,
     ("POST", "/sign-in/set-up-security-code"): 400,
+    # Single sign-on: no identity provider is configured here (tests/test_oidc_sign_in.py).
+    ("GET", "/sign-in/oidc"): 404,
+    ("GET", "/sign-in/oidc/callback"): 404,
     ("POST", "/sign-out"): 400,
     ("GET", "/account/password"): 302,
     ("POST", "/account/password"): 400,

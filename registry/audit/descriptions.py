@@ -85,6 +85,9 @@ DESCRIPTIONS: Mapping[str, Description] = {
     # signing in and accounts
     "auth.sign_in": _d("signed in", "Signed in (or tried to)"),
     "auth.sign_out": _d("signed out"),
+    "auth.oidc_link": _d(
+        "linked their account to the identity provider", "Linked to the identity provider"
+    ),
     "auth.totp_enrol": _d("set up their authenticator app"),
     "auth.totp_verify": _d("entered a security code", "Entered a security code"),
     "auth.second_factor_ended": _d("had their authenticator app reset"),
@@ -110,6 +113,7 @@ DESCRIPTIONS: Mapping[str, Description] = {
     # keys and the audit log
     "keys.rotate": _d("started a new key epoch"),
     "keys.destroy_epoch": _d("destroyed key epoch {target}"),
+    "keys.migrate": _d("moved the keys from the keyring file into the hardware security module"),
     "audit.view": _d("viewed the audit log", "Viewed the audit log"),
     "audit.download": _d("downloaded the audit log as CSV"),
     "audit.verify": _d("checked the audit chain"),

@@ -102,9 +102,33 @@ def needs_second_factor(user: User) -> bool:
     return settings.totp_required and user.role in SECOND_FACTOR_ROLES
 
 
-def record_sign_in(user: User, *, second_factor: bool) -> None:
+def record_sign_in(
+    user: User, *, second_factor: bool, method: str = "password", provider_mfa: bool = False
+) -> None:
+    """``method`` is how the person proved who they are ("password" or "oidc");
+    ``provider_mfa`` whether the identity provider vouched for the second factor."""
     user.last_sign_in_at = utcnow()
-    _record_own_act(user, "auth.sign_in", details={"second_factor": second_factor})
+    details: dict[str, Any] = {"second_factor": second_factor, "method": method}
+    if provider_mfa:
+        details["second_factor_by"] = "provider"
+    _record_own_act(user, "auth.sign_in", details=details)
+
+
+def password_allowed(user: User) -> bool:
+    """Whether this role may still sign in with a local password (REGISTRY_PASSWORD_ROLES);
+    the others sign in through the identity provider. Bearer tokens are unaffected."""
+    settings: Settings = current_app.config["SETTINGS"]
+    return user.role.value in settings.password_role_values
+
+
+def refuse_password(user: User) -> None:
+    """The password was right, but this role signs in through the identity provider."""
+    _record_own_act(
+        user,
+        "auth.sign_in",
+        outcome="denied",
+        details={"method": "password", "reason": "password_sign_in_off"},
+    )
 
 
 def sign_out(user: User) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String, UniqueConstraint, true
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.auth.permissions import Permission, Role, has_permission
@@ -35,6 +35,10 @@ class User(Base):
     """A member of staff or partner organisation. Never a participant."""
 
     __tablename__ = "user_account"
+    # One account per person at the identity provider (NULLs, accounts not linked, repeat).
+    __table_args__ = (
+        Index("ix_user_account_oidc_subject", "oidc_issuer", "oidc_subject", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, comment="lower-cased")
@@ -61,6 +65,12 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[dt.datetime | None]
     last_sign_in_at: Mapped[dt.datetime | None]
+    oidc_issuer: Mapped[str | None] = mapped_column(
+        String(500), comment="the identity provider this account signs in through, if any"
+    )
+    oidc_subject: Mapped[str | None] = mapped_column(
+        String(255), comment="the provider's subject (sub) for this person, linked at first use"
+    )
 
     site: Mapped[Site | None] = relationship(lazy="joined")
 

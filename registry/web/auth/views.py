@@ -7,11 +7,21 @@ import secrets
 import time
 
 import segno
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import logout_user
 from werkzeug.wrappers import Response
 
-from registry.auth import actions, code_attempts
+from registry.auth import actions, code_attempts, oidc
 from registry.auth.models import User
 from registry.auth.session import reissue_session, safe_next_url, signed_in_user, start_session
 from registry.config import Settings
@@ -92,22 +102,108 @@ def sign_in() -> str | Response:
                 *form.password.errors,
                 "Enter a correct email address and password.",
             ]
+        elif not actions.password_allowed(user):
+            actions.refuse_password(user)
+            name = _settings().oidc_provider_name
+            form.email.errors = [
+                *form.email.errors,
+                f"Your account signs in with {name}. Use the button “Sign in with {name}” below.",
+            ]
         elif actions.needs_second_factor(user):
-            next_url = safe_next_url(request.args.get("next"))
-            session.clear()
-            session["pending_user"] = user.get_id()
-            session["pending_id"] = secrets.token_urlsafe(16)
-            session["pending_since"] = time.time()
-            session["next"] = next_url
-            endpoint = (
-                "auth.second_factor" if user.has_second_factor else "auth.set_up_second_factor"
-            )
-            return redirect(url_for(endpoint))
+            return _ask_second_factor(user, request.args.get("next"), method="password")
         else:
             start_session(user)
             actions.record_sign_in(user, second_factor=False)
             return redirect(safe_next_url(request.args.get("next")))
-    return render_template("auth/sign_in.html", form=form)
+    return render_template("auth/sign_in.html", form=form, provider=_provider_name())
+
+
+def _provider_name() -> str | None:
+    settings = _settings()
+    return settings.oidc_provider_name if settings.oidc_enabled else None
+
+
+def _ask_second_factor(user: User, next_url: str | None, *, method: str) -> Response:
+    """The person proved who they are (a password, or a provider that did not vouch for a
+    second factor): the registry's own security code comes next, within five minutes."""
+    next_url = safe_next_url(next_url)
+    session.clear()
+    session["pending_user"] = user.get_id()
+    session["pending_id"] = secrets.token_urlsafe(16)
+    session["pending_since"] = time.time()
+    session["pending_method"] = method
+    session["next"] = next_url
+    endpoint = "auth.second_factor" if user.has_second_factor else "auth.set_up_second_factor"
+    return redirect(url_for(endpoint))
+
+
+def _oidc_callback_url() -> str:
+    return url_for("auth.oidc_callback", _external=True)
+
+
+@bp.route("/sign-in/oidc")
+def oidc_start() -> Response:
+    """Off to the identity provider, with this sign-in's state, nonce and PKCE verifier
+    kept in the session for the callback."""
+    settings = _settings()
+    if not settings.oidc_enabled:
+        abort(404)
+    try:
+        url, pending = oidc.begin(settings, redirect_uri=_oidc_callback_url())
+    except oidc.SignInRefused as refused:
+        return _oidc_refused(refused)
+    session["oidc_pending"] = pending.to_session()
+    session["oidc_next"] = safe_next_url(request.args.get("next"))
+    return redirect(url)
+
+
+@bp.route("/sign-in/oidc/callback")
+def oidc_callback() -> Response:
+    settings = _settings()
+    if not settings.oidc_enabled:
+        abort(404)
+    # Taken out first, whatever follows: a callback replayed later finds nothing to finish.
+    pending = oidc.PendingSignIn.from_session(session.pop("oidc_pending", None))
+    next_url = session.pop("oidc_next", None)
+    try:
+        identity = oidc.complete(
+            settings,
+            pending=pending,
+            params=request.args.to_dict(),
+            redirect_uri=_oidc_callback_url(),
+        )
+        user = oidc.find_account(identity)
+    except oidc.SignInRefused as refused:
+        return _oidc_refused(refused)
+    if identity.multi_factor or not actions.needs_second_factor(user):
+        start_session(user)
+        actions.record_sign_in(
+            user,
+            second_factor=identity.multi_factor,
+            method="oidc",
+            provider_mfa=identity.multi_factor,
+        )
+        return redirect(safe_next_url(next_url))
+    return _ask_second_factor(user, next_url, method="oidc")
+
+
+_REFUSAL_KINDS = {
+    "no_sign_in_in_progress": "expired",
+    "state_mismatch": "expired",
+    "provider_refused": "cancelled",
+    "provider_unavailable": "unavailable",
+    "email_not_verified": "no_account",
+    "unknown_account": "no_account",
+    "subject_mismatch": "no_account",
+    "inactive": "no_account",
+}
+
+
+def _oidc_refused(refused: oidc.SignInRefused) -> Response:
+    oidc.keep_refusal_on_record(refused)
+    kind = _REFUSAL_KINDS.get(refused.reason, "untrusted")
+    page = render_template("auth/oidc_refused.html", kind=kind, provider=_provider_name())
+    return Response(page, status=503 if kind == "unavailable" else 403, mimetype="text/html")
 
 
 def _pending_user() -> User | None:
@@ -140,8 +236,9 @@ def _wrong_code(user: User) -> Response | None:
 
 def _finish_sign_in(user: User) -> Response:
     next_url = session.get("next")
+    method = "oidc" if session.get("pending_method") == "oidc" else "password"
     start_session(user)
-    actions.record_sign_in(user, second_factor=True)
+    actions.record_sign_in(user, second_factor=True, method=method)
     return redirect(safe_next_url(next_url))
 
 

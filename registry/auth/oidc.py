@@ -1,0 +1,397 @@
+"""Single sign-on through an OpenID Connect provider: the rules (the views are thin).
+
+Authorisation-code flow with PKCE. The state, nonce and code verifier live in the server
+side of the sign-in (the signed session) and are used once: the callback takes them out
+before it does anything else, so a replayed callback finds nothing to complete. The ID token
+is checked with joserfc (Authlib's successor for JOSE): signature against the provider's
+published keys, issuer, audience, expiry, issued-at, nonce and, if present, azp.
+
+An account is found by the provider's subject, or on first use by a verified email address
+to an account an admin created beforehand, which then records the subject. Signing in never
+creates an account. No token, code, email address or subject is logged or audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+from joserfc import jwt
+from joserfc.errors import (
+    ClaimError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from registry.audit.actions import Actor, keep_on_record, record_event
+from registry.auth.actions import normalise_email
+from registry.auth.models import User
+from registry.config import Settings
+from registry.db import session
+
+SCOPES = "openid email profile"
+HTTP_TIMEOUT_SECONDS = 10
+METADATA_TTL_SECONDS = 3600
+CLOCK_LEEWAY_SECONDS = 60
+SIGN_IN_WINDOW_SECONDS = 600  # from the button to the callback
+ALGORITHMS = ("RS256", "PS256", "ES256")  # never "none", never a shared-secret HMAC
+
+# Why a sign-in was refused, as audited (no claim values, only the kind of failure).
+REASONS = frozenset(
+    {
+        "no_sign_in_in_progress",  # a replayed or stale callback: nothing left to complete
+        "state_mismatch",
+        "provider_refused",  # the provider sent an error back (the person cancelled...)
+        "provider_unavailable",
+        "code_refused",  # the token endpoint would not exchange the code (a replayed code)
+        "token_invalid",  # bad signature, unreadable, missing claims, future iat
+        "wrong_issuer",
+        "wrong_audience",
+        "token_expired",
+        "nonce_mismatch",
+        "email_not_verified",
+        "unknown_account",
+        "subject_mismatch",  # the email's account is linked to someone else at the provider
+        "inactive",
+    }
+)
+
+
+class SignInRefused(Exception):
+    """The provider's answer does not sign anyone in; ``reason`` is one of REASONS."""
+
+    def __init__(self, reason: str, *, user_id: int | None = None) -> None:
+        assert reason in REASONS
+        super().__init__(reason)
+        self.reason = reason
+        self.user_id = user_id
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """What the callback needs, kept in the session between the button and the callback."""
+
+    state: str
+    nonce: str
+    code_verifier: str
+    started_at: float
+
+    def to_session(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_session(cls, value: object) -> PendingSignIn | None:
+        if not isinstance(value, Mapping):
+            return None
+        try:
+            return cls(
+                state=str(value["state"]),
+                nonce=str(value["nonce"]),
+                code_verifier=str(value["code_verifier"]),
+                started_at=float(value["started_at"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the provider says signed in, and whether it vouches for a second factor."""
+
+    issuer: str
+    subject: str
+    claims: Mapping[str, Any]
+    multi_factor: bool
+
+
+_lock = threading.Lock()
+_metadata: dict[str, tuple[float, ProviderMetadata]] = {}
+_keys: dict[str, KeySet] = {}
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    try:
+        response = requests.get(url, timeout=HTTP_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        body = response.json()
+    except (requests.RequestException, ValueError):
+        raise SignInRefused("provider_unavailable") from None
+    if not isinstance(body, dict):
+        raise SignInRefused("provider_unavailable")
+    return body
+
+
+def provider_metadata(issuer: str) -> ProviderMetadata:
+    """The provider's endpoints from its discovery document, cached for an hour."""
+    with _lock:
+        cached = _metadata.get(issuer)
+    if cached and time.monotonic() - cached[0] < METADATA_TTL_SECONDS:
+        return cached[1]
+    body = _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration")
+    try:
+        metadata = ProviderMetadata(
+            issuer=str(body["issuer"]),
+            authorization_endpoint=str(body["authorization_endpoint"]),
+            token_endpoint=str(body["token_endpoint"]),
+            jwks_uri=str(body["jwks_uri"]),
+        )
+    except KeyError:
+        raise SignInRefused("provider_unavailable") from None
+    # OpenID Connect Discovery 4.3: the document must name the issuer it was fetched for.
+    if metadata.issuer != issuer:
+        raise SignInRefused("provider_unavailable")
+    with _lock:
+        _metadata[issuer] = (time.monotonic(), metadata)
+    return metadata
+
+
+def _key_set(metadata: ProviderMetadata, *, refresh: bool = False) -> KeySet:
+    with _lock:
+        keys = None if refresh else _keys.get(metadata.jwks_uri)
+    if keys is None:
+        try:
+            keys = KeySet.import_key_set(_get_json(metadata.jwks_uri))  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError):
+            raise SignInRefused("provider_unavailable") from None
+        with _lock:
+            _keys[metadata.jwks_uri] = keys
+    return keys
+
+
+def _code_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def begin(settings: Settings, *, redirect_uri: str) -> tuple[str, PendingSignIn]:
+    """The provider's authorisation URL to send the browser to, and what to keep for the
+    callback."""
+    metadata = provider_metadata(_issuer(settings))
+    pending = PendingSignIn(
+        state=secrets.token_urlsafe(32),
+        nonce=secrets.token_urlsafe(32),
+        code_verifier=secrets.token_urlsafe(64),
+        started_at=time.time(),
+    )
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.oidc_client_id,
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES,
+            "state": pending.state,
+            "nonce": pending.nonce,
+            "code_challenge": _code_challenge(pending.code_verifier),
+            "code_challenge_method": "S256",
+        }
+    )
+    separator = "&" if "?" in metadata.authorization_endpoint else "?"
+    return f"{metadata.authorization_endpoint}{separator}{query}", pending
+
+
+def complete(
+    settings: Settings,
+    *,
+    pending: PendingSignIn | None,
+    params: Mapping[str, str],
+    redirect_uri: str,
+) -> Identity:
+    """Check the provider's answer to this browser's sign-in and the ID token it leads to.
+    ``pending`` must already be out of the session (single use)."""
+    if pending is None or time.time() - pending.started_at > SIGN_IN_WINDOW_SECONDS:
+        raise SignInRefused("no_sign_in_in_progress")
+    if not hmac.compare_digest(params.get("state", ""), pending.state):
+        raise SignInRefused("state_mismatch")
+    if params.get("error") or not params.get("code"):
+        raise SignInRefused("provider_refused")
+    metadata = provider_metadata(_issuer(settings))
+    id_token = _exchange_code(
+        settings, metadata, code=params["code"], pending=pending, redirect_uri=redirect_uri
+    )
+    claims = validate_id_token(settings, metadata, id_token, nonce=pending.nonce)
+    return Identity(
+        issuer=metadata.issuer,
+        subject=str(claims["sub"]),
+        claims=claims,
+        multi_factor=asserts_multi_factor(settings, claims),
+    )
+
+
+def _issuer(settings: Settings) -> str:
+    if not settings.oidc_issuer:
+        raise SignInRefused("provider_unavailable")
+    return settings.oidc_issuer
+
+
+def _exchange_code(
+    settings: Settings,
+    metadata: ProviderMetadata,
+    *,
+    code: str,
+    pending: PendingSignIn,
+    redirect_uri: str,
+) -> str:
+    """The ID token for this code (client_secret_basic: RFC 6749 2.3.1 form-encodes the
+    id and secret before the Basic scheme)."""
+    auth = (
+        quote(settings.oidc_client_id or "", safe=""),
+        quote(settings.oidc_client_secret or "", safe=""),
+    )
+    try:
+        response = requests.post(
+            metadata.token_endpoint,
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": pending.code_verifier,
+            },
+            auth=auth,
+            headers={"Accept": "application/json"},
+            timeout=HTTP_TIMEOUT_SECONDS,
+        )
+    except requests.RequestException:
+        raise SignInRefused("provider_unavailable") from None
+    if response.status_code != 200:
+        raise SignInRefused("code_refused")
+    try:
+        id_token = response.json().get("id_token")
+    except (ValueError, AttributeError):
+        raise SignInRefused("token_invalid") from None
+    if not isinstance(id_token, str):
+        raise SignInRefused("token_invalid")
+    return id_token
+
+
+def validate_id_token(
+    settings: Settings, metadata: ProviderMetadata, id_token: str, *, nonce: str
+) -> dict[str, Any]:
+    """The ID token's claims, once its signature and every claim that binds it to this
+    sign-in have been checked (OpenID Connect Core 3.1.3.7)."""
+    try:
+        try:
+            token = jwt.decode(id_token, _key_set(metadata), algorithms=list(ALGORITHMS))
+        except JoseError:
+            # The provider may have rotated its keys since they were cached: fetch once more.
+            token = jwt.decode(
+                id_token, _key_set(metadata, refresh=True), algorithms=list(ALGORITHMS)
+            )
+    except (JoseError, ValueError):
+        raise SignInRefused("token_invalid") from None
+    claims = dict(token.claims)
+    registry = jwt.JWTClaimsRegistry(
+        leeway=CLOCK_LEEWAY_SECONDS,
+        iss={"essential": True, "value": metadata.issuer},
+        aud={"essential": True, "value": settings.oidc_client_id or ""},
+        sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+        nonce={"essential": True, "value": nonce},
+    )
+    try:
+        registry.validate(claims)
+    except ExpiredTokenError:
+        raise SignInRefused("token_expired") from None
+    except InvalidClaimError as error:
+        reason = {"iss": "wrong_issuer", "aud": "wrong_audience", "nonce": "nonce_mismatch"}
+        raise SignInRefused(reason.get(error.claim, "token_invalid")) from None
+    except (MissingClaimError, ClaimError, JoseError):
+        raise SignInRefused("token_invalid") from None
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    # Core 3.1.3.7 (4, 5): with several audiences, azp must name this client.
+    azp = claims.get("azp")
+    if (azp is not None or len(audiences) > 1) and azp != settings.oidc_client_id:
+        raise SignInRefused("wrong_audience")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise SignInRefused("token_invalid")
+    return claims
+
+
+def asserts_multi_factor(settings: Settings, claims: Mapping[str, Any]) -> bool:
+    """Whether the token says a second factor was used, by a value the configuration
+    names: an amr entry (RFC 8176: "mfa", "otp", "hwk"...) or the acr."""
+    amr = claims.get("amr")
+    amr_values = (
+        {value for value in amr if isinstance(value, str)} if isinstance(amr, list) else set()
+    )
+    acr = claims.get("acr")
+    return bool(amr_values & settings.oidc_mfa_amr_values) or (
+        isinstance(acr, str) and acr in settings.oidc_mfa_acr_values
+    )
+
+
+def find_account(identity: Identity) -> User:
+    """The account this person signs in to: linked by subject, or on first use by a
+    verified email address to an account an admin created (which then records the
+    subject). Never creates one."""
+    db = session()
+    user = db.scalar(
+        select(User).where(
+            User.oidc_issuer == identity.issuer, User.oidc_subject == identity.subject
+        )
+    )
+    if user is None:
+        user = _first_use(identity)
+    if not user.is_active:
+        raise SignInRefused("inactive", user_id=user.id)
+    return user
+
+
+def _first_use(identity: Identity) -> User:
+    email = identity.claims.get("email")
+    if not isinstance(email, str) or not email.strip():
+        raise SignInRefused("unknown_account")
+    # Only a provider's verified address: an unverified one could be anyone's claim.
+    if identity.claims.get("email_verified") is not True:
+        raise SignInRefused("email_not_verified")
+    user = session().scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise SignInRefused("unknown_account")
+    if user.oidc_subject is not None:
+        raise SignInRefused("subject_mismatch", user_id=user.id)
+    if not user.is_active:
+        raise SignInRefused("inactive", user_id=user.id)
+    user.oidc_issuer = identity.issuer
+    user.oidc_subject = identity.subject
+    record_event(
+        "auth.oidc_link",
+        by=Actor.for_user(user),
+        target_type="user",
+        target_id=user.id,
+        details={"method": "oidc", "matched_by": "verified_email"},
+    )
+    return user
+
+
+def keep_refusal_on_record(refused: SignInRefused) -> None:
+    """Audit a refused sign-in: the request is rolled back (nothing it linked stays), and
+    the refusal appended after."""
+    keep_on_record(
+        "auth.sign_in",
+        by=Actor.anonymous(),
+        outcome="denied",
+        target_type="user" if refused.user_id is not None else None,
+        target_id=refused.user_id,
+        details={"method": "oidc", "reason": refused.reason},
+    )

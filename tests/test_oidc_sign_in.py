@@ -1,0 +1,451 @@
+"""Single sign-on against a real OpenID Connect provider on the loopback interface.
+
+oidc-provider-mock runs in a thread; the Flask test client follows the registry's redirect
+to it, the provider's form is posted with the person's subject (as a person would click),
+and its redirect back to the callback is followed. The provider signs whatever claims a
+person has (PUT /users/<sub>), which override the standard ones: that is how a token with
+another audience or an expiry in the past is produced, signed with the provider's real key.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pyotp
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from oidc_provider_mock import run_server_in_thread
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from registry import create_app
+from registry.audit.actions import Actor
+from registry.audit.models import AuditEvent
+from registry.auth import actions as auth_actions
+from registry.auth.models import User
+from registry.auth.permissions import Role
+from registry.db import session
+from tests.conftest import PASSWORD, Account, _limiter_store_kept, make_settings, post_form
+
+CIS2_AAL3 = "urn:nhs:cis2:aal3"  # an acr the configuration names as multi-factor
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[str]:
+    with run_server_in_thread() as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+@pytest.fixture(scope="module")
+def app(
+    database_url: str,
+    keyring_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    issuer: str,
+) -> Iterator[Flask]:
+    """The registry configured for the provider; local passwords only for researchers and
+    partners (clinicians and admins sign in through the provider)."""
+    settings = make_settings(
+        database_url,
+        keyring_path,
+        tmp_path_factory.mktemp("oidc-inst"),
+        oidc_issuer=issuer,
+        oidc_client_id="registry",
+        oidc_client_secret="not-a-real-secret",  # the mock accepts any
+        oidc_provider_name="NHS Care Identity",
+        oidc_mfa_amr="mfa,hwk",
+        oidc_mfa_acr=CIS2_AAL3,
+        password_roles="researcher,partner",
+    )
+    with _limiter_store_kept():
+        flask_app = create_app(settings)
+        yield flask_app
+        flask_app.extensions["registry.db"].engine.dispose()
+
+
+def _person(issuer: str, **claims: Any) -> str:
+    """A person at the provider with these claims; their subject."""
+    subject = f"person-{secrets.token_hex(6)}"
+    response = requests.put(f"{issuer}/users/{subject}", json=claims, timeout=10)
+    assert response.status_code == 204
+    return subject
+
+
+def _to_provider(client: FlaskClient, next_url: str | None = None) -> str:
+    """Press "Sign in with ...": the provider's authorisation URL the registry sent us to."""
+    response = client.get("/sign-in/oidc", query_string={"next": next_url} if next_url else {})
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def _at_provider(authorize_url: str, subject: str) -> str:
+    """The person signs in at the provider; the callback path and query it sends back."""
+    response = requests.post(
+        authorize_url, data={"sub": subject}, allow_redirects=False, timeout=10
+    )
+    assert response.status_code == 302, response.text
+    back = urlsplit(response.headers["Location"])
+    assert back.path == "/sign-in/oidc/callback"
+    return f"{back.path}?{back.query}"
+
+
+def _sign_in_through_provider(client: FlaskClient, subject: str) -> TestResponse:
+    return client.get(_at_provider(_to_provider(client), subject))
+
+
+def _verified(account: Account, **claims: Any) -> dict[str, Any]:
+    return {"email": account.email, "email_verified": True, **claims}
+
+
+def _last_sign_in(app: Flask) -> AuditEvent:
+    with app.app_context():
+        event = (
+            session()
+            .scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "auth.sign_in")
+                .order_by(AuditEvent.seq.desc())
+            )
+            .first()
+        )
+        assert event is not None
+        return event
+
+
+def _assert_refused(app: Flask, response: TestResponse, reason: str) -> None:
+    assert response.status_code == 403
+    assert "You are not signed in" in response.get_data(as_text=True)
+    event = _last_sign_in(app)
+    assert event.outcome == "denied"
+    assert json.loads(event.details) == {"method": "oidc", "reason": reason}
+
+
+def _user_count(app: Flask) -> int:
+    with app.app_context():
+        return session().scalar(select(func.count(User.id))) or 0
+
+
+def _linked_subject(app: Flask, account: Account) -> str | None:
+    with app.app_context():
+        user = session().get(User, account.user.id)
+        assert user is not None
+        return user.oidc_subject
+
+
+# -- a good sign-in --------------------------------------------------------------------------
+
+
+def test_sign_in_page_offers_the_provider_by_name(client: FlaskClient) -> None:
+    html = client.get("/sign-in").get_data(as_text=True)
+
+    assert "Sign in with NHS Care Identity" in html
+    assert 'href="/sign-in/oidc"' in html
+
+
+def test_provider_sign_in_with_mfa_asserted_lands_on_home_without_registry_code(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["pwd", "mfa"]))
+
+    callback = _sign_in_through_provider(client, subject)
+    home = client.get("/")
+
+    assert callback.status_code == 302
+    assert callback.headers["Location"] == "/"
+    assert home.status_code == 200
+    assert "a clinician" in home.get_data(as_text=True)
+    assert _linked_subject(app, account) == subject
+    event = _last_sign_in(app)
+    assert event.outcome == "success"
+    assert json.loads(event.details) == {
+        "second_factor": True,
+        "method": "oidc",
+        "second_factor_by": "provider",
+    }
+
+
+def test_provider_sign_in_sends_pkce_state_and_nonce(client: FlaskClient) -> None:
+    query = parse_qs(urlsplit(_to_provider(client)).query)
+
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["scope"] == ["openid email profile"]
+    assert len(query["state"][0]) >= 32
+    assert len(query["nonce"][0]) >= 32
+    assert query["redirect_uri"] == ["http://localhost/sign-in/oidc/callback"]
+
+
+def test_provider_sign_in_goes_back_to_the_page_asked_for(
+    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.ADMIN)
+    subject = _person(issuer, **_verified(account, acr=CIS2_AAL3))
+
+    callback = client.get(_at_provider(_to_provider(client, "/participants/"), subject))
+
+    assert callback.headers["Location"] == "/participants/"
+
+
+def test_linked_subject_signs_in_even_when_the_email_changed(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    _sign_in_through_provider(client, subject)
+    requests.put(
+        f"{issuer}/users/{subject}",
+        json={"email": "renamed@example.nhs.uk", "email_verified": True, "amr": ["mfa"]},
+        timeout=10,
+    )
+
+    again = _sign_in_through_provider(app.test_client(), subject)
+
+    assert again.status_code == 302
+    assert _last_sign_in(app).outcome == "success"
+
+
+def test_provider_without_mfa_goes_on_to_the_registry_security_code(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN, with_totp=False)
+    subject = _person(issuer, **_verified(account, amr=["pwd"], acr="urn:nhs:cis2:aal1"))
+
+    callback = _sign_in_through_provider(client, subject)
+
+    assert callback.headers["Location"] == "/sign-in/set-up-security-code"
+    assert client.get("/account/password").status_code == 302  # not until the code is given
+    assert _linked_subject(app, account) == subject
+
+
+def test_provider_without_mfa_then_security_code_signs_in_as_oidc(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    assert account.totp_secret is not None
+    subject = _person(issuer, **_verified(account))
+
+    callback = _sign_in_through_provider(client, subject)
+    code = post_form(
+        client,
+        "/sign-in/security-code",
+        {"code": pyotp.TOTP(account.totp_secret).now()},
+    )
+
+    assert callback.headers["Location"] == "/sign-in/security-code"
+    assert code.status_code == 302
+    assert json.loads(_last_sign_in(app).details) == {"second_factor": True, "method": "oidc"}
+
+
+# -- refusals --------------------------------------------------------------------------------
+
+
+def test_unknown_email_is_refused_and_nothing_is_created(
+    app: Flask, client: FlaskClient, issuer: str
+) -> None:
+    before = _user_count(app)
+    subject = _person(issuer, email="stranger@example.nhs.uk", email_verified=True, amr=["mfa"])
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "unknown_account")
+    assert _user_count(app) == before
+    assert client.get("/account/password").status_code == 302
+
+
+def test_unverified_email_is_refused_and_not_linked(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, email=account.email, email_verified=False, amr=["mfa"])
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "email_not_verified")
+    assert _linked_subject(app, account) is None
+
+
+def test_deactivated_account_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    with app.test_request_context():
+        user = session().get(User, account.user.id)
+        assert user is not None
+        auth_actions.deactivate_user(user, by=Actor.command_line())
+        session().commit()
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "inactive")
+    assert _last_sign_in(app).target_id == str(account.user.id)
+
+
+def test_token_for_another_audience_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"], aud="some-other-app"))
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "wrong_audience")
+    assert _linked_subject(app, account) is None
+
+
+def test_expired_token_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    an_hour_ago = int(time.time()) - 3600
+    subject = _person(
+        issuer, **_verified(account, amr=["mfa"], iat=an_hour_ago - 60, exp=an_hour_ago)
+    )
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "token_expired")
+
+
+def test_replayed_callback_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    callback = _at_provider(_to_provider(client), subject)
+    assert client.get(callback).status_code == 302
+
+    replayed = app.test_client().get(callback)  # the same code and state, another browser
+    again_here = client.get(callback)  # and in the browser that used it
+
+    _assert_refused(app, replayed, "no_sign_in_in_progress")
+    _assert_refused(app, again_here, "no_sign_in_in_progress")
+
+
+def test_replayed_code_with_a_new_sign_in_under_way_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    used = _at_provider(_to_provider(client), subject)
+    client.get(used)
+    attacker = app.test_client()
+    _to_provider(attacker)  # a sign-in of the attacker's own is waiting for its callback
+
+    response = attacker.get(used)
+
+    _assert_refused(app, response, "state_mismatch")
+
+
+def test_state_mismatch_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    callback = urlsplit(_at_provider(_to_provider(client), subject))
+    query = parse_qs(callback.query)
+
+    response = client.get(
+        callback.path, query_string={"code": query["code"][0], "state": "forged-state"}
+    )
+
+    _assert_refused(app, response, "state_mismatch")
+    assert _linked_subject(app, account) is None
+
+
+def test_nonce_mismatch_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    callback = _at_provider(_to_provider(client), subject)
+    with client.session_transaction() as browser_session:
+        # The token answers another sign-in than the one this browser is waiting for.
+        pending = dict(browser_session["oidc_pending"])
+        pending["nonce"] = "another-sign-in's-nonce"
+        browser_session["oidc_pending"] = pending
+
+    response = client.get(callback)
+
+    _assert_refused(app, response, "nonce_mismatch")
+
+
+def test_provider_error_is_refused(app: Flask, client: FlaskClient, issuer: str) -> None:
+    state = parse_qs(urlsplit(_to_provider(client)).query)["state"][0]
+
+    response = client.get(
+        "/sign-in/oidc/callback", query_string={"error": "access_denied", "state": state}
+    )
+
+    _assert_refused(app, response, "provider_refused")
+
+
+def test_nothing_identifying_is_audited(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    callback = _at_provider(_to_provider(client), subject)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    client.get(callback)
+
+    with app.app_context():
+        details = " ".join(
+            event.details or ""
+            for event in session().scalars(
+                select(AuditEvent).where(AuditEvent.target_id == str(account.user.id))
+            )
+        )
+    assert details
+    for secret in (subject, code, account.email):
+        assert secret not in details
+
+
+# -- local passwords per role ----------------------------------------------------------------
+
+
+def test_local_password_refused_for_a_role_that_signs_in_through_the_provider(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.CLINICIAN)
+
+    response = post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Your account signs in with NHS Care Identity." in html
+    assert "<title>Error: " in html
+    assert client.get("/account/password").status_code == 302
+    event = _last_sign_in(app)
+    assert event.outcome == "denied"
+    assert json.loads(event.details) == {"method": "password", "reason": "password_sign_in_off"}
+
+
+def test_local_password_still_works_for_an_allowed_role(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+
+    response = post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_bearer_tokens_are_unaffected_by_password_roles(
+    client: FlaskClient, create_account: Callable[..., Account], issue_token: Callable[..., str]
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    token = issue_token(account)
+
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 200
