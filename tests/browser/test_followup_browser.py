@@ -10,7 +10,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 from sqlalchemy import select
 
 from registry import clock
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 TODAY = dt.date(2026, 6, 15)  # the worklist's day: the EP 3-month window is 10 May to 10 July
 ENROLLED = dt.date(2026, 3, 10)
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _enrol_ep(live_server: LiveServer, email: str, version: str, family_name: str) -> str:
