@@ -201,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.api.eligibility import blp as eligibility_api
     from registry.api.exports import blp as exports_api
     from registry.api.fhir import blp as fhir_api
+    from registry.api.followup import blp as followup_api
     from registry.api.health import blp as health_api
     from registry.api.participants import blp as participants_api
     from registry.api.privacy import blp as privacy_api
@@ -216,6 +217,7 @@ def _register_blueprints(app: Flask) -> None:
     from registry.web.consents.views import bp as consent_views
     from registry.web.eligibility.views import bp as eligibility_web
     from registry.web.exports.views import bp as exports_web
+    from registry.web.followup.views import bp as followup_web
     from registry.web.participants.views import bp as participants_web
     from registry.web.privacy.views import bp as privacy_web
     from registry.web.recruitment.views import bp as recruitment_web
@@ -228,6 +230,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_views)
     app.register_blueprint(consent_views)
     app.register_blueprint(participants_web)
+    app.register_blueprint(followup_web)
     app.register_blueprint(eligibility_web)
     app.register_blueprint(recruitment_web)
     app.register_blueprint(exports_web)
@@ -244,6 +247,7 @@ def _register_blueprints(app: Flask) -> None:
         sites_api,
         consent_forms_api,
         participants_api,
+        followup_api,
         eligibility_api,
         recruitment_api,
         reports_api,

@@ -147,6 +147,8 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
     # one (no ?grant=) a 422 naming it; and no participant by registry id at all.
     ("GET", "/api/v1/participants"): (None, _signed_in(403, clinician=200, researcher=422)),
     ("POST", "/api/v1/participants/search"): (None, _signed_in(403, clinician=422)),
+    # The follow-up worklist (#21): clinicians their own site's, admins every site's.
+    ("GET", "/api/v1/participants/due"): (None, _signed_in(403, clinician=200, admin=200)),
     ("GET", "/api/v1/participants/<participant_id>"): (
         None,
         _signed_in(403, clinician=404),
@@ -200,6 +202,7 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/admin/consent-forms/"): 302,  # to sign-in
     ("POST", "/admin/consent-forms/"): 400,
     ("GET", "/participants/"): 302,
+    ("GET", "/participants/due"): 302,
     ("POST", "/participants/search"): 400,
     ("GET", "/participants/enrol/<cohort>"): 302,
     ("POST", "/participants/enrol/<cohort>"): 400,

@@ -468,5 +468,6 @@ def test_every_paginated_endpoint_answers_one_page_shape(client: FlaskClient) ->
     assert sorted(paginated) == [
         ("get", "/api/v1/audit"),
         ("get", "/api/v1/participants"),
+        ("get", "/api/v1/participants/due"),
         ("post", "/api/v1/eligibility/participants"),
     ]

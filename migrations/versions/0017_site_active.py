@@ -20,17 +20,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("site", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "is_active",
-                sa.Boolean(),
-                server_default=sa.true(),
-                nullable=False,
-                comment="a deactivated site enrols no one; its participants stay",
-            )
-        )
-        batch_op.add_column(sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN, not batch mode: batch mode rebuilds the table on SQLite for an
+    # expression default, and dropping `site` fails while accounts and participants name it.
+    op.add_column(
+        "site",
+        sa.Column(
+            "is_active",
+            sa.Boolean(),
+            server_default=sa.true(),
+            nullable=False,
+            comment="a deactivated site enrols no one; its participants stay",
+        ),
+    )
+    op.add_column("site", sa.Column("deactivated_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

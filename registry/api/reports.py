@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response
 
+from registry import clock
 from registry.api.blueprint import RegistryBlueprint
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
@@ -41,7 +42,7 @@ def report(args: ReportOptions, cohort: str) -> Any:
     when its upper bound is below, "uncertain" when it contains it), and missingness.
     ``?format=csv`` for a spreadsheet."""
     primary, second = comparators(cohort, args.reference)
-    result = representativeness(cohort, primary, second=second)
+    result = representativeness(cohort, primary, clock.today(), second=second)
     if args.format == "csv":
         return Response(
             report_csv(result),

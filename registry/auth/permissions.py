@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_GRANTS = "manage_grants"
     EXPORT_DATA = "export_data"
     MANAGE_PRIVACY_BUDGETS = "manage_privacy_budgets"
+    VIEW_FOLLOW_UP = "view_follow_up"  # the follow-up worklist: own site, or all for admins
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CONSENT_FORMS,
             Permission.WORK_CONTACT_LISTS,
             Permission.VIEW_RECRUITMENT_REQUESTS,
+            Permission.VIEW_FOLLOW_UP,
         }
     ),
     Role.RESEARCHER: frozenset(
@@ -78,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_REPRESENTATIVENESS,
             Permission.MANAGE_REPORTS,
             Permission.READ_AUDIT,
+            Permission.VIEW_FOLLOW_UP,
             Permission.VIEW_GRANTS,
             Permission.MANAGE_GRANTS,
             Permission.MANAGE_PRIVACY_BUDGETS,

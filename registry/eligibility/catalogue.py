@@ -14,12 +14,14 @@ from typing import Any
 
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
 from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
+from registry.assessments.schedule import SCHEDULE, VISIT_STATES
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.facts.derive import SCORE_COLUMNS
+from registry.facts.followup import FOLLOWUP_COLUMNS
 from registry.participants.reference import reference
 
-CATALOGUE_VERSION = "2026-2"  # 2026-2: response and remission (issue #19)
+CATALOGUE_VERSION = "2026-3"  # 2026-2: response and remission (#19); 2026-3: follow-up (#21)
 
 # IMD deciles run from 1 (most deprived) to 10, in every version of the indices.
 IMD_DECILES = (1, 10)
@@ -279,6 +281,17 @@ def _fields() -> tuple[Field, ...]:
     ]
     fields += [
         Field(
+            f"followup.{key}",
+            FieldType.CODE,
+            FOLLOWUP_COLUMNS[key],
+            _followup_description(key),
+            EVERYONE,
+            values=VISIT_STATES,
+        )
+        for key in SCHEDULE.visit_keys()
+    ]
+    fields += [
+        Field(
             f"consent.{item}", FieldType.BOOLEAN, f"consent_{item}",
             f"Current consent: {CONSENT_ITEM_TEXT[item]}", EVERYONE,
         )
@@ -292,6 +305,21 @@ def _latest_score_description(scale: Instrument) -> str:
         levels = ", ".join(f"{band.lower} {band.label}" for band in scale.bands)
         return f"Risk level of the latest {scale.short_name} ({scale.name}): {levels}."
     return f"Total of the latest {scale.short_name} ({scale.name})."
+
+
+def _followup_description(key: str) -> str:
+    cohorts = [
+        f"{protocol.cohort} ({', '.join(instrument(code).short_name for code in visit.scales)})"
+        for protocol in SCHEDULE.protocols.values()
+        for visit in protocol.visits
+        if visit.visit == key
+    ]
+    return (
+        f"Follow-up visit at {SCHEDULE.label(key).lower()} (schedule {SCHEDULE.version}): "
+        "complete when every scale it lists was recorded within its window, partial when "
+        f"some were, none when none were (so far); for {' and '.join(cohorts)}; unknown "
+        "for a cohort without this visit."
+    )
 
 
 @cache

@@ -28,6 +28,7 @@ from registry.assessments.treatment import (
 from registry.consents.items import CONSENT_ITEMS, CONTACT_ITEM, REQUIRED_ITEMS
 from registry.consents.models import ConsentItemEvent
 from registry.db import session
+from registry.facts.followup import followup_columns
 from registry.facts.outcomes import latest_totals, outcome_columns, ratings_of
 from registry.participants.models import (
     SEALED_COLUMNS,
@@ -87,6 +88,7 @@ def facts_values(
     for code, column in SCORE_COLUMNS.items():
         values[column] = latest_scores.get(code)
     values.update(outcome_columns(participant, ratings))
+    values.update(followup_columns(participant, ratings))
     values |= treatment.columns(current_definition())
     for item in CONSENT_ITEMS:
         values[f"consent_{item}"] = bool(consent.get(item, False))

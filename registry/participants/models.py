@@ -228,6 +228,20 @@ class ParticipantFacts(Base):
         String(16), comment="outcomes.toml version; null where none is derived (EP)"
     )
 
+    # Follow-up completeness per visit of the schedule (schedule.toml): complete, partial or
+    # none; null for a visit the participant's cohort does not have. Kept from what is
+    # recorded alone, so it never goes stale with the date; due or missed is worked out on
+    # the day from enrolled_on (registry.facts.followup).
+    followup_baseline: Mapped[str | None] = mapped_column(String(8))
+    followup_week_8: Mapped[str | None] = mapped_column(String(8))
+    followup_month_3: Mapped[str | None] = mapped_column(String(8))
+    followup_month_6: Mapped[str | None] = mapped_column(String(8))
+    followup_month_12: Mapped[str | None] = mapped_column(String(8))
+    followup_month_24: Mapped[str | None] = mapped_column(String(8))
+    followup_schedule: Mapped[str | None] = mapped_column(
+        String(16), comment="schedule.toml version the follow-up columns were derived by"
+    )
+
     failed_adequate_trials: Mapped[int] = mapped_column(default=0)
     failed_trials_definition: Mapped[str | None] = mapped_column(
         String(32), comment="which definition counted them, e.g. eu-pearl-2022@2"

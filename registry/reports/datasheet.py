@@ -175,6 +175,32 @@ def datasheet_markdown(sheet: dict[str, Any]) -> str:
     return render_template("reports/datasheet.md", **sheet)
 
 
+_RETENTION_CELLS = ("eligible", "complete", "partial", "retention", "retention_ci_low",
+                    "retention_ci_high", "lower_retention")  # fmt: skip
+
+
+def _retention_header(report: dict[str, Any]) -> list[str]:
+    """Per follow-up visit: who was due it (window closed by the report date), who completed
+    it, partly, the retention and its interval, and whether it is lower than the cohort's."""
+    return [
+        f"{v['visit']}_{cell}" for v in report["retention"]["visits"] for cell in _RETENTION_CELLS
+    ]
+
+
+def _retention_cells(report: dict[str, Any], group: dict[str, Any]) -> list[Any]:
+    """A group's retention cells: blank for attributes the attrition section leaves out."""
+    cells: list[Any] = []
+    for visit in report["retention"]["visits"]:
+        figures = group.get("retention", {}).get(visit["visit"])
+        if figures is None:
+            cells += [None] * len(_RETENTION_CELLS)
+            continue
+        ci = figures["rate_ci"] or [None, None]
+        counts = [figures["eligible"], figures["complete"], figures["partial"]]
+        cells += [*counts, _round(figures["rate"]), _round(ci[0]), _round(ci[1]), figures["lower"]]
+    return cells
+
+
 def report_csv(report: dict[str, Any]) -> str:
     """One row per attribute and group (missing values included), every stage's count,
     and the representation figures; text cells a spreadsheet would run as formulas get a
@@ -187,7 +213,7 @@ def report_csv(report: dict[str, Any]) -> str:
          "share_ci_high", "reference_share", "reference_to_confirm", "ratio", "ratio_ci_low",
          "ratio_ci_high", "flagged", "status", "second_reference", "second_reference_share",
          "second_reference_to_confirm", "second_ratio", "second_ratio_ci_low",
-         "second_ratio_ci_high", "second_status"]
+         "second_ratio_ci_high", "second_status", *_retention_header(report)]
     )  # fmt: skip
     for attribute in report["attributes"]:
         for group in attribute["groups"]:
@@ -204,7 +230,7 @@ def report_csv(report: dict[str, Any]) -> str:
                      _round(second.get("reference_share")),
                      second.get("reference_to_confirm", False), _round(second.get("ratio")),
                      *map(_round, second.get("ratio_ci") or [None, None]),
-                     second.get("status")]
+                     second.get("status"), *_retention_cells(report, group)]
                 )
             )  # fmt: skip
         for kind, missing in attribute["missing"].items():
@@ -215,7 +241,7 @@ def report_csv(report: dict[str, Any]) -> str:
                      _round(missing["share"]), *map(_round, missing["share_ci"]),
                      None, False, None, None, None, False, None,
                      second_ref["id"] if second_ref else None, None, False, None, None, None,
-                     None]
+                     None, *_retention_cells(report, missing)]
                 )
             )  # fmt: skip
     return out.getvalue()

@@ -34,6 +34,7 @@ from registry.reports.references import (
     IMD_QUINTILES,
     ReferencePopulation,
 )
+from registry.reports.retention import retention_counts, retention_figures, retention_summary
 from registry.reports.stats import UNDER_REPRESENTED, representation, wilson_interval
 
 NOT_STATED = "not_stated"  # asked, and the person declined
@@ -113,21 +114,23 @@ def representativeness(
     today = today or dt.date.today()
     min_age, max_age = intended_ages(cohort)
     threshold = current_app.config["SETTINGS"].representation_threshold
+    retention = retention_summary(cohort, today)
     report_attributes = []
     for attribute in attributes():
         counts = _counts(cohort, attribute.name, today)
-        report_attributes.append(
-            _describe(
-                attribute,
-                counts,
-                [
-                    (r, _reference_shares(r, attribute.name, min_age, max_age))
-                    for r in (ref, second)
-                    if r is not None
-                ],
-                threshold,
-            )
+        described = _describe(
+            attribute,
+            counts,
+            [
+                (r, _reference_shares(r, attribute.name, min_age, max_age))
+                for r in (ref, second)
+                if r is not None
+            ],
+            threshold,
         )
+        if attribute.name in ATTRITION_ATTRIBUTES:
+            _add_retention(described, cohort, today, retention)
+        report_attributes.append(described)
     return {
         "cohort": cohort,
         "cohort_name": reference().cohorts[cohort].name,
@@ -139,7 +142,27 @@ def representativeness(
         "stages": list(STAGES),
         "withdrawn_fully": _fully_withdrawn(cohort),
         "attributes": report_attributes,
+        "retention": retention,
     }
+
+
+def _add_retention(
+    described: dict[str, Any], cohort: str, today: dt.date, retention: dict[str, Any]
+) -> None:
+    """Each group's (and each kind of missing value's) retention at every visit, judged
+    against the cohort's retention at that visit."""
+    name = described["name"]
+    counts = retention_counts(cohort, attribute_value(name, today), attribute_filter(name), today)
+    overall = {v["visit"]: v["rate"] for v in retention["visits"]}
+    empty = {"eligible": 0, "complete": 0, "partial": 0}
+    for entry, group in [
+        *((g, g["group"]) for g in described["groups"]),
+        *((m, kind) for kind, m in described["missing"].items()),
+    ]:
+        entry["retention"] = {
+            visit: retention_figures(counts.get(group, {}).get(visit, empty), rate)
+            for visit, rate in overall.items()
+        }
 
 
 def _reference_summary(ref: ReferencePopulation) -> dict[str, Any]:

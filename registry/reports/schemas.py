@@ -105,6 +105,15 @@ class ReportSchema(Schema):
     stages = fields.List(fields.String(), required=True)
     withdrawn_fully = fields.Integer(required=True)
     attributes = fields.List(fields.Dict(), required=True)
+    retention = fields.Dict(
+        required=True,
+        metadata={
+            "description": "retention at each follow-up visit (schedule.toml): of those whose "
+            "window closed by the report date, how many completed it; each attrition "
+            "attribute's groups carry the same by group, flagged `lower` when their 95% "
+            "interval lies wholly below the cohort's rate"
+        },
+    )
 
 
 class DatasheetSchema(Schema):

@@ -51,6 +51,7 @@ SECTIONS: tuple[Section, ...] = (
         _for(CLINICIAN),
         ("participants_web.",),
     ),
+    Section("Follow-up due", "followup_web.due", _for(CLINICIAN), ("followup_web.",)),
     Section(
         "Enrol",
         "participants_web.enrol",

@@ -229,6 +229,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
         Role.ADMIN: [
             "/",
             "/admin/participants/",
+            "/participants/due",
             f"/admin/participants/{person}",
             f"/admin/participants/{person}/withdraw",
             "/admin/consents/reconsent",
@@ -256,6 +257,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
         Role.CLINICIAN: [
             "/",
             "/participants/",
+            "/participants/due",
             f"/participants/{person}",
             f"/participants/{person}/consent",
             f"/participants/{person}/correct",

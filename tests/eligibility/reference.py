@@ -118,6 +118,8 @@ def field_value(row: Row, name: str, today: dt.date) -> Any:
         return row["consent_" + name.removeprefix("consent.")]
     if name == "maudsley_staging_score":
         return row["msm_score"]
+    if name.startswith("followup."):
+        return row["followup_" + name.removeprefix("followup.")]
     return row[name]
 
 

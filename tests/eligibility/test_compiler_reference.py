@@ -161,6 +161,13 @@ CASES: dict[str, dict[str, Any]] = {
         )
     },
     "consent.inform_gp !=": only(clause("consent.inform_gp", "!=", True)),
+    # Follow-up (#21): a visit of one cohort (week_8 is TRD's) is unknown for the other.
+    "followup.baseline = none": only(clause("followup.baseline", "=", "none")),
+    "followup.week_8 in": only(clause("followup.week_8", "in", ["complete", "partial"])),
+    "followup.month_3 != complete": only(clause("followup.month_3", "!=", "complete")),
+    "followup.month_6 = complete": only(clause("followup.month_6", "=", "complete")),
+    "followup.month_12 not_in": only(clause("followup.month_12", "not_in", ["none"])),
+    "followup.month_24 exists": only(clause("followup.month_24", "exists")),
     "none excludes, unknown does not exclude": {
         "none": [clause("sex", "=", "female"), clause("imd_decile", "<", 3)]
     },

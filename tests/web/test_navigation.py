@@ -24,7 +24,7 @@ def test_every_section_resolves(app: Flask, section: Any) -> None:
 @pytest.mark.parametrize(
     ("role", "labels"),
     [
-        (Role.CLINICIAN, ["Participants", "Enrol", "Contact lists"]),
+        (Role.CLINICIAN, ["Participants", "Follow-up due", "Enrol", "Contact lists"]),
         (Role.RESEARCHER, ["Queries", "Grants", "Reports"]),
         (Role.PARTNER, ["Queries", "Requests"]),
         (

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
+from registry import clock
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.errors import NotFound, ValidationFailed
@@ -80,7 +81,7 @@ def index() -> tuple[str, int] | BaseResponse:
 @requires(Permission.VIEW_REPRESENTATIVENESS)
 def report(cohort: str) -> str:
     primary, second = _chosen_reference(cohort)
-    result = representativeness(cohort, primary, second=second)
+    result = representativeness(cohort, primary, clock.today(), second=second)
     return render_template(
         "reports/report.html",
         report=result,
@@ -94,7 +95,7 @@ def report(cohort: str) -> str:
 def report_as_csv(cohort: str) -> Response:
     """The same CSV as the API's ``?format=csv``."""
     primary, second = _chosen_reference(cohort)
-    result = representativeness(cohort, primary, second=second)
+    result = representativeness(cohort, primary, clock.today(), second=second)
     return _download(report_csv(result), "text/csv", f"representativeness-{cohort}.csv")
 
 

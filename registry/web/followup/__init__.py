@@ -1,0 +1,1 @@
+"""The follow-up worklist page."""
