@@ -235,6 +235,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/admin/consent-forms/",
             "/recruitment/",
             f"/recruitment/{request}",
+            f"/recruitment/{request}/closure",
             "/grants/",
             f"/grants/{grant}",
             "/reports/",
@@ -275,6 +276,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/",
             "/recruitment/new",
             f"/recruitment/{request}",
+            f"/recruitment/{request}/closure",
         ],
     }
     return by_role[role]
