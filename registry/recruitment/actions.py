@@ -134,10 +134,17 @@ def decide_request(
     request: RecruitmentRequest, command: DecideRequest, *, by: Actor
 ) -> RecruitmentRequest:
     """Approve (freezing the lists in this transaction) or reject a submitted request.
-    Approval is refused if the frozen list is smaller than the minimum (``ListTooSmall``)."""
+    Approval is refused if the frozen list is smaller than the minimum (``ListTooSmall``);
+    with a cap, at most that many of those who would be listed are, chosen at random."""
     locked = _lock(request)
     if locked.status != SUBMITTED:
         raise Conflict("request_already_decided", f"This request is already {locked.status}.")
+    minimum = list_size(0, 0).minimum
+    if command.decision == "approve" and command.cap is not None and command.cap < minimum:
+        # A capped list is still a list: the minimum protects the people on it.
+        raise ValidationFailed(
+            {"cap": [f"A list needs at least {minimum} people: give a cap of {minimum} or more."]}
+        )
     now = utcnow()
     locked.decided_by_id = by.user_id
     locked.decided_at = now
@@ -153,11 +160,6 @@ def decide_request(
         return locked
     if locked.contact_until < dt.date.today():
         raise Conflict("contact_window_over", "The study's contact window has already ended.")
-    if command.cap is not None and command.cap < list_size(0, 0).minimum:
-        minimum = list_size(0, 0).minimum
-        raise ValidationFailed(
-            {"cap": [f"A list needs at least {minimum} people: give a cap of {minimum} or more."]}
-        )
     frozen = _freeze_lists(locked, now)
     eligible = frozen.listed
     if command.cap is not None and frozen.listed > command.cap:
