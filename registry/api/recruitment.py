@@ -85,7 +85,10 @@ def show(request_id: str) -> dict[str, Any]:
     "list_too_small (approving a list of fewer people than the minimum)",
 )
 def decide(args: DecideRequest, request_id: str) -> dict[str, Any]:
-    """Admins: approve (freezing the contact lists now) or reject, with a note."""
+    """Admins: approve (freezing the contact lists now) or reject, with a note. An approval
+    may give a ``cap``: at most that many are listed, chosen at random (each equally likely)
+    from everyone who would be; the cap is kept with the decision (``list_cap``). A cap
+    below the minimum list size is refused (422, at ``cap``)."""
     user = required_user()
     request = visible_request(user, request_id)
     decided = decide_request(request, args, by=acting_as())

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, true
 
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
@@ -89,13 +89,24 @@ class ReconsentSite:
     participants: list[ReconsentRow]
 
 
-def participants_requiring_reconsent() -> list[ReconsentSite]:
+def participants_requiring_reconsent(adding: NewVersion | None = None) -> list[ReconsentSite]:
     """Per site, participants still taking part whose latest consent is on a version older
     than the one in force for their cohort. Participant ids only: no identities.
 
     Anyone who has withdrawn, at any level, is left out: they are not approached again.
+
+    With ``adding``, a version not yet added: who would be on this list, in its cohort, once
+    it is in force (on its date, or now if that has come), if it would be in force then.
+    The check before adding a version counts with this, so its figure is this page's.
     """
-    in_force = {cohort: form for cohort in COHORTS if (form := current_form(cohort))}
+    in_force: dict[str, tuple[int | None, str]]
+    if adding is None:
+        in_force = {
+            cohort: (form.id, form.version) for cohort in COHORTS if (form := current_form(cohort))
+        }
+    else:
+        later = superseded_by(adding)
+        in_force = {adding.cohort: (later.id, later.version) if later else (None, adding.version)}
     if not in_force:
         return []
     latest = (
@@ -120,8 +131,12 @@ def participants_requiring_reconsent() -> list[ReconsentSite]:
         .where(
             or_(
                 *(
-                    and_(Participant.cohort == cohort, ConsentRecord.consent_form_id != form.id)
-                    for cohort, form in in_force.items()
+                    and_(
+                        Participant.cohort == cohort,
+                        # A version not yet added: no one has signed it.
+                        ConsentRecord.consent_form_id != form_id if form_id else true(),
+                    )
+                    for cohort, (form_id, _) in in_force.items()
                 )
             )
         )
@@ -131,9 +146,28 @@ def participants_requiring_reconsent() -> list[ReconsentSite]:
     for participant_id, cohort, version, signed_on, code, name in rows:
         site = sites.setdefault(code, ReconsentSite(code, name, []))
         site.participants.append(
-            ReconsentRow(participant_id, cohort, version, signed_on, in_force[cohort].version)
+            ReconsentRow(participant_id, cohort, version, signed_on, in_force[cohort][1])
         )
     return list(sites.values())
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A consent-form version an admin is about to add."""
+
+    cohort: str
+    version: str
+    effective_on: dt.date
+
+
+def superseded_by(adding: NewVersion) -> ConsentForm | None:
+    """A version already added that will be in force instead of ``adding`` when its date
+    comes (one effective later than it, by then): adding it then changes no one's consent."""
+    on = max(adding.effective_on, dt.date.today())
+    existing = current_form(adding.cohort, on)
+    if existing is not None and existing.effective_on > adding.effective_on:
+        return existing
+    return None
 
 
 # -- one participant's history --------------------------------------------------------------

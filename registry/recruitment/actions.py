@@ -134,10 +134,17 @@ def decide_request(
     request: RecruitmentRequest, command: DecideRequest, *, by: Actor
 ) -> RecruitmentRequest:
     """Approve (freezing the lists in this transaction) or reject a submitted request.
-    Approval is refused if the frozen list is smaller than the minimum (``ListTooSmall``)."""
+    Approval is refused if the frozen list is smaller than the minimum (``ListTooSmall``);
+    with a cap, at most that many of those who would be listed are, chosen at random."""
     locked = _lock(request)
     if locked.status != SUBMITTED:
         raise Conflict("request_already_decided", f"This request is already {locked.status}.")
+    minimum = list_size(0, 0).minimum
+    if command.decision == "approve" and command.cap is not None and command.cap < minimum:
+        # A capped list is still a list: the minimum protects the people on it.
+        raise ValidationFailed(
+            {"cap": [f"A list needs at least {minimum} people: give a cap of {minimum} or more."]}
+        )
     now = utcnow()
     locked.decided_by_id = by.user_id
     locked.decided_at = now
@@ -154,6 +161,10 @@ def decide_request(
     if locked.contact_until < dt.date.today():
         raise Conflict("contact_window_over", "The study's contact window has already ended.")
     frozen = _freeze_lists(locked, now)
+    eligible = frozen.listed
+    if command.cap is not None and frozen.listed > command.cap:
+        frozen = _keep_at_random(locked, command.cap)
+    locked.list_cap = command.cap
     if frozen.too_small:
         # Refused after freezing, so that the count is of what was frozen, under the lock;
         # the savepoint or the request boundary undoes it.
@@ -170,6 +181,8 @@ def decide_request(
         details={
             "listed": frozen.listed,
             "held_back": frozen.held_back,
+            "cap": command.cap,
+            "eligible": eligible,
             "awaiting_confirmation": two_person,
         },
     )
@@ -324,6 +337,41 @@ def _freeze_lists(request: RecruitmentRequest, now: dt.datetime) -> ListSize:
     )
     held_back = int(counts.get(HELD_BACK, 0))
     return list_size(int(sum(counts.values())) - held_back, held_back)
+
+
+def _keep_at_random(request: RecruitmentRequest, cap: int) -> ListSize:
+    """Keep ``cap`` of the people just listed, each equally likely to be kept (a uniform
+    sample of the whole eligible set, from the operating system's randomness), and take the
+    rest off before the list is ever seen: who was chosen is what stays frozen. Those held
+    back by the contact limits stay recorded as held back."""
+    db = session()
+    contact = RecruitmentContact.__table__.c
+    listed = list(
+        db.scalars(
+            select(contact.id)
+            .where(contact.request_pk == request.id, contact.status == TO_CONTACT)
+            .order_by(contact.id)
+        )
+    )
+    kept = set(secrets.SystemRandom().sample(listed, cap))
+    dropped = [contact_id for contact_id in listed if contact_id not in kept]
+    for start in range(0, len(dropped), _BATCH):
+        db.execute(
+            delete(RecruitmentContact).where(contact.id.in_(dropped[start : start + _BATCH]))
+        )
+    held_back = int(
+        db.scalar(
+            select(func.count()).where(
+                contact.request_pk == request.id, contact.status == HELD_BACK
+            )
+        )
+        or 0
+    )
+    return list_size(len(kept), held_back)
+
+
+# Ids per DELETE … IN (…): well under SQLite's limit on bound parameters.
+_BATCH = 500
 
 
 def _lock(request: RecruitmentRequest) -> RecruitmentRequest:

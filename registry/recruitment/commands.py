@@ -25,6 +25,8 @@ class SubmitRequest:
 class DecideRequest:
     decision: str  # approve or reject
     note: str | None
+    # Approving: list at most this many, chosen at random among those who would be listed.
+    cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,21 @@ HOLDING_STATUSES = (APPROVED, OPEN)
 # A contact's outcomes, as clinicians record them (API.md), after "to_contact".
 TO_CONTACT = "to_contact"
 HELD_BACK = "held_back"
-OUTCOMES = ("approached", "declined", "interested", "referred", "enrolled_in_study", "unreachable")
+NOT_APPROPRIATE = "not_appropriate"
+OUTCOMES = (
+    "approached",
+    "declined",
+    "interested",
+    "referred",
+    "enrolled_in_study",
+    "unreachable",
+    NOT_APPROPRIATE,
+)
 CONTACT_STATUSES = (TO_CONTACT, *OUTCOMES)
-# Every outcome but "unreachable" means the person was spoken to: it counts as an approach.
-APPROACHED_OUTCOMES = frozenset(OUTCOMES) - {"unreachable"}
+# An outcome that means the person was spoken to counts as an approach (contact fatigue, the
+# funnel). Not "unreachable", and not "not appropriate to approach": a clinician's judgement
+# not to approach them is the opposite of an approach.
+APPROACHED_OUTCOMES = frozenset(OUTCOMES) - {"unreachable", NOT_APPROPRIATE}
 
 # Why a matching participant was not put on a list (contact fatigue).
 ON_TOO_MANY_LISTS = "on_too_many_lists"
@@ -73,6 +84,9 @@ class RecruitmentRequest(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[dt.datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+    list_cap: Mapped[int | None] = mapped_column(
+        comment="at most this many listed, chosen at random among those eligible at approval"
+    )
     confirmed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id"), comment="the second admin, under the two-person rule"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
@@ -26,7 +26,7 @@ from registry.errors import NotFound
 from registry.participants.identity import read_identity
 from registry.participants.models import Participant, ParticipantFacts
 from registry.participants.queries import format_nhs_number
-from registry.recruitment.listing import list_if_approved_now
+from registry.recruitment.listing import list_if_approved_now, list_rows
 from registry.recruitment.models import (
     APPROVED,
     CONTACT_STATUSES,
@@ -34,6 +34,7 @@ from registry.recruitment.models import (
     OPEN,
     REJECTED,
     SUBMITTED,
+    TO_CONTACT,
     ContactEvent,
     ContactListVisit,
     RecruitmentContact,
@@ -121,6 +122,7 @@ def request_view(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[
         "submitted_at": request.submitted_at,
         "decided_at": request.decided_at,
         "decision_note": request.decision_note,
+        "list_cap": request.list_cap,
         "opened_at": request.opened_at,
         "closed_at": request.closed_at,
         "awaiting_confirmation": request.status == APPROVED,
@@ -179,6 +181,71 @@ def matches_by_site(request: RecruitmentRequest) -> dict[str, int]:
     return {code: int(n) for code, n in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovalPreview:
+    """What approving now would do: who would be listed at each site ((site name, people), by name),
+    how many held back, against the number the study needs and the minimum list size."""
+
+    by_site: list[tuple[str, int]]
+    listed: int
+    held_back: int
+    target: int
+    minimum: int
+
+    @property
+    def too_small(self) -> bool:
+        return self.listed < self.minimum
+
+
+def approval_preview(request: RecruitmentRequest) -> ApprovalPreview:
+    """Counted from ``listing.list_rows``, the rows approval freezes: a preview, since
+    approval counts again, under its lock, what it froze."""
+    rows = list_rows(request, utcnow()).subquery()
+    db = session()
+    by_site = [
+        (name, int(n))
+        for _, name, n in db.execute(
+            select(Site.id, Site.name, func.count())
+            .select_from(rows)
+            .join(Site, Site.id == rows.c.site_id)
+            .where(rows.c.reason.is_(None))
+            .group_by(Site.id, Site.name)
+            .order_by(Site.name, Site.id)
+        )
+    ]
+    size = list_if_approved_now(request)
+    return ApprovalPreview(by_site, size.listed, size.held_back, request.target, size.minimum)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosurePreview:
+    """What closing would do: people still on the lists, and at how many sites (admins);
+    a partner gets the figure last released to them, never an exact count."""
+
+    people: int | str | None
+    sites: int | None
+    to_contact: int | None
+    released_at: dt.datetime | None = None
+
+
+def closure_preview(request: RecruitmentRequest, user: User, *, by: Actor) -> ClosurePreview:
+    if user.role is not Role.ADMIN:
+        latest = _released(request, by=by).latest or {}
+        return ClosurePreview(latest.get("count"), None, None, latest.get("released_at"))
+    people, sites, to_contact = (
+        session()
+        .execute(
+            select(
+                func.count(),
+                func.count(func.distinct(_contact.site_id)),
+                func.count().filter(_contact.status == TO_CONTACT),
+            ).where(_contact.request_pk == request.id, on_list())
+        )
+        .one()
+    )
+    return ClosurePreview(int(people), int(sites), int(to_contact))
+
+
 def held_back_people(request: RecruitmentRequest) -> list[dict[str, str]]:
     """Admins: who the contact-fatigue limits held back, by registry id, and why."""
     rows = session().execute(
@@ -211,23 +278,58 @@ def _count(statement: Select[Any]) -> int:
 # -- clinicians' lists -------------------------------------------------------------------------
 
 
-def contact_list(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[str, Any]:
+CONTACTS_PER_PAGE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    """Which of a site's list to show. The API shows every row; the page one page of 25,
+    perhaps only one status or what is new. ``since``: the baseline of "new" for a visit
+    that is going on (turning a page, filtering, saving a row), carried by the page's
+    links: None to start a visit, measured from the end of the last one."""
+
+    status: str | None = None
+    new_only: bool = False
+    page: int | None = None  # None: every row
+    since: Baseline | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    at: dt.datetime | None  # None: the user had never looked before this visit
+
+
+def contact_list(
+    request: RecruitmentRequest, user: User, *, by: Actor, view: ListView | None = None
+) -> dict[str, Any]:
     """The user's site's people on an open request's list, identifiable (each read is
-    audited), marked new if listed or changed by someone else since the user last looked."""
+    audited), marked new if listed or changed by someone else since the user's last visit;
+    how many remain to contact; and, for a page, which page and how many pages."""
     if request.status != OPEN or user.site_id is None:
         raise NotFound("This request has no open list for your site.")
+    view = view or ListView()
     db = session()
     visit = db.scalar(
         select(ContactListVisit).where(
             ContactListVisit.request_pk == request.id, ContactListVisit.user_id == user.id
         )
     )
-    last = visit.seen_at if visit else None
-    contacts = db.scalars(
-        _listed(request).where(_contact.site_id == user.site_id).order_by(_contact.id)
-    ).all()
+    last = view.since.at if view.since else (visit.seen_at if visit else None)
+    new = _new_since(last, user)
+    at_site = _listed(request).where(_contact.site_id == user.site_id)
+    shown = at_site
+    if view.status is not None:
+        shown = shown.where(_contact.status == view.status)
+    if view.new_only:
+        shown = shown.where(new)
+    matching = _count(shown)
+    pages = max(1, -(-matching // CONTACTS_PER_PAGE))
+    ordered = shown.add_columns(new.label("new")).order_by(_contact.id)
+    if view.page is not None:
+        page = min(view.page, pages)
+        ordered = ordered.offset((page - 1) * CONTACTS_PER_PAGE).limit(CONTACTS_PER_PAGE)
     items = []
-    for contact in contacts:
+    for contact, is_new in db.execute(ordered).all():
         participant = db.get(Participant, contact.participant_pk)
         assert participant is not None
         identity = read_identity(participant, by=by, purpose="recruitment_contact")
@@ -243,9 +345,7 @@ def contact_list(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[
                 "postcode": identity.postcode,
                 "status": contact.status,
                 "status_at": contact.status_at,
-                "new": last is None
-                or contact.listed_at > last
-                or (contact.status_at > last and contact.status_by_id != user.id),
+                "new": bool(is_new),
             }
         )
     removed = 0
@@ -257,7 +357,8 @@ def contact_list(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[
                 _contact.removed_at > last,
             )
         )
-    # Looking is recorded like the audited reads above: it is what "new" is measured from.
+    # Looking is recorded like the audited reads above: the end of this visit is what the
+    # next visit's "new" is measured from.
     now = utcnow()
     if visit is None:
         db.add(ContactListVisit(request_pk=request.id, user_id=user.id, seen_at=now))
@@ -269,8 +370,20 @@ def contact_list(request: RecruitmentRequest, user: User, *, by: Actor) -> dict[
         "site": site.code if site else "",
         "last_looked_at": last,
         "removed_since_last_look": removed,
+        "remaining": _count(at_site.where(_contact.status == TO_CONTACT)),
+        "matching": matching,
+        "page": min(view.page or 1, pages),
+        "pages": pages if view.page is not None else 1,
         "items": items,
     }
+
+
+def _new_since(last: dt.datetime | None, user: User) -> ColumnElement[bool]:
+    """Listed, or changed by someone else, since ``last``; everyone, if never looked."""
+    if last is None:
+        return true()
+    by_someone_else = or_(_contact.status_by_id.is_(None), _contact.status_by_id != user.id)
+    return or_(_contact.listed_at > last, and_(_contact.status_at > last, by_someone_else))
 
 
 def listed_contact(

@@ -84,6 +84,17 @@ class DecisionArgs(CommandSchema[DecideRequest]):
         validate=validate.OneOf(("approve", "reject"), error="Choose approve or reject."),
     )
     note = Prose(validate=validate.Length(max=NOTE_MAX), load_default=None, allow_none=True)
+    cap = WholeNumber(
+        1,
+        MAX_TARGET,
+        "the most people to list",
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "approving: list at most this many people, chosen at random among "
+            "everyone who would be listed; not given: list everyone"
+        },
+    )
 
     @validates_schema
     def _reasons(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -127,6 +138,10 @@ class RequestSchema(Schema):
     submitted_at = fields.DateTime(required=True)
     decided_at = fields.DateTime(allow_none=True)
     decision_note = fields.String(allow_none=True)
+    list_cap = fields.Integer(
+        allow_none=True,
+        metadata={"description": "the approval's cap: at most this many listed, at random"},
+    )
     opened_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     awaiting_confirmation = fields.Boolean(
@@ -198,6 +213,9 @@ class ContactListSchema(Schema):
     site = fields.String(required=True)
     last_looked_at = fields.DateTime(allow_none=True)
     removed_since_last_look = fields.Integer(required=True)
+    remaining = fields.Integer(
+        required=True, metadata={"description": "people on your site's list not yet contacted"}
+    )
     items = fields.List(fields.Nested(ContactSchema), required=True)
 
 

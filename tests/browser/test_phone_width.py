@@ -236,6 +236,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/admin/consent-forms/",
             "/recruitment/",
             f"/recruitment/{request}",
+            f"/recruitment/{request}/closure",
             "/grants/",
             f"/grants/{grant}",
             "/reports/",
@@ -290,6 +291,7 @@ def _pages(role: Role, world: PhoneWorld) -> list[str]:
             "/recruitment/new",
             f"/recruitment/{request}",
             "/account/tokens",
+            f"/recruitment/{request}/closure",
         ],
     }
     return by_role[role]

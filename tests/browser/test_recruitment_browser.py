@@ -30,6 +30,7 @@ from tests.conftest import enrolment_body
 pytestmark = pytest.mark.browser
 
 PEOPLE_AT_SITE = 12
+LISTED = 10  # the admin's cap: the study needs fewer than match
 # F32.3 (severe depression with psychotic symptoms) is used by no other browser test, so
 # only this test's people match, in the database the live server shares with them.
 CRITERIA = {
@@ -121,16 +122,34 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
         )
         expect(admin_page.get_by_test_id("criteria")).to_contain_text('"F32.3"')
         admin_page.get_by_label("Approve").check()
-        admin_page.get_by_label("Note to the partner (needed to reject)").fill(
-            "IRAS approval and REC favourable opinion checked."
-        )
         admin_page.screenshot(
             path=str(artifacts_dir / "recruitment-2-decision.png"), full_page=True
         )
-        admin_page.get_by_role("button", name="Record the decision").click()
+        admin_page.get_by_role("button", name="Continue").click()
+        # The check page: how many at each site, against the number the study needs.
+        expect(admin_page.get_by_role("heading", level=1)).to_have_text("Check before approving")
+        expect(admin_page.get_by_test_id("will-list")).to_contain_text(
+            f"Approving now puts {PEOPLE_AT_SITE} people on contact lists at 1 site."
+        )
+        expect(
+            admin_page.get_by_test_id("will-list-by-site").get_by_role(
+                "row", name="Browser Recruitment Trust"
+            )
+        ).to_contain_text(str(PEOPLE_AT_SITE))
+        admin_page.get_by_label("List at most this many people, chosen at random").fill(str(LISTED))
+        admin_page.get_by_label("Note to the partner (optional)").fill(
+            "IRAS approval and REC favourable opinion checked."
+        )
+        admin_page.screenshot(
+            path=str(artifacts_dir / "recruitment-2b-check-approval.png"), full_page=True
+        )
+        admin_page.get_by_role("button", name="Approve and freeze the lists").click()
         expect(admin_page.get_by_role("status")).to_contain_text("The contact lists are open")
         expect(admin_page.get_by_test_id("listed")).to_contain_text(
-            f"People on the lists: {PEOPLE_AT_SITE}."
+            f"People on the lists: {LISTED}."
+        )
+        expect(admin_page.get_by_test_id("request")).to_contain_text(
+            f"At most {LISTED} people, chosen at random"
         )
 
     # The site's clinician opens the list and records outcomes for two people.
@@ -140,19 +159,21 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
         _open_request(clinician_page, live_server)
         clinician_page.get_by_role("link", name="Open your site's contact list").click()
         expect(clinician_page.get_by_test_id("lay-summary")).to_contain_text("A 16-week study")
-        rows = clinician_page.get_by_test_id("contacts").locator("tbody tr")
-        expect(rows).to_have_count(PEOPLE_AT_SITE)
-        expect(clinician_page.get_by_test_id("new")).to_have_count(PEOPLE_AT_SITE)
+        rows = clinician_page.get_by_test_id("contacts").locator("li.registry-contact")
+        expect(rows).to_have_count(LISTED)
+        expect(clinician_page.get_by_test_id("new")).to_have_count(LISTED)
         assert not re.search(r"[0-9]{3} [0-9]{3} [0-9]{4}", clinician_page.url)
         for row_number, outcome in ((0, "Interested"), (1, "Declined")):
             row = rows.nth(row_number)
             row.get_by_role("combobox").select_option(label=outcome)
-            row.get_by_role("button", name=re.compile("^Record the outcome for")).click()
+            row.get_by_role("button", name=re.compile("^Save the outcome for")).click()
             expect(clinician_page.get_by_role("status")).to_contain_text(
                 f"Outcome recorded: {outcome}."
             )
             expect(rows.nth(row_number).get_by_test_id("contact-status")).to_have_text(outcome)
-        expect(clinician_page.get_by_test_id("new")).to_have_count(0)
+        expect(clinician_page.get_by_test_id("remaining")).to_have_text(
+            f"{LISTED - 2} remain to contact."
+        )
         clinician_page.screenshot(
             path=str(artifacts_dir / "recruitment-3-contact-list.png"), full_page=True
         )

@@ -170,6 +170,7 @@ def _upload(client: FlaskClient, content: bytes, name: str, **fields: str) -> An
         "version": "TRD-WEB-1",
         "effective_on": "2026-01-01",
         "document": (io.BytesIO(content), name),
+        "step": "confirm",  # as the check page's button sends it
         **fields,
     }
     return client.post("/admin/consent-forms/", data=data, content_type="multipart/form-data")
@@ -205,7 +206,7 @@ def test_page_shows_errors_and_writes_nothing_for_a_bad_file(
     response = _upload(client, b"not a pdf", "sheet.pdf", version="")
 
     html = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "There is a problem" in html
     assert "Enter the version, for example TRD-PIS-2.0." in html
     with app.app_context():

@@ -124,6 +124,7 @@ def test_representativeness_csv_uses_the_rule_on_text_cells_only() -> None:
     report = {
         "cohort": "TRD",
         "reference": {"id": "+ref"},
+        "retention": {"visits": []},
         "attributes": [
             {
                 "name": "sex",

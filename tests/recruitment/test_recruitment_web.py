@@ -249,8 +249,21 @@ def test_an_admin_sees_matches_by_site_and_approves(world: World, admin_web: Fla
     assert "Total 4" in matches
     assert '"field": "age"' in before.text_of("criteria")
 
-    response = post_from(
+    chosen = post_from(
         admin_web, page_url, f"{page_url}/decision", {"decision": "approve", "note": "Ethics ok."}
+    )
+    assert chosen.status_code == 303 and chosen.headers["Location"] == f"{page_url}/approval"
+    assert status_of(world, request_id) == "submitted"  # choosing approve is not approving
+    check = page_of(admin_web.get(f"{page_url}/approval"))
+    by_site = check.text_of("will-list-by-site")
+    assert f"{world.site_a.name} 3" in by_site and f"{world.site_b.name} 1" in by_site
+    assert check.text_of("will-list-total") == "4"
+    assert "4 people on contact lists at 2 sites. The study needs 40 ." in check.text_of(
+        "will-list"
+    )
+
+    response = post_from(
+        admin_web, f"{page_url}/approval", f"{page_url}/approval", {"note": "Ethics ok."}
     )
 
     assert response.status_code == 302
@@ -336,14 +349,17 @@ def test_approving_from_a_page_that_is_out_of_date_is_refused_on_the_page(
     )
     assert decisions_offered(before) == {"approve", "reject"}
 
-    world.withdraw(people[0])  # one fewer since the admin opened the page
-    response = post_from(admin_web, page_url, f"{page_url}/decision", {"decision": "approve"})
+    check = f"{page_url}/approval"
+    token = csrf_token_from(admin_web.get(check).get_data(as_text=True))
+
+    world.withdraw(people[0])  # one fewer since the admin opened the check page
+    response = admin_web.post(check, data={"csrf_token": token, "cap": ""})
 
     assert response.status_code == 409
     after = page_of(response)
     assert f"would hold {minimum - 1} people" in after.text_of("refusal")
-    assert f"Approving now would put {minimum - 1} people" in after.text_of("list-too-small")
-    assert decisions_offered(after) == {"reject"}
+    assert f"A list needs at least {minimum} people." in after.text_of("list-too-small")
+    assert decisions_offered(page_of(admin_web.get(page_url))) == {"reject"}
     assert contacts_of(app, request_id) == 0
     assert [d["listed"] for d in audited(app, "refused.list_too_small")] == [minimum - 1]
     assert (
@@ -363,7 +379,7 @@ def test_two_person_rule_the_approving_admin_cannot_confirm_a_second_can(
     world.enrol(world.clinician_a, 2)
     request_id = world.submit()["id"]
     page_url = f"/recruitment/{request_id}"
-    approved = post_from(admin_web, page_url, f"{page_url}/decision", {"decision": "approve"})
+    approved = post_from(admin_web, f"{page_url}/approval", f"{page_url}/approval", {})
     assert approved.status_code == 302
     waiting = page_of(admin_web.get(page_url))
     assert "they open when a second admin confirms" in waiting.text
@@ -435,7 +451,8 @@ def test_a_clinician_works_their_sites_list_and_records_an_outcome(
 
     response = post_from(clinician_web, list_url, f"{list_url}/{at_a[0]}", {"status": "interested"})
 
-    assert response.status_code == 302 and response.headers["Location"] == list_url
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{list_url}#contact-{at_a[0]}"
     after = page_of(clinician_web.get(list_url))
     assert "Outcome recorded: Interested." in after.text
     assert "Interested" in after.text_of("contact-status")

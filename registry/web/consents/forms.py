@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     PasswordField,
@@ -43,10 +43,11 @@ class AddConsentFormForm(FlaskForm):
         "Effective from",
         validators=[InputRequired("Enter the date it comes into use, like 2026-12-01.")],
     )
-    document = FileField(
-        "Information sheet (.pdf or .md)",
-        validators=[FileRequired("Choose the information sheet file.")],
-    )
+    # Chosen on the check page, after the numbers: required there (``CHOOSE_FILE``).
+    document = FileField("Information sheet (.pdf or .md)")
+
+
+CHOOSE_FILE = "Choose the information sheet file."
 
 
 # -- withdrawal -----------------------------------------------------------------------------

@@ -32,9 +32,11 @@ from registry.consents.actions import (
 from registry.consents.commands import Withdraw
 from registry.consents.models import Withdrawal
 from registry.consents.queries import (
+    NewVersion,
     consent_forms,
     current_form_ids,
     participants_requiring_reconsent,
+    superseded_by,
     timeline,
 )
 from registry.consents.schemas import WithdrawalArgs
@@ -48,7 +50,12 @@ from registry.errors import (
 from registry.fields import load_or_fail as load
 from registry.participants.models import FULL, Participant
 from registry.participants.queries import participant_for_admin
-from registry.web.consents.forms import AddConsentFormForm, FindParticipantForm, WithdrawalForm
+from registry.web.consents.forms import (
+    CHOOSE_FILE,
+    AddConsentFormForm,
+    FindParticipantForm,
+    WithdrawalForm,
+)
 from registry.web.forms import form_page
 from registry.web.labels import LEVELS, level_label
 from registry.web.step_up import reauthentication_limit, show_step_up_failure
@@ -65,36 +72,74 @@ _NOTICE = "consents.notice"
 
 @bp.route("/consent-forms/", methods=["GET", "POST"])
 @requires(Permission.MANAGE_CONSENT_FORMS)
-def manage() -> str | Response:
+def manage() -> tuple[str, int] | Response:
+    """Add a version in two steps: cohort, version and date; then a check page saying how
+    many participants will need re-consent, where the file is chosen and the version added."""
     form = AddConsentFormForm()
-    if form.validate_on_submit():
-        upload = form.document.data
-        try:
-            added = add_consent_form(
-                cohort=form.cohort.data or "",
-                version=form.version.data or "",
-                # InputRequired and the date format: a valid form holds a date.
-                effective_on=cast(dt.date, form.effective_on.data),
-                file_name=upload.filename or "",
-                document=upload.read(MAX_DOCUMENT_BYTES + 1),
-                by=acting_as(),
-            )
-        except ValidationFailed as exc:
-            for name, messages in exc.fields.items():
-                field = form.document if name == "file" else form[name]
-                field.errors = [*field.errors, *messages]
-        except Conflict as exc:
-            form.version.errors = [*form.version.errors, exc.message]
-        else:
-            flash(f"Added {added.cohort} consent form {added.version}.", "info")
-            return redirect(url_for("consents.manage"))
-    return render_template(
+    if not form.validate_on_submit() or request.form.get("step") == "change":
+        return _manage_page(form)
+    adding = NewVersion(
+        cohort=form.cohort.data or "",
+        version=(form.version.data or "").strip(),
+        # InputRequired and the date format: a valid form holds a date.
+        effective_on=cast(dt.date, form.effective_on.data),
+    )
+    if request.form.get("step") != "confirm":
+        return _check_page(form, adding, status=200)
+    upload = form.document.data
+    if not upload or not upload.filename:
+        form.document.errors = [CHOOSE_FILE]
+        return _check_page(form, adding)
+    try:
+        added = add_consent_form(
+            cohort=adding.cohort,
+            version=adding.version,
+            effective_on=adding.effective_on,
+            file_name=upload.filename or "",
+            document=upload.read(MAX_DOCUMENT_BYTES + 1),
+            by=acting_as(),
+        )
+    except ValidationFailed as exc:
+        for name, messages in exc.fields.items():
+            field = form.document if name == "file" else form[name]
+            field.errors = [*field.errors, *messages]
+        if set(exc.fields) == {"file"}:
+            return _check_page(form, adding)
+        return _manage_page(form)
+    except Conflict as exc:
+        form.version.errors = [*form.version.errors, exc.message]
+        return _manage_page(form)
+    flash(f"Added {added.cohort} consent form {added.version}.", "info")
+    return redirect(url_for("consents.manage"))
+
+
+def _manage_page(form: AddConsentFormForm) -> tuple[str, int]:
+    page = render_template(
         "consents/manage.html",
         form=form,
         forms=db_session().scalars(consent_forms()).all(),
         current_ids=current_form_ids(),
         today=dt.date.today(),
     )
+    return page, 422 if form.errors else 200
+
+
+def _check_page(
+    form: AddConsentFormForm, adding: NewVersion, *, status: int = 422
+) -> tuple[str, int]:
+    """What adding the version will do, counted by the re-consent list's own query."""
+    later = superseded_by(adding)
+    sites = [] if later else participants_requiring_reconsent(adding)
+    page = render_template(
+        "consents/confirm_form.html",
+        form=form,
+        adding=adding,
+        later=later,
+        sites=sites,
+        total=sum(len(site.participants) for site in sites),
+        from_today=adding.effective_on <= dt.date.today(),
+    )
+    return page, status if not form.errors else 422
 
 
 @bp.route("/consents/reconsent")

@@ -45,6 +45,12 @@ CONTACT_STATUS_LABELS = {
     "referred": "Referred",
     "enrolled_in_study": "In the study",
     "unreachable": "Unreachable",
+    "not_appropriate": "Not appropriate to approach",
+}
+# The outcome as a clinician chooses it, where there is room to say what it means.
+OUTCOME_CHOICE_LABELS = {
+    **CONTACT_STATUS_LABELS,
+    "not_appropriate": "Not appropriate to approach (clinical judgement)",
 }
 HOLD_BACK_REASON_LABELS = {
     ON_TOO_MANY_LISTS: "Already on as many open lists as allowed",
@@ -97,7 +103,8 @@ def funnel_view(funnel: Mapping[str, Any]) -> FunnelView:
 
 
 def _figures(counts: Mapping[str, Any], statuses: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(figure(counts[s]) for s in statuses)
+    # A release made before a status existed has no figure for it.
+    return tuple(figure(counts[s]) if s in counts else "not counted then" for s in statuses)
 
 
 def _figure(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""The recruitment forms: a partner's request, an admin's decision, a clinician's outcome.
+"""The recruitment forms: a partner's request, an admin's decision and approval, a clinician's
+outcome and the contact list's filters.
 
 As on the participant pages, the forms hold no rules: each turns what was typed into the
 body the API takes, for ``RequestArgs``, ``DecisionArgs`` or ``OutcomeArgs`` and the
@@ -12,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectField, TextAreaField
+from wtforms import BooleanField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from registry.input_rules import TooDeeplyNested, load_json
@@ -24,7 +25,7 @@ from registry.web.forms import (
     whole_number,
     without_blanks,
 )
-from registry.web.recruitment.display import CONTACT_STATUS_LABELS
+from registry.web.recruitment.display import CONTACT_STATUS_LABELS, OUTCOME_CHOICE_LABELS
 
 CRITERIA = "criteria"
 CHOOSE_CRITERIA = "Choose one of your saved queries, or paste the criteria."
@@ -127,6 +128,7 @@ class RequestForm(RegistryForm):
         super().show_errors(named)
 
 
+# Approving goes on to its check page (the number to be listed, an optional cap).
 DECISIONS = {"approve": "Approve", "reject": "Reject"}
 
 
@@ -149,11 +151,51 @@ class DecisionForm(RegistryForm):
         return {"decision": self.decision.data or None, "note": self.note.data or None}
 
 
+class ApprovalForm(RegistryForm):
+    """The approval's check page: an optional cap, and a note to the partner."""
+
+    cap = text_field("List at most this many people, chosen at random (optional)")
+    note = TextAreaField("Note to the partner (optional)", filters=[strip_text])
+
+    def decision_body(self) -> dict[str, Any]:
+        return {
+            "decision": "approve",
+            "note": self.note.data or None,
+            "cap": whole_number(self.cap.data),
+        }
+
+
 class OutcomeForm(FlaskForm):
-    """One person's outcome, from a row of the contact list (the page draws the select)."""
+    """One person's outcome, from a row of the contact list (the page draws the select,
+    with a blank first choice: nothing is preset, a clinician must choose)."""
 
     status = SelectField(
         "Outcome",
-        choices=[SelectChoice(outcome, CONTACT_STATUS_LABELS[outcome]) for outcome in OUTCOMES],
+        choices=[SelectChoice(outcome, OUTCOME_CHOICE_LABELS[outcome]) for outcome in OUTCOMES],
         validate_choice=False,
     )
+    # Where the clinician was on the list, so that saving returns there.
+    page = StringField()
+    list_status = StringField()
+    new = StringField()
+    since = StringField()
+
+
+CHOOSE_OUTCOME = "Choose an outcome."
+
+
+class ContactFilterForm(FlaskForm):
+    """The contact list's filters, sent by GET: they name statuses, never a person."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("", "Any status"),
+            *(SelectChoice(value, label) for value, label in CONTACT_STATUS_LABELS.items()),
+        ],
+        validate_choice=False,
+    )
+    new = BooleanField("Only people new since my last visit")

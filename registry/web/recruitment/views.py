@@ -9,11 +9,13 @@ next page name no one.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from registry.auth.permissions import Permission
@@ -21,7 +23,8 @@ from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
-from registry.fields import load_or_fail
+from registry.fields import PageArgs, load_or_fail
+from registry.input_rules import code_of
 from registry.recruitment.actions import (
     close_request,
     confirm_request,
@@ -38,6 +41,10 @@ from registry.recruitment.models import (
     RecruitmentRequest,
 )
 from registry.recruitment.queries import (
+    Baseline,
+    ListView,
+    approval_preview,
+    closure_preview,
     contact_list,
     funnel,
     listed_contact,
@@ -46,14 +53,21 @@ from registry.recruitment.queries import (
     visible_requests,
 )
 from registry.recruitment.schemas import DecisionArgs, OutcomeArgs, RequestArgs
-from registry.web.forms import form_page
+from registry.web.forms import ABSENT, form_page
 from registry.web.recruitment.display import (
     CONTACT_STATUS_LABELS,
     HOLD_BACK_REASON_LABELS,
     REQUEST_STATUS_TAGS,
     funnel_view,
 )
-from registry.web.recruitment.forms import DecisionForm, OutcomeForm, RequestForm
+from registry.web.recruitment.forms import (
+    CHOOSE_OUTCOME,
+    ApprovalForm,
+    ContactFilterForm,
+    DecisionForm,
+    OutcomeForm,
+    RequestForm,
+)
 
 bp = Blueprint("recruitment_web", __name__, url_prefix="/recruitment")
 
@@ -109,9 +123,12 @@ def show(request_id: str) -> tuple[str, int]:
 @bp.route("/<request_id>/decision", methods=["POST"])
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 def decide(request_id: str) -> tuple[str, int] | Response:
+    """Reject, with a note; approving goes on to its check page and acts only there."""
     found = visible_request(required_user(), request_id)
     form = DecisionForm()
     if form.validate_on_submit():
+        if form.decision.data == "approve":
+            return redirect(url_for(".approve", request_id=found.request_id), code=303)
         try:
             args = load_or_fail(DecisionArgs(), form.decision_body())
         except ValidationFailed as exc:
@@ -121,6 +138,49 @@ def decide(request_id: str) -> tuple[str, int] | Response:
     return _request_page(found, form)
 
 
+@bp.route("/<request_id>/approval", methods=["GET", "POST"])
+@requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
+def approve(request_id: str) -> tuple[str, int] | Response:
+    """The check page: how many people at each site approving would list, against the
+    number the study needs, with an optional cap; the POST approves."""
+    found = visible_request(required_user(), request_id)
+    form = ApprovalForm()
+    if found.status != SUBMITTED:
+        return _request_page(found, refusal=f"This request is already {found.status}.", status=409)
+    if form.validate_on_submit():
+        try:
+            args = load_or_fail(DecisionArgs(), form.decision_body())
+            with attempt():  # refused: nothing frozen stays
+                decide_request(found, args, by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        except (Conflict, Forbidden) as exc:
+            if exc.audited:
+                record_refusal(exc)
+            return _approval_page(found, form, refusal=exc.message, status=exc.status)
+        else:
+            flash(NOTICES[found.status])
+            return redirect(url_for(".show", request_id=found.request_id))
+    return _approval_page(found, form)
+
+
+def _approval_page(
+    found: RecruitmentRequest,
+    form: ApprovalForm,
+    *,
+    refusal: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return form_page(
+        "recruitment/approve.html",
+        form,
+        status=status,
+        r=found,
+        preview=approval_preview(found),
+        refusal=refusal,
+    )
+
+
 @bp.route("/<request_id>/confirmation", methods=["POST"])
 @requires(Permission.DECIDE_RECRUITMENT_REQUESTS)
 def confirm(request_id: str) -> tuple[str, int] | Response:
@@ -128,11 +188,25 @@ def confirm(request_id: str) -> tuple[str, int] | Response:
     return _act_then_return(found, lambda: confirm_request(found, by=acting_as()))
 
 
-@bp.route("/<request_id>/closure", methods=["POST"])
+@bp.route("/<request_id>/closure", methods=["GET", "POST"])
 @requires(Permission.CLOSE_RECRUITMENT_REQUESTS)
 def close(request_id: str) -> tuple[str, int] | Response:
-    found = visible_request(required_user(), request_id)
-    return _act_then_return(found, lambda: close_request(found, by=acting_as()))
+    """The check page (how many people, at how many sites, leave the lists); the POST closes."""
+    user = required_user()
+    found = visible_request(user, request_id)
+    if request.method == "POST":
+        return _act_then_return(found, lambda: close_request(found, by=acting_as()))
+    if found.status not in (APPROVED, OPEN):
+        return _request_page(
+            found,
+            refusal=f"Only an approved or open request can be closed; this one is {found.status}.",
+            status=409,
+        )
+    return render_template(
+        "recruitment/close.html",
+        r=found,
+        preview=closure_preview(found, user, by=acting_as()),
+    ), 200
 
 
 def _act_then_return(
@@ -181,28 +255,120 @@ def _request_page(
 
 # -- a site's contact list ------------------------------------------------------------------
 
+# In the pages' links: a visit that started with no earlier look (everyone is new).
+FIRST_VISIT = "first"
+
 
 @bp.route("/<request_id>/contacts")
 @requires(Permission.WORK_CONTACT_LISTS)
-def contacts(request_id: str) -> str:
-    """The clinician's site's people on the list, identifiable: each read is audited."""
+def contacts(request_id: str) -> tuple[str, int]:
+    """The clinician's site's people on the list, 25 a page, identifiable: each read is
+    audited. Filters and the page travel in the address; they name statuses, not people."""
     user = required_user()
-    listing = contact_list(visible_request(user, request_id), user, by=acting_as())
-    return render_template("recruitment/contacts.html", listing=listing, form=OutcomeForm())
+    found = visible_request(user, request_id)
+    return _contacts_page(found, _list_view(request.args))
 
 
 @bp.route("/<request_id>/contacts/<participant_id>", methods=["POST"])
 @requires(Permission.WORK_CONTACT_LISTS)
-def record(request_id: str, participant_id: str) -> Response:
-    """One outcome from a row of the list. The select offers only outcomes, so a refused
-    one was not sent from the page: it gets the plain error page, as a 422."""
+def record(request_id: str, participant_id: str) -> tuple[str, int] | Response:
+    """One outcome from a row of the list, then back to that row on the same page of the
+    same filters. No choice (or one not offered) is shown at the row, as a 422."""
     user = required_user()
     found = visible_request(user, request_id)
-    args = load_or_fail(OutcomeArgs(), {"status": OutcomeForm().status.data})
+    form = OutcomeForm()
+    where = {
+        "page": form.page.data or None,
+        "status": form.list_status.data or None,
+        "new": form.new.data or None,
+        "since": form.since.data or None,
+    }
+    view = _list_view(where)
     contact = listed_contact(found, user, participant_id)
+    try:
+        args = load_or_fail(OutcomeArgs(), {"status": form.status.data or None})
+    except ValidationFailed as exc:
+        messages = [
+            CHOOSE_OUTCOME if code_of(message) in ABSENT else message
+            for message in exc.fields.get("status", [])
+        ]
+        return _contacts_page(found, view, row_error=(participant_id, messages[0]))
     record_outcome(contact, status=args.status, by=acting_as())
     flash(f"Outcome recorded: {CONTACT_STATUS_LABELS[args.status]}.")
-    return redirect(url_for(".contacts", request_id=request_id))
+    return redirect(
+        url_for(".contacts", request_id=request_id, **_list_args(view))
+        + f"#contact-{participant_id}"
+    )
+
+
+def _list_view(args: Mapping[str, Any]) -> ListView:
+    """The list's page and filters from the address (or the row's form), or 422."""
+    problems: dict[str, list[str]] = {}
+    page = 1
+    try:
+        page = load_or_fail(PageArgs(), {"page": args.get("page") or 1})["page"]
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    status = args.get("status") or None
+    if status is not None and status not in CONTACT_STATUS_LABELS:
+        problems["status"] = ["Choose a status from the list."]
+    since: Baseline | None = None
+    if raw := args.get("since"):
+        if raw == FIRST_VISIT:
+            since = Baseline(None)
+        else:
+            try:
+                since = Baseline(dt.datetime.fromisoformat(raw))
+            except ValueError:
+                problems["since"] = ["This link is not one the list made: open the list again."]
+    if problems:
+        raise ValidationFailed(problems)
+    return ListView(status=status, new_only=bool(args.get("new")), page=page, since=since)
+
+
+def _list_args(view: ListView) -> dict[str, Any]:
+    """The address's query for ``view``: what keeps a visit's page, filters and baseline."""
+    query: dict[str, Any] = {}
+    if view.page and view.page > 1:
+        query["page"] = view.page
+    if view.status:
+        query["status"] = view.status
+    if view.new_only:
+        query["new"] = "y"
+    if view.since is not None:
+        query["since"] = view.since.at.isoformat() if view.since.at else FIRST_VISIT
+    return query
+
+
+def _contacts_page(
+    found: RecruitmentRequest, view: ListView, *, row_error: tuple[str, str] | None = None
+) -> tuple[str, int]:
+    user = required_user()
+    listing = contact_list(found, user, by=acting_as(), view=view)
+    # The visit goes on across pages and saves: its links keep where "new" is measured from.
+    going_on = ListView(
+        status=view.status,
+        new_only=view.new_only,
+        page=listing["page"],
+        since=Baseline(listing["last_looked_at"]),
+    )
+    filters = ContactFilterForm(
+        formdata=None, data={"status": view.status or "", "new": view.new_only}
+    )
+    return render_template(
+        "recruitment/contacts.html",
+        listing=listing,
+        form=OutcomeForm(formdata=None),
+        filters=filters,
+        here=_list_args(going_on),
+        page_url=lambda page: url_for(
+            ".contacts",
+            request_id=found.request_id,
+            **_list_args(dataclasses.replace(going_on, page=page)),
+        ),
+        since=_list_args(going_on).get("since"),
+        row_error=row_error,
+    ), 422 if row_error else 200
 
 
 # -- how things read on these pages ---------------------------------------------------------
