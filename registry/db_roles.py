@@ -36,6 +36,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "audit_event": APPEND_ONLY,
     # Moving the head forward is the only write; its id stays 1.
     "audit_chain_head": (SELECT, f"{UPDATE} (last_seq, last_mac)"),
+    # Chain checks' answers, kept outside the chain; never changed.
+    "audit_verification": APPEND_ONLY,
     "site": (SELECT, INSERT),
     "user_account": (SELECT, INSERT, UPDATE),
     "api_token": (SELECT, INSERT, UPDATE),
