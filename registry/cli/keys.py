@@ -22,16 +22,14 @@ def keys_status() -> None:
     """Show the keyring's epochs."""
     from registry.crypto import key_provider
 
-    keyring = key_provider()
-    click.echo(f"keyring: {keyring.path}")
-    click.echo(f"current KEK epoch: {keyring.current_epoch()}")
-    click.echo(f"epochs held: {', '.join(map(str, keyring.epochs()))}")
-    destroyed = keyring.destroyed_epochs()
-    click.echo(f"epochs destroyed: {', '.join(map(str, destroyed)) or 'none'}")
-    per_epoch = identity.keys_per_epoch()
+    status = identity.key_epochs()
     session().rollback()
-    for epoch in sorted({*keyring.epochs(), *per_epoch}):
-        click.echo(f"epoch {epoch}: wraps {per_epoch.get(epoch, 0)} data keys")
+    click.echo(f"keyring: {key_provider().path}")
+    click.echo(f"current KEK epoch: {status.current}")
+    click.echo(f"epochs held: {', '.join(map(str, status.held))}")
+    click.echo(f"epochs destroyed: {', '.join(map(str, status.destroyed)) or 'none'}")
+    for epoch, count in status.data_keys.items():
+        click.echo(f"epoch {epoch}: wraps {count} data keys")
 
 
 @keys_group.command("rotate")
