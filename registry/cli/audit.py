@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from registry.audit.actions import Actor, ChainReport, record_verification, verify_chain
 from registry.audit.anchors import AnchorReport
+from registry.cli._common import transaction
 from registry.db import session
 
 
@@ -42,7 +43,9 @@ def audit_verify(anchors_file: Path | None) -> None:
         checked = anchors.check_anchors(
             session(), lines, chain_events=report.events, source=str(anchors_file)
         )
-    _keep_answer(report, checked)
+    session().rollback()  # the walk read millions of rows: end that read before writing
+    with transaction():
+        _keep_answer(report, checked)
     if not report.intact:
         click.echo(
             f"audit chain BROKEN at seq {report.first_broken_seq}: {report.problem} "
@@ -64,12 +67,10 @@ def audit_verify(anchors_file: Path | None) -> None:
 
 def _keep_answer(report: ChainReport, checked: AnchorReport | None) -> None:
     """Record the answer (outside the chain) for the audit page and the dashboard, and
-    nothing else this walk read."""
-    session().rollback()
+    nothing else."""
     if report.intact and checked is not None and not checked.ok:
         report = ChainReport(False, report.events, None, checked.problem)
     record_verification(report, by=Actor.command_line())
-    session().commit()
 
 
 @audit_group.command("anchor")
