@@ -44,6 +44,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "participant": (SELECT, INSERT, UPDATE),
     # Deleted on full withdrawal (crypto-shredding); data keys are re-wrapped on rotation.
     "participant_key": (SELECT, INSERT, UPDATE, DELETE),
+    # One row, read before serving a data key and bumped by every shred; its id stays 1.
+    "dek_cache_generation": (SELECT, f"{UPDATE} (generation, changed_at)"),
     "nhs_number_index": (SELECT, INSERT, DELETE),
     "participant_facts": (SELECT, INSERT, UPDATE, DELETE),
     "assessment": (SELECT, INSERT, DELETE),
