@@ -172,7 +172,11 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
             print(f"WARNING: made new keys in {provider.describe()}.", file=sys.stderr)
         app.extensions["registry.keys"] = provider
         return
-    path = Path(settings.keyring_path) if settings.keyring_path else default_keyring_path()
+    # Development keeps its keyring beside its database, in the instance folder, so two
+    # checkouts on one machine never share one; production requires REGISTRY_KEYRING.
+    path = Path(settings.keyring_path or Path(app.instance_path) / "keyring.json")
+    if not settings.keyring_path:
+        _warn_of_old_keyring(path)
     keyring, created = open_keyring(path, create_if_missing=not settings.is_production)
     if created:
         print(
@@ -182,6 +186,21 @@ def _load_keyring(app: Flask, settings: Settings) -> None:
             file=sys.stderr,
         )
     app.extensions["registry.keys"] = keyring
+
+
+def _warn_of_old_keyring(path: Path) -> None:
+    """Earlier versions kept the development keyring in the user's config folder. It is not
+    read any more, never silently: data written under it cannot be read with another."""
+    old = default_keyring_path()
+    if old.exists() and old.resolve() != path.resolve():
+        print(
+            f"WARNING: a development keyring from an earlier version is at {old}; it is no "
+            f"longer read. This checkout's keyring is {path}. Data written under the old "
+            "keyring (participants' identities) cannot be read without it: if this "
+            f"checkout's database was made with it, stop the server and move it here "
+            f'(mv "{old}" "{path}"); if not, delete it once no checkout needs it.',
+            file=sys.stderr,
+        )
 
 
 def _connect_receivers() -> None:

@@ -36,12 +36,16 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "audit_event": APPEND_ONLY,
     # Moving the head forward is the only write; its id stays 1.
     "audit_chain_head": (SELECT, f"{UPDATE} (last_seq, last_mac)"),
+    # Chain checks' answers, kept outside the chain; never changed.
+    "audit_verification": APPEND_ONLY,
     "site": (SELECT, INSERT),
     "user_account": (SELECT, INSERT, UPDATE),
     "api_token": (SELECT, INSERT, UPDATE),
     "participant": (SELECT, INSERT, UPDATE),
     # Deleted on full withdrawal (crypto-shredding); data keys are re-wrapped on rotation.
     "participant_key": (SELECT, INSERT, UPDATE, DELETE),
+    # One row, read before serving a data key and bumped by every shred; its id stays 1.
+    "dek_cache_generation": (SELECT, f"{UPDATE} (generation, changed_at)"),
     "nhs_number_index": (SELECT, INSERT, DELETE),
     "participant_facts": (SELECT, INSERT, UPDATE, DELETE),
     "assessment": (SELECT, INSERT, DELETE),

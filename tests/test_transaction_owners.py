@@ -27,7 +27,9 @@ OWNERS: dict[tuple[str, str], str] = {
     ),
     ("registry/cli/db.py", "db_check"): "read only: ends its read before it reports",
     ("registry/cli/keys.py", "keys_status"): "read only: ends its read before it reports",
-    ("registry/cli/audit.py", "audit_verify"): "read only: ends its read before it reports",
+    ("registry/cli/audit.py", "audit_verify"): (
+        "ends its walk's read before recording the answer in a transaction of its own"
+    ),
     ("registry/cli/audit.py", "audit_anchor"): "read only: ends its read before it reports",
 }
 

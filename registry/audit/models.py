@@ -1,11 +1,13 @@
-"""Audit events and the chain head that serialises appends."""
+"""Audit events, the chain head that serialises appends, and the chain checks' answers."""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base
+from registry.db import Base, utcnow
 
 GENESIS_MAC = bytes(32)
 
@@ -49,3 +51,24 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int]
     last_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditVerification(Base):
+    """One walk of the chain and its answer, kept outside the chain: pages show the latest
+    without walking millions of events at every view, and recording a check never moves the
+    chain it checked."""
+
+    __tablename__ = "audit_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    verified_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    ok: Mapped[bool]
+    events_checked: Mapped[int]
+    first_problem: Mapped[str | None] = mapped_column(
+        String(300), comment="in words, with event numbers only: never a person"
+    )
+    # None: run at the command line.
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    def __repr__(self) -> str:
+        return f"<AuditVerification {self.id} {'ok' if self.ok else 'broken'}>"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Select, select
 
-from registry.audit.models import AuditEvent
+from registry.audit.models import AuditEvent, AuditVerification
 from registry.db import session
 
 # What the audit-log page and the API call events recorded by the command line (whoever
@@ -48,4 +48,13 @@ def latest_event(action: str) -> AuditEvent | None:
     """The newest event of this action (the latest chain check, the latest anchor)."""
     return session().scalar(
         select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq.desc())
+    )
+
+
+def latest_verification() -> AuditVerification | None:
+    """The newest recorded check of the chain, from the page or the command line."""
+    return session().scalar(
+        select(AuditVerification)
+        .order_by(AuditVerification.verified_at.desc(), AuditVerification.id.desc())
+        .limit(1)
     )

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from registry.audit.actions import verify_chain
+from registry.audit.actions import Actor, ChainReport, record_verification, verify_chain
+from registry.audit.anchors import AnchorReport
+from registry.cli._common import transaction
 from registry.db import session
 
 
@@ -41,7 +43,9 @@ def audit_verify(anchors_file: Path | None) -> None:
         checked = anchors.check_anchors(
             session(), lines, chain_events=report.events, source=str(anchors_file)
         )
-    session().rollback()
+    session().rollback()  # the walk read millions of rows: end that read before writing
+    with transaction():
+        _keep_answer(report, checked)
     if not report.intact:
         click.echo(
             f"audit chain BROKEN at seq {report.first_broken_seq}: {report.problem} "
@@ -59,6 +63,14 @@ def audit_verify(anchors_file: Path | None) -> None:
         f"audit chain intact: {report.events} events; matches {checked.anchors} "
         f"anchor{'' if checked.anchors == 1 else 's'} (the latest at seq {checked.latest_seq})"
     )
+
+
+def _keep_answer(report: ChainReport, checked: AnchorReport | None) -> None:
+    """Record the answer (outside the chain) for the audit page and the dashboard, and
+    nothing else."""
+    if report.intact and checked is not None and not checked.ok:
+        report = ChainReport(False, report.events, None, checked.problem)
+    record_verification(report, by=Actor.command_line())
 
 
 @audit_group.command("anchor")

@@ -38,17 +38,15 @@ def keys_status() -> None:
     from registry.crypto import key_provider
 
     keyring = key_provider()
-    click.echo(f"keys: {keyring.describe()}")
-    current = keyring.current_epoch()
-    click.echo(f"current KEK epoch: {current}")
-    click.echo(f"epochs held: {', '.join(map(str, keyring.epochs()))}")
-    destroyed = keyring.destroyed_epochs()
-    click.echo(f"epochs destroyed: {', '.join(map(str, destroyed)) or 'none'}")
-    per_epoch = identity.keys_per_epoch()
+    status = identity.key_epochs()
     session().rollback()
-    for epoch in sorted({*keyring.epochs(), *per_epoch}):
-        click.echo(f"epoch {epoch}: wraps {per_epoch.get(epoch, 0)} data keys")
-    behind = sum(count for epoch, count in per_epoch.items() if epoch != current)
+    click.echo(f"keys: {keyring.describe()}")
+    click.echo(f"current KEK epoch: {status.current}")
+    click.echo(f"epochs held: {', '.join(map(str, status.held))}")
+    click.echo(f"epochs destroyed: {', '.join(map(str, status.destroyed)) or 'none'}")
+    for epoch, count in status.data_keys.items():
+        click.echo(f"epoch {epoch}: wraps {count} data keys")
+    behind = sum(count for epoch, count in status.data_keys.items() if epoch != status.current)
     if behind:
         click.echo(
             f"rotation unfinished: {behind:,} data keys are under older epochs; "

@@ -502,6 +502,29 @@ def check_unwraps(
     provider.unwrap(blob, associated_data=_dek_aad(participant_id, dek_version))
 
 
+@dataclass(frozen=True)
+class KeyEpochs:
+    """The keyring's epochs and how many data keys each wraps: `registry keys status` and
+    the admin's dashboard."""
+
+    current: int
+    held: list[int]
+    destroyed: list[int]
+    # Every epoch held or still named by a data key (one no longer held is a problem).
+    data_keys: dict[int, int]
+
+
+def key_epochs() -> KeyEpochs:
+    keyring = key_provider()
+    per_epoch = keys_per_epoch()
+    return KeyEpochs(
+        current=keyring.current_epoch(),
+        held=keyring.epochs(),
+        destroyed=keyring.destroyed_epochs(),
+        data_keys={e: per_epoch.get(e, 0) for e in sorted({*keyring.epochs(), *per_epoch})},
+    )
+
+
 def keys_to_rewrap() -> int:
     current = key_provider().current_epoch()
     return int(

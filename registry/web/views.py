@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from registry.auth.permissions import ROLE_SUMMARIES, Role
 from registry.auth.session import signed_in_user
+from registry.web.admin.dashboard import dashboard
 
 bp = Blueprint("home", __name__)
 
@@ -25,6 +26,9 @@ def index() -> str | Response:
         return render_template("home/public.html")
     if user.password_must_change:
         return redirect(url_for("auth.change_password"))
+    if user.role is Role.ADMIN:
+        # The admin's home is what is waiting for them (the other roles' pages list tasks).
+        return render_template("admin/dashboard.html", board=dashboard())
     return render_template(
         "home/index.html",
         role_label=ROLE_LABELS[user.role],

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -35,7 +35,7 @@ from registry.audit.actions import (
 )
 from registry.audit.descriptions import OUTCOME_WORDS, action_choices, describe, when
 from registry.audit.models import AuditEvent
-from registry.audit.queries import COMMAND_LINE, audit_events, latest_event
+from registry.audit.queries import COMMAND_LINE, audit_events, latest_verification
 from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
@@ -174,13 +174,38 @@ def index() -> tuple[str, int]:
     ), 200
 
 
-def _status() -> dict[str, Any]:
-    """The latest recorded check of the chain (walking it at every view would not scale)."""
-    checked = latest_event(VERIFY_ACTION)
+@dataclass(frozen=True)
+class ChainStatus:
+    """The latest recorded check, in words: for this page and the admin's dashboard."""
+
+    ok: bool
+    when: str  # "on 5 Dec 2026 at 14:03"
+    by: str  # "Jo Bloggs (admin)", "Someone at the command line"
+    events_checked: int
+    problem: str | None
+
+
+def chain_status() -> ChainStatus | None:
+    """The latest recorded check (walking the chain at every view would not scale); None
+    when it has never been checked."""
+    checked = latest_verification()
     if checked is None:
-        return {"check": None}
-    found = json.loads(checked.details)
-    return {"check": {"when": when(checked.at), **found}}
+        return None
+    by = "Someone at the command line"
+    if checked.by_user_id is not None:
+        user = session().get(User, checked.by_user_id)
+        by = f"{user.name} ({user.role.value})" if user else "A removed account"
+    return ChainStatus(
+        ok=checked.ok,
+        when=when(checked.verified_at.isoformat()),
+        by=by,
+        events_checked=checked.events_checked,
+        problem=checked.first_problem,
+    )
+
+
+def _status() -> dict[str, Any]:
+    return {"check": chain_status()}
 
 
 @bp.route("/check", methods=["POST"])
@@ -189,6 +214,13 @@ def check() -> BaseResponse:
     """Walk the whole chain now, and keep the answer for the page to show."""
     report = verify_chain(session())
     record_verification(report, by=acting_as())
+    # The check itself is an audited act (its answer is kept outside the chain, above).
+    record_event(
+        VERIFY_ACTION,
+        by=acting_as(),
+        outcome="success" if report.intact else "failure",
+        details={"intact": report.intact, "events": report.events},
+    )
     return redirect(url_for(".index"))
 
 

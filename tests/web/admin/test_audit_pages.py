@@ -15,8 +15,9 @@ from sqlalchemy import select
 from registry.audit.actions import Actor, record_event
 from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
+from registry.cli import main
 from registry.db import session
-from tests.conftest import Account, csrf_token_from
+from tests.conftest import Account, append_events, csrf_token_from
 
 URL = "/admin/audit/"
 
@@ -113,7 +114,7 @@ def test_csv_holds_the_filtered_events_formula_safe(app: Flask, admin_web: Flask
 
 
 def test_checking_the_chain_records_and_shows_the_answer(
-    app: Flask, admin_web: FlaskClient
+    app: Flask, admin_web: FlaskClient, admin_account: Account
 ) -> None:
     response = admin_web.post(
         f"{URL}check", data={"csrf_token": _csrf(admin_web)}, follow_redirects=True
@@ -121,7 +122,41 @@ def test_checking_the_chain_records_and_shows_the_answer(
 
     page = response.get_data(as_text=True)
     assert "the chain was <strong>intact</strong>" in page
+    assert f"by {admin_account.user.name} (admin)" in page
     assert json.loads(_last(app, "audit.verify").details)["intact"] is True
+
+
+def test_a_chain_never_checked_says_so(admin_web: FlaskClient) -> None:
+    page = admin_web.get(URL).get_data(as_text=True)
+
+    assert "Never checked." in page
+
+
+def test_a_check_at_the_command_line_shows_without_moving_the_chain(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    seqs = append_events(app, 2)
+
+    result = app.test_cli_runner().invoke(main, ["audit", "verify"])
+
+    assert result.exit_code == 0, result.stderr
+    assert _last(app, "test.event").seq == seqs[-1]  # nothing appended after the walk
+    page = admin_web.get(URL).get_data(as_text=True)
+    assert "by Someone at the command line: the chain was <strong>intact</strong>" in page
+
+
+def test_a_broken_chain_found_at_the_command_line_shows_where(
+    app: Flask, admin_web: FlaskClient, tamper: Callable[[str], None]
+) -> None:
+    seqs = append_events(app, 3)
+    tamper(f"UPDATE audit_event SET details = '{{}}' WHERE seq = {seqs[1]}")
+
+    result = app.test_cli_runner().invoke(main, ["audit", "verify"])
+
+    assert result.exit_code == 1
+    page = admin_web.get(URL).get_data(as_text=True)
+    assert "the chain was <strong>broken</strong>" in page
+    assert f"at event {seqs[1]}: event content does not match its MAC" in page
 
 
 def _csrf(client: FlaskClient) -> str:
