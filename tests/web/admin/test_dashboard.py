@@ -146,8 +146,7 @@ def test_withdrawals_this_month_are_counted_by_level_in_words(
 def test_users_waiting_for_first_sign_in_are_counted(
     app: Flask, admin_web: FlaskClient, create_account: Callable[..., Account]
 ) -> None:
-    create_account(Role.RESEARCHER)
-    create_account(Role.PARTNER)
+    waiting = [create_account(Role.RESEARCHER), create_account(Role.PARTNER)]
     gone = create_account(Role.RESEARCHER)
     with app.app_context():
         user = session().get(User, gone.user.id)
@@ -158,6 +157,11 @@ def test_users_waiting_for_first_sign_in_are_counted(
     page = admin_web.get(URL).get_data(as_text=True)
 
     assert _number(page, "first-sign-in-count") == "2"
+    link = re.search(r'href="(/admin/users/\?[^"]+)">Go to users who have not signed in', page)
+    assert link is not None
+    listed = admin_web.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert all(account.email in listed for account in waiting)
+    assert gone.email not in listed
 
 
 @pytest.mark.usefixtures("consent_forms")
