@@ -37,7 +37,7 @@ class RequestForm(RegistryForm):
     WHEN_MISSING = {
         "study_title": "Enter the study's title.",
         "sponsor": "Enter the sponsor's name.",
-        "ethics_reference": "Enter the study's IRAS ID.",
+        "ethics_reference": "Enter the study's IRAS ID or REC reference.",
         "target": "Enter how many participants the study needs.",
         "saved_query": CHOOSE_CRITERIA,
         "criteria_json": CHOOSE_CRITERIA,
@@ -45,7 +45,7 @@ class RequestForm(RegistryForm):
 
     study_title = text_field("Study title")
     sponsor = text_field("Sponsor")
-    ethics_reference = text_field("IRAS ID")
+    ethics_reference = text_field("Ethics reference: IRAS ID or REC reference")
     target = text_field("How many participants the study needs")
     contact_from = text_field("First day clinicians may contact people (optional)")
     contact_until = text_field("Last day clinicians may contact people (optional)")
