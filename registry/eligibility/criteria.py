@@ -243,7 +243,7 @@ def _checked_scalar(field: Field, op: str, raw: object) -> tuple[str | None, Sca
     if not isinstance(raw, str) or not raw:
         return "must be a non-empty text.", None
     if field.values is not None:
-        code = raw if raw in field.values else _codes_by_label(field.name).get(_folded(raw))
+        code = coded_value(field, raw)
         if code is None:
             labels = field.value_labels or field.values
             return f"must be one of: {'; '.join(labels)}.", None
@@ -255,6 +255,13 @@ def _checked_scalar(field: Field, op: str, raw: object) -> tuple[str | None, Sca
     if not pattern.fullmatch(text):
         return "must be letters, digits (and dots in a diagnosis code) only.", None
     return None, text
+
+
+def coded_value(field: Field, text: str) -> str | None:
+    """The code a coded field's value means, given as its code or its label; None if neither."""
+    if field.values is not None and text in field.values:
+        return text
+    return _codes_by_label(field.name).get(_folded(text))
 
 
 def _folded(text: str) -> str:
