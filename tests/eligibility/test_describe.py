@@ -48,7 +48,8 @@ def test_every_valid_document_gets_a_sentence_naming_all_it_holds(
             assert words in sentence, (words, sentence)
         field = catalogue()[clause["field"]]
         if field.values is not None:  # a code is said by its label, not alone
-            for code in clause.get("value") if isinstance(clause.get("value"), list) else []:
+            value = clause.get("value")
+            for code in value if isinstance(value, list) else []:
                 assert field.value_label(code) in sentence
     if "cohort" in document:
         assert catalogue()["cohort"].value_label(document["cohort"]) in sentence
