@@ -117,3 +117,42 @@ def _value(field: Field | None, value: object) -> str:
             return value
         return f"{day.day} {day:%B %Y}"
     return field.value_label(value)
+
+
+def differences(before: object, after: object) -> str:
+    """What changed from one version of criteria to the next, in words: "Latest PHQ-9
+    total at least 15 \N{RIGHTWARDS ARROW} at least 20; added: Sex is Female"."""
+    old, new = _top_level(before), _top_level(after)
+    removed = [item for item in old if item not in new]
+    added = [item for item in new if item not in old]
+    said = []
+    for key, sentence in list(removed):
+        pair = [item for item in added if item[0] == key]
+        if key is None or len(pair) != 1 or sum(k == key for k, _ in removed) != 1:
+            continue
+        label = catalogue()[key].label if key in catalogue() else key
+        before_words = sentence.removeprefix(f"{label} ").removeprefix(f"{label}: ")
+        after_words = pair[0][1].removeprefix(f"{label} ").removeprefix(f"{label}: ")
+        said.append(f"{label} {before_words} \N{RIGHTWARDS ARROW} {after_words}")
+        removed.remove((key, sentence))
+        added.remove(pair[0])
+    if added:
+        said.append("added: " + "; ".join(sentence for _, sentence in added))
+    if removed:
+        said.append("removed: " + "; ".join(sentence for _, sentence in removed))
+    return "; ".join(said) if said else "the same criteria"
+
+
+def _top_level(criteria: object) -> list[tuple[str | None, str]]:
+    """(field name, or None for a group; its words) for each top-level part."""
+    if not isinstance(criteria, Mapping):
+        return [(None, describe(criteria))]
+    items: list[tuple[str | None, str]] = []
+    if criteria.get("cohort") is not None:
+        items.append(("cohort", _value(catalogue()["cohort"], criteria["cohort"])))
+    for member in criteria.get("all") or []:
+        name = member.get("field") if isinstance(member, Mapping) else None
+        items.append((name if isinstance(name, str) else None, _node(member)))
+    rest = {kind: criteria[kind] for kind in ("any", "none") if kind in criteria}
+    items += [(None, part) for part in _groups(rest)]
+    return items

@@ -2,6 +2,7 @@ from wtforms import validators as validators
 from wtforms.fields.choices import RadioField as RadioField
 from wtforms.fields.choices import SelectChoice as SelectChoice
 from wtforms.fields.choices import SelectField as SelectField
+from wtforms.fields.choices import SelectMultipleField as SelectMultipleField
 from wtforms.fields.core import Field as Field
 from wtforms.fields.core import Label as Label
 from wtforms.fields.datetime import DateField as DateField

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 from registry.eligibility.catalogue import FieldType, catalogue
 from registry.eligibility.criteria import GROUP_KINDS, parse_criteria
-from registry.eligibility.describe import EVERYONE, describe, operator_words
+from registry.eligibility.describe import EVERYONE, describe, differences, operator_words
 from tests.eligibility.test_compiler_properties import documents
 
 
@@ -104,3 +104,22 @@ def test_anything_at_all_gets_a_sentence() -> None:
     assert describe({"all": [{"field": "retired_field", "op": "=", "value": 3}, 7]}) == (
         "retired_field is 3 \N{MIDDLE DOT} ?"
     )
+
+
+def test_differences_between_versions_read_in_words() -> None:
+    before = {"cohort": "TRD", "all": [{"field": "latest_score.PHQ9", "op": ">=", "value": 15}]}
+    after = {
+        "cohort": "TRD",
+        "all": [
+            {"field": "latest_score.PHQ9", "op": ">=", "value": 20},
+            {"field": "sex", "op": "=", "value": "female"},
+        ],
+    }
+
+    assert differences(before, after) == (
+        "Latest PHQ-9 total at least 15 \N{RIGHTWARDS ARROW} at least 20; added: Sex is Female"
+    )
+    assert differences(after, before) == (
+        "Latest PHQ-9 total at least 20 \N{RIGHTWARDS ARROW} at least 15; removed: Sex is Female"
+    )
+    assert differences(before, before) == "the same criteria"
