@@ -5,6 +5,8 @@ column, and the ethics reference in any common spelling."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,21 +15,30 @@ from sqlalchemy import select
 
 from registry.db import session
 from registry.recruitment.models import RecruitmentRequest
-from tests.conftest import post_form
+from tests.conftest import Account, post_form
 from tests.participants.test_web import page_of
 from tests.recruitment.conftest import ADULT_TRD, World
-from tests.recruitment.test_recruitment_web import (
-    admin_web,  # noqa: F401 (a fixture)
-    partner_web,  # noqa: F401 (a fixture)
-    request_count,
-    request_form,
-    web,  # noqa: F401 (a fixture)
-)
+from tests.recruitment.test_recruitment_web import request_count, request_form
 
 NEW = "/recruitment/new"
 
 
-@pytest.mark.usefixtures("world")
+def _signed_in(app: Flask, sign_in: Callable[..., Any], account: Account) -> FlaskClient:
+    browser = app.test_client()
+    sign_in(account, test_client=browser)
+    return browser
+
+
+@pytest.fixture
+def partner_web(world: World, app: Flask, sign_in: Callable[..., Any]) -> FlaskClient:
+    return _signed_in(app, sign_in, world.partner.account)
+
+
+@pytest.fixture
+def admin_web(world: World, app: Flask, sign_in: Callable[..., Any]) -> FlaskClient:
+    return _signed_in(app, sign_in, world.admin.account)
+
+
 def test_criteria_carried_from_a_count_fill_the_form_in_words_and_submit_nothing(
     partner_web: FlaskClient, app: Flask
 ) -> None:
@@ -48,7 +59,6 @@ def describe_adult_trd() -> str:
     return describe(ADULT_TRD)
 
 
-@pytest.mark.usefixtures("world")
 def test_then_submitting_sends_the_carried_criteria(partner_web: FlaskClient, app: Flask) -> None:
     response = post_form(
         partner_web,
@@ -63,7 +73,6 @@ def test_then_submitting_sends_the_carried_criteria(partner_web: FlaskClient, ap
         assert stored.ethics_reference == "IRAS 1004567"
 
 
-@pytest.mark.usefixtures("world")
 def test_every_problem_of_a_submission_is_shown_at_once_in_words(
     partner_web: FlaskClient, app: Flask
 ) -> None:
@@ -89,7 +98,6 @@ def test_every_problem_of_a_submission_is_shown_at_once_in_words(
     assert request_count(app) == 0
 
 
-@pytest.mark.usefixtures("world")
 def test_json_typed_by_hand_gets_its_line_column_and_a_readable_message(
     partner_web: FlaskClient, app: Flask
 ) -> None:
@@ -105,7 +113,6 @@ def test_json_typed_by_hand_gets_its_line_column_and_a_readable_message(
     assert request_count(app) == 0
 
 
-@pytest.mark.usefixtures("world")
 def test_the_admins_decision_page_shows_the_criteria_as_a_sentence(
     partner_web: FlaskClient, admin_web: FlaskClient, app: Flask
 ) -> None:
