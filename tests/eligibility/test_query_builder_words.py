@@ -44,7 +44,9 @@ def test_fields_are_offered_by_label_within_their_groups(client: FlaskClient) ->
         "Follow-up",
         "Consent",
     ]
-    assert '<option value="latest_score.PHQ9">Latest PHQ-9 total</option>' in select
+    phq9 = re.search(r'<option value="latest_score.PHQ9"[^>]*data-hint="([^"]*)">([^<]*)<', select)
+    assert phq9 is not None
+    assert phq9.groups() == ("A whole number from 0 to 27", "Latest PHQ-9 total")
     operators = html.split('id="clauses-0-op"')[1].split("</select>")[0]
     assert ">at least<" in operators and ">is one of<" in operators
     assert "latest_score.PHQ9" not in html.split('data-testid="fields"')[1].split("</th>")[1]
