@@ -14,7 +14,7 @@ from typing import Any
 
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
 from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
-from registry.assessments.schedule import SCHEDULE, VISIT_STATES
+from registry.assessments.schedule import COMPLETE, NONE, PARTIAL, SCHEDULE, VISIT_STATES
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.facts.derive import SCORE_COLUMNS
@@ -58,6 +58,17 @@ EVERYONE = frozenset({Role.RESEARCHER, Role.ADMIN, Role.PARTNER})
 STAFF = frozenset({Role.RESEARCHER, Role.ADMIN})
 
 
+class Group(StrEnum):
+    """Where a field is listed on the query page, in this order."""
+
+    DEMOGRAPHICS = "Demographics"
+    DIAGNOSIS = "Diagnosis"
+    SCORES = "Scores"
+    TREATMENT_HISTORY = "Treatment history"
+    FOLLOW_UP = "Follow-up"
+    CONSENT = "Consent"
+
+
 class Derivation(StrEnum):
     """How a field's value is obtained from its facts column."""
 
@@ -79,6 +90,18 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     max_length: int | None = None  # text fields and codes without a fixed list
+    label: str = ""  # in words, as pages and descriptions name it: "Latest PHQ-9 total"
+    group: Group = Group.DEMOGRAPHICS
+    # Each coded value's label, in ``values`` order: "White - British (A)" (an en dash), "Female".
+    value_labels: tuple[str, ...] | None = None
+
+    def value_label(self, value: object) -> str:
+        """A value in words: a code by its label, true and false as yes and no."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if self.values is not None and self.value_labels is not None and value in self.values:
+            return self.value_labels[self.values.index(str(value))]
+        return str(value)
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -90,9 +113,14 @@ class Field:
             "type": self.type.value,
             "operators": list(self.operators),
             "description": self.description,
+            "label": self.label,
+            "group": self.group.value,
         }
         if self.values is not None:
             described["values"] = list(self.values)
+            described["choices"] = [
+                {"value": value, "label": self.value_label(value)} for value in self.values
+            ]
         if self.minimum is not None or self.maximum is not None:
             described["range"] = {"min": self.minimum, "max": self.maximum}
         if self.max_length is not None:
@@ -111,6 +139,9 @@ def _fields() -> tuple[Field, ...]:
             "Cohort: EP or TRD.",
             EVERYONE,
             values=tuple(codes.cohorts),
+            label="Cohort",
+            group=Group.DIAGNOSIS,
+            value_labels=tuple(f"{rule.name} ({code})" for code, rule in codes.cohorts.items()),
         ),
         Field(
             "site",
@@ -123,6 +154,7 @@ def _fields() -> tuple[Field, ...]:
             EVERYONE,
             derivation=Derivation.SITE_CODE,
             max_length=SITE_CODE_LENGTH,
+            label="Recruiting site (NHS organisation code)",
         ),
         Field(
             "age",
@@ -133,6 +165,7 @@ def _fields() -> tuple[Field, ...]:
             derivation=Derivation.WHOLE_YEARS_SINCE,
             minimum=0,
             maximum=MAX_AGE_YEARS,
+            label="Age in years",
         ),
         Field(
             "sex",
@@ -141,6 +174,8 @@ def _fields() -> tuple[Field, ...]:
             f"Sex ({codes.versions['sex']}).",
             EVERYONE,
             values=tuple(codes.sex),
+            label="Sex",
+            value_labels=tuple(codes.sex.values()),
         ),
         Field(
             "gender_identity",
@@ -149,6 +184,8 @@ def _fields() -> tuple[Field, ...]:
             f"Gender identity ({codes.versions['gender_identity']}).",
             STAFF,
             values=tuple(codes.gender_identity),
+            label="Gender identity",
+            value_labels=tuple(_with_code(t, c) for c, t in codes.gender_identity.items()),
         ),
         Field(
             "ethnicity",
@@ -157,6 +194,8 @@ def _fields() -> tuple[Field, ...]:
             f"Ethnic category ({codes.versions['ethnicity']}).",
             STAFF,
             values=tuple(codes.ethnicity),
+            label="Ethnic category",
+            value_labels=tuple(_with_code(t, c) for c, (t, _) in codes.ethnicity.items()),
         ),
         Field(
             "ethnicity_group",
@@ -165,6 +204,8 @@ def _fields() -> tuple[Field, ...]:
             "ONS 2021 high-level ethnic group, derived from the ethnic category.",
             EVERYONE,
             values=ethnicity_groups,
+            label="Ethnic group",
+            value_labels=tuple(codes.ethnicity_groups[group] for group in ethnicity_groups),
         ),
         Field(
             "postcode_district",
@@ -173,6 +214,7 @@ def _fields() -> tuple[Field, ...]:
             "Postcode district (outward code), e.g. B15.",
             STAFF,
             max_length=POSTCODE_DISTRICT_LENGTH,
+            label="Postcode district",
         ),
         Field(
             "imd_decile",
@@ -182,6 +224,7 @@ def _fields() -> tuple[Field, ...]:
             EVERYONE,
             minimum=IMD_DECILES[0],
             maximum=IMD_DECILES[1],
+            label="Deprivation decile (IMD, 1 most deprived)",
         ),
         Field(
             "diagnosis_icd10",
@@ -190,6 +233,8 @@ def _fields() -> tuple[Field, ...]:
             "ICD-10 diagnosis code, e.g. F33.2; startswith F33 takes the whole category.",
             EVERYONE,
             max_length=DIAGNOSIS_LENGTH,
+            label="Diagnosis (ICD-10)",
+            group=Group.DIAGNOSIS,
         ),
     ]
     for code in INSTRUMENT_CODES:
@@ -203,6 +248,12 @@ def _fields() -> tuple[Field, ...]:
                 EVERYONE,
                 minimum=scale.total_min,
                 maximum=scale.total_max,
+                label=(
+                    f"Latest {scale.short_name} risk level"
+                    if scale.risk_levels
+                    else f"Latest {scale.short_name} total"
+                ),
+                group=Group.SCORES,
             )
         )
     fields += [
@@ -215,6 +266,8 @@ def _fields() -> tuple[Field, ...]:
             f"{', '.join(instrument(s.code).short_name for s in OUTCOMES.scales)} "
             "assessed again since; no such series matches neither true nor false.",
             EVERYONE,
+            label="Response",
+            group=Group.FOLLOW_UP,
         ),
         Field(
             "remission",
@@ -227,6 +280,8 @@ def _fields() -> tuple[Field, ...]:
             )
             + "); no such series matches neither true nor false.",
             EVERYONE,
+            label="Remission",
+            group=Group.FOLLOW_UP,
         ),
         Field(
             "failed_adequate_trials",
@@ -239,6 +294,8 @@ def _fields() -> tuple[Field, ...]:
             EVERYONE,
             minimum=0,
             maximum=MAX_FAILED_TRIALS,
+            label="Failed adequate treatments",
+            group=Group.TREATMENT_HISTORY,
         ),
         Field(
             "maudsley_staging_score",
@@ -250,6 +307,8 @@ def _fields() -> tuple[Field, ...]:
             EVERYONE,
             minimum=MAUDSLEY_RANGE[0],
             maximum=MAUDSLEY_RANGE[1],
+            label="Maudsley Staging Method score",
+            group=Group.TREATMENT_HISTORY,
         ),
         Field(
             "months_since_onset",
@@ -260,6 +319,8 @@ def _fields() -> tuple[Field, ...]:
             derivation=Derivation.WHOLE_MONTHS_SINCE,
             minimum=0,
             maximum=MAX_ELAPSED_MONTHS,
+            label="Months since psychosis onset",
+            group=Group.DIAGNOSIS,
         ),
         Field(
             "episode_months",
@@ -270,6 +331,8 @@ def _fields() -> tuple[Field, ...]:
             derivation=Derivation.WHOLE_MONTHS_SINCE,
             minimum=0,
             maximum=MAX_ELAPSED_MONTHS,
+            label="Months in the current episode",
+            group=Group.DIAGNOSIS,
         ),
         Field(
             "enrolled_on",
@@ -277,6 +340,8 @@ def _fields() -> tuple[Field, ...]:
             "enrolled_on",
             "Date of enrolment (YYYY-MM-DD).",
             STAFF,
+            label="Date of enrolment",
+            group=Group.FOLLOW_UP,
         ),
     ]
     fields += [
@@ -287,6 +352,9 @@ def _fields() -> tuple[Field, ...]:
             _followup_description(key),
             EVERYONE,
             values=VISIT_STATES,
+            label=f"Follow-up visit at {SCHEDULE.label(key).lower()}",
+            group=Group.FOLLOW_UP,
+            value_labels=tuple(VISIT_STATE_LABELS[state] for state in VISIT_STATES),
         )
         for key in SCHEDULE.visit_keys()
     ]
@@ -294,10 +362,25 @@ def _fields() -> tuple[Field, ...]:
         Field(
             f"consent.{item}", FieldType.BOOLEAN, f"consent_{item}",
             f"Current consent: {CONSENT_ITEM_TEXT[item]}", EVERYONE,
+            label=f"Consent: {CONSENT_ITEM_TEXT[item]}", group=Group.CONSENT,
         )
         for item in CONSENT_ITEMS
     ]  # fmt: skip
     return tuple(fields)
+
+
+EN_DASH = " \N{EN DASH} "
+VISIT_STATE_LABELS = {
+    COMPLETE: "Complete (every scale in its window)",
+    PARTIAL: "Partly complete",
+    NONE: "Not done",
+}
+
+
+def _with_code(label: str, code: str) -> str:
+    """A coded value's label with its code, so both readers find it: "White - British (A)",
+    the dash an en dash as in print."""
+    return f"{label.replace(' - ', EN_DASH)} ({code})"
 
 
 def _latest_score_description(scale: Instrument) -> str:
@@ -325,7 +408,9 @@ def _followup_description(key: str) -> str:
 @cache
 def catalogue() -> dict[str, Field]:
     """Every field by name, in catalogue order."""
-    return {field.name: field for field in _fields()}
+    fields = {field.name: field for field in _fields()}
+    assert all(f.label for f in fields.values()), "every field has a label"
+    return fields
 
 
 def catalogue_for(role: Role | str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from registry.auth.permissions import Role
@@ -242,9 +243,11 @@ def _checked_scalar(field: Field, op: str, raw: object) -> tuple[str | None, Sca
     if not isinstance(raw, str) or not raw:
         return "must be a non-empty text.", None
     if field.values is not None:
-        if raw not in field.values:
-            return f"must be one of {', '.join(field.values)}.", None
-        return None, raw
+        code = coded_value(field, raw)
+        if code is None:
+            labels = field.value_labels or field.values
+            return f"must be one of: {'; '.join(labels)}.", None
+        return None, code
     text = raw.strip().upper()
     pattern = _TEXT_PATTERNS.get(field.name, _SITE_CODE)
     if field.max_length is not None and len(text) > field.max_length:
@@ -252,6 +255,32 @@ def _checked_scalar(field: Field, op: str, raw: object) -> tuple[str | None, Sca
     if not pattern.fullmatch(text):
         return "must be letters, digits (and dots in a diagnosis code) only.", None
     return None, text
+
+
+def coded_value(field: Field, text: str) -> str | None:
+    """The code a coded field's value means, given as its code or its label; None if neither."""
+    if field.values is not None and text in field.values:
+        return text
+    return _codes_by_label(field.name).get(_folded(text))
+
+
+def _folded(text: str) -> str:
+    # Case, spacing and the dash typed (a hyphen for an en dash) do not change the value meant.
+    return " ".join(text.replace("\N{EN DASH}", "-").casefold().split())
+
+
+@cache
+def _codes_by_label(field_name: str) -> dict[str, str]:
+    """A coded field's values by their labels, folded: "white - british (a)", "white -
+    british" and "a" all mean A. A spelling two values share means neither (none do)."""
+    field = catalogue()[field_name]
+    assert field.values is not None
+    found: dict[str, set[str]] = {}
+    for code, label in zip(field.values, field.value_labels or field.values, strict=True):
+        bare = label.removesuffix(f" ({code})")
+        for spelling in (code, label, bare):
+            found.setdefault(_folded(spelling), set()).add(code)
+    return {spelling: codes.pop() for spelling, codes in found.items() if len(codes) == 1}
 
 
 def _sort_key(value: Scalar) -> tuple[str, Any]:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, pre_dump, validate
 
 from registry.eligibility.commands import (
     CountEligible,
@@ -89,10 +91,44 @@ class ParticipantsArgs(CommandSchema[MatchParticipants]):
     )
 
 
+class ChoiceSchema(Schema):
+    value = fields.String(required=True, metadata={"description": "the code criteria send"})
+    label = fields.String(required=True, metadata={"description": 'in words, e.g. "Female"'})
+
+
+class CatalogueFieldSchema(Schema):
+    name = fields.String(required=True)
+    label = fields.String(required=True, metadata={"description": "the field in words"})
+    group = fields.String(
+        required=True, metadata={"description": "demographics, diagnosis, scores, ..."}
+    )
+    type = fields.String(required=True)
+    operators = fields.List(fields.String(), required=True)
+    description = fields.String(required=True, metadata={"description": "help text"})
+    # Read from "values_": on a dict, a missing "values" would be read as dict.values.
+    values_ = fields.List(
+        fields.String(),
+        data_key="values",
+        metadata={
+            "description": "a coded field's codes; criteria may also give a value by its "
+            "label, case-insensitively"
+        },
+    )
+    choices = fields.List(
+        fields.Nested(ChoiceSchema), metadata={"description": "each code with its label"}
+    )
+    range = fields.Dict(metadata={"description": "min and max of a number"})
+    max_length = fields.Integer()
+
+    @pre_dump
+    def _values(self, field: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {**field, "values_": field["values"]} if "values" in field else field
+
+
 class CatalogueSchema(Schema):
     version = fields.String(required=True)
     operators = fields.List(fields.String(), required=True)
-    fields_ = fields.List(fields.Dict(), required=True, data_key="fields")
+    fields_ = fields.List(fields.Nested(CatalogueFieldSchema), required=True, data_key="fields")
 
 
 BREAKDOWN_DESCRIPTION = 'up to two coded fields to break the count down by, e.g. ["site"]'

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.consents.items import CONSENT_ITEMS
+from registry.ethics import EthicsReference
 from registry.exports.catalogue import (
     BOOLEAN,
     DATE,
@@ -33,19 +33,10 @@ from registry.exports.rows import ROW_TABLES
 from registry.input_rules import CommandSchema
 from registry.participants.models import COHORTS
 
-# An IRAS ID (6 or 7 digits) or a REC reference (e.g. 24/WM/0123).
-ETHICS_REFERENCE = re.compile(r"\A(?:[0-9]{6,7}|[0-9]{2}/[A-Z]{2}/[0-9]{4})\Z")
 MAX_SHIFT_DAYS = 365
 # A data-sharing agreement longer than this is a standing licence, not a study's access.
 MAX_TERM = dt.timedelta(days=5 * 366)
 MAX_PER_PAGE = 500
-
-
-def _ethics_reference(value: str) -> None:
-    if not ETHICS_REFERENCE.match(value):
-        raise ValidationError(
-            "Give the study's IRAS ID (6 or 7 digits) or REC reference (e.g. 24/WM/0123)."
-        )
 
 
 def _choices(values: Any, what: str) -> validate.OneOf:
@@ -59,7 +50,8 @@ class GrantArgs(CommandSchema[CreateGrant]):
         required=True,
         validate=validate.Length(1, TITLE_MAX, error="Give a title of 1 to {max} characters."),
     )
-    ethics_reference = fields.String(required=True, validate=_ethics_reference)
+    # An IRAS ID or REC reference, stored in one spelling (registry/ethics.py).
+    ethics_reference = EthicsReference(required=True)
     cohorts = fields.List(
         fields.String(validate=_choices(COHORTS, "a cohort")),
         required=True,

@@ -31,6 +31,7 @@ class CohortRule:
 @dataclass(frozen=True, slots=True)
 class Reference:
     ethnicity: dict[str, tuple[str, str]]  # code -> (description, ONS 2021 group)
+    ethnicity_groups: dict[str, str]  # ONS 2021 group -> its name in words
     sex: dict[str, str]
     gender_identity: dict[str, str]
     imd_versions: tuple[str, ...]
@@ -47,6 +48,7 @@ def reference() -> Reference:
     data: dict[str, Any] = tomllib.loads(text)
     return Reference(
         ethnicity={code: (d, g) for code, (d, g) in data["ethnicity"]["codes"].items()},
+        ethnicity_groups=dict(data["ethnicity"]["groups"]),
         sex=dict(data["sex"]["codes"]),
         gender_identity=dict(data["gender_identity"]["codes"]),
         imd_versions=tuple(data["imd"]["versions"]),

@@ -4,12 +4,12 @@ web forms. The criteria document is checked by ``eligibility.criteria.parse_crit
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.eligibility.schemas import CRITERIA_DESCRIPTION, PrivacySchema
+from registry.ethics import EthicsReference
 from registry.fields import WholeNumber
 from registry.input_rules import CommandSchema, Prose
 from registry.recruitment.commands import DecideRequest, RecordOutcome, RequestFilter, SubmitRequest
@@ -21,8 +21,6 @@ from registry.recruitment.models import (
     TITLE_MAX,
 )
 
-# IRAS IDs are whole numbers: six digits for older studies, seven since 2021 (1000000+).
-IRAS_ID = re.compile(r"\A[0-9]{6,7}\Z")
 MAX_TARGET = 100_000
 # A contact window longer than this is a standing licence to approach, not a study.
 MAX_WINDOW = dt.timedelta(days=2 * 366)
@@ -36,18 +34,17 @@ def _text(maximum: int, what: str, **kwargs: Any) -> fields.String:
     )
 
 
-def _iras_id(value: str) -> None:
-    if not IRAS_ID.match(value):
-        raise ValidationError("Give the study's IRAS ID: 6 or 7 digits, for example 1004567.")
-
-
 class RequestArgs(CommandSchema[SubmitRequest]):
     command = SubmitRequest
 
     study_title = _text(TITLE_MAX, "the study's title", required=True)
     sponsor = _text(SPONSOR_MAX, "the sponsor's name", required=True)
-    ethics_reference = fields.String(
-        required=True, validate=_iras_id, metadata={"description": "IRAS ID, 6 or 7 digits"}
+    ethics_reference = EthicsReference(
+        required=True,
+        metadata={
+            "description": "IRAS ID (6 or 7 digits, e.g. IRAS 1004567) or REC reference "
+            "(e.g. 22/WM/0123); stored as IRAS 1004567 or 22/WM/0123"
+        },
     )
     criteria = fields.Raw(required=True, metadata={"description": CRITERIA_DESCRIPTION})
     target = WholeNumber(1, MAX_TARGET, "the number of participants the study needs", required=True)

@@ -13,6 +13,7 @@ from flask import Flask, g
 from registry.assessments.instruments import instrument
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.eligibility.describe import describe
 from registry.eligibility.disclosure import ROUND_TO, SMALL, THRESHOLD
 from registry.participants.queries import format_nhs_number
 from registry.participants.reference import reference
@@ -83,6 +84,8 @@ def page_globals() -> dict[str, Any]:
         "item_text": CONSENT_ITEM_TEXT,
         "reference": reference(),
         "permissions": Permission,
+        # Criteria in one sentence of words, wherever a page shows them (issue #22).
+        "describe_criteria": describe,
         # How a partner's figures are controlled, as the pages explain it.
         "threshold": THRESHOLD,
         "round_to": ROUND_TO,

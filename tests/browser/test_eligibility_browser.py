@@ -95,14 +95,14 @@ def test_researcher_builds_counts_charts_saves_and_reloads_a_query(
     expect(page.get_by_test_id("count")).to_have_text("5")
     expect(_clause(page, 2)).to_be_visible()  # the query stays, to be changed or saved
     table = _table(page)
-    assert table == {"female": "3", "male": "2", "not_stated": "0", "Total": "5"}
+    assert table == {"Female": "3", "Male": "2", "Not stated": "0", "Total": "5"}  # in words
     chart = page.get_by_test_id("chart")
     for category, figure in table.items():
         if category != "Total":
             row = chart.locator(f'g[data-category="{category}"]')
             expect(row.locator("text.registry-chart__figure")).to_have_text(figure)
-    assert _bar_width(page, "male") / _bar_width(page, "female") == pytest.approx(2 / 3, rel=0.02)
-    expect(chart.locator('g[data-category="not_stated"] rect')).to_have_count(0)
+    assert _bar_width(page, "Male") / _bar_width(page, "Female") == pytest.approx(2 / 3, rel=0.02)
+    expect(chart.locator('g[data-category="Not stated"] rect')).to_have_count(0)
     page.screenshot(path=str(artifacts_dir / "eligibility-count.png"), full_page=True)
 
     name = f"Browser adults {secrets.token_hex(3)}"

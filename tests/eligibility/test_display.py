@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask, render_template_string
 
-from registry.web.bar_chart import CHART_WIDTH, FIGURE_WIDTH, LABEL_WIDTH, TEXT_GAP, bar_chart
+from registry.web.bar_chart import CHART_WIDTH, FIGURE_WIDTH, LINE_LENGTH, TEXT_GAP, bar_chart
 from registry.web.eligibility.display import count_answer
 
-PLOT_WIDTH = CHART_WIDTH - LABEL_WIDTH - FIGURE_WIDTH
+PLOT_WIDTH = CHART_WIDTH - FIGURE_WIDTH
 
 
 def test_bars_are_in_proportion_and_the_longest_fills_the_plot() -> None:
@@ -16,8 +17,8 @@ def test_bars_are_in_proportion_and_the_longest_fills_the_plot() -> None:
     widths = [bar.width for bar in chart.bars]
 
     assert widths == [PLOT_WIDTH, PLOT_WIDTH / 2, 0]
-    assert all(bar.x == LABEL_WIDTH for bar in chart.bars)
-    assert [bar.figure_x for bar in chart.bars] == [LABEL_WIDTH + w + TEXT_GAP for w in widths]
+    assert all(bar.x == 0 for bar in chart.bars)
+    assert [bar.figure_x for bar in chart.bars] == [w + TEXT_GAP for w in widths]
 
 
 def test_bars_do_not_overlap_and_fit_the_chart() -> None:
@@ -43,11 +44,29 @@ def test_nothing_to_draw_is_not_a_division_by_zero() -> None:
     assert [bar.width for bar in bar_chart([("a", 0), ("b", "<10")]).bars] == [0, 0]
 
 
-def test_long_labels_are_shortened_on_the_chart_only() -> None:
-    (bar,) = bar_chart([("a category with a long name", 5)]).bars
+LONG = "Asian or Asian British \u2013 Any other Asian background (L), Not stated (asked, declined)"
 
-    assert bar.category == "a category with a long name"
-    assert len(bar.label) < len(bar.category) and bar.label.endswith("\u2026")
+
+def test_long_labels_are_wrapped_above_their_bar_never_cut_off() -> None:
+    first, second = bar_chart([(LONG, 5), ("Male", 3)]).bars
+
+    assert " ".join(text for text, _ in first.lines) == LONG
+    assert all(len(text) <= LINE_LENGTH for text, _ in first.lines) and len(first.lines) > 1
+    assert all(y < first.y for _, y in first.lines)  # above the bar
+    assert first.y + first.height < min(y for _, y in second.lines) - 15  # and not on the next
+
+
+def test_the_svg_text_holds_every_label_in_full(app: Flask) -> None:
+    chart = bar_chart([(LONG, 5)])
+    with app.test_request_context():
+        svg = render_template_string(
+            '{% from "macros.html" import bar_chart %}{{ bar_chart(chart, "t") }}', chart=chart
+        )
+
+    label = svg.split('class="registry-chart__label"')[1].split("</text>")[0]
+    words = " ".join(part.split(">")[-1] for part in label.split("</tspan>"))
+    assert " ".join(words.split()) == LONG
+    assert "\u2026" not in svg
 
 
 @pytest.mark.parametrize(
@@ -87,12 +106,14 @@ def test_a_two_field_breakdown_reads_down_then_across_with_totals() -> None:
     answer = count_answer(result)
 
     assert answer.table is not None and answer.chart is not None
-    assert answer.table.head == ("sex \u2192 cohort", "EP", "TRD", "Total")
-    assert answer.table.rows == (("female", "10", "suppressed", "25"), ("male", "<10", "20", "25"))
+    ep, trd = "Early psychosis (EP)", "Treatment-resistant depression (TRD)"
+    assert answer.fields == ("Sex", "Cohort")
+    assert answer.table.head == ("Sex \u2192 Cohort", ep, trd, "Total")
+    assert answer.table.rows == (("Female", "10", "suppressed", "25"), ("Male", "<10", "20", "25"))
     assert answer.table.totals == ("Total", "15", "35", "50")
     assert [bar.category for bar in answer.chart.bars] == [
-        "female, EP",
-        "female, TRD",
-        "male, EP",
-        "male, TRD",
+        f"Female, {ep}",
+        f"Female, {trd}",
+        f"Male, {ep}",
+        f"Male, {trd}",
     ]

@@ -384,18 +384,18 @@ def test_breakdown_table_and_chart_show_the_same_exact_figures(
 
     assert response.status_code == 200
     answer = answer_of(response)
-    assert answer.table == [
-        ["sex", "Count"],
-        ["female", "3"],
-        ["male", "2"],
-        ["not_stated", "0"],
+    assert answer.table == [  # in words, never codes
+        ["Sex", "Count"],
+        ["Female", "3"],
+        ["Male", "2"],
+        ["Not stated", "0"],
         ["Total", "5"],
     ]
     figures = {category: figure for category, (figure, _) in answer.bars.items()}
-    assert figures == {"female": "3", "male": "2", "not_stated": "0"}
+    assert figures == {"Female": "3", "Male": "2", "Not stated": "0"}
     widths = {category: width for category, (_, width) in answer.bars.items()}
-    assert widths["male"] / widths["female"] == pytest.approx(2 / 3, abs=0.01)
-    assert widths["not_stated"] == 0
+    assert widths["Male"] / widths["Female"] == pytest.approx(2 / 3, abs=0.01)
+    assert widths["Not stated"] == 0
 
 
 @pytest.mark.usefixtures("without_noise")
@@ -408,13 +408,13 @@ def test_partner_breakdown_shows_small_cells_as_under_ten_without_bars(
     answer = answer_of(count(client, TRD_ADULTS | rows(ADULTS) | {"breakdown_1": "sex"}))
 
     assert answer.table[1:] == [
-        ["female", "10"],
-        ["male", "<10"],
-        ["not_stated", "<10"],
+        ["Female", "10"],
+        ["Male", "<10"],
+        ["Not stated", "<10"],
         ["Total", "15"],  # 14, the sum of the cells, to the nearest 5
     ]
-    assert answer.bars["male"] == ("<10", 0.0)
-    assert answer.bars["female"][1] > 0
+    assert answer.bars["Male"] == ("<10", 0.0)
+    assert answer.bars["Female"][1] > 0
 
 
 def test_two_field_breakdown_is_a_table_with_totals(
@@ -427,15 +427,16 @@ def test_two_field_breakdown_is_a_table_with_totals(
         count(client, {"combine": "all"} | {"breakdown_1": "sex", "breakdown_2": "cohort"})
     )
 
+    ep, trd = "Early psychosis (EP)", "Treatment-resistant depression (TRD)"
     assert answer.table == [
-        ["sex \u2192 cohort", "EP", "TRD", "Total"],
-        ["female", "0", "2", "2"],
-        ["male", "1", "0", "1"],
-        ["not_stated", "0", "0", "0"],
+        ["Sex \u2192 Cohort", ep, trd, "Total"],
+        ["Female", "0", "2", "2"],
+        ["Male", "1", "0", "1"],
+        ["Not stated", "0", "0", "0"],
         ["Total", "1", "2", "3"],
     ]
     assert set(answer.bars) == {
-        f"{sex}, {cohort}" for sex in ("female", "male", "not_stated") for cohort in ("EP", "TRD")
+        f"{sex}, {cohort}" for sex in ("Female", "Male", "Not stated") for cohort in (ep, trd)
     }
 
 
@@ -534,8 +535,15 @@ def test_a_saved_query_loads_back_into_the_form(
     assert page.selected["clauses-0-field"] == "age"
     assert page.selected["clauses-0-op"] == ">="
     assert page.value("clauses-0-value") == "18"
-    assert page.value("clauses-1-value") == "female, male"
+    # A coded field's values come back ticked, by their labels.
+    assert "checked" in page.inputs["clauses-1-choices"]
+    assert "checked" in page.inputs["clauses-1-choices-2"]
+    assert "clauses-1-value" not in page.inputs
     assert page.selected["breakdown_1"] == "sex"
+    assert page.text_of("saved-criteria").startswith(
+        "Treatment-resistant depression (TRD) \u00b7 Age in years at least 18 \u00b7 Sex is one "
+        "of Female or Male"
+    )
 
 
 def test_saving_without_a_name_is_refused_at_the_name(

@@ -115,7 +115,7 @@ def test_create_shows_every_fields_error_at_once_and_records_nothing(
     summary = page.split('class="nhsuk-error-summary', 1)[1].split("</div>", 1)[0]
     for message in (
         "Enter the study&#39;s title.",
-        "IRAS ID (6 or 7 digits)",
+        "IRAS ID (6 or 7 digits, for example IRAS 1004567)",
         "Approve at least one cohort.",
         "Approve at least one variable.",
         "Say how many days dates may be shifted by.",

@@ -3,7 +3,8 @@ chart drawn from the same cells.
 
 Pure functions over the payload ``count_eligible`` returns, so the page shows exactly what
 the API would: a partner's ``"<10"`` cells stay words, never bars.
-The chart is ``registry.web.bar_chart``'s, which the recruitment funnel draws too.
+The chart is ``registry.web.bar_chart``'s, which the recruitment funnel draws too. Fields
+and their categories are shown by their labels ("Sex", "Female"), never their codes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from registry.eligibility.catalogue import catalogue
 from registry.eligibility.disclosure import Published
 from registry.privacy.actions import BudgetState
 from registry.web.bar_chart import BarChart, bar_chart, figure
@@ -44,11 +46,15 @@ def count_answer(result: Mapping[str, Any]) -> CountAnswer:
     breakdown = result.get("breakdown")
     if breakdown is None:
         return CountAnswer(figure(result["count"]), (), False, None, None)
-    fields = tuple(breakdown["fields"])
+    fields = tuple(field_label(name) for name in breakdown["fields"])
     if breakdown.get("withheld"):
         return CountAnswer(figure(result["count"]), fields, True, None, None)
     cells = breakdown["cells"]
-    labelled = [(", ".join(cell[name] for name in fields), cell["count"]) for cell in cells]
+    names = breakdown["fields"]
+    labelled = [
+        (", ".join(value_label(name, cell[name]) for name in names), cell["count"])
+        for cell in cells
+    ]
     return CountAnswer(
         count=figure(result["count"]),
         fields=fields,
@@ -58,6 +64,18 @@ def count_answer(result: Mapping[str, Any]) -> CountAnswer:
     )
 
 
+def field_label(name: str) -> str:
+    """A catalogue field by its label."""
+    field = catalogue().get(name)
+    return field.label if field else name
+
+
+def value_label(name: str, value: object) -> str:
+    """A category of a breakdown by its label (a site by its code: that is its name)."""
+    field = catalogue().get(name)
+    return field.value_label(value) if field else str(value)
+
+
 def breakdown_table(count: Published, breakdown: Mapping[str, Any]) -> Table:
     """One field: a row per category. Two: the first field down, the second across."""
     fields = breakdown["fields"]
@@ -65,8 +83,8 @@ def breakdown_table(count: Published, breakdown: Mapping[str, Any]) -> Table:
     if len(fields) == 1:
         (name,) = fields
         return Table(
-            head=(name, "Count"),
-            rows=tuple((cell[name], figure(cell["count"])) for cell in cells),
+            head=(field_label(name), "Count"),
+            rows=tuple((value_label(name, cell[name]), figure(cell["count"])) for cell in cells),
             totals=(TOTAL, figure(count)),
         )
     down, across = fields
@@ -75,10 +93,14 @@ def breakdown_table(count: Published, breakdown: Mapping[str, Any]) -> Table:
     columns = [total[across] for total in column_totals]
     by_key = {(cell[down], cell[across]): cell["count"] for cell in cells}
     return Table(
-        head=(f"{down} \N{RIGHTWARDS ARROW} {across}", *columns, TOTAL),
+        head=(
+            f"{field_label(down)} \N{RIGHTWARDS ARROW} {field_label(across)}",
+            *(value_label(across, column) for column in columns),
+            TOTAL,
+        ),
         rows=tuple(
             (
-                total[down],
+                value_label(down, total[down]),
                 *(figure(by_key[(total[down], column)]) for column in columns),
                 figure(total["count"]),
             )

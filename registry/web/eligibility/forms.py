@@ -26,6 +26,8 @@ from wtforms import (
     FormField,
     HiddenField,
     RadioField,
+    SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -35,26 +37,16 @@ from wtforms.fields.choices import SelectChoice
 from registry.auth.permissions import Role
 from registry.eligibility.actions import breakdown_choices
 from registry.eligibility.catalogue import Field as CatalogueField
-from registry.eligibility.catalogue import FieldType, catalogue, catalogue_for
+from registry.eligibility.catalogue import FieldType, Group, catalogue, catalogue_for
 from registry.eligibility.criteria import MAX_CLAUSES
+from registry.eligibility.describe import OPERATOR_WORDS
 from registry.errors import ValidationFailed
 from registry.input_rules import code_of
 from registry.participants.reference import reference
 from registry.web.forms import RegistryForm, select, strip_text
 
-OPERATOR_LABELS = {
-    "=": "is (=)",
-    "!=": "is not (\N{NOT EQUAL TO})",
-    "<": "is less than (<)",
-    "<=": "is at most (\N{LESS-THAN OR EQUAL TO})",
-    ">": "is more than (>)",
-    ">=": "is at least (\N{GREATER-THAN OR EQUAL TO})",
-    "between": "is between (both ends included)",
-    "in": "is one of",
-    "not_in": "is none of",
-    "startswith": "starts with",
-    "exists": "is recorded",
-}
+# The operators in the words ``describe`` uses, so the form and the sentence agree.
+OPERATOR_LABELS = {**OPERATOR_WORDS, "between": "between (both ends included)"}
 COMBINE_LABELS = {"all": "All of the clauses", "any": "Any of the clauses"}
 LIST_OPERATORS = ("in", "not_in")
 RANGE_SEPARATOR = " to "
@@ -63,6 +55,9 @@ _RANGE = re.compile(r"\s+to\s+", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 _YES_NO = {"true": True, "yes": True, "false": False, "no": False}
 _CLAUSE_PARTS = ("field", "op", "value")
+# Operators a coded value picked from the list may take; more than one value picked means
+# "is one of" (or "is not one of").
+_PICKED_OPERATORS = ("=", "!=", "in", "not_in")
 # A clause's path in a flat document: the group, the clause's place in it, and the part.
 _CLAUSE_PATH = re.compile(r"(?P<group>[a-z]+)\[(?P<index>[0-9]+)\]\.(?P<part>field|op|value)")
 _BREAKDOWN_PATH = re.compile(r"breakdown(?:\[(?P<index>[0-9]+)\])?")
@@ -117,7 +112,24 @@ def _scalar_text(value: Any) -> str:
 
 def _is_blank(row: Mapping[str, Any]) -> bool:
     # An operator alone says nothing: new rows start with none, but a browser may keep one.
-    return not row.get("field") and not row.get("value")
+    return not row.get("field") and not row.get("value") and not row.get("choices")
+
+
+def picked(op: str, values: Sequence[str]) -> tuple[str, Any]:
+    """(operator, value) for coded values picked from a list: one value is itself, several
+    are a list ("is" several values means "is one of"). No operator chosen means "is"."""
+    op = op or "="
+    if op in ("in", "not_in"):
+        return op, list(values)
+    if len(values) == 1:
+        return op, values[0]
+    return ("not_in" if op == "!=" else "in"), list(values)
+
+
+def coded_field(name: object) -> CatalogueField | None:
+    """The catalogue field of this name if its values are picked from a list."""
+    field = catalogue().get(name) if isinstance(name, str) else None
+    return field if field is not None and field.values is not None else None
 
 
 def criteria_document(
@@ -132,7 +144,15 @@ def criteria_document(
     for row in rows:
         # field and op are always sent, so the rulebook reads each row as a clause.
         clause: dict[str, Any] = {"field": row.get("field") or None, "op": row.get("op") or None}
-        if row.get("value"):
+        chosen = [value for value in row.get("choices") or [] if value]
+        picking = coded_field(row.get("field")) is not None and not row.get("value")
+        if picking and (row.get("op") or "=") in _PICKED_OPERATORS:
+            # Ticking values needs no operator: "is" them, or "is one of" several.
+            if chosen:
+                clause["op"], clause["value"] = picked(row.get("op") or "", chosen)
+            else:
+                clause["op"] = row.get("op") or "="
+        elif row.get("value"):
             clause["value"] = clause_value(
                 row.get("field") or "", row.get("op") or "", row["value"]
             )
@@ -142,7 +162,7 @@ def criteria_document(
     return document
 
 
-def _flat_rows(document: Any) -> tuple[str, str, list[dict[str, str]]] | None:
+def _flat_rows(document: Any) -> tuple[str, str, list[dict[str, Any]]] | None:
     """(cohort, combine, rows) when the form can show this document exactly, else None."""
     if not isinstance(document, dict):
         return None
@@ -154,14 +174,21 @@ def _flat_rows(document: Any) -> tuple[str, str, list[dict[str, str]]] | None:
     members = document.get(combine, [])
     if not isinstance(members, list):
         return None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for clause in members:
         if not isinstance(clause, dict) or not set(clause) <= set(_CLAUSE_PARTS):
             return None
         field, op = clause.get("field"), clause.get("op")
         if not isinstance(field, str) or not isinstance(op, str):
             return None
-        text = value_text(op, clause["value"]) if "value" in clause else ""
+        known = catalogue().get(field)
+        value = clause.get("value")
+        if known is not None and known.values is not None and op in _PICKED_OPERATORS:
+            # A coded value is picked from its list, not typed.
+            chosen = value if isinstance(value, list) else [value]
+            rows.append({"field": field, "op": op, "value": "", "choices": chosen})
+            continue
+        text = value_text(op, value) if "value" in clause else ""
         rows.append({"field": field, "op": op, "value": text})
     # Only if the rows mean exactly what was saved: a comma inside one code would not.
     if criteria_document(cohort, combine, rows) != document:
@@ -178,6 +205,9 @@ class ClauseForm(Form):
     field = select("Field", {})
     op = select("Operator", OPERATOR_LABELS)
     value = StringField("Value", filters=[strip_text])
+    # A coded field's values, picked rather than typed (the page shows them as checkboxes
+    # once the row's field is known).
+    choices = SelectMultipleField("Values", choices=[], validate_choice=False)
 
 
 class QueryForm(RegistryForm):
@@ -308,7 +338,13 @@ class QueryForm(RegistryForm):
         if clause is None or clause["group"] != self._combine:
             return None
         index = int(clause["index"])
-        return self.clauses[rows[index]].form[clause["part"]] if index < len(rows) else None
+        if index >= len(rows):
+            return None
+        row = self.clauses[rows[index]].form
+        if clause["part"] == "value" and coded_field(row.field.data) and not row.value.data:
+            return row.choices  # a coded value is picked, not typed
+        box: Field = row[clause["part"]]
+        return box
 
     def show_errors(self, errors: Mapping[str, Sequence[str]]) -> None:
         super().show_errors(
@@ -326,6 +362,9 @@ class QueryForm(RegistryForm):
             return message if path == "_schema" else f"{path}: {message}"
         box = self._clause_box(path)
         if box is not None and not box.data:
+            if box.short_name == "choices":
+                field = coded_field(self.clauses[int(box.name.split("-")[1])].form.field.data)
+                return f"Choose a value for {field.label if field else 'this field'}."
             return WHEN_BLANK[box.short_name]
         return IN_FORM_WORDS.get(code_of(message) or "", message)
 
@@ -338,7 +377,7 @@ class QueryForm(RegistryForm):
         links = [{"text": message, "href": "#maincontent"} for message in self.form_errors]
         fields: list[Field] = [self.cohort, self.combine]
         for entry in self.clauses:
-            fields += [entry.form[part] for part in _CLAUSE_PARTS]
+            fields += [entry.form[part] for part in (*_CLAUSE_PARTS, "choices")]
         fields += [self.advanced, self.breakdown_1, self.breakdown_2, self.query_name, self.shared]
         for field in fields:
             links += [{"text": message, "href": f"#{field.id}"} for message in field.errors]
@@ -348,11 +387,15 @@ class QueryForm(RegistryForm):
 @cache  # one class per role, not one per request
 def query_form_for(role: Role) -> type[QueryForm]:
     """The query form with the fields this role may use and break counts down by."""
-    fields = {field["name"]: field["name"] for field in catalogue_for(role)["fields"]}
+    order = list(Group)
+    fields = sorted(catalogue_for(role)["fields"], key=lambda f: order.index(Group(f["group"])))
+    grouped = [SelectChoice(f["name"], f["label"], optgroup=f["group"]) for f in fields]
     clause_form = type(
-        f"{role.name.title()}ClauseForm", (ClauseForm,), {"field": select("Field", fields)}
+        f"{role.name.title()}ClauseForm",
+        (ClauseForm,),
+        {"field": SelectField("Field", choices=grouped, validate_choice=False)},
     )
-    breakdowns = {name: name for name in breakdown_choices(role)}
+    breakdowns = {name: catalogue()[name].label for name in breakdown_choices(role)}
     return type(
         f"{role.name.title()}QueryForm",
         (QueryForm,),

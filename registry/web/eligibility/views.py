@@ -9,6 +9,8 @@ not personal, so they may go in a URL.
 
 from __future__ import annotations
 
+import json
+from itertools import pairwise
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, url_for
@@ -19,8 +21,9 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
 from registry.eligibility.actions import audience_of, count_eligible
-from registry.eligibility.catalogue import catalogue_for
+from registry.eligibility.catalogue import catalogue, catalogue_for
 from registry.eligibility.commands import CountEligible, SaveQuery, SaveQueryVersion
+from registry.eligibility.describe import describe, differences
 from registry.eligibility.saved import (
     add_version,
     create_saved_query,
@@ -76,12 +79,13 @@ def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The count belongs to this POST (no redirect): it is shown with the form that asked."""
     user = required_user()
     form = _form()
-    answer = None
+    answer = counted = None
     if form.validate_on_submit():
         try:
             with attempt():
+                document = form.criteria()
                 result = count_eligible(
-                    CountEligible(form.criteria(), form.breakdown()), user=user, by=acting_as()
+                    CountEligible(document, form.breakdown()), user=user, by=acting_as()
                 )
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
@@ -91,7 +95,8 @@ def count() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
             return page, exc.status, {"Retry-After": str(exc.retry_after_seconds)}
         else:
             answer = count_answer(result)
-    return _query_page(form, answer=answer)
+            counted = {"sentence": describe(document), "json": json.dumps(document)}
+    return _query_page(form, answer=answer, counted=counted)
 
 
 @bp.route("/save", methods=["POST"])
@@ -141,10 +146,16 @@ def save_version(query_id: str) -> tuple[str, int] | Response:
 
 
 def _query_page(
-    form: QueryForm, *, answer: CountAnswer | None = None, refusal: str | None = None
+    form: QueryForm,
+    *,
+    answer: CountAnswer | None = None,
+    refusal: str | None = None,
+    counted: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     user = required_user()
-    saved_queries = [saved_query_view(q, history=False) for q in visible_saved_queries(user)]
+    saved_queries = [
+        _in_words(saved_query_view(q, history=True)) for q in visible_saved_queries(user)
+    ]
     partner = audience_of(user) == "partner"
     return form_page(
         "eligibility/query.html",
@@ -158,5 +169,17 @@ def _query_page(
         saved_queries=saved_queries,
         loaded=next((q for q in saved_queries if q["query_id"] == form.query_id.data), None),
         fields=catalogue_for(user.role)["fields"],
+        catalogue=catalogue(),
         operator_labels=OPERATOR_LABELS,
+        counted=counted,
     )
+
+
+def _in_words(view: dict[str, Any]) -> dict[str, Any]:
+    """A saved query with its criteria as a sentence and each version's changes in words."""
+    versions = view["versions"]
+    changes = [
+        f"Version {after['version']}: {differences(before['criteria'], after['criteria'])}"
+        for before, after in pairwise(versions)
+    ]
+    return {**view, "sentence": describe(view["latest"]["criteria"]), "changes": changes}

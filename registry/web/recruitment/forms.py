@@ -9,6 +9,7 @@ actions to judge, and puts the errors those name back on its own fields.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from registry.eligibility.catalogue import catalogue
 from registry.input_rules import TooDeeplyNested, load_json
 from registry.recruitment.models import OUTCOMES
 from registry.web.forms import (
@@ -29,6 +31,56 @@ from registry.web.recruitment.display import CONTACT_STATUS_LABELS, OUTCOME_CHOI
 
 CRITERIA = "criteria"
 CHOOSE_CRITERIA = "Choose one of your saved queries, or paste the criteria."
+# Python's JSON parser's messages, as a person would say them.
+JSON_WORDS = {
+    "Expecting ',' delimiter": "a comma (or a closing bracket) is missing",
+    "Expecting ':' delimiter": "a colon is missing after a name",
+    "Expecting property name enclosed in double quotes": (
+        'a name must be in double quotes, like "field" (or there is a comma too many)'
+    ),
+    "Expecting value": "a value is missing (or there is a comma too many)",
+    "Extra data": "there is more after the end of the criteria",
+    "Unterminated string starting at": "a quotation mark is not closed",
+    "Invalid control character at": "a line break is inside quotation marks",
+}
+_STEP = re.compile(r"(all|any|none)\[([0-9]+)\]")
+
+
+def clause_words(document: object, path: str, message: str) -> str:
+    """A criteria error in words at its clause: "Clause 2: choose a value for Sex." The path
+    (``all[1].value``) names the clause; the clause's field names what is asked for."""
+    node: Any = document
+    numbers = []
+    for kind, index in _STEP.findall(path):
+        members = node.get(kind) if isinstance(node, Mapping) else None
+        node = (
+            members[int(index)] if isinstance(members, list) and int(index) < len(members) else None
+        )
+        numbers.append(str(int(index) + 1))
+    if not numbers:
+        return message if path == "_schema" else f"{path.capitalize()}: {message}"
+    where = (
+        "Clause " + ", clause ".join(numbers)
+        if len(numbers) == 1
+        else ("Clause " + numbers[0] + " (inside it, clause " + ", clause ".join(numbers[1:]) + ")")
+    )
+    name = node.get("field") if isinstance(node, Mapping) else None
+    field = catalogue().get(name) if isinstance(name, str) else None
+    part = path.rsplit(".", 1)[-1]
+    if field is not None and part == "value" and message == "Give a value.":
+        verb = "choose" if field.values is not None else "enter"
+        return f"{where}: {verb} a value for {field.label}."
+    if field is not None and part in ("value", "op"):
+        return f"{where} ({field.label}): {message}"
+    return f"{where}: {message}"
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    words = next((said for known, said in JSON_WORDS.items() if exc.msg.startswith(known)), None)
+    return (
+        f"The criteria are not valid JSON: at line {exc.lineno}, column {exc.colno}, "
+        f"{words or 'something is not as JSON writes it'}."
+    )
 
 
 class RequestForm(RegistryForm):
@@ -38,7 +90,7 @@ class RequestForm(RegistryForm):
     WHEN_MISSING = {
         "study_title": "Enter the study's title.",
         "sponsor": "Enter the sponsor's name.",
-        "ethics_reference": "Enter the study's IRAS ID.",
+        "ethics_reference": "Enter the study's IRAS ID or REC reference.",
         "target": "Enter how many participants the study needs.",
         "saved_query": CHOOSE_CRITERIA,
         "criteria_json": CHOOSE_CRITERIA,
@@ -46,7 +98,7 @@ class RequestForm(RegistryForm):
 
     study_title = text_field("Study title")
     sponsor = text_field("Sponsor")
-    ethics_reference = text_field("IRAS ID")
+    ethics_reference = text_field("Ethics reference: IRAS ID or REC reference")
     target = text_field("How many participants the study needs")
     contact_from = text_field("First day clinicians may contact people (optional)")
     contact_until = text_field("Last day clinicians may contact people (optional)")
@@ -58,6 +110,8 @@ class RequestForm(RegistryForm):
     # Why the criteria could not be told, when they could not: the rulebook only knows
     # that they are missing.
     criteria_problem: str | None = None
+    # The criteria as told, to say criteria errors at their clauses.
+    criteria_document: Any = None
 
     @staticmethod
     def saved_query_choices(saved: Mapping[str, Mapping[str, Any]]) -> list[SelectChoice]:
@@ -89,16 +143,14 @@ class RequestForm(RegistryForm):
         elif chosen:
             if chosen in saved:
                 body[CRITERIA] = saved[chosen]["latest"]["criteria"]
+                self.criteria_document = body[CRITERIA]
             else:
                 self.criteria_problem = "Choose one of your saved queries."
         elif pasted:
             try:
-                body[CRITERIA] = load_json(pasted)
+                body[CRITERIA] = self.criteria_document = load_json(pasted)
             except json.JSONDecodeError as exc:
-                self.criteria_problem = (
-                    f"The criteria are not valid JSON: {exc.msg} "
-                    f"(line {exc.lineno}, column {exc.colno})."
-                )
+                self.criteria_problem = json_problem(exc)
             except TooDeeplyNested as exc:
                 self.criteria_problem = f"The criteria cannot be read. {exc}"
         else:
@@ -123,7 +175,8 @@ class RequestForm(RegistryForm):
                 found = [self.criteria_problem]
             elif name.startswith(f"{CRITERIA}."):
                 path = name.removeprefix(f"{CRITERIA}.")
-                name, found = CRITERIA, [f"{path}: {message}" for message in messages]
+                document = self.criteria_document
+                name, found = CRITERIA, [clause_words(document, path, m) for m in messages]
             named.setdefault(name, []).extend(found)
         super().show_errors(named)
 

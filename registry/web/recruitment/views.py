@@ -18,13 +18,16 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from registry.auth.models import User
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import attempt
+from registry.eligibility.criteria import parse_criteria
+from registry.eligibility.describe import describe
 from registry.eligibility.saved import saved_query_view, visible_saved_queries
 from registry.errors import Conflict, Forbidden, ValidationFailed, record_refusal
 from registry.fields import PageArgs, load_or_fail
-from registry.input_rules import code_of
+from registry.input_rules import code_of, load_json
 from registry.recruitment.actions import (
     close_request,
     confirm_request,
@@ -62,6 +65,7 @@ from registry.web.recruitment.display import (
 )
 from registry.web.recruitment.forms import (
     CHOOSE_OUTCOME,
+    CRITERIA,
     ApprovalForm,
     ContactFilterForm,
     DecisionForm,
@@ -99,16 +103,53 @@ def new() -> tuple[str, int] | Response:
     }
     form = RequestForm()
     form.saved_query.choices = RequestForm.saved_query_choices(saved)
-    if form.validate_on_submit():
+    # From a count on the eligibility page: its criteria arrive in the POST's body (never
+    # in the address), to be checked with the rest when the request is submitted.
+    from_count = bool(request.form.get("from_count"))
+    if not from_count and form.validate_on_submit():
+        body = form.request_body(saved)
         try:
-            args = load_or_fail(RequestArgs(), form.request_body(saved))
-            submitted = submit_request(args, user=user, by=acting_as())
+            args = load_or_fail(RequestArgs(), body)
         except ValidationFailed as exc:
-            form.show_errors(exc.fields)
+            # Every problem in one round: the criteria's too, not only once the rest is right.
+            form.show_errors({**exc.fields, **_criteria_problems(body.get(CRITERIA), user)})
         else:
-            flash("Your request has been submitted. An admin will approve or reject it.")
-            return redirect(url_for(".show", request_id=submitted.request_id))
-    return form_page("recruitment/new.html", form, has_saved_queries=bool(saved))
+            try:
+                submitted = submit_request(args, user=user, by=acting_as())
+            except ValidationFailed as exc:
+                form.show_errors(exc.fields)
+            else:
+                flash("Your request has been submitted. An admin will approve or reject it.")
+                return redirect(url_for(".show", request_id=submitted.request_id))
+    return form_page(
+        "recruitment/new.html",
+        form,
+        has_saved_queries=bool(saved),
+        from_count=from_count,
+        criteria_sentence=_sentence(form.criteria_json.data),
+    )
+
+
+def _criteria_problems(criteria: Any, user: User) -> dict[str, list[str]]:
+    """The criteria's errors, as ``submit_request`` would name them, without submitting."""
+    if criteria is None:
+        return {}
+    try:
+        parse_criteria(criteria, role=user.role)
+    except ValidationFailed as exc:
+        return {
+            (f"{CRITERIA}.{path}" if path != "_schema" else CRITERIA): list(messages)
+            for path, messages in exc.fields.items()
+        }
+    return {}
+
+
+def _sentence(pasted: str | None) -> str | None:
+    """Pasted or carried criteria in words, when they read as JSON."""
+    try:
+        return describe(load_json(pasted)) if pasted else None
+    except ValueError:
+        return None
 
 
 # -- one request ----------------------------------------------------------------------------
