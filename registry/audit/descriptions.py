@@ -4,7 +4,8 @@ Each action names what the actor did, as the rest of a sentence that starts with
 and ends with when: "Jo Bloggs (admin)" + "approved recruitment request R-7Q2K" + "on 5 Dec
 2026 at 14:03". ``{target}`` is the event's target id, ``{participant}`` its participant id
 (the registry's pseudonymous id, never an identity). Its details are shown under labels in
-words; a criteria document is shown as JSON (issue #22 will describe criteria in words).
+words; a criteria document is shown as a sentence, from the caller's ``in_words`` (the
+eligibility package, a layer above this one, writes it), with its JSON one click away.
 
 tests/test_audit_descriptions.py fails, naming them, for actions the code records that are
 missing here: an action added anywhere must be described here too.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,8 +193,13 @@ def when(at: str) -> str:
     return f"on {instant.day} {instant:%b %Y} at {instant:%H:%M}"
 
 
-def describe(event: AuditEvent, actor_name: str) -> DescribedEvent:
-    """The event in words, its actor already named (users are looked up above this layer)."""
+def describe(
+    event: AuditEvent,
+    actor_name: str,
+    in_words: Callable[[str, Any], str | None] = lambda key, value: None,
+) -> DescribedEvent:
+    """The event in words, its actor already named (users are looked up above this layer);
+    ``in_words(key, document)`` may put a document detail (criteria) in words."""
     description = description_of(event.action)
     if description is None:  # recorded before it had words, or by a newer version
         what = f"did {event.action.replace('_', ' ').replace('.', ': ')}"
@@ -211,6 +217,9 @@ def describe(event: AuditEvent, actor_name: str) -> DescribedEvent:
     for key, value in details.items():
         label = labels.get(key, key.replace("_", " ").capitalize())
         if key in JSON_DETAILS or isinstance(value, dict):
+            plain = in_words(key, value)
+            if plain is not None:
+                shown.append((label, plain))
             documents.append((label, json.dumps(value, indent=2, sort_keys=True)))
         else:
             shown.append((label, _in_words(value)))

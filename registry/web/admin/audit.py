@@ -41,6 +41,7 @@ from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, requires
 from registry.csv_cells import defused
 from registry.db import count_of, rows_of, session
+from registry.eligibility.describe import describe as criteria_sentence
 from registry.web.forms import strip_text
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
@@ -159,7 +160,7 @@ def index() -> tuple[str, int]:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
     rows: Sequence[AuditEvent] = rows_of(statement, first=(page - 1) * PER_PAGE, size=PER_PAGE)
     names = actor_names(rows)
-    events = [describe(event, names[event.actor]) for event in rows]
+    events = [describe(event, names[event.actor], _criteria_in_words) for event in rows]
     # Recorded after the read, so this view is not among the events it shows.
     record_event("audit.view", by=acting_as(), details={"filters": form.used(), "page": page})
     return render_template(
@@ -284,7 +285,7 @@ def _csv_rows(statement: Any) -> Iterator[str]:
             return
         names = actor_names(batch)
         for event in batch:
-            described = describe(event, names[event.actor])
+            described = describe(event, names[event.actor], _criteria_in_words)
             writer.writerow(
                 defused(
                     [
@@ -303,3 +304,7 @@ def _csv_rows(statement: Any) -> Iterator[str]:
             )
         yield flushed()
         last = batch[-1].seq
+
+
+def _criteria_in_words(key: str, document: Any) -> str | None:
+    return criteria_sentence(document) if key == "criteria" else None

@@ -17,6 +17,7 @@ from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
 from registry.cli import main
 from registry.db import session
+from registry.eligibility.describe import describe
 from tests.conftest import Account, append_events, csrf_token_from
 
 URL = "/admin/audit/"
@@ -65,11 +66,16 @@ def test_filters_by_the_command_line(app: Flask, admin_web: FlaskClient) -> None
     assert "0 events" in page
 
 
-def test_criteria_show_as_json_behind_a_toggle(app: Flask, admin_web: FlaskClient) -> None:
-    _record(app, "eligibility.count", details={"criteria": {"cohort": "TRD"}})
+def test_criteria_show_in_words_with_json_behind_a_toggle(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    criteria = {"cohort": "TRD", "all": [{"field": "age", "op": ">=", "value": 18}]}
+    _record(app, "eligibility.count", details={"criteria": criteria})
 
     page = admin_web.get(f"{URL}?action=eligibility.count").get_data(as_text=True)
 
+    assert f"Criteria: {describe(criteria)}" in page.replace("&#39;", "'")
+    assert "Age in years at least 18" in describe(criteria)
     assert "Show the criteria as JSON" in page
     assert "&#34;cohort&#34;" in page or "&quot;cohort&quot;" in page
 
