@@ -120,6 +120,8 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
         expect(matches.get_by_role("row", name=site)).to_have_text(
             re.compile(rf"{site}\s*{PEOPLE_AT_SITE}")
         )
+        expect(admin_page.get_by_test_id("criteria-sentence")).to_contain_text("F32.3")
+        admin_page.get_by_text("Show the criteria as JSON").click()  # closed: words first
         expect(admin_page.get_by_test_id("criteria")).to_contain_text('"F32.3"')
         admin_page.get_by_label("Approve").check()
         admin_page.screenshot(
