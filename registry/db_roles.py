@@ -41,6 +41,8 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "site": (SELECT, INSERT),
     "user_account": (SELECT, INSERT, UPDATE),
     "api_token": (SELECT, INSERT, UPDATE),
+    # A new password or token, sealed, until the one page that shows it reads (deletes) it.
+    "one_time_secret": (SELECT, INSERT, DELETE),
     "participant": (SELECT, INSERT, UPDATE),
     # Deleted on full withdrawal (crypto-shredding); data keys are re-wrapped on rotation.
     "participant_key": (SELECT, INSERT, UPDATE, DELETE),

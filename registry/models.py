@@ -1,12 +1,13 @@
 """Imports every model module so that Base.metadata knows every table (for Alembic)."""
 
 from registry.assessments.models import Assessment, TreatmentTrial
-from registry.audit.models import AuditChainHead, AuditEvent
-from registry.auth.models import ApiToken, Site, User
+from registry.audit.models import AuditChainHead, AuditEvent, AuditVerification
+from registry.auth.models import ApiToken, OneTimeSecret, Site, User
 from registry.consents.models import ConsentForm, ConsentItemEvent, ConsentRecord, Withdrawal
 from registry.eligibility.models import SavedQuery, SavedQueryVersion
 from registry.exports.models import DataAccessGrant, DataExport, GrantResearcher
 from registry.participants.models import (
+    DekCacheGeneration,
     NhsNumberIndex,
     Participant,
     ParticipantFacts,
@@ -26,6 +27,7 @@ __all__ = [
     "Assessment",
     "AuditChainHead",
     "AuditEvent",
+    "AuditVerification",
     "ConsentForm",
     "ConsentItemEvent",
     "ConsentRecord",
@@ -34,9 +36,11 @@ __all__ = [
     "DataAccessGrant",
     "DataExport",
     "DatasheetSection",
+    "DekCacheGeneration",
     "GrantResearcher",
     "LoadedReference",
     "NhsNumberIndex",
+    "OneTimeSecret",
     "Participant",
     "ParticipantFacts",
     "ParticipantKey",
