@@ -617,7 +617,7 @@ def test_consent_errors_show_at_their_fields_and_write_nothing(
         "Leaving the registry is a withdrawal, which an admin records."
     )
     summary = page_of(nothing).summary
-    assert ("#signed_on", "Enter the date they signed.") in summary
+    assert ("#signed_on-day", "Enter the date they signed.") in summary
     assert ("#capacity", "Say whether they have capacity to consent.") in summary
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(ConsentRecord)) == before

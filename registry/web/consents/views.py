@@ -78,7 +78,7 @@ def manage() -> str | Response:
                 cohort=form.cohort.data or "",
                 version=form.version.data or "",
                 # InputRequired and the date format: a valid form holds a date.
-                effective_on=cast(dt.date, form.effective_on.data),
+                effective_on=cast(dt.date, form.effective_on.date),
                 file_name=upload.filename or "",
                 document=upload.read(MAX_DOCUMENT_BYTES + 1),
                 by=acting_as(),

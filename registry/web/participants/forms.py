@@ -11,12 +11,13 @@ from wtforms import Field
 
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import Instrument, Item
-from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
+from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEM_UNANSWERED, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
 from registry.input_rules import CodedMessage
 from registry.participants.actions import DEMOGRAPHIC_FIELDS
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.reference import reference
+from registry.web.dates import DateInputField, MonthInputField
 from registry.web.forms import (
     NO,
     YES,
@@ -38,6 +39,7 @@ from registry.web.labels import (
     STOP_REASON_CHOICES,
 )
 
+DOB_IN_FUTURE = "Date of birth must be in the past"
 # Wider scales get a number box rather than a row of radios.
 MOST_RADIOS = 11
 
@@ -118,16 +120,18 @@ class EnrolmentForm(RegistryForm):
         "consultee_type": "Select the type of consultee.",
         "consultee_name": "Enter the consultee's name.",
         "diagnosis_icd10": "Enter the ICD-10 code of the diagnosis.",
-        **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
+        "psychosis_onset": "Enter the month psychosis began.",
+        "episode_start": "Enter the month the current episode began.",
+        **{consent_item_field(item): CONSENT_ITEM_UNANSWERED[item] for item in CONSENT_ITEMS},
     }
 
     nhs_number = text_field("NHS number")
     locals().update(_name_fields())
-    date_of_birth = text_field("Date of birth")
+    date_of_birth = DateInputField("Date of birth", past_message=DOB_IN_FUTURE)
     locals().update(_contact_and_demographic_fields())
 
     consent_form_version = select("Consent form version", {})  # choices: per request
-    consent_signed_on = text_field("Date signed")
+    consent_signed_on = DateInputField("Date signed")
     # One yes/no question per consent item, in the consent form's order (and so the page's).
     locals().update(
         {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
@@ -199,9 +203,9 @@ class EarlyPsychosisEnrolmentForm(EnrolmentForm):
         "dup_weeks",
     )
 
-    psychosis_onset = text_field("Month psychosis began")
-    first_antipsychotic_on = text_field("Date of first antipsychotic (optional)")
-    eip_accepted_on = text_field("Date accepted by early intervention in psychosis (optional)")
+    psychosis_onset = MonthInputField("Month psychosis began")
+    first_antipsychotic_on = DateInputField("Date of first antipsychotic (optional)")
+    eip_accepted_on = DateInputField("Date accepted by early intervention in psychosis (optional)")
     dup_weeks = text_field("Duration of untreated psychosis, in weeks (optional)")
 
 
@@ -209,7 +213,7 @@ class TrdEnrolmentForm(EnrolmentForm):
     cohort = "TRD"
     CLINICAL_FIELDS = ("diagnosis_icd10", "episode_start")
 
-    episode_start = text_field("Month the current episode began")
+    episode_start = MonthInputField("Month the current episode began")
 
 
 ENROLMENT_FORMS: dict[str, type[EnrolmentForm]] = {
@@ -237,11 +241,11 @@ class ConsentChangeForm(RegistryForm):
         "capacity": "Say whether they have capacity to consent.",
         "consultee_type": "Select the type of consultee.",
         "consultee_name": "Enter the consultee's name.",
-        **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
+        **{consent_item_field(item): CONSENT_ITEM_UNANSWERED[item] for item in CONSENT_ITEMS},
     }
 
     form_version = select("Consent form version", {})  # choices: per request
-    signed_on = text_field("Date signed")
+    signed_on = DateInputField("Date signed")
     locals().update(
         {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
     )
@@ -348,7 +352,7 @@ class AssessmentForm(RegistryForm):
 
     WHEN_MISSING = {"administered_on": "Enter the date it was done."}
 
-    administered_on = text_field("Date it was done")
+    administered_on = DateInputField("Date it was done")
     instrument: ClassVar[Instrument]
 
     @staticmethod
@@ -461,8 +465,8 @@ class TreatmentTrialForm(RegistryForm):
     drug = select("Drug", {})  # grouped by class in the template, from drug_groups()
     dose = text_field("Dose")
     dose_unit = select("Unit", DOSE_UNIT_CHOICES)
-    started_on = text_field("Month started")
-    ended_on = text_field("Month stopped")
+    started_on = MonthInputField("Month started")
+    ended_on = MonthInputField("Month stopped")
     adequate_dose = yes_no_radios("Was the dose adequate?")
     weeks = text_field("Weeks taken")
     adherence = radios("Did they take it as prescribed?", ADHERENCE_CHOICES)
