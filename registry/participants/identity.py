@@ -154,6 +154,10 @@ def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Ident
     return read_identities([participant], by=by, purpose=purpose)[0]
 
 
+# The audit action of every decryption shown to someone.
+READ_IDENTITY = "participant.read_identity"
+
+
 def read_identities(
     participants: Sequence[Participant], *, by: Actor, purpose: str
 ) -> list[Identity]:
@@ -176,7 +180,7 @@ def read_identities(
             raise KeyUnavailable("participant has no data key (shredded)")
         cipher = _cipher_from(participant.participant_id, key.dek_version, key.wrapped_dek)
         identities.append(_unsealed(participant, cipher))
-    _audit("participant.read_identity", participants, by=by, purpose=purpose)
+    _audit(READ_IDENTITY, participants, by=by, purpose=purpose)
     return identities
 
 

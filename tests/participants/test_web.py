@@ -171,12 +171,18 @@ def enrolled(client: FlaskClient, cohort: str = "TRD", **answers: str | None) ->
 
 
 def counts(app: Flask) -> tuple[int, int]:
-    """(participants, audit events) in the database."""
+    """(participants, audit events of writes) in the database: the identity read behind a
+    page's patient banner is kept on record even when its form is refused."""
     with app.app_context():
         db = session()
         return (
             db.scalar(select(func.count()).select_from(Participant)) or 0,
-            db.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+            db.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action != "participant.read_identity")
+            )
+            or 0,
         )
 
 

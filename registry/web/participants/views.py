@@ -9,6 +9,8 @@ next one ("PHQ-9 total 17, moderately severe") is kept as record ids and written
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instr
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
 from registry.assessments.treatment import current_definition, treatment_facts
+from registry.audit.actions import keep_on_record
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import record_consent
@@ -51,7 +54,7 @@ from registry.facts.participant_views import participant_view
 from registry.fields import PageArgs
 from registry.fields import load_or_fail as load
 from registry.participants.actions import correct_participant
-from registry.participants.identity import read_identities
+from registry.participants.identity import READ_IDENTITY, read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
@@ -61,7 +64,7 @@ from registry.participants.queries import (
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
 from registry.web.filters import long_date, short_name
-from registry.web.forms import form_page
+from registry.web.forms import RegistryForm, form_page
 from registry.web.labels import ADHERENCE_LABELS, MODALITY_LABELS, NOT_RECOVERED_LABELS
 from registry.web.participants.forms import (
     ENROLMENT_FORMS,
@@ -82,6 +85,10 @@ PER_PAGE = 25
 LIST_PURPOSE = "list participants"
 VIEW_PURPOSE = "view participant record"
 CORRECT_PURPOSE = "correct participant record"
+# Pages that record something about one participant show who it is (the patient banner).
+ASSESSMENT_PURPOSE = "record an assessment"
+TRIAL_PURPOSE = "record a treatment trial"
+CONSENT_PURPOSE = "record consent"
 _NOTICE = "participants_web.notice"
 
 
@@ -244,7 +251,9 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "corrected")
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page("participants/correct.html", form, p=record)
+    return _kept_if_refused(
+        form_page("participants/correct.html", form, p=record), participant, CORRECT_PURPOSE
+    )
 
 
 # -- consent after enrolment ----------------------------------------------------------------
@@ -278,10 +287,11 @@ def consent(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "consent", record.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/consent.html",
         form,
-        participant=participant,
+        participant,
+        CONSENT_PURPOSE,
         signed=signed,
         newer=newer,
         takes_new_data=takes_new_data(participant),
@@ -307,6 +317,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         return render_template(
             "participants/choose_instrument.html",
             participant=participant,
+            p=_identified(participant, ASSESSMENT_PURPOSE),
             instruments=[instrument(code) for code in INSTRUMENT_CODES],
         )
     scale = _instrument_or_404(code)
@@ -321,10 +332,11 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         else:
             _leave_notice(participant, "assessment", assessment.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/assessment.html",
         form,
-        participant=participant,
+        participant,
+        ASSESSMENT_PURPOSE,
         scale=scale,
         item_fields=[item_field(n) for n in range(1, len(scale.items) + 1) if scale.items_storable],
     )
@@ -358,13 +370,49 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "treatment_trial", trial.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/treatment_trial.html",
         form,
-        participant=participant,
+        participant,
+        TRIAL_PURPOSE,
         drug_groups=drug_groups(),
         drug_list_version=drug_list().version,
     )
+
+
+# -- the patient banner ----------------------------------------------------------------------
+
+
+def _identified(participant: Participant, purpose: str) -> dict[str, Any]:
+    """The participant as the banner shows them: one identity read, audited with the page's
+    purpose (the participant page's own read serves its banner)."""
+    return participant_view(participant, user=required_user(), by=acting_as(), purpose=purpose)
+
+
+def _banner_form_page(
+    template: str, form: RegistryForm, participant: Participant, purpose: str, **context: Any
+) -> tuple[str, int]:
+    """A form page about one participant, its banner read once, as the page is drawn."""
+    record = _identified(participant, purpose)
+    page = form_page(template, form, participant=participant, p=record, **context)
+    return _kept_if_refused(page, participant, purpose)
+
+
+def _kept_if_refused(
+    page: tuple[str, int], participant: Participant, purpose: str
+) -> tuple[str, int]:
+    """A page with errors is rolled back (422), its identity read with it; the read happened,
+    so it is kept on record."""
+    if page[1] == HTTPStatus.UNPROCESSABLE_ENTITY:
+        keep_on_record(
+            READ_IDENTITY,
+            by=acting_as(),
+            target_type="participant",
+            target_id=participant.participant_id,
+            participant_id=participant.participant_id,
+            purpose=purpose,
+        )
+    return page
 
 
 # -- what the next page says ----------------------------------------------------------------
