@@ -13,9 +13,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
+from registry.consents.actions import withdraw_participant
+from registry.consents.commands import Withdraw
 from registry.db import session
+from registry.participants.models import Participant
 from tests.conftest import Account, new_nhs_number, post_form
 from tests.participants.test_web import enrolled, enrolment_form, page_of
 
@@ -28,6 +32,16 @@ def clinician(
 ) -> FlaskClient:
     sign_in(create_account(Role.CLINICIAN))
     return client
+
+
+@pytest.fixture
+def another_site(
+    app: Flask, create_account: Callable[..., Account], sign_in: Callable[..., Any]
+) -> FlaskClient:
+    """A browser signed in as a clinician of another site."""
+    browser = app.test_client()
+    sign_in(create_account(Role.CLINICIAN), test_client=browser)
+    return browser
 
 
 def identity_reads(app: Flask, participant_id: str) -> int:
@@ -198,3 +212,52 @@ def test_refused_form_keeps_its_banner_read_on_record(app: Flask, clinician: Fla
     assert "Ada" in page_of(response).text_of("patient-banner")
     # The GET that fetched the form, and the refused POST's page: both were seen.
     assert identity_reads(app, participant_id) == before + 2
+
+
+# -- a withdrawn participant's old link -----------------------------------------------------
+
+
+def withdraw_fully(app: Flask, participant_id: str) -> None:
+    with app.test_request_context():
+        participant = session().scalar(
+            select(Participant).where(Participant.participant_id == participant_id)
+        )
+        assert participant is not None
+        withdrawal = Withdraw(
+            level="full",
+            reason_code="participant_request",
+            reason=None,
+            requested_by="participant",
+            consultee_type=None,
+        )
+        withdraw_participant(participant, withdrawal, by=Actor.command_line())
+        session().commit()
+
+
+def test_own_sites_withdrawn_participant_link_says_they_withdrew(
+    app: Flask, clinician: FlaskClient
+) -> None:
+    participant_id = enrolled(clinician, "TRD")
+    withdraw_fully(app, participant_id)
+
+    response = clinician.get(f"/participants/{participant_id}")
+
+    page = page_of(response)
+    today = dt.date.today()
+    assert response.status_code == 410
+    assert page.text_of("withdrawn") == (
+        f"This participant withdrew from the registry on {today.day} {today:%B %Y}"
+    )
+    assert "Ada" not in page.text
+
+
+def test_other_sites_withdrawn_participant_link_is_not_found(
+    app: Flask, clinician: FlaskClient, another_site: FlaskClient
+) -> None:
+    participant_id = enrolled(clinician, "TRD")
+    withdraw_fully(app, participant_id)
+
+    response = another_site.get(f"/participants/{participant_id}")
+
+    assert response.status_code == 404
+    assert "withdrew" not in response.get_data(as_text=True)

@@ -58,6 +58,7 @@ from registry.participants.identity import READ_IDENTITY, read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
+    fully_withdrawn_participant,
     visible_participant,
     visible_participants,
 )
@@ -209,8 +210,12 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
 
 @bp.route("/<participant_id>")
 @requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
-def show(participant_id: str) -> str:
+def show(participant_id: str) -> str | tuple[str, int]:
     user = required_user()
+    gone = fully_withdrawn_participant(user, participant_id)
+    if gone is not None:
+        # Their own site's clinicians learn they left; any other site still gets "not found".
+        return render_template("participants/withdrawn.html", participant=gone), HTTPStatus.GONE
     participant = visible_participant(user, participant_id)
     record = participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
     trials = db_session().scalars(
