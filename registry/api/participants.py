@@ -194,7 +194,10 @@ def get_participant(participant_id: str) -> dict[str, Any]:
 @blp.arguments(ParticipantUpdateArgs)
 @blp.response(200, ParticipantSchema)
 def correct(changes: CorrectParticipant, participant_id: str) -> dict[str, Any]:
-    """Correct contact details and demographics (NHS number and birth date are fixed)."""
+    """Correct contact details and demographics; an NHS number or date of birth with a
+    ``reason``, under enrolment's checks (Modulus 11 and duplicates, cohort ages). The value
+    replaced is kept only sealed under the participant's key; the audit log names the
+    fields, never the values or the reason."""
     user = required_user()
     participant = visible_participant(user, participant_id)
     corrected = correct_participant(participant, changes, by=acting_as())

@@ -31,6 +31,16 @@ class Assessment(Base):
     band: Mapped[str] = mapped_column(String(40))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    risk_prompt_shown_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="when the page asked the clinician to follow the risk procedure (PHQ-9 item 9)"
+    )
+    voided_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="set when voided: it then counts nowhere, and the timeline keeps it"
+    )
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(
+        String(24), comment="void_reasons in assessments/actions.py"
+    )
 
     def __repr__(self) -> str:
         return f"<Assessment {self.instrument} {self.administered_on} total={self.total}>"
@@ -77,6 +87,13 @@ class TreatmentTrial(Base):
     )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="set when voided: it then counts nowhere, and the timeline keeps it"
+    )
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(
+        String(24), comment="void_reasons in assessments/actions.py"
+    )
 
     def __repr__(self) -> str:
         return f"<TreatmentTrial {self.modality} {self.started_on} {self.outcome}>"

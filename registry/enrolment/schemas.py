@@ -20,7 +20,12 @@ from registry.fields import Checked, PastDate, load_or_fail
 from registry.input_rules import CodedMessage, CommandSchema, nested_part
 from registry.participants.models import COHORTS
 from registry.participants.reference import diagnosis_fits, reference
-from registry.participants.schemas import ClinicalArgs, Demographics, age_on, person_name
+from registry.participants.schemas import (
+    ClinicalArgs,
+    Demographics,
+    outside_cohort_ages,
+    person_name,
+)
 from registry.participants.validation import (
     canonical_nhs_number,
     canonical_postcode,
@@ -57,16 +62,9 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
         problems: dict[str, list[str]] = {}
         today = dt.date.today()
         birth = data.get("date_of_birth")
-        if birth is not None:
-            age = age_on(birth, today)
-            low, high = (
-                (settings.ep_min_age, settings.ep_max_age)
-                if cohort == "EP"
-                else (settings.trd_min_age, None)
-            )
-            if age < low or (high is not None and age > high):
-                span = f"{low} to {high}" if high is not None else f"{low} or over"
-                problems["date_of_birth"] = [f"The {cohort} cohort is for people aged {span}."]
+        too_old_or_young = birth and outside_cohort_ages(cohort, birth, today)
+        if too_old_or_young:
+            problems["date_of_birth"] = [too_old_or_young]
         signed_on = nested_part(data.get("consent"), "signed_on")
         if birth is not None and signed_on is not None and signed_on < birth:
             problems["consent.signed_on"] = ["Consent cannot be signed before the date of birth."]

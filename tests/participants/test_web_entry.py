@@ -261,3 +261,47 @@ def test_other_sites_withdrawn_participant_link_is_not_found(
 
     assert response.status_code == 404
     assert "withdrew" not in response.get_data(as_text=True)
+
+
+# -- correcting the NHS number and date of birth on the page --------------------------------
+
+REASON = "Day and month swapped when typed"
+
+
+def test_mistyped_date_of_birth_is_corrected_with_a_reason(clinician: FlaskClient) -> None:
+    participant_id = enrolled(clinician, "TRD", date_of_birth="1990-04-12")
+    url = f"/participants/{participant_id}/correct"
+
+    response = post_form(clinician, url, {"date_of_birth": "1990-12-04", "reason": REASON})
+
+    shown = page_of(clinician.get(f"/participants/{participant_id}"))
+    assert response.status_code == 302
+    assert shown.text_of("notice").endswith("Their record has been corrected.")
+    assert "4 December 1990" in shown.text_of("identity")
+
+
+def test_identifier_correction_without_a_reason_asks_for_one(clinician: FlaskClient) -> None:
+    participant_id = enrolled(clinician, "TRD", date_of_birth="1990-04-12")
+    url = f"/participants/{participant_id}/correct"
+
+    response = post_form(clinician, url, {"date_of_birth": "1990-12-04"})
+
+    page = page_of(response)
+    assert response.status_code == 422
+    assert page.summary == [("#reason", "Say why the NHS number or date of birth was wrong.")]
+    assert "12 April 1990" in page.text_of("patient-banner")  # unchanged
+
+
+def test_correction_to_a_number_already_enrolled_is_refused_at_the_field(
+    clinician: FlaskClient,
+) -> None:
+    taken = new_nhs_number()
+    enrolled(clinician, "TRD", nhs_number=taken)
+    participant_id = enrolled(clinician, "TRD")
+    url = f"/participants/{participant_id}/correct"
+
+    response = post_form(clinician, url, {"nhs_number": taken, "reason": REASON})
+
+    page = page_of(response)
+    assert response.status_code == 422
+    assert page.error_at("nhs_number") == "This person is already enrolled."

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
-from wtforms import Field
+from wtforms import Field, TextAreaField
 
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import Instrument, Item
@@ -24,6 +24,7 @@ from registry.web.forms import (
     RegistryForm,
     radios,
     select,
+    strip_text,
     text_field,
     whole_number,
     without_blanks,
@@ -306,10 +307,22 @@ class SearchForm(RegistryForm):
 
 
 class CorrectionForm(RegistryForm):
-    """Contact details and demographics; the NHS number and birth date are fixed."""
+    """Contact details and demographics; a mistyped NHS number or date of birth, with the
+    reason it was wrong."""
 
-    WHEN_MISSING = PERSON_WHEN_MISSING
+    WHEN_MISSING = {
+        **PERSON_WHEN_MISSING,
+        "nhs_number": "Enter the NHS number.",
+        "date_of_birth": "Enter their date of birth.",
+        "reason": "Say why the NHS number or date of birth was wrong.",
+    }
 
+    nhs_number = text_field("NHS number")
+    date_of_birth = DateInputField("Date of birth", past_message=DOB_IN_FUTURE)
+    reason = TextAreaField(
+        "Why the NHS number or date of birth was wrong (only if you change either)",
+        filters=[strip_text],
+    )
     locals().update(_name_fields())
     locals().update(_contact_and_demographic_fields())
 
@@ -317,14 +330,22 @@ class CorrectionForm(RegistryForm):
     def values_of(record: Mapping[str, Any]) -> dict[str, str]:
         """A participant's current values (as ``participant_view`` gives them), as typed."""
         return {
-            name: "" if record.get(name) is None else str(record[name]) for name in _CORRECTABLE
+            name: "" if record.get(name) is None else str(record[name])
+            for name in (*IDENTIFIERS, *_CORRECTABLE)
         }
 
     def changes(self, current: Mapping[str, str]) -> dict[str, Any]:
         """The API's correction body: only the fields changed from ``current``, so the audit
         log says what was corrected; a cleared optional answer is sent as null."""
-        typed = {name: self[name].data or "" for name in _CORRECTABLE}
         body: dict[str, Any] = {}
+        typed_number = self.nhs_number.data or ""
+        if _digits(typed_number) != _digits(current.get("nhs_number", "")):
+            body["nhs_number"] = typed_number
+        if (self.date_of_birth.data or "") != current.get("date_of_birth", ""):
+            body["date_of_birth"] = self.date_of_birth.data  # None: the schema says "enter"
+        if self.reason.data:
+            body["reason"] = self.reason.data
+        typed = {name: self[name].data or "" for name in _CORRECTABLE}
         for name, value in typed.items():
             if value == current.get(name):
                 continue
@@ -338,6 +359,11 @@ class CorrectionForm(RegistryForm):
 
 
 _CORRECTABLE = (*IDENTITY_FIELDS, *DEMOGRAPHIC_FIELDS)
+IDENTIFIERS = ("nhs_number", "date_of_birth")
+
+
+def _digits(text: str) -> str:
+    return "".join(text.split())
 
 
 # -- clinical records -----------------------------------------------------------------------

@@ -253,6 +253,9 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
             correct_participant(participant, changes, by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
+        except DuplicateParticipant as exc:
+            record_refusal(exc)
+            form.nhs_number.errors = [*form.nhs_number.errors, exc.message]
         else:
             _leave_notice(participant, "corrected")
             return redirect(url_for(".show", participant_id=participant.participant_id))
