@@ -87,7 +87,7 @@ def upgrade() -> None:
                     "void_reason",
                     sa.String(length=24),
                     nullable=True,
-                    comment="void_reasons in assessments/actions.py",
+                    comment="VOID_REASONS in assessments/models.py",
                 )
             )
             batch_op.create_foreign_key(

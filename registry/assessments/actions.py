@@ -4,23 +4,23 @@ participant's facts are derived again (``registry.facts``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.drugs import drug_list, drug_named, find_drug, suggestions
 from registry.assessments.instruments import instrument as find_instrument
 from registry.assessments.instruments import score_items, score_total
-from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.models import VOID_REASONS, Assessment, TreatmentTrial
 from registry.assessments.treatment import (
     current_definition,
     drug_modalities,
     treatment_facts,
 )
 from registry.audit.actions import Actor, record_event
-from registry.db import session
-from registry.errors import ValidationFailed
+from registry.db import session, utcnow
+from registry.errors import Conflict, ValidationFailed
 from registry.input_rules import CodedMessage
-from registry.participants.identity import lock_for_new_data
+from registry.participants.identity import lock_active, lock_for_new_data
 from registry.participants.models import Participant
 from registry.signals import records_changed, send_to_all
 
@@ -150,6 +150,45 @@ def record_treatment_trial(
     return trial
 
 
+def void_assessment(assessment: Assessment, *, reason: str, by: Actor) -> Assessment:
+    """Void an assessment entered in error: it leaves the facts, eligibility and exports in
+    this transaction; the row stays, marked, so the timeline keeps that it existed."""
+    return _void(assessment, "assessment", reason=reason, by=by)
+
+
+def void_treatment_trial(trial: TreatmentTrial, *, reason: str, by: Actor) -> TreatmentTrial:
+    """Void a treatment trial entered in error, as ``void_assessment`` does."""
+    return _void(trial, "treatment_trial", reason=reason, by=by)
+
+
+_Voidable = TypeVar("_Voidable", Assessment, TreatmentTrial)
+
+
+def _void(record: _Voidable, kind: str, *, reason: str, by: Actor) -> _Voidable:
+    if reason not in VOID_REASONS:
+        raise ValidationFailed({"reason": [CodedMessage("Select why it is void.", "required")]})
+    db = session()
+    participant = db.get(Participant, record.participant_pk)
+    assert participant is not None  # a foreign key
+    locked = lock_active(participant)  # a shred that commits first wins
+    if record.voided_at is not None:
+        raise Conflict("already_voided", "This record has already been voided.")
+    record.voided_at = utcnow()
+    record.voided_by_id = by.user_id
+    record.void_reason = reason
+    db.flush()
+    record_event(
+        f"{kind}.void",
+        by=by,
+        target_type=kind,
+        target_id=record.id,
+        participant_id=locked.participant_id,
+        details={"reason": reason},
+    )
+    send_to_all(records_changed, locked)
+    return record
+
+
 def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str, Any]:
     """A trial as the API shows it: its fields, its drug's BNF class and whether it counts
     as a failed adequate treatment under the current definition."""
@@ -172,6 +211,8 @@ def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str,
         "stop_reason": trial.stop_reason,
         "not_recovered": trial.not_recovered,
         "counts_as_failed": current_definition().counts_as_failed(trial, participant.episode_start),
+        "voided_at": trial.voided_at,
+        "void_reason": trial.void_reason,
     }
 
 

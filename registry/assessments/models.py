@@ -13,6 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, utcnow
 
+# Why a record was voided: codes only, so no free text that might name someone reaches the
+# record or the audit log. The words are what the timeline and pages say.
+VOID_REASONS = {
+    "wrong_participant": "entered against the wrong patient",
+    "entered_twice": "entered twice",
+    "wrong_details": "entered with wrong details (recorded again correctly)",
+    "not_done": "recorded but not actually done",
+}
+
 
 class Assessment(Base):
     __tablename__ = "assessment"
@@ -39,7 +48,7 @@ class Assessment(Base):
     )
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     void_reason: Mapped[str | None] = mapped_column(
-        String(24), comment="void_reasons in assessments/actions.py"
+        String(24), comment="VOID_REASONS in assessments/models.py"
     )
 
     def __repr__(self) -> str:
@@ -92,7 +101,7 @@ class TreatmentTrial(Base):
     )
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     void_reason: Mapped[str | None] = mapped_column(
-        String(24), comment="void_reasons in assessments/actions.py"
+        String(24), comment="VOID_REASONS in assessments/models.py"
     )
 
     def __repr__(self) -> str:

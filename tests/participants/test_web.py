@@ -56,6 +56,7 @@ class Page(HTMLParser):
         self.checked: dict[str, str | None] = {}
         self.selected: dict[str, str | None] = {}
         self.words: list[str] = []
+        self.links: list[str] = []
         self.feed(html)
 
     @property
@@ -75,6 +76,8 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
+        if tag == "a" and found.get("href"):
+            self.links.append(found["href"] or "")
         if tag == "input" and found.get("id"):
             self.inputs[found["id"] or ""] = found
             if found.get("type") == "radio" and "checked" in found:

@@ -24,6 +24,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
+from registry.assessments.models import VOID_REASONS
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires, signed_in_user
 from registry.consents.actions import (
@@ -280,9 +281,16 @@ ACTION_LABELS = {
     "consent.record": "Consent recorded",
     "assessment.record": "Rating scale recorded",
     "treatment_trial.record": "Antidepressant trial recorded",
+    "participant.correct_identifier": "NHS number or date of birth corrected",
+    "assessment.void": "Rating scale voided",
+    "treatment_trial.void": "Treatment trial voided",
 }
 
 
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
-    return {"consent_kinds": CONSENT_KINDS, "action_labels": ACTION_LABELS}
+    return {
+        "consent_kinds": CONSENT_KINDS,
+        "action_labels": ACTION_LABELS,
+        "void_reasons": VOID_REASONS,
+    }

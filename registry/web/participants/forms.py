@@ -11,6 +11,7 @@ from wtforms import Field, TextAreaField
 
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import Instrument, Item
+from registry.assessments.models import VOID_REASONS
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEM_UNANSWERED, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
 from registry.input_rules import CodedMessage
@@ -41,6 +42,7 @@ from registry.web.labels import (
 )
 
 DOB_IN_FUTURE = "Date of birth must be in the past"
+VOID_REASON_CHOICES = {code: words[:1].upper() + words[1:] for code, words in VOID_REASONS.items()}
 # Wider scales get a number box rather than a row of radios.
 MOST_RADIOS = 11
 
@@ -518,3 +520,11 @@ class TreatmentTrialForm(RegistryForm):
                 "stop_reason": self.stop_reason.data,
             }
         )
+
+
+class VoidForm(RegistryForm):
+    """Why a record entered in error is void: a choice, never free text."""
+
+    WHEN_MISSING = {"reason": "Select why it is void."}
+
+    reason = radios("Why is it void?", VOID_REASON_CHOICES)

@@ -9,6 +9,7 @@ next one ("PHQ-9 total 17, moderately severe") is kept as record ids and written
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,10 +18,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.actions import (
+    record_assessment,
+    record_treatment_trial,
+    void_assessment,
+    void_treatment_trial,
+)
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
-from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.models import VOID_REASONS, Assessment, TreatmentTrial
+from registry.assessments.queries import record_of
 from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
 from registry.assessments.treatment import current_definition, treatment_facts
 from registry.audit.actions import keep_on_record
@@ -64,9 +71,14 @@ from registry.participants.queries import (
 )
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
-from registry.web.filters import long_date, short_name
+from registry.web.filters import long_date, long_month, short_name
 from registry.web.forms import RegistryForm, form_page
-from registry.web.labels import ADHERENCE_LABELS, MODALITY_LABELS, NOT_RECOVERED_LABELS
+from registry.web.labels import (
+    ADHERENCE_LABELS,
+    MODALITY_LABELS,
+    NOT_RECOVERED_LABELS,
+    OUTCOME_LABELS,
+)
 from registry.web.participants.forms import (
     ENROLMENT_FORMS,
     AssessmentForm,
@@ -74,6 +86,7 @@ from registry.web.participants.forms import (
     CorrectionForm,
     SearchForm,
     TreatmentTrialForm,
+    VoidForm,
     consent_item_field,
     drug_groups,
     item_field,
@@ -90,6 +103,7 @@ CORRECT_PURPOSE = "correct participant record"
 ASSESSMENT_PURPOSE = "record an assessment"
 TRIAL_PURPOSE = "record a treatment trial"
 CONSENT_PURPOSE = "record consent"
+VOID_PURPOSE = "void a record entered in error"
 _NOTICE = "participants_web.notice"
 
 
@@ -220,12 +234,27 @@ def show(participant_id: str) -> str | tuple[str, int]:
     record = participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
     trials = db_session().scalars(
         select(TreatmentTrial)
-        .where(TreatmentTrial.participant_pk == participant.id)
+        .where(TreatmentTrial.participant_pk == participant.id, TreatmentTrial.voided_at.is_(None))
+        .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
+    )
+    assessments = db_session().scalars(
+        select(Assessment)
+        .where(Assessment.participant_pk == participant.id)
+        .order_by(Assessment.administered_on.desc(), Assessment.id.desc())
+    )
+    voided_trials = db_session().scalars(
+        select(TreatmentTrial)
+        .where(
+            TreatmentTrial.participant_pk == participant.id, TreatmentTrial.voided_at.is_not(None)
+        )
         .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
     )
     return render_template(
         "participants/show.html",
         p=record,
+        assessments=list(assessments),
+        voided_trials=list(voided_trials),
+        void_reasons=VOID_REASONS,
         notice=_take_notice(participant),
         trials=list(trials),
         definition=current_definition(),
@@ -388,6 +417,83 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
     )
 
 
+# -- voiding a record entered in error -------------------------------------------------------
+
+
+@bp.route("/<participant_id>/assessments/<assessment_id>/void", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def void_assessment_page(participant_id: str, assessment_id: str) -> tuple[str, int] | Response:
+    participant = visible_participant(required_user(), participant_id)
+    assessment = record_of(Assessment, participant.id, assessment_id)
+    what = f"{short_name(assessment.instrument)} of {long_date(assessment.administered_on)}"
+    return _void_page(
+        participant,
+        assessment,
+        what=what,
+        detail=f"Total {assessment.total}, {assessment.band}.",
+        effect="It will no longer count in their latest scores, in eligibility searches or "
+        "in exports.",
+        void=void_assessment,
+    )
+
+
+@bp.route("/<participant_id>/treatment-trials/<trial_id>/void", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def void_treatment_trial_page(participant_id: str, trial_id: str) -> tuple[str, int] | Response:
+    participant = visible_participant(required_user(), participant_id)
+    trial = record_of(TreatmentTrial, participant.id, trial_id)
+    what = trial.drug or MODALITY_LABELS.get(trial.modality, trial.modality).lower()
+    return _void_page(
+        participant,
+        trial,
+        what=f"Treatment trial of {what} from {long_month(trial.started_on)}",
+        detail=f"{trial.weeks} weeks; outcome recorded: "
+        f"{OUTCOME_LABELS.get(trial.outcome, trial.outcome).lower()}.",
+        effect="It will no longer count towards failed adequate trials or the Maudsley "
+        "score, in eligibility searches or in exports.",
+        void=void_treatment_trial,
+    )
+
+
+def _void_page(
+    participant: Participant,
+    record: Assessment | TreatmentTrial,
+    *,
+    what: str,
+    detail: str,
+    effect: str,
+    void: Callable[..., Any],
+) -> tuple[str, int] | Response:
+    """The check page before a record is voided (what, and what voiding does), and the
+    voiding on its POST."""
+    if record.voided_at is not None:
+        raise NotFound("This record has already been voided.")
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            void(record, reason=form.reason.data or "", by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            reason = VOID_REASONS[str(form.reason.data)]
+            session[_NOTICE] = {
+                "participant": participant.participant_id,
+                "kind": "voided",
+                "id": None,
+                "text": f"{what} voided: {reason}.",
+            }
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _banner_form_page(
+        "participants/void.html",
+        form,
+        participant,
+        VOID_PURPOSE,
+        what=what,
+        detail=detail,
+        effect=effect,
+    )
+
+
 # -- the patient banner ----------------------------------------------------------------------
 
 
@@ -442,6 +548,8 @@ def _take_notice(participant: Participant) -> str | None:
         return f"Enrolled in the {reference().cohorts[participant.cohort].name.lower()} cohort."
     if kind == "corrected":
         return "Their record has been corrected."
+    if kind == "voided":
+        return str(notice.get("text", ""))
     if kind == "assessment":
         assessment = db.get(Assessment, record_id)
         if assessment is not None and assessment.participant_pk == participant.id:
