@@ -48,7 +48,12 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "participant_correction": (SELECT, INSERT, f"{UPDATE} (prior_sealed, reason_sealed)"),
     "participant_facts": (SELECT, INSERT, UPDATE, DELETE),
     # Voiding marks a record; nothing else about it changes.
-    "assessment": (SELECT, INSERT, f"{UPDATE} (voided_at, voided_by_id, void_reason)", DELETE),
+    "assessment": (
+        SELECT,
+        INSERT,
+        f"{UPDATE} (voided_at, voided_by_id, void_reason, risk_prompt_shown_at)",
+        DELETE,
+    ),
     "treatment_trial": (
         SELECT,
         INSERT,

@@ -189,6 +189,34 @@ def _void(record: _Voidable, kind: str, *, reason: str, by: Actor) -> _Voidable:
     return record
 
 
+def needs_risk_prompt(assessment: Assessment) -> bool:
+    """Whether the scale's risk item (PHQ-9 item 9) was answered above its lowest."""
+    scale = find_instrument(assessment.instrument)
+    if not scale.risk_item or not assessment.items or assessment.voided_at is not None:
+        return False
+    item = scale.items[scale.risk_item - 1]
+    return bool(assessment.items[scale.risk_item - 1] > item.min)
+
+
+def record_risk_prompt_shown(
+    participant: Participant, assessment: Assessment, *, by: Actor
+) -> None:
+    """Record, with the assessment, that the page asked the clinician to follow their
+    service's risk procedure (the first time it was shown)."""
+    if assessment.risk_prompt_shown_at is not None:
+        return
+    assessment.risk_prompt_shown_at = utcnow()
+    session().flush()
+    record_event(
+        "assessment.risk_prompt_shown",
+        by=by,
+        target_type="assessment",
+        target_id=assessment.id,
+        participant_id=participant.participant_id,
+        details={"instrument": assessment.instrument},
+    )
+
+
 def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str, Any]:
     """A trial as the API shows it: its fields, its drug's BNF class and whether it counts
     as a failed adequate treatment under the current definition."""

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry.assessments.models import Assessment
 from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.models import Participant, ParticipantFacts
@@ -195,3 +196,57 @@ def test_void_page_without_a_reason_says_so_and_voids_nothing(
     assert "PHQ-9" in page_of(clinician_web.get(f"/participants/{participant_id}")).text_of(
         "scores"
     )
+
+
+# -- scales in words and the risk prompt -------------------------------------------------------
+
+
+def test_phq9_page_asks_each_question_in_its_words_with_answers_in_words(
+    clinician_web: FlaskClient,
+) -> None:
+    participant_id = enrolled(clinician_web, "TRD")
+
+    page = page_of(
+        clinician_web.get(f"/participants/{participant_id}/assessments/new?instrument=PHQ9")
+    )
+
+    assert "Over the last 2 weeks" in page.text_of("stem")
+    assert "9. Thoughts that you would be better off dead" in page.text
+    for words in ("Not at all", "Several days", "More than half the days", "Nearly every day"):
+        assert words in page.text
+
+
+def save_phq9(client: FlaskClient, participant_id: str, item_9: str) -> Any:
+    url = f"/participants/{participant_id}/assessments/new?instrument=PHQ9"
+    answers = {f"item_{n}": "1" for n in range(1, 9)} | {"item_9": item_9}
+    response = post_form(client, url, {"administered_on": TODAY.isoformat(), **answers})
+    assert response.status_code == 302
+    return page_of(client.get(response.headers["Location"]))
+
+
+def test_phq9_with_item_9_above_0_prompts_the_risk_procedure_and_records_it(
+    app: Flask, clinician_web: FlaskClient
+) -> None:
+    participant_id = enrolled(clinician_web, "TRD")
+
+    shown = save_phq9(clinician_web, participant_id, "2")
+
+    again = page_of(clinician_web.get(f"/participants/{participant_id}"))
+    prompt = shown.text_of("risk-prompt")
+    assert "Follow your service's risk procedure" in prompt
+    assert '"More than half the days"' in prompt
+    assert again.text_of("risk-prompt") == ""  # shown once, with the confirmation
+    with app.app_context():
+        assessment = session().scalar(select(Assessment))
+        assert assessment is not None and assessment.risk_prompt_shown_at is not None
+
+
+def test_phq9_with_item_9_at_0_gives_no_prompt(app: Flask, clinician_web: FlaskClient) -> None:
+    participant_id = enrolled(clinician_web, "TRD")
+
+    shown = save_phq9(clinician_web, participant_id, "0")
+
+    assert shown.text_of("risk-prompt") == ""
+    with app.app_context():
+        assessment = session().scalar(select(Assessment))
+        assert assessment is not None and assessment.risk_prompt_shown_at is None

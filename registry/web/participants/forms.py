@@ -402,7 +402,7 @@ class AssessmentForm(RegistryForm):
             members["WHEN_MISSING"] = {**AssessmentForm.WHEN_MISSING, "total": "Enter the total."}
             return type(f"{scale.code}AssessmentForm", (AssessmentForm,), members)
         for number, item in enumerate(scale.items, 1):
-            label = f"{number}. {item.label}"
+            label = f"{number}. {item.wording or item.label}"
             scores = range(item.min, item.max + 1)
             members[item_field(number)] = (
                 radios(label, {str(score): _answer(item, score) for score in scores})

@@ -19,7 +19,9 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from registry.assessments.actions import (
+    needs_risk_prompt,
     record_assessment,
+    record_risk_prompt_shown,
     record_treatment_trial,
     void_assessment,
     void_treatment_trial,
@@ -249,13 +251,29 @@ def show(participant_id: str) -> str | tuple[str, int]:
         )
         .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
     )
+    notice, risky = _take_notice(participant)
+    risk_prompt = None
+    if risky is not None:
+        record_risk_prompt_shown(participant, risky, by=acting_as())
+        scale = instrument(risky.instrument)
+        item = scale.items[scale.risk_item - 1]
+        assert risky.items is not None  # needs_risk_prompt checked
+        risk_prompt = {
+            "scale": scale.short_name,
+            "number": scale.risk_item,
+            "wording": item.wording or item.label,
+            "answer": item.answers[risky.items[scale.risk_item - 1] - item.min]
+            if item.answers
+            else str(risky.items[scale.risk_item - 1]),
+        }
     return render_template(
         "participants/show.html",
         p=record,
         assessments=list(assessments),
         voided_trials=list(voided_trials),
         void_reasons=VOID_REASONS,
-        notice=_take_notice(participant),
+        notice=notice,
+        risk_prompt=risk_prompt,
         trials=list(trials),
         definition=current_definition(),
         staging=treatment_facts(participant).staging,
@@ -537,11 +555,23 @@ def _leave_notice(participant: Participant, kind: str, record_id: int | None = N
     session[_NOTICE] = {"participant": participant.participant_id, "kind": kind, "id": record_id}
 
 
-def _take_notice(participant: Participant) -> str | None:
-    """The success message the last submission left for this participant's page, once."""
+def _take_notice(participant: Participant) -> tuple[str | None, Assessment | None]:
+    """The success message the last submission left for this participant's page, once, and
+    the assessment just saved when it needs the risk-procedure prompt."""
     notice = session.pop(_NOTICE, None)
     if not isinstance(notice, dict) or notice.get("participant") != participant.participant_id:
-        return None
+        return None, None
+    if notice.get("kind") == "assessment":
+        assessment = db_session().get(Assessment, notice.get("id"))
+        if assessment is not None and assessment.participant_pk == participant.id:
+            return (
+                f"{short_name(assessment.instrument)} total {assessment.total}, {assessment.band}",
+                assessment if needs_risk_prompt(assessment) else None,
+            )
+    return _notice_text(participant, notice), None
+
+
+def _notice_text(participant: Participant, notice: dict[str, Any]) -> str | None:
     db = db_session()
     kind, record_id = notice.get("kind"), notice.get("id")
     if kind == "enrolled":
@@ -550,12 +580,6 @@ def _take_notice(participant: Participant) -> str | None:
         return "Their record has been corrected."
     if kind == "voided":
         return str(notice.get("text", ""))
-    if kind == "assessment":
-        assessment = db.get(Assessment, record_id)
-        if assessment is not None and assessment.participant_pk == participant.id:
-            return (
-                f"{short_name(assessment.instrument)} total {assessment.total}, {assessment.band}"
-            )
     if kind == "treatment_trial":
         trial = db.get(TreatmentTrial, record_id)
         if trial is not None and trial.participant_pk == participant.id:
