@@ -528,13 +528,6 @@ RULES = [
     ),
     pytest.param(
         "TRD",
-        {"consultee_type": "personal", "consultee_name": "Grace Example"},
-        "consultee_type",
-        "A consultee is only recorded when capacity is lacking.",
-        id="consultee-with-capacity",
-    ),
-    pytest.param(
-        "TRD",
         {"diagnosis_icd10": "F20.0"},
         "diagnosis_icd10",
         "This diagnosis is not one the TRD cohort takes.",

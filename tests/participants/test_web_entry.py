@@ -305,3 +305,30 @@ def test_correction_to_a_number_already_enrolled_is_refused_at_the_field(
     page = page_of(response)
     assert response.status_code == 422
     assert page.error_at("nhs_number") == "This person is already enrolled."
+
+
+# -- the consultee's questions, revealed by the answer that needs them ------------------------
+
+
+def test_consultee_questions_sit_under_the_answer_that_reveals_them(
+    clinician: FlaskClient,
+) -> None:
+    html = clinician.get("/participants/enrol/TRD").get_data(as_text=True)
+
+    assert 'data-aria-controls="conditional-capacity-2"' in html
+    conditional = html[html.index('id="conditional-capacity-2"') :]
+    assert 'name="consultee_type"' in conditional[: conditional.index("</fieldset>")] or (
+        'name="consultee_type"' in conditional
+    )
+
+
+def test_hidden_consultee_answers_are_ignored_when_they_have_capacity(
+    app: Flask, clinician: FlaskClient
+) -> None:
+    answers = enrolment_form(
+        "TRD", capacity="confirmed", consultee_type="personal", consultee_name="Grace Example"
+    )
+
+    response = post_form(clinician, "/participants/enrol/TRD", answers)
+
+    assert response.status_code == 302, page_of(response).summary

@@ -108,6 +108,14 @@ def consent_item_field(item: str) -> str:
     return f"consent_{item}"
 
 
+def _consultee(capacity: object, kind: Field, name: Field) -> dict[str, Any]:
+    """The consultee's answers, only when the capacity answer that reveals them was given:
+    answers typed and then hidden again (NHS.UK conditional radios) are not sent."""
+    if capacity != CAPACITY_CONSULTEE:
+        return {}
+    return without_blanks({"type": kind.data, "name": name.data})
+
+
 class EnrolmentForm(RegistryForm):
     """Enrolment at the clinician's own site; each cohort adds its clinical fields."""
 
@@ -161,9 +169,7 @@ class EnrolmentForm(RegistryForm):
 
     def enrolment(self) -> dict[str, Any]:
         """The API's enrolment body for what was typed (the clinician's site is implied)."""
-        consultee = without_blanks(
-            {"type": self.consultee_type.data, "name": self.consultee_name.data}
-        )
+        consultee = _consultee(self.capacity.data, self.consultee_type, self.consultee_name)
         consent = without_blanks(
             {
                 "form_version": self.consent_form_version.data,
@@ -285,9 +291,7 @@ class ConsentChangeForm(RegistryForm):
             answers = {
                 item: answer for item, answer in answers.items() if answer != in_force.get(item)
             }
-        consultee = without_blanks(
-            {"type": self.consultee_type.data, "name": self.consultee_name.data}
-        )
+        consultee = _consultee(self.capacity.data, self.consultee_type, self.consultee_name)
         body = without_blanks(
             {
                 "form_version": self.form_version.data,
