@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 LAST_WEEK = (dt.date.today() - dt.timedelta(days=7)).isoformat()
 PHQ9_SCORES = [3, 2, 2, 2, 2, 2, 2, 1, 1]  # total 17: moderately severe
+ANSWERS = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 _numbers = synthetic_nhs_numbers(secrets.SystemRandom())
 
 
@@ -113,7 +114,7 @@ def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
     fill_date(page, "Date it was done", LAST_WEEK)
     for number, score in enumerate(PHQ9_SCORES, 1):
         item = page.locator(f"#item_{number}").locator("xpath=ancestor::fieldset[1]")
-        item.get_by_label(str(score), exact=True).check()
+        item.get_by_label(ANSWERS[score], exact=True).check()
     page.get_by_role("button", name="Save PHQ-9").click()
 
     expect(page.get_by_test_id("notice")).to_contain_text("PHQ-9 total 17, moderately severe")
