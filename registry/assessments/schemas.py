@@ -17,7 +17,7 @@ from registry.assessments.treatment import (
     trial_outcomes,
 )
 from registry.fields import Month, PastDate, StrictBoolean, WholeNumber
-from registry.input_rules import CommandSchema
+from registry.input_rules import CommandSchema, InputSchema
 
 
 class AssessmentArgs(CommandSchema[RecordAssessment]):
@@ -50,7 +50,7 @@ class AssessmentSchema(Schema):
     void_reason = fields.String(allow_none=True)
 
 
-class VoidArgs(Schema):
+class VoidArgs(InputSchema):
     """Why a record entered in error is void: a code, never free text (it could name
     someone, and the audit log keeps it)."""
 
