@@ -101,9 +101,13 @@ def test_admin_withdraws_a_participant_fully_with_a_password(
     finally:
         context.close()
 
-    # The clinician's list no longer shows them, and their page is gone.
+    # The clinician's list no longer shows them; their old link says they withdrew (#21).
     page.goto(f"{live_server.url}/participants/")
     expect(page.get_by_test_id("participants")).not_to_contain_text(family_name)
     response = page.goto(f"{live_server.url}/participants/{participant_id}")
-    assert response is not None and response.status == 404
+    assert response is not None and response.status == 410
+    expect(page.get_by_test_id("withdrawn")).to_contain_text(
+        "This participant withdrew from the registry on"
+    )
+    expect(page.locator("main")).not_to_contain_text(family_name)
     page.screenshot(path=str(artifacts_dir / "withdrawal-clinician-list.png"), full_page=True)
