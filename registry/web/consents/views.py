@@ -284,6 +284,7 @@ ACTION_LABELS = {
     "participant.correct_identifier": "NHS number or date of birth corrected",
     "assessment.void": "Rating scale voided",
     "treatment_trial.void": "Treatment trial voided",
+    "assessment.risk_prompt_shown": "Risk-procedure prompt shown (PHQ-9 item 9)",
 }
 
 
