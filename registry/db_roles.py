@@ -48,10 +48,24 @@ APP_PRIVILEGES: Mapping[str, tuple[str, ...]] = {
     "participant_key": (SELECT, INSERT, UPDATE, DELETE),
     # One row, read before serving a data key and bumped by every shred; its id stays 1.
     "dek_cache_generation": (SELECT, f"{UPDATE} (generation, changed_at)"),
-    "nhs_number_index": (SELECT, INSERT, DELETE),
+    # Rewritten when a mistyped NHS number is corrected.
+    "nhs_number_index": (SELECT, INSERT, f"{UPDATE} (index_value, bits)", DELETE),
+    # Sealed prior values: cleared on full withdrawal, with the rest of the identity.
+    "participant_correction": (SELECT, INSERT, f"{UPDATE} (prior_sealed, reason_sealed)"),
     "participant_facts": (SELECT, INSERT, UPDATE, DELETE),
-    "assessment": (SELECT, INSERT, DELETE),
-    "treatment_trial": (SELECT, INSERT, DELETE),
+    # Voiding marks a record; nothing else about it changes.
+    "assessment": (
+        SELECT,
+        INSERT,
+        f"{UPDATE} (voided_at, voided_by_id, void_reason, risk_prompt_shown_at)",
+        DELETE,
+    ),
+    "treatment_trial": (
+        SELECT,
+        INSERT,
+        f"{UPDATE} (voided_at, voided_by_id, void_reason)",
+        DELETE,
+    ),
     "consent_form": (SELECT, INSERT),
     "consent_record": APPEND_ONLY,
     "consent_item_event": APPEND_ONLY,

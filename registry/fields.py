@@ -15,7 +15,7 @@ from typing import Any, TypeVar, overload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from registry.errors import ValidationFailed, flatten_messages
-from registry.input_rules import CommandSchema, InputSchema
+from registry.input_rules import CodedMessage, CommandSchema, InputSchema
 
 Command = TypeVar("Command")
 
@@ -45,9 +45,11 @@ def WholeNumber(low: int, high: int, what: str, **kwargs: Any) -> fields.Integer
 
 def _not_in_future(value: dt.date) -> None:
     if value > dt.date.today():
-        raise ValidationError("This date is in the future.")
+        raise ValidationError(CodedMessage("This date is in the future.", "in_future"))
     if value < EARLIEST_DATE:
-        raise ValidationError("This date is too long ago to be right.")
+        raise ValidationError(
+            CodedMessage("This date is too long ago to be right.", "too_long_ago")
+        )
 
 
 class Month(fields.Field[dt.date]):
@@ -65,9 +67,11 @@ class Month(fields.Field[dt.date]):
             raise self.make_error("invalid")
         month = dt.date(int(match.group(1)), int(match.group(2)), 1)
         if month > dt.date.today():
-            raise ValidationError("This month is in the future.")
+            raise ValidationError(CodedMessage("This month is in the future.", "in_future"))
         if month < EARLIEST_DATE:
-            raise ValidationError("This month is too long ago to be right.")
+            raise ValidationError(
+                CodedMessage("This month is too long ago to be right.", "too_long_ago")
+            )
         return month
 
 

@@ -10,6 +10,7 @@ from registry.participants.models import (
     DekCacheGeneration,
     NhsNumberIndex,
     Participant,
+    ParticipantCorrection,
     ParticipantFacts,
     ParticipantKey,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "NhsNumberIndex",
     "OneTimeSecret",
     "Participant",
+    "ParticipantCorrection",
     "ParticipantFacts",
     "ParticipantKey",
     "PrivacyBudget",

@@ -388,7 +388,26 @@ def post_form(client: FlaskClient, url: str, data: Mapping[str, object], **kwarg
     """Submit a form as a browser would: load the page first to get its CSRF token."""
     page = client.get(url)
     token = csrf_token_from(page.get_data(as_text=True))
-    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+    return client.post(url, data={**typed_dates(data), "csrf_token": token}, **kwargs)
+
+
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?$")
+
+
+def typed_dates(data: Mapping[str, object]) -> dict[str, object]:
+    """Dates given as ISO text (``2026-03-05``, or ``2025-09`` for a month) typed into the
+    page's day, month and year boxes, as a clinician would type them."""
+    typed: dict[str, object] = {}
+    for name, value in data.items():
+        match = _ISO_DATE.match(value) if isinstance(value, str) else None
+        if match is None:
+            typed[name] = value
+            continue
+        year, month, day = match.groups()
+        typed |= {f"{name}-year": year, f"{name}-month": month.lstrip("0")}
+        if day is not None:
+            typed[f"{name}-day"] = day.lstrip("0")
+    return typed
 
 
 @pytest.fixture

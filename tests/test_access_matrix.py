@@ -179,6 +179,15 @@ API_POLICY: dict[tuple[str, str], tuple[Callable[[], Any] | None, dict[str, int]
         _signed_in(403, clinician=404),
     ),
     ("GET", "/api/v1/participants/<participant_id>/timeline"): (None, _signed_in(403, admin=404)),
+    # Voiding a record entered in error (#21): clinicians; no reason given is a 422.
+    ("POST", "/api/v1/participants/<participant_id>/assessments/<assessment_id>/void"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
+    ("POST", "/api/v1/participants/<participant_id>/treatment-trials/<trial_id>/void"): (
+        None,
+        _signed_in(403, clinician=422),
+    ),
     # Partners' privacy budgets (#18): admins only; an empty body is a 422.
     ("GET", "/api/v1/privacy/budgets"): (None, _signed_in(403, admin=200)),
     ("PUT", "/api/v1/privacy/allowance"): (None, _signed_in(403, admin=422)),
@@ -214,6 +223,10 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("GET", "/participants/<participant_id>/treatment-trials/new"): 302,
     ("POST", "/participants/<participant_id>/treatment-trials/new"): 400,
     ("GET", "/participants/<participant_id>/consent"): 302,
+    ("GET", "/participants/<participant_id>/assessments/<assessment_id>/void"): 302,
+    ("POST", "/participants/<participant_id>/assessments/<assessment_id>/void"): 400,
+    ("GET", "/participants/<participant_id>/treatment-trials/<trial_id>/void"): 302,
+    ("POST", "/participants/<participant_id>/treatment-trials/<trial_id>/void"): 400,
     ("POST", "/participants/<participant_id>/consent"): 400,
     ("GET", "/admin/participants/"): 302,
     ("GET", "/admin/participants/<participant_id>"): 302,

@@ -50,6 +50,12 @@ VALID_BODIES: dict[tuple[str, str], Callable[[], Any]] = {
         "weeks": 8,
         "outcome": "non_response",
     },
+    ("POST", "/api/v1/participants/<participant_id>/assessments/<assessment_id>/void"): lambda: {
+        "reason": "entered_twice"
+    },
+    ("POST", "/api/v1/participants/<participant_id>/treatment-trials/<trial_id>/void"): lambda: {
+        "reason": "entered_twice"
+    },
     ("POST", "/api/v1/participants/<participant_id>/consents"): lambda: {
         "form_version": "TRD-PIS-2.0",
         "signed_on": "2026-11-20",

@@ -27,6 +27,10 @@ OWNERS: dict[tuple[str, str], str] = {
     ),
     ("registry/cli/db.py", "db_check"): "read only: ends its read before it reports",
     ("registry/cli/keys.py", "keys_status"): "read only: ends its read before it reports",
+    ("registry/cli/keys.py", "keys_rotate"): (
+        "ends its count before the batches, each of which commits on its own, so that an "
+        "interrupted rotation keeps what it re-wrapped"
+    ),
     ("registry/cli/audit.py", "audit_verify"): (
         "ends its walk's read before recording the answer in a transaction of its own"
     ),

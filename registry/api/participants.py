@@ -24,15 +24,19 @@ from registry.assessments.actions import (
     describe_trial,
     record_assessment,
     record_treatment_trial,
+    void_assessment,
+    void_treatment_trial,
 )
-from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
+from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial, VoidRecord
 from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.queries import record_of
 from registry.assessments.schemas import (
     AssessmentArgs,
     AssessmentSchema,
     RecordedTrialSchema,
     TreatmentTrialArgs,
     TreatmentTrialSchema,
+    VoidArgs,
 )
 from registry.auth.models import Site
 from registry.auth.permissions import Permission
@@ -194,7 +198,10 @@ def get_participant(participant_id: str) -> dict[str, Any]:
 @blp.arguments(ParticipantUpdateArgs)
 @blp.response(200, ParticipantSchema)
 def correct(changes: CorrectParticipant, participant_id: str) -> dict[str, Any]:
-    """Correct contact details and demographics (NHS number and birth date are fixed)."""
+    """Correct contact details and demographics; an NHS number or date of birth with a
+    ``reason``, under enrolment's checks (Modulus 11 and duplicates, cohort ages). The value
+    replaced is kept only sealed under the participant's key; the audit log names the
+    fields, never the values or the reason."""
     user = required_user()
     participant = visible_participant(user, participant_id)
     corrected = correct_participant(participant, changes, by=acting_as())
@@ -221,10 +228,23 @@ def list_assessments(participant_id: str) -> list[Assessment]:
     return list(
         session().scalars(
             select(Assessment)
-            .where(Assessment.participant_pk == participant.id)
+            .where(Assessment.participant_pk == participant.id, Assessment.voided_at.is_(None))
             .order_by(Assessment.administered_on.desc(), Assessment.id.desc())
         )
     )
+
+
+@blp.route("/participants/<participant_id>/assessments/<assessment_id>/void", methods=["POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.arguments(VoidArgs)
+@blp.response(200, AssessmentSchema)
+def void_an_assessment(args: VoidRecord, participant_id: str, assessment_id: str) -> Assessment:
+    """Void an assessment entered in error (``reason``: a code): it leaves the latest
+    scores, eligibility and exports at once; the timeline keeps that it existed. To correct
+    one, void it (``wrong_details``) and record it again."""
+    participant = visible_participant(required_user(), participant_id)
+    assessment = record_of(Assessment, participant.id, assessment_id)
+    return void_assessment(assessment, reason=args.reason, by=acting_as())
 
 
 @blp.route("/participants/<participant_id>/treatment-trials", methods=["POST"])
@@ -240,6 +260,20 @@ def add_treatment_trial(args: RecordTreatmentTrial, participant_id: str) -> dict
     return describe_recorded_trial(trial, participant)
 
 
+@blp.route("/participants/<participant_id>/treatment-trials/<trial_id>/void", methods=["POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+@blp.arguments(VoidArgs)
+@blp.response(200, TreatmentTrialSchema)
+def void_a_treatment_trial(args: VoidRecord, participant_id: str, trial_id: str) -> dict[str, Any]:
+    """Void a treatment trial entered in error, as for an assessment: failed adequate
+    trials and the Maudsley score are recounted without it."""
+    participant = visible_participant(required_user(), participant_id)
+    trial = record_of(TreatmentTrial, participant.id, trial_id)
+    return describe_trial(
+        void_treatment_trial(trial, reason=args.reason, by=acting_as()), participant
+    )
+
+
 @blp.route("/participants/<participant_id>/treatment-trials", methods=["GET"])
 @requires(Permission.RECORD_CLINICAL_DATA)
 @blp.response(200, TreatmentTrialSchema(many=True))
@@ -249,7 +283,7 @@ def list_treatment_trials(participant_id: str) -> list[dict[str, Any]]:
     participant = visible_participant(required_user(), participant_id)
     trials = session().scalars(
         select(TreatmentTrial)
-        .where(TreatmentTrial.participant_pk == participant.id)
+        .where(TreatmentTrial.participant_pk == participant.id, TreatmentTrial.voided_at.is_(None))
         .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
     )
     return [describe_trial(trial, participant) for trial in trials]

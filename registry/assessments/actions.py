@@ -4,23 +4,23 @@ participant's facts are derived again (``registry.facts``)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
 from registry.assessments.drugs import drug_list, drug_named, find_drug, suggestions
 from registry.assessments.instruments import instrument as find_instrument
 from registry.assessments.instruments import score_items, score_total
-from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.models import VOID_REASONS, Assessment, TreatmentTrial
 from registry.assessments.treatment import (
     current_definition,
     drug_modalities,
     treatment_facts,
 )
 from registry.audit.actions import Actor, record_event
-from registry.db import session
-from registry.errors import ValidationFailed
+from registry.db import session, utcnow
+from registry.errors import Conflict, ValidationFailed
 from registry.input_rules import CodedMessage
-from registry.participants.identity import lock_for_new_data
+from registry.participants.identity import lock_active, lock_for_new_data
 from registry.participants.models import Participant
 from registry.signals import records_changed, send_to_all
 
@@ -150,6 +150,73 @@ def record_treatment_trial(
     return trial
 
 
+def void_assessment(assessment: Assessment, *, reason: str, by: Actor) -> Assessment:
+    """Void an assessment entered in error: it leaves the facts, eligibility and exports in
+    this transaction; the row stays, marked, so the timeline keeps that it existed."""
+    return _void(assessment, "assessment", reason=reason, by=by)
+
+
+def void_treatment_trial(trial: TreatmentTrial, *, reason: str, by: Actor) -> TreatmentTrial:
+    """Void a treatment trial entered in error, as ``void_assessment`` does."""
+    return _void(trial, "treatment_trial", reason=reason, by=by)
+
+
+_Voidable = TypeVar("_Voidable", Assessment, TreatmentTrial)
+
+
+def _void(record: _Voidable, kind: str, *, reason: str, by: Actor) -> _Voidable:
+    if reason not in VOID_REASONS:
+        raise ValidationFailed({"reason": [CodedMessage("Select why it is void.", "required")]})
+    db = session()
+    participant = db.get(Participant, record.participant_pk)
+    assert participant is not None  # a foreign key
+    locked = lock_active(participant)  # a shred that commits first wins
+    if record.voided_at is not None:
+        raise Conflict("already_voided", "This record has already been voided.")
+    record.voided_at = utcnow()
+    record.voided_by_id = by.user_id
+    record.void_reason = reason
+    db.flush()
+    record_event(
+        f"{kind}.void",
+        by=by,
+        target_type=kind,
+        target_id=record.id,
+        participant_id=locked.participant_id,
+        details={"reason": reason},
+    )
+    send_to_all(records_changed, locked)
+    return record
+
+
+def needs_risk_prompt(assessment: Assessment) -> bool:
+    """Whether the scale's risk item (PHQ-9 item 9) was answered above its lowest."""
+    scale = find_instrument(assessment.instrument)
+    if not scale.risk_item or not assessment.items or assessment.voided_at is not None:
+        return False
+    item = scale.items[scale.risk_item - 1]
+    return bool(assessment.items[scale.risk_item - 1] > item.min)
+
+
+def record_risk_prompt_shown(
+    participant: Participant, assessment: Assessment, *, by: Actor
+) -> None:
+    """Record, with the assessment, that the page asked the clinician to follow their
+    service's risk procedure (the first time it was shown)."""
+    if assessment.risk_prompt_shown_at is not None:
+        return
+    assessment.risk_prompt_shown_at = utcnow()
+    session().flush()
+    record_event(
+        "assessment.risk_prompt_shown",
+        by=by,
+        target_type="assessment",
+        target_id=assessment.id,
+        participant_id=participant.participant_id,
+        details={"instrument": assessment.instrument},
+    )
+
+
 def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str, Any]:
     """A trial as the API shows it: its fields, its drug's BNF class and whether it counts
     as a failed adequate treatment under the current definition."""
@@ -172,6 +239,8 @@ def describe_trial(trial: TreatmentTrial, participant: Participant) -> dict[str,
         "stop_reason": trial.stop_reason,
         "not_recovered": trial.not_recovered,
         "counts_as_failed": current_definition().counts_as_failed(trial, participant.episode_start),
+        "voided_at": trial.voided_at,
+        "void_reason": trial.void_reason,
     }
 
 

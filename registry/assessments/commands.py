@@ -33,3 +33,10 @@ class RecordTreatmentTrial:
     adherence: str = "unknown"
     response_percent: int | None = None
     stop_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoidRecord:
+    """Why an assessment or a treatment trial entered in error is void (a code)."""
+
+    reason: str

@@ -25,6 +25,7 @@ class Item:
     min: int
     max: int
     answers: tuple[str, ...] = ()  # the words for each rating from min up, where given
+    wording: str = ""  # the question as the scale asks it, where its licence allows
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class Instrument:
     # Item number -> level for scales whose result is a category by which yes/no items are
     # positive (C-SSRS screener), not a sum: the total is the highest level answered yes.
     risk_levels: Mapping[int, int] = field(default_factory=dict, hash=False)
+    # What the page asks before the items ("Over the last 2 weeks..."), where allowed.
+    stem: str = ""
+    # The item (1-based) whose answer above its lowest asks the clinician to follow their
+    # service's risk procedure (PHQ-9 item 9); 0 for none.
+    risk_item: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ def _parse(key: str, table: Mapping[str, Any]) -> Instrument:
         loinc_confirm=table.get("loinc_confirm", False),
         licence=table.get("licence", ""),
         items_storable=table.get("items_storable", True),
+        stem=table.get("stem", ""),
+        risk_item=table.get("risk_item", 0),
         risk_levels=MappingProxyType(
             {int(number): level for number, level in table.get("risk_levels", {}).items()}
         ),
@@ -113,6 +121,8 @@ def _check_facts(key: str, instrument: Instrument) -> None:
     for number, item in enumerate(instrument.items, 1):
         if item.answers and len(item.answers) != item.max - item.min + 1:
             problems.append(f"item {number} needs one answer per rating")
+    if instrument.risk_item and not 1 <= instrument.risk_item <= len(instrument.items):
+        problems.append("risk_item names an item the scale does not have")
     if not instrument.items and instrument.items_storable:
         problems.append("a scale without items must set items_storable = false")
     if instrument.risk_levels:

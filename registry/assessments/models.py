@@ -13,6 +13,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base, utcnow
 
+# Why a record was voided: codes only, so no free text that might name someone reaches the
+# record or the audit log. The words are what the timeline and pages say.
+VOID_REASONS = {
+    "wrong_participant": "entered against the wrong patient",
+    "entered_twice": "entered twice",
+    "wrong_details": "entered with wrong details (recorded again correctly)",
+    "not_done": "recorded but not actually done",
+}
+
 
 class Assessment(Base):
     __tablename__ = "assessment"
@@ -31,6 +40,16 @@ class Assessment(Base):
     band: Mapped[str] = mapped_column(String(40))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    risk_prompt_shown_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="when the page asked the clinician to follow the risk procedure (PHQ-9 item 9)"
+    )
+    voided_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="set when voided: it then counts nowhere, and the timeline keeps it"
+    )
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(
+        String(24), comment="VOID_REASONS in assessments/models.py"
+    )
 
     def __repr__(self) -> str:
         return f"<Assessment {self.instrument} {self.administered_on} total={self.total}>"
@@ -77,6 +96,13 @@ class TreatmentTrial(Base):
     )
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    voided_at: Mapped[dt.datetime | None] = mapped_column(
+        comment="set when voided: it then counts nowhere, and the timeline keeps it"
+    )
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_reason: Mapped[str | None] = mapped_column(
+        String(24), comment="VOID_REASONS in assessments/models.py"
+    )
 
     def __repr__(self) -> str:
         return f"<TreatmentTrial {self.modality} {self.started_on} {self.outcome}>"

@@ -6,8 +6,9 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial
+from registry.assessments.commands import RecordAssessment, RecordTreatmentTrial, VoidRecord
 from registry.assessments.instruments import INSTRUMENT_CODES
+from registry.assessments.models import VOID_REASONS
 from registry.assessments.treatment import (
     adherence_levels,
     dose_units,
@@ -45,6 +46,22 @@ class AssessmentSchema(Schema):
     total = fields.Integer(required=True)
     subscales = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
     band = fields.String(required=True)
+    voided_at = fields.DateTime(allow_none=True, metadata={"description": "null unless voided"})
+    void_reason = fields.String(allow_none=True)
+
+
+class VoidArgs(CommandSchema[VoidRecord]):
+    """Why a record entered in error is void: a code, never free text (it could name
+    someone, and the audit log keeps it)."""
+
+    command = VoidRecord
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(tuple(VOID_REASONS), error="Choose one of: {choices}."),
+        metadata={
+            "description": ", ".join(f"{code}: {words}" for code, words in VOID_REASONS.items())
+        },
+    )
 
 
 def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
@@ -107,6 +124,8 @@ class TreatmentTrialSchema(Schema):
         metadata={"description": "recorded before 0015: the fields the old record lacked"},
     )
     counts_as_failed = fields.Boolean(required=True)
+    voided_at = fields.DateTime(allow_none=True, metadata={"description": "null unless voided"})
+    void_reason = fields.String(allow_none=True)
 
 
 class RecordedTrialSchema(TreatmentTrialSchema):

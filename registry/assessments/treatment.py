@@ -286,7 +286,10 @@ def treatment_facts_of(episode_starts: Mapping[int, dt.date | None]) -> dict[int
     pks = list(episode_starts)
     db = session().connection()
     trials: dict[int, list[Any]] = defaultdict(list)
-    for trial in db.execute(select(*_TRIAL_COLUMNS).where(TreatmentTrial.participant_pk.in_(pks))):
+    in_force = select(*_TRIAL_COLUMNS).where(
+        TreatmentTrial.participant_pk.in_(pks), TreatmentTrial.voided_at.is_(None)
+    )
+    for trial in db.execute(in_force):
         trials[trial.participant_pk].append(trial)
     ratings: dict[int, list[Any]] = defaultdict(list)
     scales = _data()["maudsley"]["severity_scales"]
@@ -295,7 +298,9 @@ def treatment_facts_of(episode_starts: Mapping[int, dt.date | None]) -> dict[int
     if staged:
         rows = db.execute(
             select(*_RATING_COLUMNS).where(
-                Assessment.participant_pk.in_(staged), Assessment.instrument.in_(scales)
+                Assessment.participant_pk.in_(staged),
+                Assessment.instrument.in_(scales),
+                Assessment.voided_at.is_(None),
             )
         )
         for row in rows:

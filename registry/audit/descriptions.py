@@ -127,12 +127,19 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "participant.search_by_nhs_number": _d("searched for a participant by NHS number"),
     "participant.update_identity": _d("changed the identity details of participant {participant}"),
     "participant.correct_demographics": _d("corrected the details of participant {participant}"),
+    "participant.correct_identifier": _d(
+        "corrected the NHS number or date of birth of participant {participant}"
+    ),
     "participant.shred": _d("destroyed the identity of participant {participant}"),
     "participant.withdraw": _d("recorded a withdrawal by participant {participant}"),
     "participant.timeline": _d("looked at the consent timeline of participant {participant}"),
     "consent.record": _d("recorded consent for participant {participant}"),
     "consent_form.add": _d("added consent form version {target}"),
     "assessment.record": _d("recorded a rating for participant {participant}"),
+    "assessment.risk_prompt_shown": _d(
+        "was shown the prompt to follow the service's risk procedure (PHQ-9 item 9 above 0) "
+        "for participant {participant}"
+    ),
     "treatment_trial.record": _d("recorded a treatment trial for participant {participant}"),
     # research
     "eligibility.count": _d("counted who meets a study's criteria"),

@@ -13,6 +13,10 @@ _DATA: dict[str, Any] = tomllib.loads(
 CONSENT_ITEMS_VERSION: str = _DATA["version"]
 CONSENT_ITEMS: tuple[str, ...] = tuple(_DATA["items"])
 CONSENT_ITEM_TEXT: dict[str, str] = {key: item["text"] for key, item in _DATA["items"].items()}
+# What a page says when an item is left unanswered.
+CONSENT_ITEM_UNANSWERED: dict[str, str] = {
+    key: item["unanswered"] for key, item in _DATA["items"].items()
+}
 REQUIRED_ITEMS: tuple[str, ...] = tuple(
     key for key, item in _DATA["items"].items() if item.get("required", False)
 )

@@ -17,10 +17,15 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from registry.consents.schemas import ConsentArgs
 from registry.enrolment.commands import Enrol
 from registry.fields import Checked, PastDate, load_or_fail
-from registry.input_rules import CommandSchema, nested_part
+from registry.input_rules import CodedMessage, CommandSchema, nested_part
 from registry.participants.models import COHORTS
 from registry.participants.reference import diagnosis_fits, reference
-from registry.participants.schemas import ClinicalArgs, Demographics, age_on, person_name
+from registry.participants.schemas import (
+    ClinicalArgs,
+    Demographics,
+    outside_cohort_ages,
+    person_name,
+)
 from registry.participants.validation import (
     canonical_nhs_number,
     canonical_postcode,
@@ -48,8 +53,8 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
     clinical = fields.Nested(ClinicalArgs, required=True)
 
     # Run even when some fields failed, so that every problem is reported at once.
-    @validates_schema(skip_on_field_errors=False)
-    def _fits_cohort(self, data: dict[str, Any], **kwargs: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _fits_cohort(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
         cohort = data.get("cohort")
         if cohort not in COHORTS:
             return
@@ -57,16 +62,9 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
         problems: dict[str, list[str]] = {}
         today = dt.date.today()
         birth = data.get("date_of_birth")
-        if birth is not None:
-            age = age_on(birth, today)
-            low, high = (
-                (settings.ep_min_age, settings.ep_max_age)
-                if cohort == "EP"
-                else (settings.trd_min_age, None)
-            )
-            if age < low or (high is not None and age > high):
-                span = f"{low} to {high}" if high is not None else f"{low} or over"
-                problems["date_of_birth"] = [f"The {cohort} cohort is for people aged {span}."]
+        too_old_or_young = birth and outside_cohort_ages(cohort, birth, today)
+        if too_old_or_young:
+            problems["date_of_birth"] = [too_old_or_young]
         signed_on = nested_part(data.get("consent"), "signed_on")
         if birth is not None and signed_on is not None and signed_on < birth:
             problems["consent.signed_on"] = ["Consent cannot be signed before the date of birth."]
@@ -79,8 +77,14 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
         month_field = reference().cohorts[cohort].month_field
         other_month = "episode_start" if month_field == "psychosis_onset" else "psychosis_onset"
         month = nested_part(clinical, month_field)
-        if "clinical" in data and month is None:
-            problems[f"clinical.{month_field}"] = ["Give the month, as YYYY-MM."]
+        given = nested_part(
+            original.get("clinical") if isinstance(original, Mapping) else None, month_field
+        )
+        # Missing only when not given: a month given but refused already says why.
+        if "clinical" in data and month is None and given is None:
+            problems[f"clinical.{month_field}"] = [
+                CodedMessage("Give the month, as YYYY-MM.", "required")
+            ]
         elif month is not None and birth is not None and month < birth.replace(day=1):
             problems[f"clinical.{month_field}"] = ["This month is before the date of birth."]
         if nested_part(clinical, other_month) is not None:

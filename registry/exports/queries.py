@@ -435,7 +435,7 @@ class OutputOrder:
         ).select_from(Assessment)
         return self._stream(
             self._held(grant, statement, Assessment.participant_pk)
-            .where(collected_in_time(Assessment.recorded_at))
+            .where(collected_in_time(Assessment.recorded_at), Assessment.voided_at.is_(None))
             .order_by(self.position, Assessment.administered_on, Assessment.id)
         )
 
@@ -461,7 +461,9 @@ class OutputOrder:
         ).select_from(TreatmentTrial)
         return self._stream(
             self._held(grant, statement, TreatmentTrial.participant_pk)
-            .where(collected_in_time(TreatmentTrial.recorded_at))
+            .where(
+                collected_in_time(TreatmentTrial.recorded_at), TreatmentTrial.voided_at.is_(None)
+            )
             .order_by(self.position, TreatmentTrial.started_on, TreatmentTrial.id)
         )
 

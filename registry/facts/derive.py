@@ -125,7 +125,7 @@ def latest_scores_of(participant_pks: Sequence[int]) -> dict[int, dict[str, Asse
     latest: dict[int, dict[str, Assessment]] = {pk: {} for pk in participant_pks}
     assessments = session().scalars(
         select(Assessment)
-        .where(Assessment.participant_pk.in_(latest))
+        .where(Assessment.participant_pk.in_(latest), Assessment.voided_at.is_(None))
         .order_by(Assessment.administered_on, Assessment.id)
     )
     for assessment in assessments:

@@ -43,7 +43,7 @@ def ratings_of(participant_pks: Sequence[int]) -> dict[int, list[Rating]]:
             Assessment.total,
             Assessment.items,
         )
-        .where(Assessment.participant_pk.in_(ratings))
+        .where(Assessment.participant_pk.in_(ratings), Assessment.voided_at.is_(None))
         .order_by(Assessment.administered_on, Assessment.id)
     )
     for pk, code, administered_on, total, items in rows:

@@ -5,13 +5,16 @@ Enrolment, which also writes consent and facts, is ``registry.enrolment.actions`
 
 from __future__ import annotations
 
+import datetime as dt
+
 from registry.audit.actions import Actor, AuditEntry
 from registry.audit.actions import record_events as record_audit_events
 from registry.errors import ValidationFailed
 from registry.participants.commands import CorrectParticipant
-from registry.participants.identity import lock_active, update_identity
+from registry.participants.identity import correct_identifiers, lock_active, update_identity
 from registry.participants.models import Participant
 from registry.participants.reference import reference
+from registry.participants.schemas import outside_cohort_ages
 from registry.signals import records_changed, send_to_all
 
 DEMOGRAPHIC_FIELDS = ("sex", "gender_identity", "ethnicity", "imd_decile", "imd_version")
@@ -24,12 +27,29 @@ def correct_participant(
     the correction gives changes; an optional field given as null is cleared."""
     identity_changes = correction.identity_changes()
     locked = lock_active(participant)
+    identifiers = correction.identifier_changes()
+    if identifiers:
+        birth = identifiers.get("date_of_birth")
+        misfit = isinstance(birth, dt.date) and outside_cohort_ages(
+            locked.cohort, birth, locked.enrolled_on or dt.date.today()
+        )
+        if misfit:
+            raise ValidationFailed({"date_of_birth": [misfit]})
+        number = identifiers.get("nhs_number")
+        correct_identifiers(
+            locked,
+            reason=str(correction.reason),
+            by=by,
+            nhs_number=number if isinstance(number, str) else None,
+            date_of_birth=birth if isinstance(birth, dt.date) else None,
+        )
     if identity_changes:
         update_identity(locked, by=by, **identity_changes)
     demographic = correction.demographic_changes()
     if not demographic:
-        if "postcode" in identity_changes:
-            send_to_all(records_changed, locked)  # the facts row holds the postcode district
+        if "postcode" in identity_changes or "date_of_birth" in identifiers:
+            # The facts row holds the postcode district and the birth month.
+            send_to_all(records_changed, locked)
         return locked
     decile = demographic.get("imd_decile", locked.imd_decile)
     version = demographic.get("imd_version", locked.imd_version)

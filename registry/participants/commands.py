@@ -36,6 +36,14 @@ class CorrectParticipant:
     ethnicity: str | NotGiven = NOT_GIVEN
     imd_decile: int | NotGiven | None = NOT_GIVEN
     imd_version: str | NotGiven | None = NOT_GIVEN
+    nhs_number: str | NotGiven = NOT_GIVEN  # canonical, 10 digits
+    date_of_birth: dt.date | NotGiven = NOT_GIVEN
+    reason: str | NotGiven = NOT_GIVEN  # why the NHS number or date of birth was wrong
+
+    def identifier_changes(self) -> dict[str, str | dt.date]:
+        """The NHS number and date of birth given (corrected with ``reason``)."""
+        given = {"nhs_number": self.nhs_number, "date_of_birth": self.date_of_birth}
+        return {name: value for name, value in given.items() if not isinstance(value, NotGiven)}
 
     def identity_changes(self) -> dict[str, str | None]:
         """The identifiers given, by name (re-sealed by ``update_identity``)."""

@@ -36,7 +36,7 @@ from registry.crypto.keys import (
 )
 from registry.crypto.pseudonyms import study_pseudonym
 from registry.db import database, session, utcnow
-from registry.errors import Conflict, NotFound, ValidationFailed
+from registry.errors import Conflict, DuplicateParticipant, NotFound, ValidationFailed
 from registry.participants import dek_cache, shred_listener
 from registry.participants.models import (
     FULL,
@@ -46,6 +46,7 @@ from registry.participants.models import (
     DekCacheGeneration,
     NhsNumberIndex,
     Participant,
+    ParticipantCorrection,
     ParticipantKey,
 )
 from registry.participants.validation import (
@@ -159,6 +160,10 @@ def read_identity(participant: Participant, *, by: Actor, purpose: str) -> Ident
     return read_identities([participant], by=by, purpose=purpose)[0]
 
 
+# The audit action of every decryption shown to someone.
+READ_IDENTITY = "participant.read_identity"
+
+
 def read_identities(
     participants: Sequence[Participant], *, by: Actor, purpose: str
 ) -> list[Identity]:
@@ -181,7 +186,7 @@ def read_identities(
             raise KeyUnavailable("participant has no data key (shredded)")
         cipher = _cipher_from(participant.participant_id, key.dek_version, key.wrapped_dek)
         identities.append(_unsealed(participant, cipher))
-    _audit("participant.read_identity", participants, by=by, purpose=purpose)
+    _audit(READ_IDENTITY, participants, by=by, purpose=purpose)
     return identities
 
 
@@ -321,6 +326,69 @@ def update_identity(participant: Participant, *, by: Actor, **changes: str | Non
     return locked
 
 
+CORRECTABLE_IDENTIFIERS = ("nhs_number", "date_of_birth")
+_ALREADY = {
+    "nhs_number": "This is already their NHS number.",
+    "date_of_birth": "This is already their date of birth.",
+}
+
+
+def correct_identifiers(
+    participant: Participant,
+    *,
+    reason: str,
+    by: Actor,
+    nhs_number: str | None = None,
+    date_of_birth: dt.date | None = None,
+) -> list[str]:
+    """Correct a mistyped NHS number (canonical) or date of birth; the names of the fields
+    changed. The value replaced and the reason are kept only sealed under the participant's
+    key (``participant_correction``), so a shred destroys them with the rest. A new NHS
+    number is checked for duplicates under the same lock as an enrolment, and the blind
+    index rewritten; whether the birth date fits the cohort is the caller's check.
+    """
+    locked = lock_active(participant)
+    cipher = cipher_for(locked)
+    db = session()
+    wanted: dict[str, str] = {}
+    if nhs_number is not None:
+        wanted["nhs_number"] = nhs_number
+    if date_of_birth is not None:
+        wanted["date_of_birth"] = date_of_birth.isoformat()
+    current = {name: _open_required(cipher, locked, name) for name in wanted}
+    unchanged = {name: [_ALREADY[name]] for name in wanted if wanted[name] == current[name]}
+    if unchanged:
+        raise ValidationFailed(unchanged)
+    if nhs_number is not None:
+        value, bits = nhs_number_index(nhs_number)
+        lock_index_values([value])  # the lock an enrolment of this number takes
+        if enrolled_among([nhs_number]):
+            raise DuplicateParticipant()
+        index = db.get(NhsNumberIndex, locked.id)
+        assert index is not None  # an active participant has one
+        index.index_value, index.bits = value, bits
+    if date_of_birth is not None:
+        locked.birth_year, locked.birth_month = date_of_birth.year, date_of_birth.month
+    context = FieldContext("participant_correction", "sealed", locked.participant_id)
+    for name, value_now in wanted.items():
+        setattr(locked, f"{name}_sealed", _seal(cipher, locked, name, value_now))
+        db.add(
+            ParticipantCorrection(
+                participant_pk=locked.id,
+                field=name,
+                prior_sealed=cipher.seal(current[name], context=context),
+                reason_sealed=cipher.seal(reason, context=context),
+                corrected_by_id=by.user_id,
+            )
+        )
+    _audit(CORRECT_IDENTIFIER, [locked], by=by, details={"fields": sorted(wanted)})
+    db.flush()
+    return sorted(wanted)
+
+
+CORRECT_IDENTIFIER = "participant.correct_identifier"
+
+
 def shred_participant(participant: Participant, *, by: Actor) -> None:
     """Destroy the participant's data key and sealed identifiers; idempotent."""
     locked = lock_participant(participant)
@@ -331,6 +399,11 @@ def shred_participant(participant: Participant, *, by: Actor) -> None:
         row = db.get(model, locked.id)
         if row is not None:
             db.delete(row)
+    # Unreadable once the key is gone; cleared too, like the sealed columns.
+    for correction in db.scalars(
+        select(ParticipantCorrection).where(ParticipantCorrection.participant_pk == locked.id)
+    ):
+        correction.prior_sealed = correction.reason_sealed = None
     for column in SEALED_COLUMNS:
         setattr(locked, column, None)
     locked.status = STATUS_SHREDDED

@@ -145,6 +145,28 @@ class DekCacheGeneration(Base):
     changed_at: Mapped[dt.datetime | None]
 
 
+class ParticipantCorrection(Base):
+    """A corrected NHS number or date of birth: the value it replaced and the reason, both
+    sealed under the participant's data key, so shredding them destroys these too."""
+
+    __tablename__ = "participant_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_pk: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    field: Mapped[str] = mapped_column(String(24), comment="nhs_number or date_of_birth")
+    prior_sealed: Mapped[bytes | None] = mapped_column(
+        SealedBytes, comment="the value replaced; null once shredded"
+    )
+    reason_sealed: Mapped[bytes | None] = mapped_column(
+        SealedBytes, comment="why, in the clinician's words; null once shredded"
+    )
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ParticipantCorrection {self.participant_pk} {self.field}>"
+
+
 class NhsNumberIndex(Base):
     """Truncated blind index of the NHS number: narrows duplicate checks to a few rows."""
 

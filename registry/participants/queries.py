@@ -65,6 +65,20 @@ def visible_participant(user: User, participant_id: str) -> Participant:
     return participant
 
 
+def fully_withdrawn_participant(user: User, participant_id: str) -> Participant | None:
+    """The tombstone of one of the clinician's own site's participants who withdrew fully, so
+    an old link can say they left; None for any other site's (no existence oracle)."""
+    if not identifiable_to(user):
+        raise Forbidden()
+    return session().scalar(
+        select(Participant).where(
+            Participant.participant_id == participant_id,
+            Participant.site_id == user.site_id,
+            Participant.status == STATUS_SHREDDED,
+        )
+    )
+
+
 def participant_for_admin(participant_id: str) -> Participant:
     """Any site's participant, tombstones included: admins record withdrawals by id."""
     participant = session().scalar(

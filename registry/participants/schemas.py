@@ -12,10 +12,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry.fields import Checked, Month, PastDate, WholeNumber
-from registry.input_rules import CommandSchema
+from registry.input_rules import CodedMessage, CommandSchema
 from registry.participants.commands import (
     ClinicalDetails,
     CorrectParticipant,
@@ -25,6 +26,7 @@ from registry.participants.commands import (
 from registry.participants.models import COHORTS
 from registry.participants.reference import reference
 from registry.participants.validation import (
+    canonical_nhs_number,
     canonical_postcode,
     check_email,
     check_name,
@@ -38,6 +40,22 @@ MAX_DUP_WEEKS = 52 * 20
 def age_on(birth: dt.date, day: dt.date) -> int:
     """Whole years from ``birth`` to ``day``."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def outside_cohort_ages(cohort: str, birth: dt.date, day: dt.date) -> str | None:
+    """Why someone born on ``birth`` cannot be in ``cohort`` on ``day`` (their enrolment),
+    if they cannot: the one age rule for enrolment and for a corrected date of birth."""
+    settings = current_app.config["SETTINGS"]
+    low, high = (
+        (settings.ep_min_age, settings.ep_max_age)
+        if cohort == "EP"
+        else (settings.trd_min_age, None)
+    )
+    age = age_on(birth, day)
+    if age < low or (high is not None and age > high):
+        span = f"{low} to {high}" if high is not None else f"{low} or over"
+        return f"The {cohort} cohort is for people aged {span}."
+    return None
 
 
 def person_name(field: str) -> Checked:
@@ -83,10 +101,24 @@ class Demographics:
             )
 
 
+MAX_REASON_LENGTH = 500
+
+
 class ParticipantUpdateArgs(CommandSchema[CorrectParticipant]):
-    """Corrections: contact details and demographics. NHS number and birth date are fixed."""
+    """Corrections: contact details and demographics; the NHS number and date of birth
+    with a reason (the value replaced is kept sealed, ``participant_correction``)."""
 
     command = CorrectParticipant
+
+    nhs_number = Checked(canonical_nhs_number, metadata={"example": "9990123454"})
+    date_of_birth = PastDate()
+    reason = fields.String(
+        validate=validate.Length(min=1, max=MAX_REASON_LENGTH),
+        metadata={
+            "description": "required with nhs_number or date_of_birth: why it was wrong; "
+            "kept sealed under the participant's key, never in the audit log"
+        },
+    )
 
     given_name = Checked(lambda text: check_name("given_name", text))
     family_name = Checked(lambda text: check_name("family_name", text))
@@ -99,10 +131,22 @@ class ParticipantUpdateArgs(CommandSchema[CorrectParticipant]):
     imd_decile = WholeNumber(1, 10, "a decile", allow_none=True)
     imd_version = fields.String(allow_none=True, validate=_codes("imd_versions"))
 
-    @validates_schema
-    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _something(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        given = set(original) if isinstance(original, Mapping) else set()
+        if not given:
             raise ValidationError("Give at least one field to correct.")
+        identifiers = {"nhs_number", "date_of_birth"} & given
+        reason = data.get("reason")
+        if identifiers and "reason" not in given:
+            raise ValidationError(
+                CodedMessage("Say why the NHS number or date of birth was wrong.", "required"),
+                "reason",
+            )
+        if reason is not None and not identifiers:
+            raise ValidationError(
+                "A reason goes with a corrected NHS number or date of birth.", "reason"
+            )
 
 
 class ParticipantListArgs(CommandSchema[ParticipantFilter]):

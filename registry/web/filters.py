@@ -17,6 +17,7 @@ from registry.eligibility.describe import describe
 from registry.eligibility.disclosure import ROUND_TO, SMALL, THRESHOLD
 from registry.participants.queries import format_nhs_number
 from registry.participants.reference import reference
+from registry.participants.schemas import age_on
 from registry.web.labels import (
     CONSULTEE_LABELS,
     LEVELS,
@@ -48,6 +49,11 @@ def at_time(value: dt.datetime | str | None) -> str:
     return f"{instant.day} {instant:%B %Y, %H:%M:%S} UTC"
 
 
+def years_old(birth: dt.date | None) -> str:
+    """An age today, in whole years, as a banner says it ("36")."""
+    return "" if birth is None else str(age_on(birth, dt.date.today()))
+
+
 def short_name(code: str) -> str:
     """A rating scale's short name ("PHQ-9") for its code."""
     return instrument(code).short_name
@@ -69,6 +75,7 @@ def page_globals() -> dict[str, Any]:
     return {
         "long_date": long_date,
         "long_month": long_month,
+        "years_old": years_old,
         "at_time": at_time,
         "short_name": short_name,
         "mark_page_has_errors": mark_page_has_errors,

@@ -22,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from registry.errors import NotFound
 from registry.input_rules import code_of
+from registry.web.dates import DateInputField
 
 YES, NO = "yes", "no"
 # The codes of an answer that is absent (left out) or null (sent as "no answer").
@@ -97,6 +98,11 @@ class RegistryForm(FlaskForm):
                 self.form_errors.extend(messages)
                 continue
             missing = self.WHEN_MISSING.get(field.name, "Answer this question.")
+            if isinstance(field, DateInputField):
+                if any(code_of(message) in ABSENT for message in messages):
+                    field.missing()
+                else:
+                    messages = field.schema_errors(messages)
             field.errors = [
                 *field.errors,
                 *(missing if code_of(message) in ABSENT else message for message in messages),

@@ -228,3 +228,15 @@ def add_consent_forms(live_server: LiveServer) -> dict[str, str]:
             )
         session().commit()
     return versions
+
+
+def fill_date(page: Page, question: str, iso: str) -> None:
+    """Type an ISO date (or a ``YYYY-MM`` month) into the NHS.UK date input asking
+    ``question``, box by box, as a clinician would."""
+    group = page.get_by_role("group", name=question, exact=True)
+    parts = iso.split("-")
+    year, month = parts[0], parts[1].lstrip("0")
+    if len(parts) == 3:
+        group.get_by_label("Day", exact=True).fill(parts[2].lstrip("0"))
+    group.get_by_label("Month", exact=True).fill(month)
+    group.get_by_label("Year", exact=True).fill(year)

@@ -12,7 +12,13 @@ import pytest
 from playwright.sync_api import Page, Response, expect
 
 from registry.auth.permissions import Role
-from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, add_consent_forms, sign_in
+from tests.browser.conftest import (
+    RECORD_CSP_VIOLATIONS,
+    LiveServer,
+    add_consent_forms,
+    fill_date,
+    sign_in,
+)
 from tests.browser.test_enrolment_browser import _fill_enrolment, _numbers
 
 pytestmark = pytest.mark.browser
@@ -37,7 +43,7 @@ def test_every_page_a_clinician_sees_keeps_the_browser_rules(
     _fill_enrolment(page, nhs_number=number, version=versions["TRD"], birth="1990-04-12")
     family_name = page.get_by_label("Family name", exact=True).input_value()
     page.get_by_label("Diagnosis (ICD-10 code)").fill("F33.2")
-    page.get_by_label("Month the current episode began").fill("2025-06")
+    fill_date(page, "Month the current episode began", "2025-06")
     _assert_every_post_form_has_a_csrf_token(page)
     page.get_by_role("button", name="Enrol").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Enrolled")

@@ -13,12 +13,13 @@ from playwright.sync_api import Page, expect
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.participants.synthetic import synthetic_nhs_numbers
-from tests.browser.conftest import LiveServer, add_consent_forms, sign_in
+from tests.browser.conftest import LiveServer, add_consent_forms, fill_date, sign_in
 
 pytestmark = pytest.mark.browser
 
 LAST_WEEK = (dt.date.today() - dt.timedelta(days=7)).isoformat()
 PHQ9_SCORES = [3, 2, 2, 2, 2, 2, 2, 1, 1]  # total 17: moderately severe
+ANSWERS = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 _numbers = synthetic_nhs_numbers(secrets.SystemRandom())
 
 
@@ -30,13 +31,13 @@ def _fill_enrolment(page: Page, *, nhs_number: str, version: str, birth: str) ->
     page.get_by_label("NHS number", exact=True).fill(nhs_number)
     page.get_by_label("Given name", exact=True).fill("Ada")
     page.get_by_label("Family name", exact=True).fill(f"Browser{secrets.token_hex(2)}")
-    page.get_by_label("Date of birth", exact=True).fill(birth)
+    fill_date(page, "Date of birth", birth)
     page.get_by_label("Postcode", exact=True).fill("B15 2TT")
     _choose(page, "Sex", "Female")
     _choose(page, "Gender identity", "Female (including trans woman)")
     page.get_by_label("Ethnicity", exact=True).select_option("H")
     page.get_by_label("Consent form version", exact=True).select_option(version)
-    page.get_by_label("Date signed", exact=True).fill(LAST_WEEK)
+    fill_date(page, "Date signed", LAST_WEEK)
     for item in CONSENT_ITEMS:
         _choose(page, CONSENT_ITEM_TEXT[item], "Yes")
     _choose(
@@ -65,7 +66,7 @@ def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
         page, nhs_number=_bad_check_digit(ep_number), version=versions["EP"], birth="2001-02-03"
     )
     page.get_by_label("Diagnosis (ICD-10 code)").fill("F20.0")
-    page.get_by_label("Month psychosis began").fill("2025-09")
+    fill_date(page, "Month psychosis began", "2025-09")
     page.get_by_role("button", name="Enrol").click()
 
     summary = page.locator(".nhsuk-error-summary")
@@ -76,7 +77,9 @@ def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
     expect(link).to_have_attribute("href", "#nhs_number")
     expect(page.locator("#nhs_number-error")).to_contain_text(message)
     expect(page.get_by_label("Given name", exact=True)).to_have_value("Ada")  # kept
-    expect(page.get_by_label("Month psychosis began")).to_have_value("2025-09")
+    onset = page.get_by_role("group", name="Month psychosis began", exact=True)
+    expect(onset.get_by_label("Month", exact=True)).to_have_value("9")
+    expect(onset.get_by_label("Year", exact=True)).to_have_value("2025")
     expect(
         page.get_by_role("group", name="Sex", exact=True).get_by_label("Female", exact=True)
     ).to_be_checked()
@@ -99,7 +102,7 @@ def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
     trd_number = next(_numbers)
     _fill_enrolment(page, nhs_number=trd_number, version=versions["TRD"], birth="1990-04-12")
     page.get_by_label("Diagnosis (ICD-10 code)").fill("F33.2")
-    page.get_by_label("Month the current episode began").fill("2025-06")
+    fill_date(page, "Month the current episode began", "2025-06")
     page.get_by_role("button", name="Enrol").click()
     expect(page.get_by_test_id("notice")).to_contain_text(
         "Enrolled in the treatment-resistant depression cohort."
@@ -108,10 +111,10 @@ def test_clinician_enrols_ep_and_trd_and_records_a_phq9(
     # A PHQ-9, item by item.
     page.get_by_role("link", name="Record a rating scale").click()
     page.get_by_role("link", name="PHQ-9", exact=True).click()
-    page.get_by_label("Date it was done").fill(LAST_WEEK)
+    fill_date(page, "Date it was done", LAST_WEEK)
     for number, score in enumerate(PHQ9_SCORES, 1):
         item = page.locator(f"#item_{number}").locator("xpath=ancestor::fieldset[1]")
-        item.get_by_label(str(score), exact=True).check()
+        item.get_by_label(ANSWERS[score], exact=True).check()
     page.get_by_role("button", name="Save PHQ-9").click()
 
     expect(page.get_by_test_id("notice")).to_contain_text("PHQ-9 total 17, moderately severe")

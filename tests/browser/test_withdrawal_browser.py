@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from registry.auth.permissions import Role
-from tests.browser.conftest import TIMEOUT_MS, LiveServer, add_consent_forms, sign_in
+from tests.browser.conftest import TIMEOUT_MS, LiveServer, add_consent_forms, fill_date, sign_in
 from tests.browser.test_enrolment_browser import _fill_enrolment, _numbers
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ def _enrol_trd(page: Page, live_server: LiveServer, version: str) -> tuple[str, 
     family_name = f"Leaving{secrets.token_hex(3)}"
     page.get_by_label("Family name", exact=True).fill(family_name)
     page.get_by_label("Diagnosis (ICD-10 code)").fill("F33.2")
-    page.get_by_label("Month the current episode began").fill("2025-06")
+    fill_date(page, "Month the current episode began", "2025-06")
     page.get_by_role("button", name="Enrol").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Enrolled")
     match = re.search(r"/participants/(P-[0-9A-Z]{12})$", page.url)
@@ -101,9 +101,13 @@ def test_admin_withdraws_a_participant_fully_with_a_password(
     finally:
         context.close()
 
-    # The clinician's list no longer shows them, and their page is gone.
+    # The clinician's list no longer shows them; their old link says they withdrew (#21).
     page.goto(f"{live_server.url}/participants/")
     expect(page.get_by_test_id("participants")).not_to_contain_text(family_name)
     response = page.goto(f"{live_server.url}/participants/{participant_id}")
-    assert response is not None and response.status == 404
+    assert response is not None and response.status == 410
+    expect(page.get_by_test_id("withdrawn")).to_contain_text(
+        "This participant withdrew from the registry on"
+    )
+    expect(page.locator("main")).not_to_contain_text(family_name)
     page.screenshot(path=str(artifacts_dir / "withdrawal-clinician-list.png"), full_page=True)

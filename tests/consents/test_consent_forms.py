@@ -168,7 +168,9 @@ def _upload(client: FlaskClient, content: bytes, name: str, **fields: str) -> An
         "csrf_token": csrf_token_from(page),
         "cohort": "TRD",
         "version": "TRD-WEB-1",
-        "effective_on": "2026-01-01",
+        "effective_on-day": "1",
+        "effective_on-month": "1",
+        "effective_on-year": "2026",
         "document": (io.BytesIO(content), name),
         "step": "confirm",  # as the check page's button sends it
         **fields,

@@ -436,7 +436,8 @@ def test_full_withdrawal_with_the_right_password_destroys_their_identity(
         kept = session().scalar(select(Withdrawal).where(Withdrawal.participant_pk == row.id))
         assert kept is not None and kept.reason_sealed is None
     assert participant_id not in clinician_web.get("/participants/").get_data(as_text=True)
-    assert clinician_web.get(f"/participants/{participant_id}").status_code == 404
+    # Their site's old link now says that they withdrew (410), and nothing about them.
+    assert clinician_web.get(f"/participants/{participant_id}").status_code == 410
     # Nothing more to record for them.
     page = page_of(client.get(f"/admin/participants/{participant_id}/withdraw"))
     assert "They have withdrawn fully" in page.text and "level" not in page.inputs
@@ -617,7 +618,7 @@ def test_consent_errors_show_at_their_fields_and_write_nothing(
         "Leaving the registry is a withdrawal, which an admin records."
     )
     summary = page_of(nothing).summary
-    assert ("#signed_on", "Enter the date they signed.") in summary
+    assert ("#signed_on-day", "Enter the date they signed.") in summary
     assert ("#capacity", "Say whether they have capacity to consent.") in summary
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(ConsentRecord)) == before

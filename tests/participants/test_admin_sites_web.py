@@ -18,7 +18,15 @@ from registry.auth import actions as auth_actions
 from registry.auth.models import Site
 from registry.auth.permissions import Role
 from registry.db import session
-from tests.conftest import Account, ApiUser, csrf_token_from, enrol, enrolment_body, post_form
+from tests.conftest import (
+    Account,
+    ApiUser,
+    csrf_token_from,
+    enrol,
+    enrolment_body,
+    post_form,
+    typed_dates,
+)
 from tests.participants.test_web import enrolment_form
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
@@ -167,7 +175,7 @@ def test_deactivated_site_refuses_enrolment_on_the_page(
     form_page = web.get("/participants/enrol/TRD").get_data(as_text=True)
     response = web.post(
         "/participants/enrol/TRD",
-        data={**enrolment_form("TRD"), "csrf_token": csrf_token_from(form_page)},
+        data={**typed_dates(enrolment_form("TRD")), "csrf_token": csrf_token_from(form_page)},
     )
 
     assert "This site has been deactivated" in form_page

@@ -26,6 +26,8 @@ from registry.auth.permissions import Role
 from registry.db import session
 from registry.participants.identity import enrolled_among
 from registry.participants.models import Participant
+from tests.concurrency import Call
+from tests.concurrency import race as concurrently
 from tests.conftest import (
     add_consent_forms,
     enrolment_body,
@@ -117,3 +119,52 @@ def test_concurrent_enrolments_of_one_nhs_number_create_one_participant(
         enrolled = enrolled_among(set(numbers))
     assert total == ROUNDS
     assert set(enrolled) == set(numbers)
+
+
+def test_correction_racing_an_enrolment_to_one_nhs_number_lets_one_win(
+    registry: tuple[Flask, list[Clinic]],
+) -> None:
+    app, clinics = registry
+    first, second = clinics
+    outcomes = []
+    for _ in range(ROUNDS):
+        client = app.test_client()
+        enrolled = client.post(URL, json=enrolment_body("TRD"), headers=first.headers)
+        assert enrolled.status_code == 201, enrolled.get_json()
+        participant_id = enrolled.get_json()["participant_id"]
+        number = new_nhs_number()
+        correction = {"nhs_number": number, "reason": "mistyped at enrolment"}
+
+        answers = concurrently(
+            app,
+            Call(first.headers, "PATCH", f"{URL}/{participant_id}", correction),
+            Call(second.headers, "POST", URL, enrolment_body("TRD", nhs_number=number)),
+        )
+
+        outcomes.append(sorted(status for status, _ in answers))
+        with app.test_request_context():
+            assert set(enrolled_among({number})) == {number}
+    # Exactly one of each pair won: the correction (200) or the enrolment (201).
+    assert all(statuses in ([200, 409], [201, 409]) for statuses in outcomes), outcomes
+
+
+def test_two_corrections_to_one_nhs_number_let_one_win(
+    registry: tuple[Flask, list[Clinic]],
+) -> None:
+    app, clinics = registry
+    first, second = clinics
+    client = app.test_client()
+    for _ in range(ROUNDS):
+        ids = []
+        for clinic in (first, second):
+            enrolled = client.post(URL, json=enrolment_body("TRD"), headers=clinic.headers)
+            ids.append(enrolled.get_json()["participant_id"])
+        correction = {"nhs_number": new_nhs_number(), "reason": "mistyped at enrolment"}
+
+        answers = concurrently(
+            app,
+            Call(first.headers, "PATCH", f"{URL}/{ids[0]}", correction),
+            Call(second.headers, "PATCH", f"{URL}/{ids[1]}", correction),
+        )
+
+        assert sorted(status for status, _ in answers) == [200, 409], answers

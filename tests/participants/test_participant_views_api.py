@@ -530,8 +530,9 @@ def test_patch_demographics_change_the_ethnicity_group(
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        pytest.param({"nhs_number": "9990000018"}, "nhs_number", id="nhs-number"),
-        pytest.param({"date_of_birth": "1990-01-01"}, "date_of_birth", id="date-of-birth"),
+        # Corrected only with a reason (#21; the corrections themselves: test_corrections_api).
+        pytest.param({"nhs_number": "9990000018"}, "reason", id="nhs-number-without-reason"),
+        pytest.param({"date_of_birth": "1990-01-01"}, "reason", id="birth-date-without-reason"),
         pytest.param({"cohort": "EP"}, "cohort", id="cohort"),
         pytest.param({"site": "RXT"}, "site", id="site"),
         pytest.param({}, "_schema", id="empty"),

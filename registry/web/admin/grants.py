@@ -43,6 +43,7 @@ from registry.fields import PageArgs
 from registry.fields import load_or_fail as load
 from registry.participants.models import COHORTS
 from registry.participants.reference import reference
+from registry.web.dates import DateInputField
 from registry.web.filters import long_date
 from registry.web.forms import RegistryForm, form_page, radios, text_field, whole_number
 from registry.web.labels import (
@@ -78,7 +79,7 @@ class GrantForm(RegistryForm):
     consent_items = _checkboxes("Consent each participant must have given")
     date_policy = radios("How dates are shown", DATE_POLICY_CHOICES)
     max_shift_days = text_field("Shift dates by at most (days)")
-    expires_on = text_field("Last day of access")
+    expires_on = DateInputField("Last day of access")
     researchers = _checkboxes("Researchers")
 
     def field_for(self, error_name: str) -> Field | None:
@@ -104,7 +105,7 @@ class GrantForm(RegistryForm):
 class RenewForm(RegistryForm):
     WHEN_MISSING = {"expires_on": "Enter the new last day of access."}
 
-    expires_on = text_field("New last day of access")
+    expires_on = DateInputField("New last day of access")
 
 
 class ResearcherForm(RegistryForm):

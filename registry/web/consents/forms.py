@@ -11,7 +11,6 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
     PasswordField,
     RadioField,
     SelectField,
@@ -22,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from registry.participants.models import COHORTS
+from registry.web.dates import DateInputField
 from registry.web.forms import RegistryForm
 from registry.web.labels import CONSULTEE_CHOICES, LEVELS, REASONS, REQUESTERS, level_label
 
@@ -39,10 +39,7 @@ class AddConsentFormForm(FlaskForm):
             Length(max=32, message="A version is at most 32 characters."),
         ],
     )
-    effective_on = DateField(
-        "Effective from",
-        validators=[InputRequired("Enter the date it comes into use, like 2026-12-01.")],
-    )
+    effective_on = DateInputField("Effective from", required="Enter the date it comes into use.")
     # Chosen on the check page, after the numbers: required there (``CHOOSE_FILE``).
     document = FileField("Information sheet (.pdf or .md)")
 

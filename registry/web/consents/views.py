@@ -21,6 +21,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from registry.assessments.models import VOID_REASONS
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import (
@@ -82,7 +83,7 @@ def manage() -> tuple[str, int] | Response:
         cohort=form.cohort.data or "",
         version=(form.version.data or "").strip(),
         # InputRequired and the date format: a valid form holds a date.
-        effective_on=cast(dt.date, form.effective_on.data),
+        effective_on=cast(dt.date, form.effective_on.date),
     )
     if request.form.get("step") != "confirm":
         return _check_page(form, adding, status=200)
@@ -293,9 +294,17 @@ ACTION_LABELS = {
     "consent.record": "Consent recorded",
     "assessment.record": "Rating scale recorded",
     "treatment_trial.record": "Antidepressant trial recorded",
+    "participant.correct_identifier": "NHS number or date of birth corrected",
+    "assessment.void": "Rating scale voided",
+    "treatment_trial.void": "Treatment trial voided",
+    "assessment.risk_prompt_shown": "Risk-procedure prompt shown (PHQ-9 item 9)",
 }
 
 
 @bp.context_processor
 def _page_helpers() -> dict[str, Any]:
-    return {"consent_kinds": CONSENT_KINDS, "action_labels": ACTION_LABELS}
+    return {
+        "consent_kinds": CONSENT_KINDS,
+        "action_labels": ACTION_LABELS,
+        "void_reasons": VOID_REASONS,
+    }

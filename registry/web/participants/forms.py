@@ -7,22 +7,25 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
-from wtforms import Field
+from wtforms import Field, TextAreaField
 
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import Instrument, Item
-from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
+from registry.assessments.models import VOID_REASONS
+from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEM_UNANSWERED, CONSENT_ITEMS
 from registry.consents.models import CAPACITY_CONFIRMED, CAPACITY_CONSULTEE
 from registry.input_rules import CodedMessage
 from registry.participants.actions import DEMOGRAPHIC_FIELDS
 from registry.participants.identity import UPDATABLE as IDENTITY_FIELDS
 from registry.participants.reference import reference
+from registry.web.dates import DateInputField, MonthInputField
 from registry.web.forms import (
     NO,
     YES,
     RegistryForm,
     radios,
     select,
+    strip_text,
     text_field,
     whole_number,
     without_blanks,
@@ -38,6 +41,8 @@ from registry.web.labels import (
     STOP_REASON_CHOICES,
 )
 
+DOB_IN_FUTURE = "Date of birth must be in the past"
+VOID_REASON_CHOICES = {code: words[:1].upper() + words[1:] for code, words in VOID_REASONS.items()}
 # Wider scales get a number box rather than a row of radios.
 MOST_RADIOS = 11
 
@@ -103,6 +108,14 @@ def consent_item_field(item: str) -> str:
     return f"consent_{item}"
 
 
+def _consultee(capacity: object, kind: Field, name: Field) -> dict[str, Any]:
+    """The consultee's answers, only when the capacity answer that reveals them was given:
+    answers typed and then hidden again (NHS.UK conditional radios) are not sent."""
+    if capacity != CAPACITY_CONSULTEE:
+        return {}
+    return without_blanks({"type": kind.data, "name": name.data})
+
+
 class EnrolmentForm(RegistryForm):
     """Enrolment at the clinician's own site; each cohort adds its clinical fields."""
 
@@ -118,16 +131,18 @@ class EnrolmentForm(RegistryForm):
         "consultee_type": "Select the type of consultee.",
         "consultee_name": "Enter the consultee's name.",
         "diagnosis_icd10": "Enter the ICD-10 code of the diagnosis.",
-        **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
+        "psychosis_onset": "Enter the month psychosis began.",
+        "episode_start": "Enter the month the current episode began.",
+        **{consent_item_field(item): CONSENT_ITEM_UNANSWERED[item] for item in CONSENT_ITEMS},
     }
 
     nhs_number = text_field("NHS number")
     locals().update(_name_fields())
-    date_of_birth = text_field("Date of birth")
+    date_of_birth = DateInputField("Date of birth", past_message=DOB_IN_FUTURE)
     locals().update(_contact_and_demographic_fields())
 
     consent_form_version = select("Consent form version", {})  # choices: per request
-    consent_signed_on = text_field("Date signed")
+    consent_signed_on = DateInputField("Date signed")
     # One yes/no question per consent item, in the consent form's order (and so the page's).
     locals().update(
         {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
@@ -154,9 +169,7 @@ class EnrolmentForm(RegistryForm):
 
     def enrolment(self) -> dict[str, Any]:
         """The API's enrolment body for what was typed (the clinician's site is implied)."""
-        consultee = without_blanks(
-            {"type": self.consultee_type.data, "name": self.consultee_name.data}
-        )
+        consultee = _consultee(self.capacity.data, self.consultee_type, self.consultee_name)
         consent = without_blanks(
             {
                 "form_version": self.consent_form_version.data,
@@ -199,9 +212,9 @@ class EarlyPsychosisEnrolmentForm(EnrolmentForm):
         "dup_weeks",
     )
 
-    psychosis_onset = text_field("Month psychosis began")
-    first_antipsychotic_on = text_field("Date of first antipsychotic (optional)")
-    eip_accepted_on = text_field("Date accepted by early intervention in psychosis (optional)")
+    psychosis_onset = MonthInputField("Month psychosis began")
+    first_antipsychotic_on = DateInputField("Date of first antipsychotic (optional)")
+    eip_accepted_on = DateInputField("Date accepted by early intervention in psychosis (optional)")
     dup_weeks = text_field("Duration of untreated psychosis, in weeks (optional)")
 
 
@@ -209,7 +222,7 @@ class TrdEnrolmentForm(EnrolmentForm):
     cohort = "TRD"
     CLINICAL_FIELDS = ("diagnosis_icd10", "episode_start")
 
-    episode_start = text_field("Month the current episode began")
+    episode_start = MonthInputField("Month the current episode began")
 
 
 ENROLMENT_FORMS: dict[str, type[EnrolmentForm]] = {
@@ -237,11 +250,11 @@ class ConsentChangeForm(RegistryForm):
         "capacity": "Say whether they have capacity to consent.",
         "consultee_type": "Select the type of consultee.",
         "consultee_name": "Enter the consultee's name.",
-        **{consent_item_field(item): "Select yes or no." for item in CONSENT_ITEMS},
+        **{consent_item_field(item): CONSENT_ITEM_UNANSWERED[item] for item in CONSENT_ITEMS},
     }
 
     form_version = select("Consent form version", {})  # choices: per request
-    signed_on = text_field("Date signed")
+    signed_on = DateInputField("Date signed")
     locals().update(
         {consent_item_field(item): yes_no_radios(CONSENT_ITEM_TEXT[item]) for item in CONSENT_ITEMS}
     )
@@ -278,9 +291,7 @@ class ConsentChangeForm(RegistryForm):
             answers = {
                 item: answer for item, answer in answers.items() if answer != in_force.get(item)
             }
-        consultee = without_blanks(
-            {"type": self.consultee_type.data, "name": self.consultee_name.data}
-        )
+        consultee = _consultee(self.capacity.data, self.consultee_type, self.consultee_name)
         body = without_blanks(
             {
                 "form_version": self.form_version.data,
@@ -302,10 +313,22 @@ class SearchForm(RegistryForm):
 
 
 class CorrectionForm(RegistryForm):
-    """Contact details and demographics; the NHS number and birth date are fixed."""
+    """Contact details and demographics; a mistyped NHS number or date of birth, with the
+    reason it was wrong."""
 
-    WHEN_MISSING = PERSON_WHEN_MISSING
+    WHEN_MISSING = {
+        **PERSON_WHEN_MISSING,
+        "nhs_number": "Enter the NHS number.",
+        "date_of_birth": "Enter their date of birth.",
+        "reason": "Say why the NHS number or date of birth was wrong.",
+    }
 
+    nhs_number = text_field("NHS number")
+    date_of_birth = DateInputField("Date of birth", past_message=DOB_IN_FUTURE)
+    reason = TextAreaField(
+        "Why the NHS number or date of birth was wrong (only if you change either)",
+        filters=[strip_text],
+    )
     locals().update(_name_fields())
     locals().update(_contact_and_demographic_fields())
 
@@ -313,14 +336,22 @@ class CorrectionForm(RegistryForm):
     def values_of(record: Mapping[str, Any]) -> dict[str, str]:
         """A participant's current values (as ``participant_view`` gives them), as typed."""
         return {
-            name: "" if record.get(name) is None else str(record[name]) for name in _CORRECTABLE
+            name: "" if record.get(name) is None else str(record[name])
+            for name in (*IDENTIFIERS, *_CORRECTABLE)
         }
 
     def changes(self, current: Mapping[str, str]) -> dict[str, Any]:
         """The API's correction body: only the fields changed from ``current``, so the audit
         log says what was corrected; a cleared optional answer is sent as null."""
-        typed = {name: self[name].data or "" for name in _CORRECTABLE}
         body: dict[str, Any] = {}
+        typed_number = self.nhs_number.data or ""
+        if _digits(typed_number) != _digits(current.get("nhs_number", "")):
+            body["nhs_number"] = typed_number
+        if (self.date_of_birth.data or "") != current.get("date_of_birth", ""):
+            body["date_of_birth"] = self.date_of_birth.data  # None: the schema says "enter"
+        if self.reason.data:
+            body["reason"] = self.reason.data
+        typed = {name: self[name].data or "" for name in _CORRECTABLE}
         for name, value in typed.items():
             if value == current.get(name):
                 continue
@@ -334,6 +365,11 @@ class CorrectionForm(RegistryForm):
 
 
 _CORRECTABLE = (*IDENTITY_FIELDS, *DEMOGRAPHIC_FIELDS)
+IDENTIFIERS = ("nhs_number", "date_of_birth")
+
+
+def _digits(text: str) -> str:
+    return "".join(text.split())
 
 
 # -- clinical records -----------------------------------------------------------------------
@@ -348,7 +384,7 @@ class AssessmentForm(RegistryForm):
 
     WHEN_MISSING = {"administered_on": "Enter the date it was done."}
 
-    administered_on = text_field("Date it was done")
+    administered_on = DateInputField("Date it was done")
     instrument: ClassVar[Instrument]
 
     @staticmethod
@@ -370,7 +406,7 @@ class AssessmentForm(RegistryForm):
             members["WHEN_MISSING"] = {**AssessmentForm.WHEN_MISSING, "total": "Enter the total."}
             return type(f"{scale.code}AssessmentForm", (AssessmentForm,), members)
         for number, item in enumerate(scale.items, 1):
-            label = f"{number}. {item.label}"
+            label = f"{number}. {item.wording or item.label}"
             scores = range(item.min, item.max + 1)
             members[item_field(number)] = (
                 radios(label, {str(score): _answer(item, score) for score in scores})
@@ -461,8 +497,8 @@ class TreatmentTrialForm(RegistryForm):
     drug = select("Drug", {})  # grouped by class in the template, from drug_groups()
     dose = text_field("Dose")
     dose_unit = select("Unit", DOSE_UNIT_CHOICES)
-    started_on = text_field("Month started")
-    ended_on = text_field("Month stopped")
+    started_on = MonthInputField("Month started")
+    ended_on = MonthInputField("Month stopped")
     adequate_dose = yes_no_radios("Was the dose adequate?")
     weeks = text_field("Weeks taken")
     adherence = radios("Did they take it as prescribed?", ADHERENCE_CHOICES)
@@ -488,3 +524,11 @@ class TreatmentTrialForm(RegistryForm):
                 "stop_reason": self.stop_reason.data,
             }
         )
+
+
+class VoidForm(RegistryForm):
+    """Why a record entered in error is void: a choice, never free text."""
+
+    WHEN_MISSING = {"reason": "Select why it is void."}
+
+    reason = radios("Why is it void?", VOID_REASON_CHOICES)

@@ -9,18 +9,30 @@ next one ("PHQ-9 total 17, moderately severe") is kept as record ids and written
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from registry.assessments.actions import record_assessment, record_treatment_trial
+from registry.assessments.actions import (
+    needs_risk_prompt,
+    record_assessment,
+    record_risk_prompt_shown,
+    record_treatment_trial,
+    void_assessment,
+    void_treatment_trial,
+)
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import INSTRUMENT_CODES, Instrument, instrument
-from registry.assessments.models import Assessment, TreatmentTrial
+from registry.assessments.models import VOID_REASONS, Assessment, TreatmentTrial
+from registry.assessments.queries import record_of
 from registry.assessments.schemas import AssessmentArgs, TreatmentTrialArgs
 from registry.assessments.treatment import current_definition, treatment_facts
+from registry.audit.actions import keep_on_record
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.consents.actions import record_consent
@@ -51,18 +63,24 @@ from registry.facts.participant_views import participant_view
 from registry.fields import PageArgs
 from registry.fields import load_or_fail as load
 from registry.participants.actions import correct_participant
-from registry.participants.identity import read_identities
+from registry.participants.identity import READ_IDENTITY, read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
     find_visible_by_nhs_number,
+    fully_withdrawn_participant,
     visible_participant,
     visible_participants,
 )
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
-from registry.web.filters import long_date, short_name
-from registry.web.forms import form_page
-from registry.web.labels import ADHERENCE_LABELS, MODALITY_LABELS, NOT_RECOVERED_LABELS
+from registry.web.filters import long_date, long_month, short_name
+from registry.web.forms import RegistryForm, form_page
+from registry.web.labels import (
+    ADHERENCE_LABELS,
+    MODALITY_LABELS,
+    NOT_RECOVERED_LABELS,
+    OUTCOME_LABELS,
+)
 from registry.web.participants.forms import (
     ENROLMENT_FORMS,
     AssessmentForm,
@@ -70,6 +88,7 @@ from registry.web.participants.forms import (
     CorrectionForm,
     SearchForm,
     TreatmentTrialForm,
+    VoidForm,
     consent_item_field,
     drug_groups,
     item_field,
@@ -82,6 +101,11 @@ PER_PAGE = 25
 LIST_PURPOSE = "list participants"
 VIEW_PURPOSE = "view participant record"
 CORRECT_PURPOSE = "correct participant record"
+# Pages that record something about one participant show who it is (the patient banner).
+ASSESSMENT_PURPOSE = "record an assessment"
+TRIAL_PURPOSE = "record a treatment trial"
+CONSENT_PURPOSE = "record consent"
+VOID_PURPOSE = "void a record entered in error"
 _NOTICE = "participants_web.notice"
 
 
@@ -205,19 +229,54 @@ def _list_page(search_form: SearchForm) -> tuple[str, int]:
 
 @bp.route("/<participant_id>")
 @requires(Permission.VIEW_IDENTIFIABLE_OWN_SITE)
-def show(participant_id: str) -> str:
+def show(participant_id: str) -> str | tuple[str, int]:
     user = required_user()
+    gone = fully_withdrawn_participant(user, participant_id)
+    if gone is not None:
+        # Their own site's clinicians learn they left; any other site still gets "not found".
+        return render_template("participants/withdrawn.html", participant=gone), HTTPStatus.GONE
     participant = visible_participant(user, participant_id)
     record = participant_view(participant, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
     trials = db_session().scalars(
         select(TreatmentTrial)
-        .where(TreatmentTrial.participant_pk == participant.id)
+        .where(TreatmentTrial.participant_pk == participant.id, TreatmentTrial.voided_at.is_(None))
         .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
     )
+    assessments = db_session().scalars(
+        select(Assessment)
+        .where(Assessment.participant_pk == participant.id)
+        .order_by(Assessment.administered_on.desc(), Assessment.id.desc())
+    )
+    voided_trials = db_session().scalars(
+        select(TreatmentTrial)
+        .where(
+            TreatmentTrial.participant_pk == participant.id, TreatmentTrial.voided_at.is_not(None)
+        )
+        .order_by(TreatmentTrial.started_on, TreatmentTrial.id)
+    )
+    notice, risky = _take_notice(participant)
+    risk_prompt = None
+    if risky is not None:
+        record_risk_prompt_shown(participant, risky, by=acting_as())
+        scale = instrument(risky.instrument)
+        item = scale.items[scale.risk_item - 1]
+        assert risky.items is not None  # needs_risk_prompt checked
+        risk_prompt = {
+            "scale": scale.short_name,
+            "number": scale.risk_item,
+            "wording": item.wording or item.label,
+            "answer": item.answers[risky.items[scale.risk_item - 1] - item.min]
+            if item.answers
+            else str(risky.items[scale.risk_item - 1]),
+        }
     return render_template(
         "participants/show.html",
         p=record,
-        notice=_take_notice(participant),
+        assessments=list(assessments),
+        voided_trials=list(voided_trials),
+        void_reasons=VOID_REASONS,
+        notice=notice,
+        risk_prompt=risk_prompt,
         trials=list(trials),
         definition=current_definition(),
         staging=treatment_facts(participant).staging,
@@ -244,10 +303,15 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
             correct_participant(participant, changes, by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
+        except DuplicateParticipant as exc:
+            record_refusal(exc)
+            form.nhs_number.errors = [*form.nhs_number.errors, exc.message]
         else:
             _leave_notice(participant, "corrected")
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page("participants/correct.html", form, p=record)
+    return _kept_if_refused(
+        form_page("participants/correct.html", form, p=record), participant, CORRECT_PURPOSE
+    )
 
 
 # -- consent after enrolment ----------------------------------------------------------------
@@ -281,10 +345,11 @@ def consent(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "consent", record.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/consent.html",
         form,
-        participant=participant,
+        participant,
+        CONSENT_PURPOSE,
         signed=signed,
         newer=newer,
         takes_new_data=takes_new_data(participant),
@@ -310,6 +375,7 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         return render_template(
             "participants/choose_instrument.html",
             participant=participant,
+            p=_identified(participant, ASSESSMENT_PURPOSE),
             instruments=[instrument(code) for code in INSTRUMENT_CODES],
         )
     scale = _instrument_or_404(code)
@@ -324,10 +390,11 @@ def new_assessment(participant_id: str) -> str | tuple[str, int] | Response:
         else:
             _leave_notice(participant, "assessment", assessment.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/assessment.html",
         form,
-        participant=participant,
+        participant,
+        ASSESSMENT_PURPOSE,
         scale=scale,
         item_fields=[item_field(n) for n in range(1, len(scale.items) + 1) if scale.items_storable],
     )
@@ -361,13 +428,126 @@ def new_treatment_trial(participant_id: str) -> tuple[str, int] | Response:
         else:
             _leave_notice(participant, "treatment_trial", trial.id)
             return redirect(url_for(".show", participant_id=participant.participant_id))
-    return form_page(
+    return _banner_form_page(
         "participants/treatment_trial.html",
         form,
-        participant=participant,
+        participant,
+        TRIAL_PURPOSE,
         drug_groups=drug_groups(),
         drug_list_version=drug_list().version,
     )
+
+
+# -- voiding a record entered in error -------------------------------------------------------
+
+
+@bp.route("/<participant_id>/assessments/<assessment_id>/void", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def void_assessment_page(participant_id: str, assessment_id: str) -> tuple[str, int] | Response:
+    participant = visible_participant(required_user(), participant_id)
+    assessment = record_of(Assessment, participant.id, assessment_id)
+    what = f"{short_name(assessment.instrument)} of {long_date(assessment.administered_on)}"
+    return _void_page(
+        participant,
+        assessment,
+        what=what,
+        detail=f"Total {assessment.total}, {assessment.band}.",
+        effect="It will no longer count in their latest scores, in eligibility searches or "
+        "in exports.",
+        void=void_assessment,
+    )
+
+
+@bp.route("/<participant_id>/treatment-trials/<trial_id>/void", methods=["GET", "POST"])
+@requires(Permission.RECORD_CLINICAL_DATA)
+def void_treatment_trial_page(participant_id: str, trial_id: str) -> tuple[str, int] | Response:
+    participant = visible_participant(required_user(), participant_id)
+    trial = record_of(TreatmentTrial, participant.id, trial_id)
+    what = trial.drug or MODALITY_LABELS.get(trial.modality, trial.modality).lower()
+    return _void_page(
+        participant,
+        trial,
+        what=f"Treatment trial of {what} from {long_month(trial.started_on)}",
+        detail=f"{trial.weeks} weeks; outcome recorded: "
+        f"{OUTCOME_LABELS.get(trial.outcome, trial.outcome).lower()}.",
+        effect="It will no longer count towards failed adequate trials or the Maudsley "
+        "score, in eligibility searches or in exports.",
+        void=void_treatment_trial,
+    )
+
+
+def _void_page(
+    participant: Participant,
+    record: Assessment | TreatmentTrial,
+    *,
+    what: str,
+    detail: str,
+    effect: str,
+    void: Callable[..., Any],
+) -> tuple[str, int] | Response:
+    """The check page before a record is voided (what, and what voiding does), and the
+    voiding on its POST."""
+    if record.voided_at is not None:
+        raise NotFound("This record has already been voided.")
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            void(record, reason=form.reason.data or "", by=acting_as())
+        except ValidationFailed as exc:
+            form.show_errors(exc.fields)
+        else:
+            reason = VOID_REASONS[str(form.reason.data)]
+            session[_NOTICE] = {
+                "participant": participant.participant_id,
+                "kind": "voided",
+                "id": None,
+                "text": f"{what} voided: {reason}.",
+            }
+            return redirect(url_for(".show", participant_id=participant.participant_id))
+    return _banner_form_page(
+        "participants/void.html",
+        form,
+        participant,
+        VOID_PURPOSE,
+        what=what,
+        detail=detail,
+        effect=effect,
+    )
+
+
+# -- the patient banner ----------------------------------------------------------------------
+
+
+def _identified(participant: Participant, purpose: str) -> dict[str, Any]:
+    """The participant as the banner shows them: one identity read, audited with the page's
+    purpose (the participant page's own read serves its banner)."""
+    return participant_view(participant, user=required_user(), by=acting_as(), purpose=purpose)
+
+
+def _banner_form_page(
+    template: str, form: RegistryForm, participant: Participant, purpose: str, **context: Any
+) -> tuple[str, int]:
+    """A form page about one participant, its banner read once, as the page is drawn."""
+    record = _identified(participant, purpose)
+    page = form_page(template, form, participant=participant, p=record, **context)
+    return _kept_if_refused(page, participant, purpose)
+
+
+def _kept_if_refused(
+    page: tuple[str, int], participant: Participant, purpose: str
+) -> tuple[str, int]:
+    """A page with errors is rolled back (422), its identity read with it; the read happened,
+    so it is kept on record."""
+    if page[1] == HTTPStatus.UNPROCESSABLE_ENTITY:
+        keep_on_record(
+            READ_IDENTITY,
+            by=acting_as(),
+            target_type="participant",
+            target_id=participant.participant_id,
+            participant_id=participant.participant_id,
+            purpose=purpose,
+        )
+    return page
 
 
 # -- what the next page says ----------------------------------------------------------------
@@ -378,23 +558,31 @@ def _leave_notice(participant: Participant, kind: str, record_id: int | None = N
     session[_NOTICE] = {"participant": participant.participant_id, "kind": kind, "id": record_id}
 
 
-def _take_notice(participant: Participant) -> str | None:
-    """The success message the last submission left for this participant's page, once."""
+def _take_notice(participant: Participant) -> tuple[str | None, Assessment | None]:
+    """The success message the last submission left for this participant's page, once, and
+    the assessment just saved when it needs the risk-procedure prompt."""
     notice = session.pop(_NOTICE, None)
     if not isinstance(notice, dict) or notice.get("participant") != participant.participant_id:
-        return None
+        return None, None
+    if notice.get("kind") == "assessment":
+        assessment = db_session().get(Assessment, notice.get("id"))
+        if assessment is not None and assessment.participant_pk == participant.id:
+            return (
+                f"{short_name(assessment.instrument)} total {assessment.total}, {assessment.band}",
+                assessment if needs_risk_prompt(assessment) else None,
+            )
+    return _notice_text(participant, notice), None
+
+
+def _notice_text(participant: Participant, notice: dict[str, Any]) -> str | None:
     db = db_session()
     kind, record_id = notice.get("kind"), notice.get("id")
     if kind == "enrolled":
         return f"Enrolled in the {reference().cohorts[participant.cohort].name.lower()} cohort."
     if kind == "corrected":
         return "Their record has been corrected."
-    if kind == "assessment":
-        assessment = db.get(Assessment, record_id)
-        if assessment is not None and assessment.participant_pk == participant.id:
-            return (
-                f"{short_name(assessment.instrument)} total {assessment.total}, {assessment.band}"
-            )
+    if kind == "voided":
+        return str(notice.get("text", ""))
     if kind == "treatment_trial":
         trial = db.get(TreatmentTrial, record_id)
         if trial is not None and trial.participant_pk == participant.id:

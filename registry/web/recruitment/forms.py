@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from registry.eligibility.catalogue import catalogue
 from registry.input_rules import TooDeeplyNested, load_json
 from registry.recruitment.models import OUTCOMES
+from registry.web.dates import DateInputField
 from registry.web.forms import (
     RegistryForm,
     strip_text,
@@ -100,8 +101,8 @@ class RequestForm(RegistryForm):
     sponsor = text_field("Sponsor")
     ethics_reference = text_field("Ethics reference: IRAS ID or REC reference")
     target = text_field("How many participants the study needs")
-    contact_from = text_field("First day clinicians may contact people (optional)")
-    contact_until = text_field("Last day clinicians may contact people (optional)")
+    contact_from = DateInputField("First day clinicians may contact people (optional)")
+    contact_until = DateInputField("Last day clinicians may contact people (optional)")
     lay_summary = TextAreaField("Summary for patients (optional)", filters=[strip_text])
     # No choice check of its own: ``request_body`` looks the id up among the user's queries.
     saved_query = SelectField("One of your saved queries", choices=[], validate_choice=False)
