@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from registry.consents.queries import current_form
-from tests.conftest import ApiUser, csrf_token_from
+from tests.conftest import ApiUser, csrf_token_from, typed_dates
 from tests.consents.test_withdrawal_api import enrol, withdrawn
 from tests.participants.test_web import page_of
 
@@ -47,14 +47,16 @@ def details(admin_web: FlaskClient, **answers: str) -> Any:
     """The first step: cohort, version and date, as an admin types them."""
     token = csrf_token_from(admin_web.get(PAGE).get_data(as_text=True))
     data = {"csrf_token": token, "cohort": "TRD", "version": "TRD-PIS-3.0"}
-    return admin_web.post(PAGE, data={**data, "effective_on": TODAY.isoformat(), **answers})
+    typed = typed_dates({**data, "effective_on": TODAY.isoformat(), **answers})
+    return admin_web.post(PAGE, data=typed)
 
 
 def confirm(admin_web: FlaskClient, check: Any, *, file: bool = True, **answers: str) -> Any:
     """The check page's button, with the details it carries and the file chosen there."""
     html = check.get_data(as_text=True)
     data: dict[str, Any] = {"csrf_token": csrf_token_from(html), "step": "confirm"}
-    for name in ("cohort", "version", "effective_on"):
+    parts = ("effective_on-day", "effective_on-month", "effective_on-year")
+    for name in ("cohort", "version", *parts):
         found = re.search(f'type="hidden" name="{name}" value="([^"]*)"', html)
         assert found, name
         data[name] = found.group(1)
