@@ -5,6 +5,8 @@ No test here uses the network: the audit is fed pip-audit reports and PyPI recor
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import importlib.util
 import re
 import sys
@@ -76,6 +78,39 @@ def test_every_pin_carries_a_hash_and_an_exact_version(lock: Path) -> None:
     locked = _locked(lock)
     assert locked
     assert [name for name, (version, hashes) in locked.items() if not version or not hashes] == []
+
+
+def _third_party_imports(package: Path) -> set[str]:
+    """Top-level names of the modules the product imports, the standard library's and its
+    own left out (imports under ``if TYPE_CHECKING`` included: harmless over-reach)."""
+    names: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"registry", "__future__"}
+
+
+def test_every_library_the_product_imports_is_a_locked_runtime_dependency() -> None:
+    """A library only the test lock brings in works in tests and fails on a fresh install
+    (scripts/run installs lock.txt alone): `requests`, imported for single sign-on, did."""
+    providers = importlib.metadata.packages_distributions()
+    # Optional features' libraries (Parquet) are imported only when installed.
+    optional = _pyproject()["project"]["optional-dependencies"]
+    locked = set(_locked(LOCK)) | {
+        canonicalize_name(Requirement(text).name)
+        for extra, requirements in optional.items()
+        if extra != "test"
+        for text in requirements
+    }
+    missing = {
+        module: providers.get(module, ["(no installed distribution)"])
+        for module in sorted(_third_party_imports(ROOT / "registry"))
+        if not any(canonicalize_name(d) in locked for d in providers.get(module, []))
+    }
+    assert missing == {}
 
 
 def test_the_test_lock_keeps_every_runtime_pin() -> None:
