@@ -53,7 +53,7 @@ def test_admin_creates_a_clinician_and_resets_their_second_factor(
     site_code = live_server.add_site(name=site_name)
     admin = live_server.create_account(Role.ADMIN)
     admin_key = _sign_in_setting_up_the_app(page, live_server, admin.email, admin.password)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Dashboard")
 
     # The admin creates a clinician; the one-time password is shown once.
     email = f"jo-{secrets.token_hex(3)}@example.nhs.uk"
