@@ -4,7 +4,8 @@ It reads one participant (so their data key is in this process's cache), says "r
 waits for a line on stdin (the other process's withdrawal has returned), waits 1 ms, and
 prints what it still holds: whether the key is in memory, and whether its cache would serve
 it to a read in a new transaction. Arguments: database URL, keyring path, instance folder,
-participant id, and "listen" or "deaf" (deaf: as if every notification were lost).
+participant id, "listen" or "deaf" (deaf: as if every notification were lost), and the
+settings of the other process's SoftHSM2 token as JSON (``{}`` with a keyring file).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from registry.audit.actions import Actor
 from registry.db import database, session
 from registry.participants import dek_cache, identity, shred_listener
 from registry.participants.models import Participant, ParticipantKey
+from tests import conftest
 from tests.conftest import make_settings
 
 
-def main(url: str, keyring: str, instance: str, participant_id: str, mode: str) -> None:
+def main(url: str, keyring: str, instance: str, participant_id: str, mode: str, keys: str) -> None:
+    if keys != "{}":  # the keys are in the other process's SoftHSM2 token: use that one
+        conftest._softhsm_tokens[Path(keyring)] = json.loads(keys)
     app = create_app(make_settings(url, Path(keyring), Path(instance)))
     with app.app_context():
         if mode == "listen":
@@ -63,4 +67,4 @@ def _deafen() -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

@@ -23,6 +23,7 @@ from tests.conftest import (
     committed_accounts,
     enrolment_body,
     isolated_app,
+    key_provider_settings,
     on_postgresql,
 )
 
@@ -48,6 +49,7 @@ def _withdraw_while_another_process_reads(tmp_path: Path, mode: str) -> dict[str
                 str(tmp_path / "reader-instance"),
                 participant_id,
                 mode,
+                json.dumps(key_provider_settings(tmp_path / "keyring.json")),
             ],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
