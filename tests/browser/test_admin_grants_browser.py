@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from registry.auth.permissions import Role
-from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, sign_in
+from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, fill_date, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -43,9 +43,7 @@ def test_admin_adds_a_site_then_creates_and_revokes_a_grant(
     page.locator('input[name="variables"][value="participants.sex"]').check()
     page.locator('input[name="variables"][value="assessments.total"]').check()
     page.locator('input[name="consent_items"][value="future_research"]').check()
-    page.get_by_label("Last day of access").fill(
-        (dt.date.today() + dt.timedelta(days=90)).isoformat()
-    )
+    fill_date(page, "Last day of access", (dt.date.today() + dt.timedelta(days=90)).isoformat())
     page.locator(f'input[name="researchers"][value="{researcher.email}"]').check()
     page.get_by_role("button", name="Create the grant").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
