@@ -35,7 +35,8 @@ class DateInputField(Field):
 
     ``past_message`` words the schema's "in the future" refusal (a date of birth "must be
     in the past"); ``required`` (for forms without a schema behind them) refuses a blank
-    date with that message during WTForms' own validation.
+    date with that message during WTForms' own validation; ``alone`` has such a form judge
+    an optional date's boxes there too (the audit log's filters).
     """
 
     PARTS: Sequence[str] = (DAY, MONTH, YEAR)
@@ -46,11 +47,13 @@ class DateInputField(Field):
         *,
         past_message: str | None = None,
         required: str | None = None,
+        alone: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(label, **kwargs)
         self.past_message = past_message
         self.required = required
+        self.alone = alone or required is not None
         self.parts: dict[str, str] = dict.fromkeys(self.PARTS, "")
         self.failing: set[str] = set()
         self.own_error: str | None = None
@@ -129,13 +132,18 @@ class DateInputField(Field):
     def pre_validate(self, form: Any) -> None:
         # Only a form with no schema behind it judges here: for the others the schema does,
         # so the page shows this date's error together with every other field's.
-        if self.required is None:
+        if not self.alone:
             return
         if self.own_error:
             raise StopValidation(self.own_error)
-        if self.data is None:
+        if self.data is None and self.required is not None:
             self.failing = set(self.PARTS)
             raise StopValidation(self.required)
+
+    def query(self) -> dict[str, str]:
+        """The boxes as typed, named as the query string names them (a GET form's links
+        carry the same date on)."""
+        return {f"{self.name}-{part}": value for part, value in self.parts.items() if value}
 
     @property
     def date(self) -> dt.date | None:

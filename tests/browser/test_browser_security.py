@@ -97,6 +97,8 @@ def _assert_every_post_form_has_a_csrf_token(page: Page) -> None:
     for form in forms:
         method = (form.get_attribute("method") or "get").lower()
         if method == "post":
-            token = form.locator('input[name="csrf_token"]')
+            # A form with a prefix (several forms on one page) names it "<prefix>-csrf_token";
+            # Flask-WTF's CSRF check reads any field ending in csrf_token.
+            token = form.locator('input[name$="csrf_token"]')
             expect(token).to_have_count(1)
             assert re.fullmatch(r"[\w.-]{20,}", token.get_attribute("value") or "")

@@ -22,7 +22,7 @@ from flask import (
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.validators import Optional as Blank
@@ -42,14 +42,17 @@ from registry.auth.session import acting_as, requires
 from registry.csv_cells import defused
 from registry.db import count_of, rows_of, session
 from registry.eligibility.describe import describe as criteria_sentence
+from registry.web.dates import DateInputField
 from registry.web.forms import strip_text
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 
 PER_PAGE = 50
 # The filters, as the query string names them (never an identity: a participant's
-# pseudonymous registry id, an account by its number).
+# pseudonymous registry id, an account by its number). The dates come as NHS.UK date
+# inputs' boxes: ``since-day``, ``since-month``, ``since-year`` and the same for ``until``.
 FILTERS = ("actor", "action", "participant_id", "outcome", "since", "until")
+DATES = ("since", "until")
 ANONYMOUS = "anonymous"
 
 
@@ -65,12 +68,13 @@ class AuditFilterForm(FlaskForm):
         "Participant id", filters=[strip_text], validators=[Blank(), Length(max=40)]
     )
     outcome = SelectField("Outcome", validate_choice=False)
-    # wtforms' DateField for now; NHS.UK's date input (registry/web/dates.py) replaces it.
-    since = DateField("From (YYYY-MM-DD)", validators=[Blank()])
-    until = DateField("To (YYYY-MM-DD)", validators=[Blank()])
+    # No schema behind a filter: each date judges its own boxes (``alone``).
+    since = DateInputField("Start date", alone=True)
+    until = DateInputField("End date", alone=True)
 
-    def validate_until(self, field: DateField) -> None:
-        if field.data and self.since.data and field.data < self.since.data:
+    def validate_until(self, field: DateInputField) -> None:
+        if field.date and self.since.date and field.date < self.since.date:
+            field.failing = set(field.PARTS)
             raise ValidationError("The end date must be the same as or after the start date.")
 
     def validate_actor(self, field: SelectField) -> None:
@@ -86,12 +90,19 @@ class AuditFilterForm(FlaskForm):
             raise ValidationError("Choose an outcome from the list.")
 
     def query_args(self) -> dict[str, Any]:
-        """The filters as ``audit_events`` takes them."""
-        return {name: self[name].data or None for name in FILTERS}
+        """The filters as ``audit_events`` takes them (the dates as dates)."""
+        args = {name: self[name].data or None for name in FILTERS}
+        return args | {"since": self.since.date, "until": self.until.date}
 
     def used(self) -> dict[str, str]:
-        """The filters given, as text: for the audit record of this read and for links."""
+        """The filters given, as text (dates in ISO): for the audit record of this read."""
         return {name: str(self[name].data) for name in FILTERS if self[name].data}
+
+    def query(self) -> dict[str, str]:
+        """The filters given, as the query string names them: for the page's links (the
+        CSV, the next page), so they carry the same filters on."""
+        given = {name: value for name, value in self.used().items() if name not in DATES}
+        return given | self.since.query() | self.until.query()
 
 
 def _plain(choices: Any) -> list[tuple[str, str]]:
@@ -171,7 +182,7 @@ def index() -> tuple[str, int]:
         total=total,
         page=page,
         pages=pages,
-        used=form.used(),
+        used=form.query(),
     ), 200
 
 

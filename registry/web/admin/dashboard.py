@@ -34,9 +34,17 @@ class Dashboard:
     withdrawals: list[tuple[str, int]]  # (level in words, count) in the levels' order
     withdrawals_chart: BarChart
     month: str  # "December 2026"
+    month_began: dt.date
     first_sign_in: int
     keys: KeyEpochs
     chain: ChainStatus | None
+
+    @property
+    def since_month_began(self) -> dict[str, int]:
+        """The audit log's start-date boxes at this month's first day: the withdrawals link
+        lists the same withdrawals as the count."""
+        day = self.month_began
+        return {"since-day": day.day, "since-month": day.month, "since-year": day.year}
 
     @property
     def reconsent_total(self) -> int:
@@ -100,6 +108,7 @@ def dashboard(now: dt.datetime | None = None) -> Dashboard:
         withdrawals=withdrawals,
         withdrawals_chart=bar_chart(withdrawals),
         month=f"{start:%B %Y}",
+        month_began=start.date(),
         first_sign_in=users_waiting_for_first_sign_in(),
         keys=key_epochs(),
         chain=chain_status(),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import html
 import io
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -80,8 +84,14 @@ def test_criteria_show_in_words_with_json_behind_a_toggle(
     assert "&#34;cohort&#34;" in page or "&quot;cohort&quot;" in page
 
 
+def _day(name: str, when: dt.date) -> str:
+    """A date typed into the filter's boxes, as the GET form sends it."""
+    return f"{name}-day={when.day}&{name}-month={when.month}&{name}-year={when.year}"
+
+
 def test_a_bad_filter_is_refused_with_its_field_named(admin_web: FlaskClient) -> None:
-    response = admin_web.get(f"{URL}?since=2026-12-05&until=2026-12-01&action=no.such")
+    since, until = _day("since", dt.date(2026, 12, 5)), _day("until", dt.date(2026, 12, 1))
+    response = admin_web.get(f"{URL}?{since}&{until}&action=no.such")
 
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -91,10 +101,88 @@ def test_a_bad_filter_is_refused_with_its_field_named(admin_web: FlaskClient) ->
 
 
 def test_viewing_is_audited_with_the_filters(app: Flask, admin_web: FlaskClient) -> None:
-    admin_web.get(f"{URL}?outcome=denied&since=2026-01-01")
+    admin_web.get(f"{URL}?outcome=denied&{_day('since', dt.date(2026, 1, 1))}")
 
     viewed = _last(app, "audit.view")
     assert json.loads(viewed.details)["filters"] == {"outcome": "denied", "since": "2026-01-01"}
+
+
+def test_the_dates_keep_the_days_between_them_both_included(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    _record(app, "site.add", target_type="site", target_id="TODAY1")
+    today = dt.datetime.now(dt.UTC).date()
+    day = dt.timedelta(days=1)
+
+    from_today = admin_web.get(
+        f"{URL}?action=site.add&{_day('since', today)}&{_day('until', today)}"
+    )
+    from_tomorrow = admin_web.get(f"{URL}?action=site.add&{_day('since', today + day)}")
+    until_yesterday = admin_web.get(f"{URL}?action=site.add&{_day('until', today - day)}")
+
+    assert "TODAY1" in from_today.get_data(as_text=True)
+    assert "0 events" in from_tomorrow.get_data(as_text=True)
+    assert "0 events" in until_yesterday.get_data(as_text=True)
+
+
+def _inputs(page: str) -> dict[str, str]:
+    """Each text box's name and value, as the browser would fill them."""
+    boxes = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            boxes[name.group(1)] = value.group(1) if value else ""
+    return boxes
+
+
+def test_the_dates_are_typed_into_day_month_and_year_boxes(admin_web: FlaskClient) -> None:
+    page = admin_web.get(f"{URL}?{_day('since', dt.date(2026, 3, 5))}").get_data(as_text=True)
+
+    boxes = _inputs(page)
+    assert (boxes["since-day"], boxes["since-month"], boxes["since-year"]) == ("5", "3", "2026")
+    assert boxes["until-day"] == ""
+    assert "since" not in boxes  # no ISO text box left
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "failing"),
+    [
+        ("since-day=5&since-year=2026", "Start date must include a month", ["since-month"]),
+        ("since-day=31&since-month=2&since-year=2026", "Start date must be a real date", []),
+        ("until-day=1&until-month=2&until-year=26", "Year must include 4 numbers", ["until-year"]),
+        ("until-day=x&until-month=2&until-year=2026", "End date must be a real date", []),
+    ],
+    ids=["missing-part", "not-a-real-date", "two-digit-year", "not-a-number"],
+)
+def test_a_date_the_log_cannot_read_says_why_in_nhs_words(
+    admin_web: FlaskClient, query: str, message: str, failing: list[str]
+) -> None:
+    response = admin_web.get(f"{URL}?{query}")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "<title>Error: Audit log" in page
+    assert page.count(message) == 2  # in the summary and at the date
+    for box in failing:
+        assert f'href="#{box}"' in page  # the summary's link lands on the box to change
+    assert "nhsuk-input--error" in page
+
+
+def test_the_csv_link_and_the_next_page_carry_the_date_boxes(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    today = dt.datetime.now(dt.UTC).date()
+    query = f"action=site.add&{_day('since', today)}"
+    _record(app, "site.add", target_type="site", target_id="LINKED")
+
+    page = admin_web.get(f"{URL}?{query}").get_data(as_text=True)
+    link = re.search(r'href="([^"]*events\.csv[^"]*)"', page)
+    assert link is not None
+    href = html.unescape(link.group(1))
+    assert f"since-day={today.day}" in href and f"since-year={today.year}" in href
+    assert "action=site.add" in href
+    rows = list(csv.reader(io.StringIO(admin_web.get(href).get_data(as_text=True))))
+    assert "LINKED" in [row[8] for row in rows[1:]]
 
 
 def test_a_page_past_the_end_shows_the_last(admin_web: FlaskClient) -> None:

@@ -196,11 +196,14 @@ def test_the_chain_status_shows_never_checked_then_the_latest_check(
 
 def test_each_block_links_to_its_page(admin_web: FlaskClient) -> None:
     page = admin_web.get(URL).get_data(as_text=True)
+    now = utcnow()
 
     for href in (
         "/recruitment/",
         "/admin/consents/reconsent",
-        "/admin/audit/?action=participant.withdraw",
+        # This month's withdrawals: the audit log from the month's first day.
+        f"/admin/audit/?action=participant.withdraw&amp;since-day=1&amp;since-month={now.month}"
+        f"&amp;since-year={now.year}",
         "/admin/audit/",
     ):
         assert f'href="{href}"' in page, href
