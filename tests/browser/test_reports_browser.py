@@ -91,7 +91,9 @@ def _check_chart_against_table(page: Page, chart: Locator) -> bool:
         flagged = bar.get_attribute("data-flagged") == "true"
         assert (row.get_attribute("data-flagged") == "true") is flagged, (name, group)
         if flagged:
-            expect(row.get_by_test_id("flag")).to_have_text("Under-represented")
+            # The chart draws the primary comparator: its cell, not the second comparator's.
+            primary = row.locator('td[data-cell="ratio"]')
+            expect(primary.get_by_test_id("flag")).to_have_text("Under-represented")
             expect(
                 chart.locator(f'g[data-group="{group}"] .registry-comparison__flag')
             ).to_have_text("Under-represented")
