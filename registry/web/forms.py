@@ -15,12 +15,15 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from flask import render_template
+from flask import render_template, request
 from flask_wtf import FlaskForm
+from marshmallow import Schema
 from wtforms import Field, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from registry.errors import NotFound
+from registry.errors import NotFound, ValidationFailed
+from registry.fields import PageArgs
+from registry.fields import load_or_fail as load
 from registry.input_rules import code_of
 from registry.web.dates import DateInputField
 
@@ -127,3 +130,23 @@ def record_id(text: str) -> int:
     if not (text.isdigit() and len(text) <= 18):
         raise NotFound("No such record.")
     return int(text)
+
+
+def page_and_filters(filters: Schema, names: Sequence[str]) -> tuple[int, Any]:
+    """A list page's number and its filters from the query string, each read by its own
+    schema (the pager's and the list's) and refused together, every problem named."""
+    asked = {name: request.args[name] for name in ("page", *names) if request.args.get(name)}
+    problems: dict[str, list[str]] = {}
+    page = 1
+    loaded: Any = None
+    try:
+        page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    try:
+        loaded = load(filters, asked)
+    except ValidationFailed as exc:
+        problems.update(exc.fields)
+    if problems:
+        raise ValidationFailed(problems)
+    return page, loaded

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,11 +16,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry.db import session
+from registry.eligibility.describe import describe
 from registry.participants.models import Participant
 from registry.recruitment.models import RecruitmentContact
 from tests.conftest import ApiUser
 from tests.participants.test_web import page_of
-from tests.recruitment.conftest import World, audited
+from tests.recruitment.conftest import ADULT_TRD, World, audited
 
 ROW = re.compile(r'<li class="nhsuk-card registry-contact" id="contact-([^"]+)"(.*?)</li>', re.S)
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -195,3 +197,17 @@ def test_the_api_says_how_many_remain_to_contact(world: World) -> None:
     listing = world.contacts(request_id, world.clinician_a).get_json()
 
     assert listing["remaining"] == 2 and len(listing["items"]) == 3
+
+
+def test_the_clinician_reads_who_the_study_is_looking_for_in_words(
+    world: World, clinician_web: FlaskClient
+) -> None:
+    world.enrol(world.clinician_a, 1)
+    request_id = world.approved()
+
+    html = clinician_web.get(f"/recruitment/{request_id}/contacts").get_data(as_text=True)
+
+    sentence = re.search(r'data-testid="criteria-sentence">(.*?)</p>', html)
+    assert sentence is not None
+    assert describe(ADULT_TRD) in unescape(sentence.group(1))
+    assert '"field"' not in html  # words, not the criteria's JSON

@@ -155,16 +155,7 @@ def actor_names(events: Iterable[AuditEvent]) -> dict[str, str]:
 def index() -> tuple[str, int]:
     form = _filter_form()
     if not form.validate():
-        return render_template(
-            "admin/audit/index.html",
-            **_status(),
-            form=form,
-            events=[],
-            total=0,
-            page=1,
-            pages=1,
-            used={},
-        ), 422
+        return _refused(form)
     statement = audit_events(**form.query_args())
     total = count_of(statement)
     pages = max(1, math.ceil(total / PER_PAGE))
@@ -241,16 +232,7 @@ def check() -> BaseResponse:
 def download() -> Response | tuple[str, int]:
     form = _filter_form()
     if not form.validate():
-        return render_template(
-            "admin/audit/index.html",
-            **_status(),
-            form=form,
-            events=[],
-            total=0,
-            page=1,
-            pages=1,
-            used={},
-        ), 422
+        return _refused(form)
     statement = audit_events(**form.query_args())
     record_event("audit.download", by=acting_as(), details={"filters": form.used()})
     return Response(
@@ -319,3 +301,18 @@ def _csv_rows(statement: Any) -> Iterator[str]:
 
 def _criteria_in_words(key: str, document: Any) -> str | None:
     return criteria_sentence(document) if key == "criteria" else None
+
+
+def _refused(form: AuditFilterForm) -> tuple[str, int]:
+    """The page again with the filters' problems named, and no events: nothing was read."""
+    page = render_template(
+        "admin/audit/index.html",
+        **_status(),
+        form=form,
+        events=[],
+        total=0,
+        page=1,
+        pages=1,
+        used={},
+    )
+    return page, 422

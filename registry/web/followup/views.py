@@ -26,14 +26,12 @@ from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
-from registry.errors import ValidationFailed
 from registry.facts.followup import due_visit_views, due_visits
 from registry.facts.schemas import DueListArgs
-from registry.fields import PageArgs
-from registry.fields import load_or_fail as load
 from registry.participants.models import COHORTS
 from registry.participants.queries import identifiable_to
 from registry.participants.reference import reference
+from registry.web.forms import page_and_filters
 from registry.web.labels import choices
 
 bp = Blueprint("followup_web", __name__, url_prefix="/participants")
@@ -54,19 +52,7 @@ _FILTERS = ("status", "cohort", "visit", "site")
 @requires(Permission.VIEW_FOLLOW_UP)
 def due() -> str:
     user = required_user()
-    asked = {name: request.args[name] for name in ("page", *_FILTERS) if request.args.get(name)}
-    # The page and the filters are two schemas (the pager's and the list's), refused together.
-    problems: dict[str, list[str]] = {}
-    try:
-        page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
-    except ValidationFailed as exc:
-        problems.update(exc.fields)
-    try:
-        only = load(DueListArgs(), asked)
-    except ValidationFailed as exc:
-        problems.update(exc.fields)
-    if problems:
-        raise ValidationFailed(problems)
+    page, only = page_and_filters(DueListArgs(), _FILTERS)
     today = clock.today()
     listed = due_visits(user, today=today, only=only)
     first = (page - 1) * PER_PAGE
@@ -84,7 +70,7 @@ def due() -> str:
         total=len(listed),
         page=page,
         pages=max(1, math.ceil(len(listed) / PER_PAGE)),
-        filters={name: asked.get(name) for name in _FILTERS},
+        filters={name: request.args.get(name) or None for name in _FILTERS},
         identifiable=identifiable,
         today=today,
         status_labels=STATUS_LABELS,

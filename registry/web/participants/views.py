@@ -60,7 +60,6 @@ from registry.errors import (
 )
 from registry.facts.derive import current_consent
 from registry.facts.participant_views import participant_view
-from registry.fields import PageArgs
 from registry.fields import load_or_fail as load
 from registry.participants.actions import correct_participant
 from registry.participants.identity import READ_IDENTITY, read_identities
@@ -74,7 +73,7 @@ from registry.participants.queries import (
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
 from registry.web.filters import long_date, long_month, short_name
-from registry.web.forms import RegistryForm, form_page
+from registry.web.forms import RegistryForm, form_page, page_and_filters
 from registry.web.labels import (
     ADHERENCE_LABELS,
     MODALITY_LABELS,
@@ -187,19 +186,7 @@ def search() -> tuple[str, int] | Response:
 
 def _list_page(search_form: SearchForm) -> tuple[str, int]:
     user = required_user()
-    asked = {name: request.args[name] for name in ("page", "cohort") if request.args.get(name)}
-    # The page and the filters are two schemas (the pager's and the list's), refused together.
-    problems: dict[str, list[str]] = {}
-    try:
-        page = load(PageArgs(), {"page": asked.pop("page", 1)})["page"]
-    except ValidationFailed as exc:
-        problems.update(exc.fields)
-    try:
-        args = load(ParticipantListArgs(), asked)
-    except ValidationFailed as exc:
-        problems.update(exc.fields)
-    if problems:
-        raise ValidationFailed(problems)
+    page, args = page_and_filters(ParticipantListArgs(), ("cohort",))
     statement = visible_participants(user)
     if args.cohort:
         statement = statement.where(Participant.cohort == args.cohort)
