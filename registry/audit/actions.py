@@ -162,7 +162,13 @@ class ChainReport:
 VERIFY_ACTION = "audit.verify"
 
 
-def record_verification(report: ChainReport, *, by: Actor) -> AuditVerification:
+def record_verification(
+    report: ChainReport,
+    *,
+    by: Actor,
+    anchors_matched: int | None = None,
+    latest_anchor_seq: int | None = None,
+) -> AuditVerification:
     """Keep a check's answer outside the chain (appending it would move the chain it
     checked): pages show the latest rather than walking millions of events at every view."""
     problem = None
@@ -174,6 +180,8 @@ def record_verification(report: ChainReport, *, by: Actor) -> AuditVerification:
         events_checked=report.events,
         first_problem=problem,
         by_user_id=by.user_id,
+        anchors_matched=anchors_matched,
+        latest_anchor_seq=latest_anchor_seq,
     )
     session().add(verification)
     session().flush()

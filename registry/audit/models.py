@@ -69,6 +69,10 @@ class AuditVerification(Base):
     )
     # None: run at the command line.
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # With `registry audit verify --anchors FILE`: how many anchors the chain matched, and
+    # the latest one's event number (None: no anchors were checked).
+    anchors_matched: Mapped[int | None]
+    latest_anchor_seq: Mapped[int | None]
 
     def __repr__(self) -> str:
         return f"<AuditVerification {self.id} {'ok' if self.ok else 'broken'}>"

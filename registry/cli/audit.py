@@ -70,7 +70,13 @@ def _keep_answer(report: ChainReport, checked: AnchorReport | None) -> None:
     nothing else."""
     if report.intact and checked is not None and not checked.ok:
         report = ChainReport(False, report.events, None, checked.problem)
-    record_verification(report, by=Actor.command_line())
+    matched = checked if checked is not None and checked.ok else None
+    record_verification(
+        report,
+        by=Actor.command_line(),
+        anchors_matched=matched.anchors if matched else None,
+        latest_anchor_seq=matched.latest_seq if matched else None,
+    )
 
 
 @audit_group.command("anchor")

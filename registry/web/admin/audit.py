@@ -186,6 +186,9 @@ class ChainStatus:
     by: str  # "Jo Bloggs (admin)", "Someone at the command line"
     events_checked: int
     problem: str | None
+    # From `registry audit verify --anchors`: anchors matched, the latest one's event number.
+    anchors_matched: int | None = None
+    latest_anchor_seq: int | None = None
 
 
 def chain_status() -> ChainStatus | None:
@@ -204,6 +207,8 @@ def chain_status() -> ChainStatus | None:
         by=by,
         events_checked=checked.events_checked,
         problem=checked.first_problem,
+        anchors_matched=checked.anchors_matched,
+        latest_anchor_seq=checked.latest_anchor_seq,
     )
 
 

@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -237,6 +238,38 @@ def test_a_check_at_the_command_line_shows_without_moving_the_chain(
     assert _last(app, "test.event").seq == seqs[-1]  # nothing appended after the walk
     page = admin_web.get(URL).get_data(as_text=True)
     assert "by Someone at the command line: the chain was <strong>intact</strong>" in page
+
+
+def test_a_check_against_the_anchors_shows_the_latest_anchor(
+    app: Flask, admin_web: FlaskClient, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors.jsonl"
+    append_events(app, 2)
+    runner = app.test_cli_runner()
+    assert runner.invoke(main, ["audit", "anchor", "--out", str(anchors)]).exit_code == 0
+    append_events(app, 1)
+    assert runner.invoke(main, ["audit", "anchor", "--out", str(anchors)]).exit_code == 0
+    latest = json.loads(anchors.read_text().splitlines()[-1])["seq"]
+
+    result = runner.invoke(main, ["audit", "verify", "--anchors", str(anchors)])
+
+    assert result.exit_code == 0, result.stderr
+    page = admin_web.get(URL).get_data(as_text=True)
+    assert (
+        f"It matched 2 anchors kept outside the database; the latest was taken at event "
+        f"{latest}." in page
+    )
+
+
+def test_a_check_without_anchors_says_how_to_compare_them(
+    app: Flask, admin_web: FlaskClient
+) -> None:
+    append_events(app, 1)
+    assert app.test_cli_runner().invoke(main, ["audit", "verify"]).exit_code == 0
+
+    page = admin_web.get(URL).get_data(as_text=True)
+
+    assert "That check compared no anchors." in page
 
 
 def test_a_broken_chain_found_at_the_command_line_shows_where(
