@@ -303,6 +303,7 @@ WEB_POLICY: dict[tuple[str, str], int] = {
     ("POST", "/admin/users/<user_id>/access"): 400,
     ("POST", "/admin/users/<user_id>/sessions"): 400,
     ("POST", "/admin/users/<user_id>/second-factor"): 400,
+    ("POST", "/admin/users/<user_id>/sso"): 400,
     ("POST", "/admin/users/<user_id>/reactivate"): 400,
     ("GET", "/admin/users/<user_id>/deactivate"): 302,
     ("POST", "/admin/users/<user_id>/deactivate"): 400,

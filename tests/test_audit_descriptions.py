@@ -33,7 +33,7 @@ def _module_constants(tree: ast.Module) -> dict[str, str]:
 
 def _names_in(node: ast.expr, constants: dict[str, str]) -> set[str]:
     """The action names an argument can be: literals, module constants, an f-string's
-    fixed start (a family, ending in "."), either side of an ``or``."""
+    fixed start (a family, ending in "."), either side of an ``or`` or of ``a if c else b``."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
     if isinstance(node, ast.Name) and node.id in constants:
@@ -42,6 +42,8 @@ def _names_in(node: ast.expr, constants: dict[str, str]) -> set[str]:
         return {str(node.values[0].value)}
     if isinstance(node, ast.BoolOp):
         return set().union(*(_names_in(value, constants) for value in node.values))
+    if isinstance(node, ast.IfExp):
+        return _names_in(node.body, constants) | _names_in(node.orelse, constants)
     return set()
 
 
@@ -88,6 +90,7 @@ def test_the_collector_finds_the_known_kinds_of_call() -> None:
     assert {"recruitment.approve", "participant.read_identity", "user.change_password"} <= found
     assert {"participant.timeline", "eligibility.saved_query.", "refused."} <= found
     assert {"auth.reauthenticate", "access.denied", "audit.view"} <= found
+    assert {"auth.oidc_link", "auth.oidc_unlink"} <= found  # a if c else b
 
 
 def test_every_recorded_action_is_described() -> None:

@@ -30,6 +30,7 @@ from registry import create_app
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
+from registry.auth import oidc
 from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.db import session
@@ -209,6 +210,25 @@ def test_linked_subject_signs_in_even_when_the_email_changed(
     again = _sign_in_through_provider(app.test_client(), subject)
 
     assert again.status_code == 302
+    assert _last_sign_in(app).outcome == "success"
+
+
+def test_an_account_an_admin_linked_signs_in_with_no_verified_email(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    """Microsoft Entra ID sends no email_verified: an admin links the subject beforehand."""
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, email=account.email, amr=["mfa"])
+    with app.test_request_context():
+        user = session().get(User, account.user.id)
+        assert user is not None
+        oidc.link_subject(user, issuer=issuer, subject=subject, by=Actor.command_line())
+        session().commit()
+
+    callback = _sign_in_through_provider(client, subject)
+
+    assert callback.status_code == 302
+    assert callback.headers["Location"] == "/"
     assert _last_sign_in(app).outcome == "success"
 
 

@@ -87,7 +87,12 @@ DESCRIPTIONS: Mapping[str, Description] = {
     "auth.sign_in": _d("signed in", "Signed in (or tried to)"),
     "auth.sign_out": _d("signed out"),
     "auth.oidc_link": _d(
-        "linked their account to the identity provider", "Linked to the identity provider"
+        "linked user account {target} to the identity provider",
+        "Linked to the identity provider",
+    ),
+    "auth.oidc_unlink": _d(
+        "unlinked user account {target} from the identity provider",
+        "Unlinked from the identity provider",
     ),
     "auth.totp_enrol": _d("set up their authenticator app"),
     "auth.totp_verify": _d("entered a security code", "Entered a security code"),

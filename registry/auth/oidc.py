@@ -41,6 +41,7 @@ from registry.auth.actions import normalise_email
 from registry.auth.models import User
 from registry.config import Settings
 from registry.db import session
+from registry.errors import ValidationFailed
 
 SCOPES = "openid email profile"
 HTTP_TIMEOUT_SECONDS = 10
@@ -382,6 +383,40 @@ def _first_use(identity: Identity) -> User:
         details={"method": "oidc", "matched_by": "verified_email"},
     )
     return user
+
+
+SUBJECT_MAX_LENGTH = 255  # user_account.oidc_subject
+
+
+def link_subject(user: User, *, issuer: str, subject: str | None, by: Actor) -> bool:
+    """An admin links the account to the provider's subject for this person (``None``
+    unlinks it), for providers that do not vouch for email addresses (Microsoft Entra ID
+    sends no ``email_verified``), or to move a person to a new identity. False if nothing
+    changed. The subject itself stays out of the audit log, as at sign-in."""
+    subject = (subject or "").strip() or None
+    if subject is not None and len(subject) > SUBJECT_MAX_LENGTH:
+        raise ValidationFailed(
+            {"subject": [f"A subject is at most {SUBJECT_MAX_LENGTH} characters."]}
+        )
+    if (user.oidc_issuer, user.oidc_subject) == ((issuer, subject) if subject else (None, None)):
+        return False
+    if subject is not None:
+        holder = session().scalar(
+            select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)
+        )
+        if holder is not None and holder.id != user.id:
+            raise ValidationFailed(
+                {"subject": ["Another account is already linked to this subject."]}
+            )
+    record_event(
+        "auth.oidc_link" if subject else "auth.oidc_unlink",
+        by=by,
+        target_type="user",
+        target_id=user.id,
+        details={"method": "oidc", "matched_by": "admin"},
+    )
+    user.oidc_issuer, user.oidc_subject = (issuer, subject) if subject else (None, None)
+    return True
 
 
 def keep_refusal_on_record(refused: SignInRefused) -> None:

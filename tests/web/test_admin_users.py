@@ -577,3 +577,108 @@ def test_an_admin_sees_and_revokes_anyones_token(
     assert response.status_code == 302
     headers = {"Authorization": f"Bearer {secret}"}
     assert app.test_client().get("/api/v1/me", headers=headers).status_code == 401
+
+
+# -- linking an account to the identity provider ---------------------------------------------
+
+ISSUER = "https://login.example.nhs.uk"
+SUBJECT = "7d3f0e52-entra-object-id"
+
+
+@pytest.fixture
+def with_provider(settings_with: Callable[..., None]) -> None:
+    settings_with(oidc_issuer=ISSUER, oidc_provider_name="Microsoft Entra ID")
+
+
+@pytest.mark.usefixtures("with_provider")
+def test_an_admin_links_a_user_to_the_provider_after_step_up(
+    app: Flask,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    create_account: Callable[..., Account],
+) -> None:
+    clinician = create_account(Role.CLINICIAN)
+    before = text(admin_web.get(user_page(admin_web, clinician)))
+
+    response = _post_on_user_page(
+        admin_web,
+        clinician,
+        "sso",
+        {"sso-subject": SUBJECT, "sso-code": fresh_code(app, admin_account)},
+    )
+
+    assert "Not linked yet" in before
+    assert response.status_code == 302
+    linked = reload(app, clinician)
+    assert (linked.oidc_issuer, linked.oidc_subject) == (ISSUER, SUBJECT)
+    assert "Signs in through Microsoft Entra ID" in text(admin_web.get(response.location))
+    (event,) = events(app, "auth.oidc_link")
+    assert SUBJECT not in event.details  # the subject stays out of the audit log
+
+
+@pytest.mark.usefixtures("with_provider")
+def test_linking_with_a_wrong_code_changes_nothing(
+    app: Flask, admin_web: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    clinician = create_account(Role.CLINICIAN)
+
+    response = _post_on_user_page(
+        admin_web, clinician, "sso", {"sso-subject": SUBJECT, "sso-code": WRONG_CODE}
+    )
+
+    assert response.status_code == 422
+    assert reload(app, clinician).oidc_subject is None
+    assert not events(app, "auth.oidc_link")
+
+
+@pytest.mark.usefixtures("with_provider")
+def test_a_subject_another_account_holds_is_refused_at_the_field(
+    app: Flask,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    create_account: Callable[..., Account],
+) -> None:
+    first, second = create_account(Role.CLINICIAN), create_account(Role.CLINICIAN)
+    for account in (first, second):
+        response = _post_on_user_page(
+            admin_web,
+            account,
+            "sso",
+            {"sso-subject": SUBJECT, "sso-code": fresh_code(app, admin_account)},
+        )
+
+    assert response.status_code == 422
+    assert "Another account is already linked to this subject." in text(response)
+    assert reload(app, second).oidc_subject is None
+
+
+@pytest.mark.usefixtures("with_provider")
+def test_a_blank_subject_unlinks_the_user(
+    app: Flask,
+    admin_web: FlaskClient,
+    admin_account: Account,
+    create_account: Callable[..., Account],
+) -> None:
+    clinician = create_account(Role.CLINICIAN)
+    for subject in (SUBJECT, ""):
+        _post_on_user_page(
+            admin_web,
+            clinician,
+            "sso",
+            {"sso-subject": subject, "sso-code": fresh_code(app, admin_account)},
+        )
+
+    assert reload(app, clinician).oidc_subject is None
+    assert len(events(app, "auth.oidc_unlink")) == 1
+
+
+def test_without_a_provider_there_is_nothing_to_link(
+    app: Flask, admin_web: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    clinician = create_account(Role.CLINICIAN)
+
+    page = text(admin_web.get(user_page(admin_web, clinician)))
+    response = _post_on_user_page(admin_web, clinician, "sso", {"sso-subject": SUBJECT})
+
+    assert "Signs in through" not in page
+    assert response.status_code == 404

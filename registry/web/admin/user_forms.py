@@ -85,5 +85,9 @@ class ChangeAccessForm(StepUpFields):
     organisation = text_field("Organisation (partners)")
 
 
+class LinkSubjectForm(StepUpFields):
+    subject = text_field("Their subject at the identity provider")
+
+
 class EndSessionsForm(StepUpFields):
     revoke_tokens = BooleanField("Revoke their API tokens too")

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from registry.auth import actions as auth_actions
+from registry.auth import oidc
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission, Role
 from registry.auth.queries import (
@@ -39,11 +40,12 @@ from registry.auth.session import acting_as, required_user, requires
 from registry.config import Settings
 from registry.db import count_of, rows_of, utcnow
 from registry.db import session as db_session
-from registry.errors import Conflict, StepUpFailed, ValidationFailed
+from registry.errors import Conflict, NotFound, StepUpFailed, ValidationFailed
 from registry.web.admin.user_forms import (
     ChangeAccessForm,
     CreateUserForm,
     EndSessionsForm,
+    LinkSubjectForm,
     StepUpFields,
     UserFilterForm,
     site_choices,
@@ -68,7 +70,13 @@ PURPOSES = {
     "reactivate": "reactivate a user",
     "second_factor": "reset a user's second factor",
     "sessions": "end a user's sessions",
+    "sso": "link a user to the identity provider",
 }
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
 
 
 def _sites() -> dict[str, str]:
@@ -179,6 +187,8 @@ def _forms(user: User, **given: RegistryForm) -> dict[str, RegistryForm]:
         "second_factor": given.get("second_factor")
         or StepUpFields(prefix="second_factor", formdata=None),
         "reactivate": given.get("reactivate") or StepUpFields(prefix="reactivate", formdata=None),
+        "sso": given.get("sso")
+        or LinkSubjectForm(prefix="sso", formdata=None, data={"subject": user.oidc_subject or ""}),
     }
 
 
@@ -191,6 +201,8 @@ def _user_page(user: User, **given: RegistryForm) -> tuple[str, int]:
         tokens=sorted(auth_actions.user_tokens(user), key=lambda t: t.created_at, reverse=True),
         admin_has_second_factor=required_user().has_second_factor,
         revoke_url=lambda token: url_for(".revoke_token", user_id=user.id, token_id=token.id),
+        provider=_settings().oidc_provider_name or "the identity provider",
+        single_sign_on=bool(_settings().oidc_issuer),
         **forms,
     )
     failed = any(form.has_errors() for form in forms.values())
@@ -282,6 +294,30 @@ def reset_second_factor(user_id: str) -> tuple[str, int] | Response:
     )
 
 
+@bp.route("/<user_id>/sso", methods=["POST"])
+@reauthentication_limit
+@requires(Permission.MANAGE_USERS)
+def link_subject(user_id: str) -> tuple[str, int] | Response:
+    """Link the account to the person's subject at the trust's identity provider (or unlink
+    it, left blank): for providers that do not vouch for email addresses."""
+    user = auth_actions.find_user(record_id(user_id))
+    issuer = _settings().oidc_issuer
+    if not issuer:
+        raise NotFound("No identity provider is configured.")
+    form = LinkSubjectForm(prefix="sso")
+    if not form.validate_on_submit() or not _stepped_up(form, "sso"):
+        return _user_page(user, sso=form)
+    try:
+        changed = oidc.link_subject(user, issuer=issuer, subject=form.subject.data, by=acting_as())
+    except ValidationFailed as exc:
+        form.subject.errors = exc.fields["subject"]
+        return _user_page(user, sso=form)
+    if not changed:
+        return _done(user, "Nothing changed.")
+    linked = "linked to" if user.oidc_subject else "no longer linked to"
+    return _done(user, f"{user.name} is {linked} their identity at the provider.")
+
+
 @bp.route("/<user_id>/reactivate", methods=["POST"])
 @reauthentication_limit
 @requires(Permission.MANAGE_USERS)
@@ -309,7 +345,7 @@ def deactivate(user_id: str) -> tuple[str, int] | Response:
         else:
             return _done(user, f"{user.name} is deactivated.")
     now = utcnow()
-    settings: Settings = current_app.config["SETTINGS"]
+    settings = _settings()
     return form_page(
         "admin/users/deactivate.html",
         form,
