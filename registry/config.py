@@ -63,6 +63,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_OIDC_PROVIDER_NAME": "oidc_provider_name",
     "REGISTRY_OIDC_MFA_AMR": "oidc_mfa_amr",
     "REGISTRY_OIDC_MFA_ACR": "oidc_mfa_acr",
+    "REGISTRY_OIDC_SUBJECT_CLAIM": "oidc_subject_claim",
     "REGISTRY_PASSWORD_ROLES": "password_roles",
 }
 # Secrets that may come from the environment (or a file it names), never the TOML file,
@@ -138,6 +139,10 @@ class Settings:
     # skips the registry's own security code. Empty: the security code is always asked.
     oidc_mfa_amr: str = ""
     oidc_mfa_acr: str = ""
+    # The claim that names the person for good: "sub" (OpenID Connect's), or "oid" for
+    # Microsoft Entra ID, whose sub differs per application while its object id is the one
+    # the trust's directory shows (so an admin can link an account to it beforehand).
+    oidc_subject_claim: str = "sub"
     # Roles that may still sign in with a local password (comma-separated).
     password_roles: str = ALL_ROLES
 
@@ -381,6 +386,7 @@ _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
 
 # Each value's own rules (marshmallow validators, run as environs reads the value).
 _RULES: dict[str, Validator] = {
+    "oidc_subject_claim": OneOf(("sub", "oid"), error="must be sub or oid, not {input!r}"),
     "key_provider": OneOf(["file", "pkcs11"], error="must be file or pkcs11, not {input!r}"),
     "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),
     "proxy_hops": Range(min=0, error="must be 0 or more, not {input}"),

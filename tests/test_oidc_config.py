@@ -104,3 +104,10 @@ def test_production_requires_an_https_issuer() -> None:
                 "REGISTRY_OIDC_ISSUER": "http://login.example.org",
             }
         )
+
+
+def test_the_subject_claim_is_sub_or_entras_oid() -> None:
+    assert Settings.load({}).oidc_subject_claim == "sub"
+    assert Settings.load({"REGISTRY_OIDC_SUBJECT_CLAIM": "oid"}).oidc_subject_claim == "oid"
+    with pytest.raises(ConfigurationError, match="oidc_subject_claim must be sub or oid"):
+        Settings.load({"REGISTRY_OIDC_SUBJECT_CLAIM": "email"})

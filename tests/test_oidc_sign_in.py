@@ -9,6 +9,7 @@ another audience or an expiry in the past is produced, signed with the provider'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -230,6 +231,53 @@ def test_an_account_an_admin_linked_signs_in_with_no_verified_email(
     assert callback.status_code == 302
     assert callback.headers["Location"] == "/"
     assert _last_sign_in(app).outcome == "success"
+
+
+def test_entra_accounts_are_known_by_their_object_id_when_configured(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With REGISTRY_OIDC_SUBJECT_CLAIM=oid the registry matches Entra ID's object id (the one
+    its directory shows), not the per-application sub."""
+    monkeypatch.setitem(
+        app.config,
+        "SETTINGS",
+        dataclasses.replace(app.config["SETTINGS"], oidc_subject_claim="oid"),
+    )
+    account = create_account(Role.CLINICIAN)
+    object_id = f"entra-object-{secrets.token_hex(4)}"
+    subject = _person(issuer, email=account.email, oid=object_id, amr=["mfa"])
+    with app.test_request_context():
+        user = session().get(User, account.user.id)
+        assert user is not None
+        oidc.link_subject(user, issuer=issuer, subject=object_id, by=Actor.command_line())
+        session().commit()
+
+    callback = _sign_in_through_provider(client, subject)
+
+    assert callback.headers["Location"] == "/"
+    assert _last_sign_in(app).outcome == "success"
+
+
+def test_a_token_without_the_configured_subject_claim_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(
+        app.config,
+        "SETTINGS",
+        dataclasses.replace(app.config["SETTINGS"], oidc_subject_claim="oid"),
+    )
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))  # no oid
+
+    _assert_refused(app, _sign_in_through_provider(client, subject), "token_invalid")
 
 
 def test_provider_without_mfa_goes_on_to_the_registry_security_code(

@@ -233,7 +233,7 @@ def complete(
     claims = validate_id_token(settings, metadata, id_token, nonce=pending.nonce)
     return Identity(
         issuer=metadata.issuer,
-        subject=str(claims["sub"]),
+        subject=str(claims[settings.oidc_subject_claim]),
         claims=claims,
         multi_factor=asserts_multi_factor(settings, claims),
     )
@@ -324,8 +324,9 @@ def validate_id_token(
     azp = claims.get("azp")
     if (azp is not None or len(audiences) > 1) and azp != settings.oidc_client_id:
         raise SignInRefused("wrong_audience")
-    if not isinstance(claims["sub"], str) or not claims["sub"]:
-        raise SignInRefused("token_invalid")
+    for name in {"sub", settings.oidc_subject_claim}:
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise SignInRefused("token_invalid")
     return claims
 
 
