@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not on_postgresql(), reason="two processes share PostgreSQL")
 
 
-def _withdraw_while_another_process_reads(tmp_path: Path, mode: str) -> dict[str, bool]:
+def _withdraw_while_another_process_reads(tmp_path: Path, mode: str) -> dict[str, Any]:
     with isolated_app(tmp_path) as (app, url):
         clinician, admin = committed_accounts(app, "RXP", [Role.CLINICIAN, Role.ADMIN])
         client = app.test_client()
@@ -68,14 +69,17 @@ def _withdraw_while_another_process_reads(tmp_path: Path, mode: str) -> dict[str
             assert withdrawn.status_code == 201, withdrawn.get_json()
             reader.stdin.write("go\n")
             reader.stdin.flush()
-            answer: dict[str, bool] = json.loads(reader.stdout.readline())
+            answer: dict[str, Any] = json.loads(reader.stdout.readline())
     return answer
 
 
 def test_withdrawal_empties_another_processs_key_cache_at_once(tmp_path: Path) -> None:
     answer = _withdraw_while_another_process_reads(tmp_path, "listen")
 
-    assert answer == {"in_memory": False, "served": False}
+    # Forgotten without any read to prompt it (typically within a millisecond or two of
+    # the response; a busy machine may take longer to schedule the listener), never served.
+    assert answer["forgotten_ms"] is not None
+    assert answer["served"] is False
 
 
 def test_another_process_that_missed_the_notification_still_refuses_the_key(
@@ -83,5 +87,6 @@ def test_another_process_that_missed_the_notification_still_refuses_the_key(
 ) -> None:
     answer = _withdraw_while_another_process_reads(tmp_path, "deaf")
 
-    # The key may linger in that process's memory until its next read, but is never served.
-    assert answer["served"] is False
+    # 1 ms after the response the key still sits in that process's memory (nothing told it),
+    # and its cache refuses to serve it: the generation moved.
+    assert answer == {"in_memory": True, "served": False}
