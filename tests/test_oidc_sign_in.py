@@ -233,20 +233,22 @@ def test_an_account_an_admin_linked_signs_in_with_no_verified_email(
     assert _last_sign_in(app).outcome == "success"
 
 
-def test_entra_accounts_are_known_by_their_object_id_when_configured(
-    app: Flask,
-    client: FlaskClient,
-    create_account: Callable[..., Account],
-    issuer: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """With REGISTRY_OIDC_SUBJECT_CLAIM=oid the registry matches Entra ID's object id (the one
-    its directory shows), not the per-application sub."""
+@pytest.fixture
+def linked_by_object_id(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry configured as for Entra ID: REGISTRY_OIDC_SUBJECT_CLAIM=oid."""
     monkeypatch.setitem(
         app.config,
         "SETTINGS",
         dataclasses.replace(app.config["SETTINGS"], oidc_subject_claim="oid"),
     )
+
+
+@pytest.mark.usefixtures("linked_by_object_id")
+def test_entra_accounts_are_known_by_their_object_id_when_configured(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    """With REGISTRY_OIDC_SUBJECT_CLAIM=oid the registry matches Entra ID's object id (the one
+    its directory shows), not the per-application sub."""
     account = create_account(Role.CLINICIAN)
     object_id = f"entra-object-{secrets.token_hex(4)}"
     subject = _person(issuer, email=account.email, oid=object_id, amr=["mfa"])
@@ -262,18 +264,10 @@ def test_entra_accounts_are_known_by_their_object_id_when_configured(
     assert _last_sign_in(app).outcome == "success"
 
 
+@pytest.mark.usefixtures("linked_by_object_id")
 def test_a_token_without_the_configured_subject_claim_is_refused(
-    app: Flask,
-    client: FlaskClient,
-    create_account: Callable[..., Account],
-    issuer: str,
-    monkeypatch: pytest.MonkeyPatch,
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
 ) -> None:
-    monkeypatch.setitem(
-        app.config,
-        "SETTINGS",
-        dataclasses.replace(app.config["SETTINGS"], oidc_subject_claim="oid"),
-    )
     account = create_account(Role.CLINICIAN)
     subject = _person(issuer, **_verified(account, amr=["mfa"]))  # no oid
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -230,6 +230,21 @@ def _stepped_up(form: StepUpFields, purpose: str) -> bool:
     return True
 
 
+StepUpForm = TypeVar("StepUpForm", bound=StepUpFields)
+
+
+def _stepped_up_form(
+    user_id: str, form_class: type[StepUpForm], prefix: str
+) -> tuple[User, StepUpForm, tuple[str, int] | None]:
+    """The user acted on, the posted form, and the user's page again when the form or the
+    admin's step-up failed (None when the act may go ahead)."""
+    user = auth_actions.find_user(record_id(user_id))
+    form = form_class(prefix=prefix)
+    if not form.validate_on_submit() or not _stepped_up(form, prefix):
+        return user, form, _user_page(user, **{prefix: form})
+    return user, form, None
+
+
 def _done(user: User, message: str) -> Response:
     flash(message, "info")
     return redirect(url_for(".show", user_id=user.id))
@@ -271,10 +286,9 @@ def change_access(user_id: str) -> tuple[str, int] | Response:
 @reauthentication_limit
 @requires(Permission.MANAGE_USERS)
 def end_sessions(user_id: str) -> tuple[str, int] | Response:
-    user = auth_actions.find_user(record_id(user_id))
-    form = EndSessionsForm(prefix="sessions")
-    if not form.validate_on_submit() or not _stepped_up(form, "sessions"):
-        return _user_page(user, sessions=form)
+    user, form, refused = _stepped_up_form(user_id, EndSessionsForm, "sessions")
+    if refused:
+        return refused
     revoked = auth_actions.end_sessions(user, by=acting_as(), revoke_tokens=form.revoke_tokens.data)
     tokens = f" and {revoked} API token{'' if revoked == 1 else 's'} revoked" if revoked else ""
     return _done(user, f"{user.name} is signed out everywhere{tokens}.")
@@ -284,10 +298,9 @@ def end_sessions(user_id: str) -> tuple[str, int] | Response:
 @reauthentication_limit
 @requires(Permission.MANAGE_USERS)
 def reset_second_factor(user_id: str) -> tuple[str, int] | Response:
-    user = auth_actions.find_user(record_id(user_id))
-    form = StepUpFields(prefix="second_factor")
-    if not form.validate_on_submit() or not _stepped_up(form, "second_factor"):
-        return _user_page(user, second_factor=form)
+    user, _, refused = _stepped_up_form(user_id, StepUpFields, "second_factor")
+    if refused:
+        return refused
     auth_actions.reset_second_factor(user, by=acting_as())
     return _done(
         user, f"{user.name}'s second factor is reset: they set up a new one when they next sign in."
@@ -300,13 +313,12 @@ def reset_second_factor(user_id: str) -> tuple[str, int] | Response:
 def link_subject(user_id: str) -> tuple[str, int] | Response:
     """Link the account to the person's subject at the trust's identity provider (or unlink
     it, left blank): for providers that do not vouch for email addresses."""
-    user = auth_actions.find_user(record_id(user_id))
     issuer = _settings().oidc_issuer
     if not issuer:
         raise NotFound("No identity provider is configured.")
-    form = LinkSubjectForm(prefix="sso")
-    if not form.validate_on_submit() or not _stepped_up(form, "sso"):
-        return _user_page(user, sso=form)
+    user, form, refused = _stepped_up_form(user_id, LinkSubjectForm, "sso")
+    if refused:
+        return refused
     try:
         changed = oidc.link_subject(user, issuer=issuer, subject=form.subject.data, by=acting_as())
     except ValidationFailed as exc:
@@ -322,10 +334,9 @@ def link_subject(user_id: str) -> tuple[str, int] | Response:
 @reauthentication_limit
 @requires(Permission.MANAGE_USERS)
 def reactivate(user_id: str) -> tuple[str, int] | Response:
-    user = auth_actions.find_user(record_id(user_id))
-    form = StepUpFields(prefix="reactivate")
-    if not form.validate_on_submit() or not _stepped_up(form, "reactivate"):
-        return _user_page(user, reactivate=form)
+    user, _, refused = _stepped_up_form(user_id, StepUpFields, "reactivate")
+    if refused:
+        return refused
     auth_actions.reactivate_user(user, by=acting_as())
     return _done(user, f"{user.name} can sign in again. Their old API tokens stay revoked.")
 
