@@ -1,5 +1,7 @@
-"""Today's date, from one place: pages and endpoints that answer "what is due today" ask
-here, so a test can pin the day (``monkeypatch.setattr(clock, "today", ...)``)."""
+"""Today's date, from one place: every rule that depends on the day (a date of birth in the
+past, an age at enrolment, a grant's expiry, what is due today) asks here, so a test run can
+pin the day (``monkeypatch.setattr(clock, "today", ...)``) and a run that crosses midnight
+judges its own dates by the day they were written on."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, overload
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from registry import clock
 from registry.errors import ValidationFailed, flatten_messages
 from registry.input_rules import CodedMessage, CommandSchema, InputSchema
 
@@ -44,7 +45,7 @@ def WholeNumber(low: int, high: int, what: str, **kwargs: Any) -> fields.Integer
 
 
 def _not_in_future(value: dt.date) -> None:
-    if value > dt.date.today():
+    if value > clock.today():
         raise ValidationError(CodedMessage("This date is in the future.", "in_future"))
     if value < EARLIEST_DATE:
         raise ValidationError(
@@ -66,7 +67,7 @@ class Month(fields.Field[dt.date]):
         if match is None or int(match.group(1)) < 1 or not 1 <= int(match.group(2)) <= 12:
             raise self.make_error("invalid")
         month = dt.date(int(match.group(1)), int(match.group(2)), 1)
-        if month > dt.date.today():
+        if month > clock.today():
             raise ValidationError(CodedMessage("This month is in the future.", "in_future"))
         if month < EARLIEST_DATE:
             raise ValidationError(

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
 
-from registry import create_app
+from registry import clock, create_app
 from registry.audit.actions import Actor, record_event
 from registry.auth import actions as auth_actions
 from registry.auth.models import Site, User
@@ -139,6 +139,21 @@ def committed_accounts(app: Flask, site_code: str, roles: Sequence[Role]) -> lis
         add_consent_forms(by)
         session().commit()
     return headers
+
+
+# One day for the whole run: many tests write their dates at collection, and a run that
+# crosses midnight would otherwise have the registry judge them by the next day (a birthday
+# "today" becomes yesterday's, a day "in the future" becomes today).
+_THE_DAY = pytest.MonkeyPatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    day = dt.date.today()
+    _THE_DAY.setattr(clock, "today", lambda: day)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _THE_DAY.undo()
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from registry import clock
 from registry.auth.models import ApiToken
 from registry.auth.permissions import Role
 from registry.db import session, utcnow
@@ -410,7 +411,7 @@ def test_rows_reach_researchers_only_under_a_grant_naming_them(
             "ethics_reference": "1004567",
             "cohorts": ["TRD"],
             "variables": ["participants.sex"],
-            "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "expires_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
             "researchers": [email],
         }
         response = client.post("/api/v1/grants", json=body, headers=callers["admin"])

@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from registry import clock
 from registry.auth.permissions import ROLE_PERMISSIONS, Role
 from registry.reports.actions import WRITTEN_SECTIONS
 from tests.conftest import ApiUser, enrolment_body, isolated_app
@@ -163,7 +164,7 @@ def world(client: FlaskClient, api_user: Callable[..., ApiUser], consent_forms: 
                 "ethics_reference": "1004567",
                 "cohorts": ["EP", "TRD"],
                 "variables": ["participants.cohort", "participants.sex", "consent.items"],
-                "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+                "expires_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
                 "researchers": [users[Role.RESEARCHER].account.email],
             },
             headers=admin.headers,

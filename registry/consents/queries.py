@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, func, or_, select, true
 
+from registry import clock
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor, record_event
 from registry.audit.models import AuditEvent
@@ -33,7 +34,7 @@ def consent_forms(cohort: str | None = None) -> Select[ConsentForm]:
 
 def current_form(cohort: str, on: dt.date | None = None) -> ConsentForm | None:
     """The version in force on a day: the latest already effective."""
-    day = on or dt.date.today()
+    day = on or clock.today()
     return session().scalar(consent_forms(cohort).where(ConsentForm.effective_on <= day).limit(1))
 
 
@@ -163,7 +164,7 @@ class NewVersion:
 def superseded_by(adding: NewVersion) -> ConsentForm | None:
     """A version already added that will be in force instead of ``adding`` when its date
     comes (one effective later than it, by then): adding it then changes no one's consent."""
-    on = max(adding.effective_on, dt.date.today())
+    on = max(adding.effective_on, clock.today())
     existing = current_form(adding.cohort, on)
     if existing is not None and existing.effective_on > adding.effective_on:
         return existing

@@ -34,6 +34,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import insert, select
 
+from registry import clock
 from registry.assessments.drugs import drug_list, drug_named
 from registry.assessments.instruments import Instrument, instrument, score_items
 from registry.assessments.models import Assessment, TreatmentTrial
@@ -474,7 +475,7 @@ def people_to_seed(
     """The first ``count`` people of a seed under the registry's settings, made as taken."""
     generator = PeopleGenerator(
         seed=seed,
-        today=today or dt.date.today(),
+        today=today or clock.today(),
         settings=current_app.config["SETTINGS"],
         definition=current_definition(),
     )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 
+from registry import clock
 from registry.auth.models import Site
 from registry.consents.items import COMMERCIAL_ITEM
 from registry.eligibility.catalogue import Derivation
@@ -66,7 +67,7 @@ def eligibility_condition(
 def criteria_condition(criteria: Criteria, *, today: dt.date | None = None) -> ColumnElement[bool]:
     """The cohort AND the criteria alone, over ``participant_facts``: who meets them,
     whether or not they may be approached (a data-access grant's rows that match)."""
-    compiler = _Compiler(today or dt.date.today())
+    compiler = _Compiler(today or clock.today())
     conditions: list[ColumnElement[bool]] = [true()]
     if criteria.cohort is not None:
         conditions.append(_facts.cohort == criteria.cohort)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from registry import clock
 from registry.audit.actions import Actor, AuditEntry
 from registry.audit.actions import record_events as record_audit_events
 from registry.auth.models import Site
@@ -84,7 +85,7 @@ def enrol_batch(
     command line, which may name any site). Nothing is written for a refused enrolment.
     """
     db = session()
-    today = enrolled_on or dt.date.today()
+    today = enrolled_on or clock.today()
     sites = _sites_by_code({e.site for e in enrolments if e.site})
     forms = _forms_by_version({(e.cohort, e.consent.form_version) for e in enrolments})
 

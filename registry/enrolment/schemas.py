@@ -7,13 +7,13 @@ database (site, consent-form version, duplicates) is checked by ``enrolment.acti
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from registry import clock
 from registry.consents.schemas import ConsentArgs
 from registry.enrolment.commands import Enrol
 from registry.fields import Checked, PastDate, load_or_fail
@@ -60,7 +60,7 @@ class EnrolmentArgs(Demographics, CommandSchema[Enrol]):
             return
         settings = current_app.config["SETTINGS"]
         problems: dict[str, list[str]] = {}
-        today = dt.date.today()
+        today = clock.today()
         birth = data.get("date_of_birth")
         too_old_or_young = birth and outside_cohort_ages(cohort, birth, today)
         if too_old_or_young:

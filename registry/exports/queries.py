@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from registry import clock
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.auth.models import User
 from registry.auth.permissions import Permission, Role
@@ -126,7 +127,7 @@ def grant_by_id(grant_id: str) -> DataAccessGrant:
 
 def ensure_usable(grant: DataAccessGrant, today: dt.date | None = None) -> None:
     """Refuse (403) an extract under a grant that has expired or been revoked."""
-    status = grant.status_on(today or dt.date.today())
+    status = grant.status_on(today or clock.today())
     if status == REVOKED:
         raise Forbidden("This data-access grant has been revoked.", code="grant_revoked")
     if status == EXPIRED:
@@ -481,7 +482,7 @@ def grant_view(grant: DataAccessGrant, *, today: dt.date | None = None) -> dict[
         "id": grant.grant_id,
         "title": grant.title,
         "ethics_reference": grant.ethics_reference,
-        "status": grant.status_on(today or dt.date.today()),
+        "status": grant.status_on(today or clock.today()),
         "cohorts": list(grant.cohorts),
         "variables": list(grant.variables),
         "consent_items": required_consent_items(grant),

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from registry import clock
 from registry.consents.items import CONSENT_ITEMS
 from registry.ethics import EthicsReference
 from registry.exports.catalogue import (
@@ -117,7 +118,7 @@ class GrantArgs(CommandSchema[CreateGrant]):
 
 def _expiry_problem(expires: dt.date | None) -> str | None:
     """A new grant's expiry and a renewal's obey one rule."""
-    today = dt.date.today()
+    today = clock.today()
     if expires is not None and expires < today:
         return "A grant cannot expire in the past."
     if expires is not None and expires - today > MAX_TERM:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from registry import clock
 from registry.audit.actions import Actor, AuditEntry
 from registry.audit.actions import record_events as record_audit_events
 from registry.errors import ValidationFailed
@@ -31,7 +32,7 @@ def correct_participant(
     if identifiers:
         birth = identifiers.get("date_of_birth")
         misfit = isinstance(birth, dt.date) and outside_cohort_ages(
-            locked.cohort, birth, locked.enrolled_on or dt.date.today()
+            locked.cohort, birth, locked.enrolled_on or clock.today()
         )
         if misfit:
             raise ValidationFailed({"date_of_birth": [misfit]})

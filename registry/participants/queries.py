@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
 
+from registry import clock
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import Site, User
 from registry.auth.permissions import Permission, Role
@@ -30,7 +31,7 @@ def age_band(participant: Participant, today: dt.date | None = None) -> str:
     if not participant.birth_year or not participant.birth_month:
         return "unknown"
     birth = dt.date(participant.birth_year, participant.birth_month, 1)
-    return age_band_on(birth, today or dt.date.today())
+    return age_band_on(birth, today or clock.today())
 
 
 def age_band_on(birth_month_start: dt.date | None, day: dt.date | None) -> str:

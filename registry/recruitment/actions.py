@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from registry import clock
 from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
 from registry.db import database, session, utcnow
@@ -97,7 +98,7 @@ def submit_request(command: SubmitRequest, *, user: User, by: Actor) -> Recruitm
                 for path, msgs in exc.fields.items()
             }
         ) from None
-    start = command.contact_from or dt.date.today()
+    start = command.contact_from or clock.today()
     request = RecruitmentRequest(
         request_id=secrets.token_hex(8),
         status=SUBMITTED,
@@ -158,7 +159,7 @@ def decide_request(
             target_id=locked.request_id,
         )
         return locked
-    if locked.contact_until < dt.date.today():
+    if locked.contact_until < clock.today():
         raise Conflict("contact_window_over", "The study's contact window has already ended.")
     frozen = _freeze_lists(locked, now)
     eligible = frozen.listed

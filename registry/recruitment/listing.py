@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, String, case, func, literal, null, select
 
+from registry import clock
 from registry.db import session, utcnow
 from registry.eligibility.compiler import eligibility_condition
 from registry.eligibility.criteria import parse_criteria
@@ -65,7 +66,7 @@ def list_rows(request: RecruitmentRequest, now: dt.datetime) -> Select[Any]:
             contact.removed_at.is_(None),
             contact.status != HELD_BACK,
             holding.status.in_(HOLDING_STATUSES),
-            holding.contact_until >= dt.date.today(),
+            holding.contact_until >= clock.today(),
         )
         .scalar_subquery()
     )

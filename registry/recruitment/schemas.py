@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from registry import clock
 from registry.eligibility.schemas import CRITERIA_DESCRIPTION, PrivacySchema
 from registry.ethics import EthicsReference
 from registry.fields import WholeNumber
@@ -63,9 +64,9 @@ class RequestArgs(CommandSchema[SubmitRequest]):
 
     @validates_schema(skip_on_field_errors=False)
     def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
-        start = data.get("contact_from") or dt.date.today()
+        start = data.get("contact_from") or clock.today()
         end = data.get("contact_until") or start + DEFAULT_WINDOW
-        if start < dt.date.today():
+        if start < clock.today():
             raise ValidationError("The contact window cannot start in the past.", "contact_from")
         if end < start:
             raise ValidationError("The window must end on or after its first day.", "contact_until")

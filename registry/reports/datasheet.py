@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, render_template
 
+from registry import clock
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import INSTRUMENT_CODES, instrument
 from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
@@ -43,7 +44,7 @@ def datasheet(
     today: dt.date | None = None,
     second: ReferencePopulation | None = None,
 ) -> dict[str, Any]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     report = representativeness(cohort, ref, today, second)
     sections = written_sections(cohort)
     edition = max((s["version"] for s in sections.values()), default=0)

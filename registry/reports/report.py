@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import ColumnElement, case, func, literal, or_, select
 
+from registry import clock
 from registry.db import session
 from registry.eligibility.compiler import months_before
 from registry.errors import NotFound
@@ -111,7 +112,7 @@ def representativeness(
     beside it, against ``second`` (under each group's ``second``)."""
     if cohort not in reference().cohorts:
         raise NotFound("There is no such cohort.")
-    today = today or dt.date.today()
+    today = today or clock.today()
     min_age, max_age = intended_ages(cohort)
     threshold = current_app.config["SETTINGS"].representation_threshold
     retention = retention_summary(cohort, today)

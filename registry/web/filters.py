@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, g
 
+from registry import clock
 from registry.assessments.instruments import instrument
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEM_TEXT
@@ -51,7 +52,7 @@ def at_time(value: dt.datetime | str | None) -> str:
 
 def years_old(birth: dt.date | None) -> str:
     """An age today, in whole years, as a banner says it ("36")."""
-    return "" if birth is None else str(age_on(birth, dt.date.today()))
+    return "" if birth is None else str(age_on(birth, clock.today()))
 
 
 def short_name(code: str) -> str:

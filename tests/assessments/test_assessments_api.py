@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.models import AuditEvent
 from registry.db import session
@@ -23,7 +24,7 @@ from tests.conftest import ApiUser, enrol
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 URL = "/api/v1/participants"
-TODAY = dt.date.today()
+TODAY = clock.today()
 TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
 
 # PANSS: 7 positive, 7 negative, 16 general items, each 1-7.

@@ -4,7 +4,6 @@ that it existed."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.assessments.models import Assessment
 from registry.auth.permissions import Role
 from registry.db import session
@@ -23,7 +23,7 @@ from tests.participants.test_web import enrolled, page_of
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 URL = "/api/v1/participants"
-TODAY = dt.date.today()
+TODAY = clock.today()
 PHQ9 = {"instrument": "PHQ9", "administered_on": TODAY.isoformat(), "items": [2] * 9}
 TRIAL = {
     "drug": "sertraline",

@@ -10,6 +10,7 @@ import secrets
 import pytest
 from playwright.sync_api import Page, expect
 
+from registry import clock
 from registry.auth.permissions import Role
 from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, fill_date, sign_in
 
@@ -43,7 +44,7 @@ def test_admin_adds_a_site_then_creates_and_revokes_a_grant(
     page.locator('input[name="variables"][value="participants.sex"]').check()
     page.locator('input[name="variables"][value="assessments.total"]').check()
     page.locator('input[name="consent_items"][value="future_research"]').check()
-    fill_date(page, "Last day of access", (dt.date.today() + dt.timedelta(days=90)).isoformat())
+    fill_date(page, "Last day of access", (clock.today() + dt.timedelta(days=90)).isoformat())
     page.locator(f'input[name="researchers"][value="{researcher.email}"]').check()
     page.get_by_role("button", name="Create the grant").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)

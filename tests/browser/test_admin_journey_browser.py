@@ -30,6 +30,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.auth.models import User
 from registry.auth.permissions import Role
@@ -265,7 +266,7 @@ def test_a_new_admin_does_everything_else_in_the_browser(
         page.locator('input[name="variables"][value="participants.sex"]').check()
         page.locator('input[name="variables"][value="assessments.total"]').check()
         page.locator('input[name="consent_items"][value="future_research"]').check()
-        fill_date(page, "Last day of access", (dt.date.today() + dt.timedelta(days=90)).isoformat())
+        fill_date(page, "Last day of access", (clock.today() + dt.timedelta(days=90)).isoformat())
         page.locator(f'input[name="researchers"][value="{researcher_email}"]').check()
         watch.check(page)
         page.screenshot(path=str(artifacts_dir / "admin-grant-new.png"), full_page=True)

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from registry import clock
 from registry.auth.permissions import Role
 from tests.browser.conftest import LiveServer, add_consent_forms, fill_date, sign_in
 from tests.browser.test_enrolment_browser import ANSWERS, _fill_enrolment, _numbers
 
 pytestmark = pytest.mark.browser
 
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+YESTERDAY = (clock.today() - dt.timedelta(days=1)).isoformat()
 
 
 def test_clinician_corrects_a_mistyped_date_of_birth(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from registry import clock
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS
 from registry.participants.synthetic import synthetic_nhs_numbers
@@ -17,7 +18,7 @@ from tests.browser.conftest import LiveServer, add_consent_forms, fill_date, sig
 
 pytestmark = pytest.mark.browser
 
-LAST_WEEK = (dt.date.today() - dt.timedelta(days=7)).isoformat()
+LAST_WEEK = (clock.today() - dt.timedelta(days=7)).isoformat()
 PHQ9_SCORES = [3, 2, 2, 2, 2, 2, 2, 1, 1]  # total 17: moderately severe
 ANSWERS = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 _numbers = synthetic_nhs_numbers(secrets.SystemRandom())

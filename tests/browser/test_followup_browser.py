@@ -45,6 +45,7 @@ def _enrol_ep(live_server: LiveServer, email: str, version: str, family_name: st
     api = live_server.app.test_client()
     body = enrolment_body("EP", family_name=family_name)
     body["consent"]["form_version"] = version
+    body["consent"]["signed_on"] = ENROLLED.isoformat()
     response = api.post("/api/v1/participants", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     participant_id: str = response.get_json()["participant_id"]

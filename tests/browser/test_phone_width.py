@@ -16,6 +16,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.auth import actions as auth_actions
 from registry.auth.models import User
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.browser
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PEOPLE = 12  # enough for a recruitment request's contact lists to open
-TODAY = dt.date.today()
+TODAY = clock.today()
 # A long, unbroken criteria document and title, as real ones are: wide content to fit.
 CRITERIA = {
     "cohort": "TRD",

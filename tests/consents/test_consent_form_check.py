@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from registry import clock
 from registry.consents.queries import current_form
 from tests.conftest import ApiUser, csrf_token_from, typed_dates
 from tests.consents.test_withdrawal_api import enrol, withdrawn
@@ -22,7 +23,7 @@ from tests.participants.test_web import page_of
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 PAGE = "/admin/consent-forms/"
-TODAY = dt.date.today()
+TODAY = clock.today()
 PDF = b"%PDF-1.7\n% a tiny information sheet\n%%EOF\n"
 SITE_ROW = re.compile(r"\((S[0-9A-F]+)\) (\d+)")
 

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
 from registry.cli import main
@@ -54,12 +55,12 @@ def test_add_pdf_form_records_version_and_hash(app: Flask, tmp_path: Path) -> No
 
 def test_future_version_is_not_current_until_effective(app: Flask, tmp_path: Path) -> None:
     add_form(app, tmp_path, "--cohort", "EP", "--version", "EP-1", "--effective", "2025-01-01")
-    next_year = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+    next_year = (clock.today() + dt.timedelta(days=365)).isoformat()
     add_form(app, tmp_path, "--cohort", "EP", "--version", "EP-2", "--effective", next_year)
 
     with app.app_context():
         today = current_form("EP")
-        later = current_form("EP", on=dt.date.today() + dt.timedelta(days=366))
+        later = current_form("EP", on=clock.today() + dt.timedelta(days=366))
 
     assert today is not None and today.version == "EP-1"
     assert later is not None and later.version == "EP-2"

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.consents.actions import add_consent_form
 from registry.consents.items import CONSENT_ITEMS
@@ -34,7 +35,7 @@ from tests.consents.test_withdrawal_api import (
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 YESTERDAY = TODAY - dt.timedelta(days=1)
 OLD, NEW = "TRD-PIS-2.0", "TRD-PIS-3.0"
 

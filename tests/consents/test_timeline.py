@@ -4,7 +4,6 @@ it is audited; it still answers after a full withdrawal."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site
 from registry.auth.permissions import Role
@@ -25,7 +25,7 @@ from tests.participants.test_web import page_of
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
-TODAY = dt.date.today().isoformat()
+TODAY = clock.today().isoformat()
 # Distinctive, so a match anywhere means the identifier leaked.
 IDENTITY = {
     "given_name": "Philomena",

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
+from registry import clock
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import verify_chain
 from registry.audit.models import AuditEvent
@@ -49,7 +50,7 @@ from tests.conftest import (
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 URL = "/api/v1/participants"
-TODAY = dt.date.today().isoformat()
+TODAY = clock.today().isoformat()
 LEVELS = ("no_further_contact", "no_further_data", "full")
 W1, W2, W3 = LEVELS
 REASON = "Moving abroad with family; finds the follow-up calls distressing."
@@ -288,7 +289,7 @@ def test_withdrawal_shows_in_the_researchers_grant_rows(
             "ethics_reference": "1004567",
             "cohorts": ["TRD"],
             "variables": ["participants.withdrawal"],
-            "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            "expires_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
             "researchers": [researcher.account.email],
         },
         headers=admin.headers,

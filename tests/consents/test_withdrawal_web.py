@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth import actions as auth_actions
@@ -33,9 +34,9 @@ pytestmark = pytest.mark.usefixtures("consent_forms")
 
 LEVELS = ("no_further_contact", "no_further_data", "full")
 W1, W2, W3 = LEVELS
-LAST_WEEK = (dt.date.today() - dt.timedelta(days=7)).isoformat()
-TODAY = dt.date.today().isoformat()
-YESTERDAY = dt.date.today() - dt.timedelta(days=1)
+LAST_WEEK = (clock.today() - dt.timedelta(days=7)).isoformat()
+TODAY = clock.today().isoformat()
+YESTERDAY = clock.today() - dt.timedelta(days=1)
 
 
 # -- builders -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.auth.models import Site
 from registry.consents.actions import withdraw_participant
@@ -83,7 +84,7 @@ def seeded_registry(tmp_path: Path, *, participants: int, seed: int) -> Iterator
             {**row, "site_code": sites[row["site_id"]]}
             for row in db.execute(select(ParticipantFacts.__table__)).mappings()
         ]
-        yield SeededRegistry(app=app, rows=rows, today=dt.date.today())
+        yield SeededRegistry(app=app, rows=rows, today=clock.today())
 
 
 # -- the evaluator -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from registry import clock
 from registry.db import session
 from registry.eligibility.catalogue import Field, FieldType, catalogue
 from registry.eligibility.compiler import count_statement
@@ -40,7 +41,7 @@ def scalars(field: Field) -> st.SearchStrategy[Any]:
         high = min(field.maximum, field.minimum + 90)
         return st.integers(field.minimum, high)
     if field.type is FieldType.DATE:
-        today = dt.date.today()
+        today = clock.today()
         days = st.integers(-400, 30)
         return days.map(lambda d: (today + dt.timedelta(days=d)).isoformat())
     if field.values is not None:

@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from registry import clock
 from registry.auth.permissions import Role
 from registry.db import session
 from registry.exports.models import DataAccessGrant
@@ -28,7 +29,7 @@ from registry.participants.models import Participant
 from tests.conftest import PASSWORD, ApiUser, enrolment_body
 
 GRANTS = "/api/v1/grants"
-TODAY = dt.date.today()
+TODAY = clock.today()
 ALL_VARIABLES = [
     "participants.cohort",
     "participants.birth_month",

@@ -9,7 +9,6 @@ test_fhir_r4.py. Neither checks what a code means: the tests below hold that.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import re
 from typing import Any
@@ -20,6 +19,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from flask.testing import FlaskClient
 
+from registry import clock
 from registry.assessments.instruments import instrument
 from registry.exports.fhir import (
     ETHNIC_CATEGORY_DISPLAY,
@@ -227,7 +227,7 @@ def test_off_study_subjects_end_on_the_withdrawal_date(world: World) -> None:
 
     subjects = {s["status"]: s for s in _resources(bundle, "ResearchSubject")}
     assert set(subjects) == {"on-study", "off-study"}
-    today = dt.date.today().isoformat()[:7]  # the default grant gives dates as YYYY-MM
+    today = clock.today().isoformat()[:7]  # the default grant gives dates as YYYY-MM
     assert subjects["off-study"]["period"] == {"start": today, "end": today}
     assert "end" not in subjects["on-study"]["period"]
 

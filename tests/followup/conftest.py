@@ -15,10 +15,10 @@ from registry import clock
 from registry.db import session
 from registry.facts.derive import refresh_facts
 from registry.participants.models import Participant
-from tests.conftest import ApiUser, enrol
+from tests.conftest import CONSENT_YES, ApiUser, enrol
 
-# The worklist's day in these tests: well before the real date, so an assessment dated
-# inside any window here is never refused as in the future.
+# The worklist's day in these tests: every rule that asks the registry's clock (a consent
+# signed, an assessment done, "in the future") judges by it too.
 TODAY = dt.date(2026, 6, 15)
 
 
@@ -30,11 +30,16 @@ def pinned_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
 
 @pytest.fixture
 def enrolled_on(app: Flask, client: FlaskClient) -> Callable[..., str]:
-    """Enrol someone through the API as ``user``, then move their enrolment to ``on`` (the
-    API enrols today), their facts refreshed; their participant id."""
+    """Enrol someone through the API as ``user``, consent signed on ``on``, then move their
+    enrolment to ``on`` (the API enrols today), their facts refreshed; their participant id."""
 
     def build(user: ApiUser, on: dt.date, cohort: str = "EP", **overrides: Any) -> str:
-        participant_id = enrol(client, user, cohort, **overrides)
+        consent = {
+            "form_version": f"{cohort}-PIS-2.0",
+            "signed_on": on.isoformat(),
+            "items": dict(CONSENT_YES),
+        }
+        participant_id = enrol(client, user, cohort, consent=consent, **overrides)
         with app.test_request_context():
             participant = (
                 session()

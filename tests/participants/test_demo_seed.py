@@ -3,7 +3,6 @@ clinical records whose facts add up, the same people for the same seed, nothing 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.assessments.treatment import current_definition, treatment_key
 from registry.audit.actions import Actor
@@ -105,7 +105,7 @@ def test_demo_seed_demographics_are_the_seeds(app: Flask, seeded: str) -> None:
     people = synthetic_people(
         COUNT,
         seed=SEED,
-        today=dt.date.today(),
+        today=clock.today(),
         settings=app.config["SETTINGS"],
         definition=current_definition(),
     )
@@ -158,7 +158,7 @@ def test_synthetic_people_same_seed_same_people_and_valid(app_ctx: None, app: Fl
         return synthetic_people(
             COUNT,
             seed=seed,
-            today=dt.date.today(),
+            today=clock.today(),
             settings=app.config["SETTINGS"],
             definition=current_definition(),
         )

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from registry import create_app
+from registry import clock, create_app
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site
 from registry.config import Settings
@@ -34,7 +34,7 @@ from tests.conftest import ApiUser, enrolment_body, make_settings, new_nhs_numbe
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
 URL = "/api/v1/participants"
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 # -- helpers ----------------------------------------------------------------------------------

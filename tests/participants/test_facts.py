@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.consents.items import CONSENT_ITEMS
 from registry.db import session
 from registry.participants.models import Participant, ParticipantFacts
@@ -90,7 +91,7 @@ def test_facts_after_enrolment_hold_the_coarse_attributes(
     assert facts["diagnosis_icd10"] == "F20.0"
     assert facts["psychosis_onset"] == dt.date(2025, 9, 1)
     assert facts["episode_start"] is None
-    assert facts["enrolled_on"] == dt.date.today()
+    assert facts["enrolled_on"] == clock.today()
     assert facts["failed_adequate_trials"] == 0
     assert facts["failed_trials_definition"] == "eu-pearl-2022@2"
     assert all(facts[f"score_{code}"] is None for code in ("phq9", "gad7", "panss", "madrs"))

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth.models import Site
@@ -109,7 +110,7 @@ MixedFile = tuple[Path, list[dict[str, str]], list[dict[str, str]]]
 def mixed_file(tmp_path: Path, site: Site, already_enrolled: dict[str, str]) -> MixedFile:
     """Lines 2, 3 and 7 good; 4, 5 and 9 bad; 6 already enrolled; 8 repeats line 2."""
     good = [csv_row(site), csv_row(site, "EP"), csv_row(site, consent_samples="no")]
-    in_future = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    in_future = (clock.today() + dt.timedelta(days=10)).isoformat()
     rows = [
         good[0],
         good[1],

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
@@ -30,8 +31,8 @@ from tests.conftest import Account, csrf_token_from, enrolment_body, new_nhs_num
 
 pytestmark = pytest.mark.usefixtures("consent_forms")
 
-SIGNED_ON = (dt.date.today() - dt.timedelta(days=7)).isoformat()
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+SIGNED_ON = (clock.today() - dt.timedelta(days=7)).isoformat()
+TOMORROW = (clock.today() + dt.timedelta(days=1)).isoformat()
 LAST_WEEK = SIGNED_ON  # a day every rule accepts for a signing or an assessment
 PHQ9_SCORING_17 = ["3", "2", "2", "2", "2", "2", "2", "1", "1"]
 

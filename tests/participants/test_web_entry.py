@@ -4,7 +4,6 @@ once, audited once), and error summaries that name the question."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
@@ -102,7 +102,7 @@ DATE_OF_BIRTH_CASES = [
         id="two-digit-year",
     ),
     pytest.param(
-        {"day": "1", "month": "1", "year": str(dt.date.today().year + 1)},
+        {"day": "1", "month": "1", "year": str(clock.today().year + 1)},
         "Date of birth must be in the past",
         "#date_of_birth-day",
         id="in-the-future",
@@ -158,7 +158,7 @@ def test_unanswered_consent_items_are_named_once_each(clinician: FlaskClient) ->
 def test_future_episode_month_is_one_summary_entry_shown_at_its_field(
     clinician: FlaskClient,
 ) -> None:
-    next_year = str(dt.date.today().year + 1)
+    next_year = str(clock.today().year + 1)
     answers = enrolment_form("TRD", episode_start=f"{next_year}-01")
 
     page = page_of(post_form(clinician, "/participants/enrol/TRD", answers))
@@ -192,7 +192,7 @@ def test_page_about_one_participant_shows_the_banner_from_one_audited_read(
     page = page_of(clinician.get(f"/participants/{participant_id}{path}"))
 
     banner = page.text_of("patient-banner")
-    age = dt.date.today().year - 1990 - ((dt.date.today().month, dt.date.today().day) < (4, 12))
+    age = clock.today().year - 1990 - ((clock.today().month, clock.today().day) < (4, 12))
     assert f"{number[:3]} {number[3:6]} {number[6:]}" in banner
     assert f"12 April 1990 ({age} years)" in banner
     assert "Treatment-resistant depression (TRD)" in banner
@@ -243,7 +243,7 @@ def test_own_sites_withdrawn_participant_link_says_they_withdrew(
     response = clinician.get(f"/participants/{participant_id}")
 
     page = page_of(response)
-    today = dt.date.today()
+    today = clock.today()
     assert response.status_code == 410
     assert page.text_of("withdrawn") == (
         f"This participant withdrew from the registry on {today.day} {today:%B %Y}"

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.models import AuditEvent
 from registry.auth.models import User
 from registry.db import session
@@ -250,9 +251,8 @@ def test_revoking_contact_or_commercial_consent_leaves_the_lists(world: World) -
 
 
 def _today() -> str:
-    import datetime as dt
 
-    return dt.date.today().isoformat()
+    return clock.today().isoformat()
 
 
 def test_full_withdrawal_erases_the_approaches_too(world: World, app: Flask) -> None:

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from registry import clock
 from registry.audit.models import AuditEvent
 from registry.auth.permissions import Role
 from registry.db import session
@@ -24,8 +25,8 @@ from tests.conftest import Account, ApiUser, csrf_token_from, post_form
 from tests.participants.test_web import page_of
 from tests.recruitment.conftest import ADULT_TRD, URL, World, audited, contacts_of
 
-TOMORROW = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+TOMORROW = (clock.today() + dt.timedelta(days=1)).isoformat()
+YESTERDAY = (clock.today() - dt.timedelta(days=1)).isoformat()
 # What a partner may be shown as a figure: "<10", or a multiple of 5 from 10.
 PUBLISHED = re.compile(r"\A(?:<10|[1-9][0-9]*[05])\Z")
 FIGURES = re.compile(r'class="registry-figure"[^>]*>([^<]*)<|data-figure="([^"]*)"')

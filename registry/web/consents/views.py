@@ -21,6 +21,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from registry import clock
 from registry.assessments.models import VOID_REASONS
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
@@ -120,7 +121,7 @@ def _manage_page(form: AddConsentFormForm) -> tuple[str, int]:
         form=form,
         forms=db_session().scalars(consent_forms()).all(),
         current_ids=current_form_ids(),
-        today=dt.date.today(),
+        today=clock.today(),
     )
     return page, 422 if form.errors else 200
 
@@ -138,7 +139,7 @@ def _check_page(
         later=later,
         sites=sites,
         total=sum(len(site.participants) for site in sites),
-        from_today=adding.effective_on <= dt.date.today(),
+        from_today=adding.effective_on <= clock.today(),
     )
     return page, status if not form.errors else 422
 

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from registry import clock
 from registry.audit.actions import Actor
 from registry.auth.models import User
 from registry.auth.permissions import Role
@@ -45,8 +46,8 @@ def _request(app: Flask, partner: ApiUser, status: str) -> None:
                 criteria={"cohort": "TRD"},
                 catalogue_version="1",
                 target=10,
-                contact_from=dt.date.today(),
-                contact_until=dt.date.today() + dt.timedelta(days=30),
+                contact_from=clock.today(),
+                contact_until=clock.today() + dt.timedelta(days=30),
                 partner_id=partner.account.user.id,
             )
         )
@@ -78,7 +79,7 @@ def test_the_reconsent_backlog_per_site_matches_the_reconsent_page(
         add_consent_form(
             cohort="TRD",
             version="TRD-PIS-3.0",
-            effective_on=dt.date.today(),
+            effective_on=clock.today(),
             file_name="pis.md",
             document=b"# New sheet\n",
             by=Actor.command_line(),
