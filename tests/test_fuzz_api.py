@@ -8,7 +8,8 @@ wrong-typed fields). The operations it may not use are fuzzed briefly, and must 
 (401/403) before any input is read. Path parameters are now and then swapped for real ids
 from a small seeded world, so that requests get past 404 into the handlers.
 
-CI runs the default; a release runs scripts/security/fuzz.sh, which raises FUZZ_EXAMPLES.
+CI runs the default, once: on PostgreSQL, the stricter database (marker ``once``); a release
+runs scripts/security/fuzz.sh, which raises FUZZ_EXAMPLES.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from registry.reports.actions import WRITTEN_SECTIONS
 from tests.conftest import ApiUser, enrolment_body, isolated_app
 
 SPEC = "/api/v1/openapi.json"
+pytestmark = pytest.mark.once
+
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 # CI generates the same requests every run, so a commit's result does not depend on luck;
 # a release run (scripts/security/fuzz.sh) sets FUZZ_RANDOM to explore afresh each time.

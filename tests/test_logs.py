@@ -83,6 +83,7 @@ def test_each_request_logs_its_route_user_status_and_duration_without_identifier
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_serve_writes_every_line_as_json_when_configured(
     keyring_path: Path, tmp_path: Path
 ) -> None:

@@ -95,6 +95,7 @@ def _serving(
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_serve_answers_health_under_gunicorn(keyring_path: Path, tmp_path: Path) -> None:
     with _serving(keyring_path, tmp_path) as served:
         body = served.get("/api/v1/health")
@@ -103,6 +104,7 @@ def test_serve_answers_health_under_gunicorn(keyring_path: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.once
 @pytest.mark.parametrize(
     ("proxy_hops", "logged_address"), [("1", "203.0.113.9"), ("0", "127.0.0.1")]
 )
@@ -127,6 +129,7 @@ def _test_redis_url() -> str | None:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_serve_refuses_several_workers_without_a_shared_throttle_store_in_production(
     keyring_path: Path, tmp_path: Path
 ) -> None:
@@ -192,6 +195,7 @@ def _sign_in_attempts(port: int, attempts: int) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.once
 def test_serve_with_two_workers_and_redis_throttles_sign_in_once_for_all_workers(
     keyring_path: Path, tmp_path: Path
 ) -> None:
