@@ -44,13 +44,13 @@ from registry.auth.session import acting_as, required_user, requires
 from registry.db import session
 from registry.enrolment.actions import enrol_participant
 from registry.enrolment.commands import Enrol
+from registry.enrolment.corrections import correct_record
 from registry.enrolment.schemas import EnrolmentArgs
 from registry.errors import ValidationFailed
 from registry.exports.actions import list_grant_participants
 from registry.exports.queries import usable_grant
 from registry.exports.rows import GRANT_REQUIRED
 from registry.facts.participant_views import enrolment_view, participant_view, participant_views
-from registry.participants.actions import correct_participant
 from registry.participants.commands import CorrectParticipant, FindParticipant, ParticipantFilter
 from registry.participants.models import Participant
 from registry.participants.queries import (
@@ -199,12 +199,13 @@ def get_participant(participant_id: str) -> dict[str, Any]:
 @blp.response(200, ParticipantSchema)
 def correct(changes: CorrectParticipant, participant_id: str) -> dict[str, Any]:
     """Correct contact details and demographics; an NHS number or date of birth with a
-    ``reason``, under enrolment's checks (Modulus 11 and duplicates, cohort ages). The value
+    ``reason``, under enrolment's checks (Modulus 11 and duplicates, cohort ages, a birth
+    before every date the record holds). The value
     replaced is kept only sealed under the participant's key; the audit log names the
     fields, never the values or the reason."""
     user = required_user()
     participant = visible_participant(user, participant_id)
-    corrected = correct_participant(participant, changes, by=acting_as())
+    corrected = correct_record(participant, changes, by=acting_as())
     return participant_view(corrected, user=user, by=acting_as(), purpose=VIEW_PURPOSE)
 
 

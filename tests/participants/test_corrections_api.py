@@ -175,3 +175,108 @@ def test_correction_to_another_participants_number_is_a_duplicate(
 
     assert response.status_code == 409
     assert taken not in response.get_data(as_text=True)
+
+
+# A corrected birth must still come before every date the record holds, as at enrolment: the
+# cohort's age rule alone let a birth move past a psychosis onset or episode start years
+# before enrolment, or past a rating recorded since.
+BORN_AFTER_THE_RECORD = [
+    pytest.param(
+        "TRD",
+        {
+            "date_of_birth": "1985-03-01",
+            "clinical": {"diagnosis_icd10": "F33.2", "episode_start": "2000-01"},
+        },
+        "2005-03-01",  # 21 at enrolment: within the TRD ages
+        "The episode start (January 2000) is before this date of birth.",
+        id="trd-episode-start",
+    ),
+    pytest.param(
+        "EP",
+        {
+            "date_of_birth": "2001-02-03",
+            "clinical": {"diagnosis_icd10": "F20.0", "psychosis_onset": "2012-03"},
+        },
+        "2012-06-01",  # 14 at enrolment: within the EP ages
+        "The psychosis onset (March 2012) is before this date of birth.",
+        id="ep-psychosis-onset",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cohort", "enrolment", "birth", "message"), BORN_AFTER_THE_RECORD)
+def test_corrected_birth_after_the_records_clinical_month_is_refused_and_changes_nothing(
+    client: FlaskClient,
+    clinician: ApiUser,
+    cohort: str,
+    enrolment: dict[str, Any],
+    birth: str,
+    message: str,
+) -> None:
+    participant_id = enrol(client, clinician, cohort, **enrolment)
+
+    response = patch(client, clinician, participant_id, {"date_of_birth": birth, "reason": REASON})
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["fields"] == {"date_of_birth": [message]}
+    shown = client.get(f"{URL}/{participant_id}", headers=clinician.headers).get_json()
+    assert shown["date_of_birth"] == enrolment["date_of_birth"]
+
+
+def test_corrected_birth_after_several_of_the_records_dates_is_refused_for_each(
+    client: FlaskClient, clinician: ApiUser
+) -> None:
+    participant_id = enrol(
+        client,
+        clinician,
+        "TRD",
+        date_of_birth="1985-03-01",
+        clinical={"diagnosis_icd10": "F33.2", "episode_start": "2000-01"},
+    )
+    for path, body in (
+        ("assessments", {"instrument": "PHQ9", "administered_on": "2004-05-01", "total": 12}),
+        (
+            "treatment-trials",
+            {
+                "drug": "sertraline",
+                "started_on": "2003-07",
+                "adequate_dose": True,
+                "weeks": 8,
+                "outcome": "non_response",
+            },
+        ),
+    ):
+        recorded = client.post(
+            f"{URL}/{participant_id}/{path}", json=body, headers=clinician.headers
+        )
+        assert recorded.status_code == 201, recorded.get_json()
+
+    response = patch(
+        client, clinician, participant_id, {"date_of_birth": "2005-03-01", "reason": REASON}
+    )
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["fields"]["date_of_birth"] == [
+        "The episode start (January 2000) is before this date of birth.",
+        "An assessment was done on 1 May 2004, before this date of birth.",
+        "A treatment trial began in July 2003, before this date of birth.",
+    ]
+
+
+def test_corrected_birth_in_the_onset_month_itself_is_accepted(
+    client: FlaskClient, clinician: ApiUser
+) -> None:
+    """Months are recorded without a day: a birth later in the onset's month may be right."""
+    participant_id = enrol(
+        client,
+        clinician,
+        "EP",
+        date_of_birth="2001-02-03",
+        clinical={"diagnosis_icd10": "F20.0", "psychosis_onset": "2012-03"},
+    )
+
+    response = patch(
+        client, clinician, participant_id, {"date_of_birth": "2012-03-20", "reason": REASON}
+    )
+
+    assert response.status_code == 200, response.get_json()

@@ -280,6 +280,22 @@ def test_mistyped_date_of_birth_is_corrected_with_a_reason(clinician: FlaskClien
     assert "4 December 1990" in shown.text_of("identity")
 
 
+def test_corrected_birth_after_the_episode_start_is_refused_at_the_field(
+    clinician: FlaskClient,
+) -> None:
+    participant_id = enrolled(clinician, "TRD", date_of_birth="1985-03-01", episode_start="2000-01")
+    url = f"/participants/{participant_id}/correct"
+
+    response = post_form(clinician, url, {"date_of_birth": "2005-03-01", "reason": REASON})
+
+    page = page_of(response)
+    assert response.status_code == 422
+    assert page.summary == [
+        ("#date_of_birth-day", "The episode start (January 2000) is before this date of birth.")
+    ]
+    assert "1 March 1985" in page.text_of("patient-banner")  # unchanged
+
+
 def test_identifier_correction_without_a_reason_asks_for_one(clinician: FlaskClient) -> None:
     participant_id = enrolled(clinician, "TRD", date_of_birth="1990-04-12")
     url = f"/participants/{participant_id}/correct"

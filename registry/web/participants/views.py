@@ -49,6 +49,7 @@ from registry.consents.schemas import ConsentChangeArgs
 from registry.db import count_of, rows_of
 from registry.db import session as db_session
 from registry.enrolment.actions import enrol_participant
+from registry.enrolment.corrections import correct_record
 from registry.enrolment.schemas import load_enrolment
 from registry.errors import (
     Conflict,
@@ -61,7 +62,6 @@ from registry.errors import (
 from registry.facts.derive import current_consent
 from registry.facts.participant_views import participant_view
 from registry.fields import load_or_fail as load
-from registry.participants.actions import correct_participant
 from registry.participants.identity import READ_IDENTITY, read_identities
 from registry.participants.models import COHORTS, FULL, NO_FURTHER_DATA, Participant
 from registry.participants.queries import (
@@ -287,7 +287,7 @@ def correct(participant_id: str) -> tuple[str, int] | Response:
     if form.validate_on_submit():
         try:
             changes = load(ParticipantUpdateArgs(), form.changes(current))
-            correct_participant(participant, changes, by=acting_as())
+            correct_record(participant, changes, by=acting_as())
         except ValidationFailed as exc:
             form.show_errors(exc.fields)
         except DuplicateParticipant as exc:
