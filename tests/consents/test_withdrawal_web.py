@@ -322,6 +322,23 @@ def test_a_consultee_must_be_said_to_be_personal_or_nominated(
     )
     assert accepted.status_code == 302
     assert withdrawals_of(app, participant_id) == [W1]
+    history = page_of(client.get(f"/admin/participants/{participant_id}")).text
+    assert (
+        "A consultee, on their behalf: nominated consultee (someone independent of the study)"
+        in history
+    )
+
+
+def test_the_consultee_is_asked_about_only_under_a_consultees_request(
+    client: FlaskClient, admin_web: FlaskClient, clinician: ApiUser
+) -> None:
+    participant_id = enrol(client, clinician)
+
+    html = client.get(f"/admin/participants/{participant_id}/withdraw").get_data(as_text=True)
+
+    revealed_from = html.index('id="conditional-requested_by-2"')
+    assert 'value="consultee"' in html[html.rindex("<input", 0, revealed_from) : revealed_from]
+    assert html.index('name="consultee_type"') > revealed_from
 
 
 def test_a_laxer_level_is_refused_with_the_actions_message(
