@@ -9,11 +9,14 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask, g
+from sqlalchemy import select
 
 from registry import clock
 from registry.assessments.instruments import instrument
+from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.db import session
 from registry.eligibility.describe import describe
 from registry.eligibility.disclosure import ROUND_TO, SMALL, THRESHOLD
 from registry.participants.queries import format_nhs_number
@@ -33,6 +36,19 @@ from registry.web.labels import (
 def long_date(day: dt.date | None) -> str:
     """ "7 March 2026"."""
     return "" if day is None else f"{day.day} {day:%B %Y}"
+
+
+def site_name(code: str | None) -> str:
+    """ "Queen Elizabeth Hospital (RXT)": the site's name, with the code staff also use. The
+    sites are read once a request (there are a few dozen)."""
+    if not code:
+        return ""
+    names: dict[str, str] | None = g.get("site_names")
+    if names is None:
+        names = {row.code: row.name for row in session().execute(select(Site.code, Site.name))}
+        g.site_names = names
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
 
 
 def long_month(day: dt.date | None) -> str:
@@ -76,6 +92,7 @@ def page_globals() -> dict[str, Any]:
     return {
         "long_date": long_date,
         "long_month": long_month,
+        "site_name": site_name,
         "years_old": years_old,
         "at_time": at_time,
         "short_name": short_name,

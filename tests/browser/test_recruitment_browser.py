@@ -118,7 +118,7 @@ def test_partner_submits_admin_approves_clinician_records_partner_follows(
         _open_request(admin_page, live_server)
         matches = admin_page.get_by_test_id("matches-by-site")
         expect(matches.get_by_role("row", name=site)).to_have_text(
-            re.compile(rf"{site}\s*{PEOPLE_AT_SITE}")
+            re.compile(rf"Browser Recruitment Trust \({site}\)\s*{PEOPLE_AT_SITE}")
         )
         expect(admin_page.get_by_test_id("criteria-sentence")).to_contain_text("F32.3")
         admin_page.get_by_text("Show the criteria as JSON").click()  # closed: words first

@@ -4,6 +4,7 @@ once, audited once), and error summaries that name the question."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -196,6 +197,7 @@ def test_page_about_one_participant_shows_the_banner_from_one_audited_read(
     assert f"{number[:3]} {number[3:6]} {number[6:]}" in banner
     assert f"12 April 1990 ({age} years)" in banner
     assert "Treatment-resistant depression (TRD)" in banner
+    assert re.search(r"Site\s*Test Trust \(S[0-9A-F]{6}\)", banner)  # the site in words
     assert "Ada" in banner
     assert identity_reads(app, participant_id) == before + 1
 

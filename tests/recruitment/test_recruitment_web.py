@@ -249,7 +249,8 @@ def test_an_admin_sees_matches_by_site_and_approves(world: World, admin_web: Fla
 
     before = page_of(admin_web.get(page_url))
     matches = before.text_of("matches-by-site")
-    assert f"{world.site_a.code} 3" in matches and f"{world.site_b.code} 1" in matches
+    assert f"{world.site_a.name} ({world.site_a.code}) 3" in matches
+    assert f"{world.site_b.name} ({world.site_b.code}) 1" in matches
     assert "Total 4" in matches
     assert '"field": "age"' in before.text_of("criteria")
 
