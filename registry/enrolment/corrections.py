@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from registry.assessments.models import Assessment, TreatmentTrial
@@ -43,7 +43,7 @@ def dated_before(participant: Participant, birth: dt.date) -> list[str]:
     (onset, episode start, treatment trials) are refused only before the birth's month."""
     month = birth.replace(day=1)
     problems = []
-    signed = _earliest(ConsentRecord.signed_on, ConsentRecord.participant_pk, participant)
+    signed = _earliest(ConsentRecord.signed_on, participant)
     if signed is not None and signed < birth:
         problems.append(f"Consent was signed on {_day(signed)}, before this date of birth.")
     for name, day, whole_month in (
@@ -55,32 +55,22 @@ def dated_before(participant: Participant, birth: dt.date) -> list[str]:
         if day is not None and day < (month if whole_month else birth):
             when = f"{day:%B %Y}" if whole_month else _day(day)
             problems.append(f"{name} ({when}) is before this date of birth.")
-    rated = _earliest(
-        Assessment.administered_on,
-        Assessment.participant_pk,
-        participant,
-        Assessment.voided_at.is_(None),
-    )
+    rated = _earliest(Assessment.administered_on, participant)
     if rated is not None and rated < birth:
         problems.append(f"An assessment was done on {_day(rated)}, before this date of birth.")
-    trial = _earliest(
-        TreatmentTrial.started_on,
-        TreatmentTrial.participant_pk,
-        participant,
-        TreatmentTrial.voided_at.is_(None),
-    )
+    trial = _earliest(TreatmentTrial.started_on, participant)
     if trial is not None and trial < month:
         problems.append(f"A treatment trial began in {trial:%B %Y}, before this date of birth.")
     return problems
 
 
-def _earliest(
-    column: InstrumentedAttribute[dt.date],
-    owner: InstrumentedAttribute[int],
-    participant: Participant,
-    *where: ColumnElement[bool],
-) -> dt.date | None:
-    return session().scalar(select(func.min(column)).where(owner == participant.id, *where))
+def _earliest(column: InstrumentedAttribute[dt.date], participant: Participant) -> dt.date | None:
+    """The earliest ``column`` of the participant's rows in its table, voided rows left out."""
+    table = column.class_
+    query = select(func.min(column)).where(table.participant_pk == participant.id)
+    if hasattr(table, "voided_at"):
+        query = query.where(table.voided_at.is_(None))
+    return session().scalar(query)
 
 
 def _day(day: dt.date) -> str:
