@@ -57,6 +57,11 @@ class Span:
     def before(self, day: dt.date) -> dt.date:
         return _add_months(day, -self.months) - dt.timedelta(weeks=self.weeks)
 
+    def in_words(self) -> str:
+        """The span as pages say it: 3 months, 1 month and 2 weeks; nothing if empty."""
+        parts = [(self.months, "month"), (self.weeks, "week")]
+        return " and ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n)
+
 
 def _add_months(day: dt.date, months: int) -> dt.date:
     year, index = divmod(day.year * 12 + day.month - 1 + months, 12)

@@ -14,6 +14,7 @@ from registry import clock
 from registry.assessments.drugs import drug_list
 from registry.assessments.instruments import INSTRUMENT_CODES, instrument
 from registry.assessments.outcomes import DEFINITIONS as OUTCOMES
+from registry.assessments.schedule import SCHEDULE, Visit
 from registry.assessments.treatment import current_definition, maudsley_source
 from registry.csv_cells import defused
 from registry.participants.reference import reference
@@ -68,6 +69,7 @@ def datasheet(
         "collection": collection(cohort),
         "intersections": [_intersection(cohort, rows, cols, today) for rows, cols in INTERSECTIONS],
         "missing_by_group": missing_by_ethnic_group(cohort, MISSINGNESS_BY_GROUP, today),
+        "follow_up": follow_up(cohort, report),
         "flagged": [
             {
                 "attribute": a["label"],
@@ -164,6 +166,80 @@ def clinical_definitions(cohort: str) -> list[dict[str, str]]:
         for scale in OUTCOMES.scales
     ]
     return found
+
+
+# The report's retention figures the datasheet repeats, for the cohort and for a group.
+_FIGURES = ("eligible", "complete", "partial", "rate", "rate_ci")
+
+
+def follow_up(cohort: str, report: dict[str, Any]) -> dict[str, Any]:
+    """The follow-up schedule in words beside the report's retention at each visit, and
+    every group the report marks as retained worse than the cohort at a visit (its own
+    figures and its own rule: the group's 95% interval wholly below the cohort's rate)."""
+    protocol = SCHEDULE.protocol(cohort)
+    retention = {v["visit"]: v for v in report["retention"]["visits"]}
+    visits = [
+        {
+            "visit": visit.visit,
+            "label": visit.label,
+            "when": _when(visit),
+            "window": _window(visit),
+            "scales": [instrument(code).short_name for code in visit.scales],
+            "source": visit.source,
+            "to_confirm": visit.confirm,
+            **{key: retention[visit.visit][key] for key in _FIGURES},
+        }
+        for visit in protocol.visits
+    ]
+    lower = [
+        {
+            "attribute": attribute["name"],
+            "attribute_label": attribute["label"],
+            "group": group,
+            "label": label,
+            "visit": visit["visit"],
+            "visit_label": visit["label"],
+            **{key: by_visit[visit["visit"]][key] for key in _FIGURES},
+            "cohort_rate": visit["rate"],
+        }
+        for attribute in report["attributes"]
+        if attribute["name"] in ATTRITION_ATTRIBUTES
+        for group, label, by_visit in _retention_rows(attribute)
+        for visit in visits
+        if by_visit[visit["visit"]]["lower"]
+    ]
+    return {
+        "schedule": report["retention"]["schedule"],
+        "source": " ".join(protocol.source.split()),
+        "visits": visits,
+        "any_due": any(v["eligible"] for v in visits),
+        "lower": lower,
+    }
+
+
+def _retention_rows(attribute: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(group, label, retention by visit) for each group and each kind of missing value,
+    as the report's retention tables list them."""
+    return [
+        *((g["group"], g["label"], g["retention"]) for g in attribute["groups"]),
+        *(
+            (kind, kind.replace("_", " ").capitalize(), m["retention"])
+            for kind, m in attribute["missing"].items()
+        ),
+    ]
+
+
+def _when(visit: Visit) -> str:
+    due = visit.due.in_words()
+    return f"{due} after enrolment" if due else "At enrolment"
+
+
+def _window(visit: Visit) -> str:
+    before, after = visit.before.in_words(), visit.after.in_words()
+    if before == after:
+        return f"{before} either side of the due date" if before else "the due date only"
+    start = f"{before} before the due date" if before else "the due date"
+    return f"from {start} to {after + ' after' if after else 'the due date'}"
 
 
 def _intersection(cohort: str, rows: str, columns: str, today: dt.date) -> dict[str, Any]:

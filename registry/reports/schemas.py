@@ -125,6 +125,16 @@ class DatasheetSchema(Schema):
     intersections = fields.List(fields.Dict(), required=True)
     missing_by_group = fields.Dict(required=True)
     flagged = fields.List(fields.Dict(), required=True)
+    follow_up = fields.Dict(
+        required=True,
+        metadata={
+            "description": "the follow-up schedule in words (each visit: when, window, "
+            "scales, source) with the report's retention at each visit (`eligible`: due, "
+            "window closed by the report date; `complete`; `partial`; `rate` with `rate_ci`), "
+            "`any_due`, and `lower`: each group and visit the report marks as retained "
+            "worse than the cohort (its 95% interval wholly below the cohort's rate)"
+        },
+    )
     definitions = fields.List(
         fields.Dict(),
         required=True,

@@ -20,7 +20,6 @@ from registry.assessments.schedule import (
     OVERDUE,
     SCHEDULE,
     WORKLIST_STATUSES,
-    Span,
 )
 from registry.auth.models import Site
 from registry.auth.permissions import Permission
@@ -81,10 +80,5 @@ def due() -> str:
         if identifiable
         else {site.code: site.name for site in session().scalars(select(Site).order_by(Site.code))},
         site_name=user.site.name if user.site else None,
-        overdue_text=_in_words(SCHEDULE.overdue_listed_for),
+        overdue_text=SCHEDULE.overdue_listed_for.in_words(),
     )
-
-
-def _in_words(span: Span) -> str:
-    parts = [(span.months, "month"), (span.weeks, "week")]
-    return " and ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n)
