@@ -64,6 +64,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_OIDC_MFA_AMR": "oidc_mfa_amr",
     "REGISTRY_OIDC_MFA_ACR": "oidc_mfa_acr",
     "REGISTRY_OIDC_SUBJECT_CLAIM": "oidc_subject_claim",
+    "REGISTRY_OIDC_END_PROVIDER_SESSION": "oidc_end_provider_session",
     "REGISTRY_PASSWORD_ROLES": "password_roles",
 }
 # Secrets that may come from the environment (or a file it names), never the TOML file,
@@ -143,6 +144,10 @@ class Settings:
     # Microsoft Entra ID, whose sub differs per application while its object id is the one
     # the trust's directory shows (so an admin can link an account to it beforehand).
     oidc_subject_claim: str = "sub"
+    # Whether signing out of the registry after a sign-in through the provider goes on to
+    # end the provider's session too (OpenID Connect RP-Initiated Logout), so the next
+    # person at a shared workstation is not signed straight back in as the last one.
+    oidc_end_provider_session: bool = True
     # Roles that may still sign in with a local password (comma-separated).
     password_roles: str = ALL_ROLES
 

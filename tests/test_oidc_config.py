@@ -111,3 +111,14 @@ def test_the_subject_claim_is_sub_or_entras_oid() -> None:
     assert Settings.load({"REGISTRY_OIDC_SUBJECT_CLAIM": "oid"}).oidc_subject_claim == "oid"
     with pytest.raises(ConfigurationError, match="oidc_subject_claim must be sub or oid"):
         Settings.load({"REGISTRY_OIDC_SUBJECT_CLAIM": "email"})
+
+
+def test_the_providers_session_ends_at_sign_out_unless_turned_off() -> None:
+    assert Settings.load(PROVIDER).oidc_end_provider_session
+    assert not Settings.load(
+        {**PROVIDER, "REGISTRY_OIDC_END_PROVIDER_SESSION": "false"}
+    ).oidc_end_provider_session
+    with pytest.raises(
+        ConfigurationError, match="oidc_end_provider_session must be true or false, not 'maybe'"
+    ):
+        Settings.load({**PROVIDER, "REGISTRY_OIDC_END_PROVIDER_SESSION": "maybe"})
