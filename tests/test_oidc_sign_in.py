@@ -616,6 +616,53 @@ def test_pages_let_the_sign_out_form_lead_on_to_the_provider(
     assert f"form-action 'self' {issuer};" in policy
 
 
+# -- throttling ------------------------------------------------------------------------------
+
+
+OIDC_LIMIT_PER_MINUTE = 30  # the default oidc_sign_in_limit_per_address
+
+
+def test_callbacks_from_one_address_are_throttled(app: Flask, client: FlaskClient) -> None:
+    """Each callback costs a refusal on record and, with a code, a call to the provider:
+    a flood from one address is refused before any of that, far above what a person needs."""
+    statuses = [
+        client.get(
+            "/sign-in/oidc/callback", query_string={"code": "junk", "state": f"junk-{n}"}
+        ).status_code
+        for n in range(OIDC_LIMIT_PER_MINUTE + 1)
+    ]
+
+    assert statuses == [403] * OIDC_LIMIT_PER_MINUTE + [429]
+    throttled = client.get("/sign-in/oidc/callback", query_string={"state": "junk"})
+    assert throttled.status_code == 429
+    assert "Retry-After" in throttled.headers
+    assert "Too many requests" in throttled.get_data(as_text=True)
+
+
+def test_sign_in_starts_from_one_address_are_throttled(client: FlaskClient) -> None:
+    statuses = [client.get("/sign-in/oidc").status_code for _ in range(OIDC_LIMIT_PER_MINUTE + 1)]
+
+    assert statuses == [302] * OIDC_LIMIT_PER_MINUTE + [429]
+
+
+def test_the_provider_routes_are_throttled_per_address(app: Flask) -> None:
+    """Another address still gets through when one is throttled (REGISTRY_PROXY_HOPS=0 here,
+    so the address is the socket's, which the test client sets)."""
+
+    def callback_from(address: str) -> int:
+        response = app.test_client().get(
+            "/sign-in/oidc/callback", environ_base={"REMOTE_ADDR": address}
+        )
+        status: int = response.status_code
+        return status
+
+    for _ in range(OIDC_LIMIT_PER_MINUTE):
+        callback_from("10.0.0.1")
+
+    assert callback_from("10.0.0.1") == 429
+    assert callback_from("10.0.0.2") == 403
+
+
 # -- local passwords per role ----------------------------------------------------------------
 
 

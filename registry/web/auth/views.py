@@ -93,6 +93,15 @@ _codes_per_address = limiter.shared_limit(
     scope="security-code-address",
 )
 
+# Every request counts (each costs a session, a refusal on record, or a call to the
+# provider), one bucket per route: a person needs one of each per sign-in.
+_oidc_starts_per_address = limiter.limit(
+    lambda: _settings().oidc_sign_in_limit_per_address, scope="oidc-start-address"
+)
+_oidc_callbacks_per_address = limiter.limit(
+    lambda: _settings().oidc_sign_in_limit_per_address, scope="oidc-callback-address"
+)
+
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @_per_account
@@ -148,6 +157,7 @@ def _oidc_callback_url() -> str:
 
 
 @bp.route("/sign-in/oidc")
+@_oidc_starts_per_address
 def oidc_start() -> Response:
     """Off to the identity provider, with this sign-in's state, nonce and PKCE verifier
     kept in the session for the callback."""
@@ -164,6 +174,7 @@ def oidc_start() -> Response:
 
 
 @bp.route("/sign-in/oidc/callback")
+@_oidc_callbacks_per_address
 def oidc_callback() -> Response:
     settings = _settings()
     if not settings.oidc_enabled:
