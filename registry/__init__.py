@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from registry.api import api
 from registry.api.inputs import refuse_nul_in_path, refuse_unreadable_page_input
 from registry.audit.actions import append_kept_records
+from registry.auth import oidc
 from registry.auth.session import init_login
 from registry.config import ConfigurationError, Mode, Settings
 from registry.crypto import open_pkcs11
@@ -34,19 +35,24 @@ SESSION_COOKIE = "registry_session"
 # be set by a sibling subdomain or over plain http, nor sent to another host.
 SECURE_SESSION_COOKIE = f"__Host-{SESSION_COOKIE}"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(settings: Settings) -> str:
+    """Only the registry's own resources. Forms post to the registry, and may lead on only
+    to the identity provider (signing out redirects there to end its session too)."""
+    form_action = " ".join(filter(None, ["'self'", oidc.sign_out_origin(settings)]))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action {form_action}",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -318,10 +324,12 @@ def _register_request_hooks(app: Flask, settings: Settings) -> None:
         db_session.commit()
         return response
 
+    policy = content_security_policy(settings)
+
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", policy)
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Frame-Options"] = "DENY"

@@ -19,7 +19,8 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from environs import Env, EnvValidationError
-from marshmallow import fields
+from limits import parse_many
+from marshmallow import ValidationError, fields
 from marshmallow.validate import OneOf, Range, Validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -64,6 +65,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_OIDC_MFA_AMR": "oidc_mfa_amr",
     "REGISTRY_OIDC_MFA_ACR": "oidc_mfa_acr",
     "REGISTRY_OIDC_SUBJECT_CLAIM": "oidc_subject_claim",
+    "REGISTRY_OIDC_END_PROVIDER_SESSION": "oidc_end_provider_session",
     "REGISTRY_PASSWORD_ROLES": "password_roles",
 }
 # Secrets that may come from the environment (or a file it names), never the TOML file,
@@ -143,6 +145,13 @@ class Settings:
     # Microsoft Entra ID, whose sub differs per application while its object id is the one
     # the trust's directory shows (so an admin can link an account to it beforehand).
     oidc_subject_claim: str = "sub"
+    # Whether signing out of the registry after a sign-in through the provider goes on to
+    # end the provider's session too (OpenID Connect RP-Initiated Logout), so the next
+    # person at a shared workstation is not signed straight back in as the last one.
+    oidc_end_provider_session: bool = True
+    # Sign-ins through the provider started, and answers from it, per client address: far
+    # above what people need, even many behind one address, but a flood is refused.
+    oidc_sign_in_limit_per_address: str = "30 per minute"
     # Roles that may still sign in with a local password (comma-separated).
     password_roles: str = ALL_ROLES
 
@@ -384,8 +393,22 @@ _MODE_DEFAULTS: dict[Mode, dict[str, Any]] = {
 }
 
 
+class _Rate(Validator):
+    """A rate limit as Flask-Limiter reads it ("30 per minute", "10/hour;100/day")."""
+
+    def __call__(self, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValidationError(
+                f"must be a rate such as '30 per minute', not {value!r}"
+            ) from None
+        return value
+
+
 # Each value's own rules (marshmallow validators, run as environs reads the value).
 _RULES: dict[str, Validator] = {
+    "oidc_sign_in_limit_per_address": _Rate(),
     "oidc_subject_claim": OneOf(("sub", "oid"), error="must be sub or oid, not {input!r}"),
     "key_provider": OneOf(["file", "pkcs11"], error="must be file or pkcs11, not {input!r}"),
     "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),

@@ -35,7 +35,14 @@ from registry.auth import oidc
 from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.db import session
-from tests.conftest import PASSWORD, Account, _limiter_store_kept, make_settings, post_form
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    _limiter_store_kept,
+    csrf_token_from,
+    make_settings,
+    post_form,
+)
 
 CIS2_AAL3 = "urn:nhs:cis2:aal3"  # an acr the configuration names as multi-factor
 
@@ -469,6 +476,191 @@ def test_nothing_identifying_is_audited(
     assert details
     for secret in (subject, code, account.email):
         assert secret not in details
+
+
+# -- signing out: the provider's session ends too (RP-Initiated Logout 1.0) -------------------
+
+
+def _sign_out(client: FlaskClient) -> TestResponse:
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    return client.post("/sign-out", data={"csrf_token": token})
+
+
+def _end_session_endpoint(issuer: str) -> str:
+    discovery = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+    endpoint: str = discovery["end_session_endpoint"]  # oidc-provider-mock publishes one
+    return endpoint
+
+
+def _signed_out_of_the_registry(client: FlaskClient) -> bool:
+    response = client.get("/account/password")
+    return response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+
+
+def test_sign_out_after_provider_sign_in_ends_the_providers_session_too(
+    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    """On a shared workstation the next person to press "Sign in with ..." must not be let
+    straight back in as the last one by the provider's own session."""
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    _sign_in_through_provider(client, subject)
+
+    response = _sign_out(client)
+
+    assert response.status_code == 303
+    location = urlsplit(response.headers["Location"])
+    assert location._replace(query="").geturl() == _end_session_endpoint(issuer)
+    assert parse_qs(location.query) == {
+        "client_id": ["registry"],
+        "post_logout_redirect_uri": ["http://localhost/sign-in"],
+    }
+    # No id_token_hint: the ID token carries the person's email, and URLs get logged.
+    assert account.email not in response.headers["Location"]
+    assert _signed_out_of_the_registry(client)
+    assert "You have signed out." in client.get("/sign-in").get_data(as_text=True)
+
+
+def test_provider_accepts_the_sign_out_request(
+    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    _sign_in_through_provider(client, _person(issuer, **_verified(account, amr=["mfa"])))
+
+    at_provider = requests.get(_sign_out(client).headers["Location"], timeout=10)
+
+    assert at_provider.status_code == 200
+    assert "http://localhost/sign-in" in at_provider.text  # where it will send the browser
+
+
+def test_provider_sign_in_finished_with_the_registry_code_also_ends_the_providers_session(
+    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    assert account.totp_secret is not None
+    _sign_in_through_provider(client, _person(issuer, **_verified(account)))
+    post_form(client, "/sign-in/security-code", {"code": pyotp.TOTP(account.totp_secret).now()})
+
+    response = _sign_out(client)
+
+    assert response.headers["Location"].startswith(_end_session_endpoint(issuer))
+
+
+def test_sign_out_after_password_sign_in_does_not_go_to_the_provider(
+    client: FlaskClient, create_account: Callable[..., Account]
+) -> None:
+    account = create_account(Role.RESEARCHER)
+    post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
+
+    response = _sign_out(client)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in"
+    assert _signed_out_of_the_registry(client)
+    html = client.get("/sign-in").get_data(as_text=True)
+    assert "You have signed out." in html
+    assert "close the browser" not in html
+
+
+@pytest.fixture
+def provider_without_end_session(issuer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provider whose discovery document has no end_session_endpoint (Google's has none):
+    the registry's cached copy of the mock's document, without it, for this test only."""
+    metadata = dataclasses.replace(oidc.provider_metadata(issuer), end_session_endpoint=None)
+    monkeypatch.setitem(oidc._metadata, issuer, (time.monotonic(), metadata))
+
+
+@pytest.mark.usefixtures("provider_without_end_session")
+def test_sign_out_with_a_provider_that_cannot_end_sessions_says_to_sign_out_there(
+    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    _sign_in_through_provider(client, _person(issuer, **_verified(account, amr=["mfa"])))
+
+    response = _sign_out(client)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in"
+    assert _signed_out_of_the_registry(client)
+    html = client.get("/sign-in").get_data(as_text=True)
+    assert "You have signed out of the registry" in html
+    assert "also sign out of NHS Care Identity, or close the browser" in html
+
+
+def test_provider_sign_out_can_be_turned_off(
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    settings_with: Callable[..., None],
+) -> None:
+    settings_with(oidc_end_provider_session=False)
+    account = create_account(Role.CLINICIAN)
+    _sign_in_through_provider(client, _person(issuer, **_verified(account, amr=["mfa"])))
+
+    response = _sign_out(client)
+
+    assert response.headers["Location"] == "/sign-in"
+    assert _signed_out_of_the_registry(client)
+    html = client.get("/sign-in").get_data(as_text=True)
+    assert "also sign out of NHS Care Identity, or close the browser" in html
+
+
+def test_pages_let_the_sign_out_form_lead_on_to_the_provider(
+    client: FlaskClient, issuer: str
+) -> None:
+    """Browsers hold a form's redirects to the page's form-action too: with only 'self',
+    Chromium would stop the sign-out's redirect to the provider (the registry's session
+    already ended, the page left as it was)."""
+    policy = client.get("/sign-in").headers["Content-Security-Policy"]
+
+    assert f"form-action 'self' {issuer};" in policy
+
+
+# -- throttling ------------------------------------------------------------------------------
+
+
+OIDC_LIMIT_PER_MINUTE = 30  # the default oidc_sign_in_limit_per_address
+
+
+def test_callbacks_from_one_address_are_throttled(app: Flask, client: FlaskClient) -> None:
+    """Each callback costs a refusal on record and, with a code, a call to the provider:
+    a flood from one address is refused before any of that, far above what a person needs."""
+    statuses = [
+        client.get(
+            "/sign-in/oidc/callback", query_string={"code": "junk", "state": f"junk-{n}"}
+        ).status_code
+        for n in range(OIDC_LIMIT_PER_MINUTE + 1)
+    ]
+
+    assert statuses == [403] * OIDC_LIMIT_PER_MINUTE + [429]
+    throttled = client.get("/sign-in/oidc/callback", query_string={"state": "junk"})
+    assert throttled.status_code == 429
+    assert "Retry-After" in throttled.headers
+    assert "Too many requests" in throttled.get_data(as_text=True)
+
+
+def test_sign_in_starts_from_one_address_are_throttled(client: FlaskClient) -> None:
+    statuses = [client.get("/sign-in/oidc").status_code for _ in range(OIDC_LIMIT_PER_MINUTE + 1)]
+
+    assert statuses == [302] * OIDC_LIMIT_PER_MINUTE + [429]
+
+
+def test_the_provider_routes_are_throttled_per_address(app: Flask) -> None:
+    """Another address still gets through when one is throttled (REGISTRY_PROXY_HOPS=0 here,
+    so the address is the socket's, which the test client sets)."""
+
+    def callback_from(address: str) -> int:
+        response = app.test_client().get(
+            "/sign-in/oidc/callback", environ_base={"REMOTE_ADDR": address}
+        )
+        status: int = response.status_code
+        return status
+
+    for _ in range(OIDC_LIMIT_PER_MINUTE):
+        callback_from("10.0.0.1")
+
+    assert callback_from("10.0.0.1") == 429
+    assert callback_from("10.0.0.2") == 403
 
 
 # -- local passwords per role ----------------------------------------------------------------

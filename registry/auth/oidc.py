@@ -6,6 +6,9 @@ before it does anything else, so a replayed callback finds nothing to complete. 
 is checked with joserfc (Authlib's successor for JOSE): signature against the provider's
 published keys, issuer, audience, expiry, issued-at, nonce and, if present, azp.
 
+Signing out of the registry after a sign-in through the provider goes on to the provider's
+end_session_endpoint (RP-Initiated Logout 1.0), so its session ends too.
+
 An account is found by the provider's subject, or on first use by a verified email address
 to an account an admin created beforehand, which then records the subject. Signing in never
 creates an account. No token, code, email address or subject is logged or audited.
@@ -22,7 +25,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from joserfc import jwt
@@ -114,6 +117,7 @@ class ProviderMetadata:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    end_session_endpoint: str | None = None  # RP-Initiated Logout 1.0, if the provider has it
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
             authorization_endpoint=str(body["authorization_endpoint"]),
             token_endpoint=str(body["token_endpoint"]),
             jwks_uri=str(body["jwks_uri"]),
+            end_session_endpoint=_web_address(body.get("end_session_endpoint")),
         )
     except KeyError:
         raise SignInRefused("provider_unavailable") from None
@@ -165,6 +170,12 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
     with _lock:
         _metadata[issuer] = (time.monotonic(), metadata)
     return metadata
+
+
+def _web_address(value: object) -> str | None:
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
+        return None
+    return value
 
 
 def _key_set(metadata: ProviderMetadata, *, refresh: bool = False) -> KeySet:
@@ -237,6 +248,52 @@ def complete(
         claims=claims,
         multi_factor=asserts_multi_factor(settings, claims),
     )
+
+
+def sign_out_origin(settings: Settings) -> str | None:
+    """The origin the sign-out may send the browser on to: the issuer's, when the registry
+    ends the provider's session. The pages' Content-Security-Policy names it in form-action,
+    since browsers hold a form's redirects to that too (the sign-out button is a form)."""
+    if not settings.oidc_enabled or not settings.oidc_end_provider_session:
+        return None
+    return _origin(_issuer(settings))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = "" if parts.port in (None, default_port) else f":{parts.port}"
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"{scheme}://{host}{port}"
+
+
+def end_session_url(settings: Settings, *, post_logout_redirect_uri: str) -> str | None:
+    """Where to send the browser once the registry's own session has ended, so that the
+    provider's session ends too (OpenID Connect RP-Initiated Logout 1.0); ``None`` when it
+    cannot: turned off, no end_session_endpoint in the provider's discovery document, the
+    provider unreachable, or an endpoint on another origin than the issuer's (the pages'
+    form-action would stop the browser). The registry is named by client_id, not by an
+    id_token_hint: the ID token carries the person's email address, and URLs are logged.
+    The provider may insist on post_logout_redirect_uri being registered with it."""
+    origin = sign_out_origin(settings)
+    if origin is None:
+        return None
+    try:
+        endpoint = provider_metadata(_issuer(settings)).end_session_endpoint
+    except SignInRefused:
+        return None
+    if endpoint is None or _origin(endpoint) != origin:
+        return None
+    query = urlencode(
+        {
+            "client_id": settings.oidc_client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+        }
+    )
+    separator = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{separator}{query}"
 
 
 def _issuer(settings: Settings) -> str:

@@ -89,21 +89,36 @@ def api_token_id() -> int | None:
     return token_id
 
 
-def start_session(user: User, *, started_at: float | None = None) -> None:
-    """A fresh session for a newly signed-in user (no state carried over from before)."""
+def start_session(
+    user: User, *, started_at: float | None = None, through_provider: bool = False
+) -> None:
+    """A fresh session for a newly signed-in user (no state carried over from before).
+    ``through_provider``: they signed in at the identity provider, whose session signing
+    out should end too."""
     now = time.time()
     session.clear()
     session.permanent = True
     login_user(user)
     session["started_at"] = now if started_at is None else started_at
     session["last_seen_at"] = now
+    if through_provider:
+        session["through_provider"] = True
 
 
 def reissue_session(user: User) -> None:
     """A new cookie for the same sign-in, naming the user's current session generation:
     after a password change bumps it, this session goes on while every other one ends. It
     keeps its start time, so the absolute limit still counts from the sign-in."""
-    start_session(user, started_at=float(session.get("started_at", time.time())))
+    start_session(
+        user,
+        started_at=float(session.get("started_at", time.time())),
+        through_provider=signed_in_through_provider(),
+    )
+
+
+def signed_in_through_provider() -> bool:
+    """Whether this session began with a sign-in at the identity provider."""
+    return session.get("through_provider") is True
 
 
 def signed_in_user() -> User | None:

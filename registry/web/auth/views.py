@@ -23,7 +23,13 @@ from werkzeug.wrappers import Response
 
 from registry.auth import actions, code_attempts, oidc
 from registry.auth.models import User
-from registry.auth.session import reissue_session, safe_next_url, signed_in_user, start_session
+from registry.auth.session import (
+    reissue_session,
+    safe_next_url,
+    signed_in_through_provider,
+    signed_in_user,
+    start_session,
+)
 from registry.config import Settings
 from registry.db import session as db_session
 from registry.errors import ValidationFailed
@@ -87,6 +93,15 @@ _codes_per_address = limiter.shared_limit(
     scope="security-code-address",
 )
 
+# Every request counts (each costs a session, a refusal on record, or a call to the
+# provider), one bucket per route: a person needs one of each per sign-in.
+_oidc_starts_per_address = limiter.limit(
+    lambda: _settings().oidc_sign_in_limit_per_address, scope="oidc-start-address"
+)
+_oidc_callbacks_per_address = limiter.limit(
+    lambda: _settings().oidc_sign_in_limit_per_address, scope="oidc-callback-address"
+)
+
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @_per_account
@@ -142,6 +157,7 @@ def _oidc_callback_url() -> str:
 
 
 @bp.route("/sign-in/oidc")
+@_oidc_starts_per_address
 def oidc_start() -> Response:
     """Off to the identity provider, with this sign-in's state, nonce and PKCE verifier
     kept in the session for the callback."""
@@ -158,6 +174,7 @@ def oidc_start() -> Response:
 
 
 @bp.route("/sign-in/oidc/callback")
+@_oidc_callbacks_per_address
 def oidc_callback() -> Response:
     settings = _settings()
     if not settings.oidc_enabled:
@@ -176,7 +193,7 @@ def oidc_callback() -> Response:
     except oidc.SignInRefused as refused:
         return _oidc_refused(refused)
     if identity.multi_factor or not actions.needs_second_factor(user):
-        start_session(user)
+        start_session(user, through_provider=True)
         actions.record_sign_in(
             user,
             second_factor=identity.multi_factor,
@@ -237,7 +254,7 @@ def _wrong_code(user: User) -> Response | None:
 def _finish_sign_in(user: User) -> Response:
     next_url = session.get("next")
     method = "oidc" if session.get("pending_method") == "oidc" else "password"
-    start_session(user)
+    start_session(user, through_provider=method == "oidc")
     actions.record_sign_in(user, second_factor=True, method=method)
     return redirect(safe_next_url(next_url))
 
@@ -299,13 +316,31 @@ def set_up_second_factor() -> str | Response:
 
 @bp.route("/sign-out", methods=["POST"])
 def sign_out() -> Response:
+    """The registry's session ends for good first; after a sign-in through the provider,
+    the browser goes on to end the provider's session too, and comes back to sign-in."""
     user = signed_in_user()
+    through_provider = user is not None and signed_in_through_provider()
     if user is not None:
         actions.sign_out(user)
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
-    return redirect(url_for("auth.sign_in"))
+    provider = _provider_name()
+    if not through_provider or provider is None:
+        flash("You have signed out.", "info")
+        return redirect(url_for("auth.sign_in"))
+    end_session = oidc.end_session_url(
+        _settings(), post_logout_redirect_uri=url_for("auth.sign_in", _external=True)
+    )
+    if end_session is None:
+        flash(
+            f"You have signed out of the registry. You may still be signed in to {provider}: "
+            f"also sign out of {provider}, or close the browser, before anyone else uses "
+            "this computer.",
+            "info",
+        )
+        return redirect(url_for("auth.sign_in"))
+    flash("You have signed out.", "info")  # shown when the provider sends the browser back
+    return redirect(end_session, code=303)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
