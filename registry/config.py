@@ -406,9 +406,20 @@ class _Rate(Validator):
         return value
 
 
+# Flask-Limiter reads a limit only when a request meets it: checked here, a mistyped one
+# stops the start-up instead of answering that request with a 500.
+_RATES = (
+    "sign_in_limit_per_account",
+    "sign_in_limit_per_address",
+    "api_rate_limit",
+    "security_event_limit",
+    "oidc_sign_in_limit_per_address",
+    "partner_query_limit",
+)
+
 # Each value's own rules (marshmallow validators, run as environs reads the value).
 _RULES: dict[str, Validator] = {
-    "oidc_sign_in_limit_per_address": _Rate(),
+    **{name: _Rate() for name in _RATES},
     "oidc_subject_claim": OneOf(("sub", "oid"), error="must be sub or oid, not {input!r}"),
     "key_provider": OneOf(["file", "pkcs11"], error="must be file or pkcs11, not {input!r}"),
     "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),

@@ -220,3 +220,26 @@ def test_app_refuses_nonsense_cohort_rules(
 
     with pytest.raises(ConfigurationError, match=expected):
         create_app(Settings.from_mapping(values | override))
+
+
+RATES = (
+    "sign_in_limit_per_account",
+    "sign_in_limit_per_address",
+    "api_rate_limit",
+    "security_event_limit",
+    "oidc_sign_in_limit_per_address",
+    "partner_query_limit",
+)
+
+
+@pytest.mark.parametrize("name", RATES)
+def test_every_rate_limit_must_read_as_a_rate_at_start_up(tmp_path: Path, name: str) -> None:
+    """Flask-Limiter reads a limit only when a request meets it: a mistyped one would
+    otherwise start, then answer that request with a 500."""
+    config = tmp_path / "registry.toml"
+    config.write_text(f'[registry]\n{name} = "lots"\n')
+
+    with pytest.raises(ConfigurationError, match=f"{name} must be a rate such as '30 per minute'"):
+        Settings.load({"REGISTRY_CONFIG": str(config)})
+    config.write_text(f'[registry]\n{name} = "7 per minute;100/day"\n')
+    assert getattr(Settings.load({"REGISTRY_CONFIG": str(config)}), name) == "7 per minute;100/day"

@@ -122,12 +122,3 @@ def test_the_providers_session_ends_at_sign_out_unless_turned_off() -> None:
         ConfigurationError, match="oidc_end_provider_session must be true or false, not 'maybe'"
     ):
         Settings.load({**PROVIDER, "REGISTRY_OIDC_END_PROVIDER_SESSION": "maybe"})
-
-
-def test_the_providers_routes_limit_must_be_a_rate(tmp_path: Path) -> None:
-    config = tmp_path / "registry.toml"
-    config.write_text('[registry]\noidc_sign_in_limit_per_address = "lots"\n')
-
-    with pytest.raises(ConfigurationError, match="oidc_sign_in_limit_per_address must be a rate"):
-        Settings.load({"REGISTRY_CONFIG": str(config)})
-    assert Settings.load({}).oidc_sign_in_limit_per_address == "30 per minute"
