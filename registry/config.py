@@ -66,6 +66,7 @@ ENVIRONMENT_NAMES = {
     "REGISTRY_OIDC_MFA_ACR": "oidc_mfa_acr",
     "REGISTRY_OIDC_SUBJECT_CLAIM": "oidc_subject_claim",
     "REGISTRY_OIDC_END_PROVIDER_SESSION": "oidc_end_provider_session",
+    "REGISTRY_OIDC_MAX_AGE_SECONDS": "oidc_max_age_seconds",
     "REGISTRY_PASSWORD_ROLES": "password_roles",
 }
 # Secrets that may come from the environment (or a file it names), never the TOML file,
@@ -149,6 +150,12 @@ class Settings:
     # end the provider's session too (OpenID Connect RP-Initiated Logout), so the next
     # person at a shared workstation is not signed straight back in as the last one.
     oidc_end_provider_session: bool = True
+    # How long ago, at most, a person may have proved who they are to the provider for a
+    # sign-in to count (OpenID Connect max_age; the token's auth_time is checked against
+    # it). Unset: the idle timeout, so that once the registry's session has timed out the
+    # next person at a shared workstation is not let in on the provider's session of the
+    # last one. 0: the person proves who they are to the provider at every sign-in.
+    oidc_max_age_seconds: int | None = None
     # Sign-ins through the provider started, and answers from it, per client address: far
     # above what people need, even many behind one address, but a flood is refused.
     oidc_sign_in_limit_per_address: str = "30 per minute"
@@ -206,6 +213,13 @@ class Settings:
     @property
     def oidc_enabled(self) -> bool:
         return bool(self.oidc_issuer)
+
+    @property
+    def oidc_max_age(self) -> int:
+        """The max_age every sign-in through the provider asks for, in seconds."""
+        if self.oidc_max_age_seconds is not None:
+            return self.oidc_max_age_seconds
+        return self.idle_timeout_minutes * 60
 
     @property
     def oidc_mfa_amr_values(self) -> frozenset[str]:
@@ -424,6 +438,7 @@ _RULES: dict[str, Validator] = {
     "key_provider": OneOf(["file", "pkcs11"], error="must be file or pkcs11, not {input!r}"),
     "log_format": OneOf(("text", "json"), error="must be text or json, not {input!r}"),
     "proxy_hops": Range(min=0, error="must be 0 or more, not {input}"),
+    "oidc_max_age_seconds": Range(min=0, error="must be 0 or more, not {input}"),
     "trd_min_age": Range(min=1, error="must be at least 1"),
     "contact_max_open_lists": Range(min=1, error="must be at least 1"),
     "contact_max_approaches_per_year": Range(min=1, error="must be at least 1"),
@@ -457,6 +472,12 @@ class _WholeNumber(_SettingField, fields.Integer):
     default_error_messages = {"invalid": "must be a whole number, not {input!r}"}
 
 
+class _WholeNumberOrNone(_WholeNumber):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.allow_none = True
+
+
 class _Number(_SettingField, fields.Float):
     default_error_messages = {"invalid": "must be a number, not {input!r}"}
 
@@ -480,6 +501,7 @@ class _Table(_SettingField, fields.Dict):
 _FIELDS_BY_TYPE: dict[object, tuple[str, type[fields.Field[Any]]]] = {
     bool: ("true_or_false", _TrueOrFalse),
     int: ("whole_number", _WholeNumber),
+    int | None: ("whole_number_or_none", _WholeNumberOrNone),
     float: ("number", _Number),
     str: ("text", _Text),
     str | None: ("text_or_none", _TextOrNone),

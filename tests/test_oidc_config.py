@@ -122,3 +122,27 @@ def test_the_providers_session_ends_at_sign_out_unless_turned_off() -> None:
         ConfigurationError, match="oidc_end_provider_session must be true or false, not 'maybe'"
     ):
         Settings.load({**PROVIDER, "REGISTRY_OIDC_END_PROVIDER_SESSION": "maybe"})
+
+
+def test_max_age_follows_the_idle_timeout_unless_set(tmp_path: Path) -> None:
+    """How long ago a person may have proved who they are to the provider: by default the
+    registry's idle timeout, so a session that timed out is not resumed at the provider."""
+    config = tmp_path / "registry.toml"
+    config.write_text("[registry]\nidle_timeout_minutes = 20\n")
+
+    assert Settings.load(PROVIDER).oidc_max_age == 15 * 60
+    assert Settings.load({**PROVIDER, "REGISTRY_CONFIG": str(config)}).oidc_max_age == 20 * 60
+    assert Settings.load({**PROVIDER, "REGISTRY_OIDC_MAX_AGE_SECONDS": "300"}).oidc_max_age == 300
+    assert Settings.load({**PROVIDER, "REGISTRY_OIDC_MAX_AGE_SECONDS": "0"}).oidc_max_age == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("-1", "oidc_max_age_seconds must be 0 or more, not -1"),
+        ("15m", "oidc_max_age_seconds must be a whole number, not '15m'"),
+    ],
+)
+def test_max_age_must_be_a_whole_number_of_seconds(value: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem):
+        Settings.load({**PROVIDER, "REGISTRY_OIDC_MAX_AGE_SECONDS": value})

@@ -4,7 +4,9 @@ oidc-provider-mock runs in a thread; the Flask test client follows the registry'
 to it, the provider's form is posted with the person's subject (as a person would click),
 and its redirect back to the callback is followed. The provider signs whatever claims a
 person has (PUT /users/<sub>), which override the standard ones: that is how a token with
-another audience or an expiry in the past is produced, signed with the provider's real key.
+another audience, an expiry in the past or an old auth_time is produced, signed with the
+provider's real key. (Its tokens carry auth_time: Authlib, which it runs on, sets it to the
+moment the token is issued unless the person's claims say otherwise.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from oidc_provider_mock import _app as provider_app
 from oidc_provider_mock import run_server_in_thread
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
@@ -311,6 +314,149 @@ def test_provider_without_mfa_then_security_code_signs_in_as_oidc(
     assert callback.headers["Location"] == "/sign-in/security-code"
     assert code.status_code == 302
     assert json.loads(_last_sign_in(app).details) == {"second_factor": True, "method": "oidc"}
+
+
+# -- how long ago the person proved who they are (max_age, auth_time) -------------------------
+
+IDLE_TIMEOUT_SECONDS = 15 * 60  # the default idle_timeout_minutes
+
+
+def test_provider_is_asked_for_a_sign_in_no_older_than_the_idle_timeout(
+    client: FlaskClient,
+) -> None:
+    """Once the registry's session has timed out, the next person at the workstation must
+    not be let in on the provider's session of the last one: max_age asks the provider to
+    have the person prove who they are again if they did so longer ago than that."""
+    query = parse_qs(urlsplit(_to_provider(client)).query)
+
+    assert query["max_age"] == [str(IDLE_TIMEOUT_SECONDS)]
+
+
+def test_max_age_may_be_set_apart_from_the_idle_timeout(
+    client: FlaskClient, settings_with: Callable[..., None]
+) -> None:
+    settings_with(oidc_max_age_seconds=0)  # prove who you are at every sign-in
+
+    query = parse_qs(urlsplit(_to_provider(client)).query)
+
+    assert query["max_age"] == ["0"]
+
+
+def test_a_token_for_a_sign_in_older_than_max_age_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    """A provider that ignores max_age (and lets the last person's session through) is
+    caught by the token's auth_time."""
+    account = create_account(Role.CLINICIAN)
+    too_long_ago = int(time.time()) - IDLE_TIMEOUT_SECONDS - oidc.CLOCK_LEEWAY_SECONDS - 30
+    subject = _person(issuer, **_verified(account, amr=["mfa"], auth_time=too_long_ago))
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "authentication_too_old")
+    assert _signed_out_of_the_registry(client)
+    assert _linked_subject(app, account) is None
+
+
+def test_a_token_without_auth_time_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """max_age was asked for, so the token must say when the person signed in (Core 3.1.2.1).
+    The mock always says; for this test only, its tokens leave auth_time out."""
+    with_auth_time = provider_app.OpenIDCode.get_compatible_claims
+
+    def without_auth_time(self: Any, request: Any) -> dict[str, Any]:
+        claims: dict[str, Any] = with_auth_time(self, request)
+        claims.pop("auth_time", None)
+        return claims
+
+    monkeypatch.setattr(provider_app.OpenIDCode, "get_compatible_claims", without_auth_time)
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "no_auth_time")
+    assert _signed_out_of_the_registry(client)
+    assert _linked_subject(app, account) is None
+
+
+@pytest.mark.parametrize("auth_time", [None, "yesterday", True])
+def test_a_token_whose_auth_time_is_not_a_time_is_refused(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    auth_time: object,
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"], auth_time=auth_time))
+
+    response = _sign_in_through_provider(client, subject)
+
+    _assert_refused(app, response, "no_auth_time" if auth_time is None else "token_invalid")
+    assert _signed_out_of_the_registry(client)
+
+
+def test_a_token_for_a_sign_in_in_the_future_is_refused(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    later = int(time.time()) + oidc.CLOCK_LEEWAY_SECONDS + 300
+    subject = _person(issuer, **_verified(account, amr=["mfa"], auth_time=later))
+
+    _assert_refused(app, _sign_in_through_provider(client, subject), "token_invalid")
+
+
+@pytest.mark.parametrize(
+    "seconds_ago",
+    [
+        0,
+        IDLE_TIMEOUT_SECONDS - 60,
+        IDLE_TIMEOUT_SECONDS + oidc.CLOCK_LEEWAY_SECONDS - 20,  # within the clock skew
+    ],
+)
+def test_a_token_for_a_recent_enough_sign_in_signs_in(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    seconds_ago: int,
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    auth_time = int(time.time()) - seconds_ago
+    subject = _person(issuer, **_verified(account, amr=["mfa"], auth_time=auth_time))
+
+    callback = _sign_in_through_provider(client, subject)
+
+    assert callback.status_code == 302
+    assert callback.headers["Location"] == "/"
+    assert client.get("/account/password").status_code == 200
+    assert _last_sign_in(app).outcome == "success"
+
+
+def test_with_max_age_0_only_a_sign_in_made_for_this_request_is_accepted(
+    app: Flask,
+    client: FlaskClient,
+    create_account: Callable[..., Account],
+    issuer: str,
+    settings_with: Callable[..., None],
+) -> None:
+    settings_with(oidc_max_age_seconds=0)
+    account = create_account(Role.CLINICIAN)
+    earlier = int(time.time()) - oidc.CLOCK_LEEWAY_SECONDS - 120
+    stale = _person(issuer, **_verified(account, amr=["mfa"], auth_time=earlier))
+    _assert_refused(app, _sign_in_through_provider(client, stale), "authentication_too_old")
+
+    fresh = _person(issuer, **_verified(account, amr=["mfa"]))  # auth_time: as it is issued
+    callback = _sign_in_through_provider(app.test_client(), fresh)
+
+    assert callback.status_code == 302
+    assert _last_sign_in(app).outcome == "success"
 
 
 # -- refusals --------------------------------------------------------------------------------

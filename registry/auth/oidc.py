@@ -6,6 +6,11 @@ before it does anything else, so a replayed callback finds nothing to complete. 
 is checked with joserfc (Authlib's successor for JOSE): signature against the provider's
 published keys, issuer, audience, expiry, issued-at, nonce and, if present, azp.
 
+Every sign-in asks the provider for a person who proved who they are within max_age seconds
+(by default the registry's idle timeout), and the token's auth_time must show it: once the
+registry's own session has timed out, the next person at a shared workstation is not let
+in on the provider's session of the last one.
+
 Signing out of the registry after a sign-in through the provider goes on to the provider's
 end_session_endpoint (RP-Initiated Logout 1.0), so its session ends too.
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -66,6 +72,8 @@ REASONS = frozenset(
         "wrong_audience",
         "token_expired",
         "nonce_mismatch",
+        "no_auth_time",  # max_age was asked for: the token must say when they signed in
+        "authentication_too_old",  # they proved who they are longer ago than max_age
         "email_not_verified",
         "unknown_account",
         "subject_mismatch",  # the email's account is linked to someone else at the provider
@@ -92,6 +100,7 @@ class PendingSignIn:
     nonce: str
     code_verifier: str
     started_at: float
+    max_age: int  # seconds, as asked of the provider
 
     def to_session(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,6 +115,7 @@ class PendingSignIn:
                 nonce=str(value["nonce"]),
                 code_verifier=str(value["code_verifier"]),
                 started_at=float(value["started_at"]),
+                max_age=int(value["max_age"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -205,6 +215,7 @@ def begin(settings: Settings, *, redirect_uri: str) -> tuple[str, PendingSignIn]
         nonce=secrets.token_urlsafe(32),
         code_verifier=secrets.token_urlsafe(64),
         started_at=time.time(),
+        max_age=settings.oidc_max_age,
     )
     query = urlencode(
         {
@@ -216,6 +227,9 @@ def begin(settings: Settings, *, redirect_uri: str) -> tuple[str, PendingSignIn]
             "nonce": pending.nonce,
             "code_challenge": _code_challenge(pending.code_verifier),
             "code_challenge_method": "S256",
+            # Core 3.1.2.1: re-authenticate anyone who proved who they are longer ago than
+            # this (0: every time), and put auth_time in the ID token.
+            "max_age": str(pending.max_age),
         }
     )
     separator = "&" if "?" in metadata.authorization_endpoint else "?"
@@ -241,7 +255,14 @@ def complete(
     id_token = _exchange_code(
         settings, metadata, code=params["code"], pending=pending, redirect_uri=redirect_uri
     )
-    claims = validate_id_token(settings, metadata, id_token, nonce=pending.nonce)
+    claims = validate_id_token(
+        settings,
+        metadata,
+        id_token,
+        nonce=pending.nonce,
+        max_age=pending.max_age,
+        asked_at=pending.started_at,
+    )
     return Identity(
         issuer=metadata.issuer,
         subject=str(claims[settings.oidc_subject_claim]),
@@ -343,10 +364,18 @@ def _exchange_code(
 
 
 def validate_id_token(
-    settings: Settings, metadata: ProviderMetadata, id_token: str, *, nonce: str
+    settings: Settings,
+    metadata: ProviderMetadata,
+    id_token: str,
+    *,
+    nonce: str,
+    max_age: int,
+    asked_at: float,
 ) -> dict[str, Any]:
     """The ID token's claims, once its signature and every claim that binds it to this
-    sign-in have been checked (OpenID Connect Core 3.1.3.7)."""
+    sign-in have been checked (OpenID Connect Core 3.1.3.7), and its auth_time shows the
+    person proved who they are no more than ``max_age`` seconds before the sign-in began
+    (``asked_at``)."""
     try:
         try:
             token = jwt.decode(id_token, _key_set(metadata), algorithms=list(ALGORITHMS))
@@ -384,7 +413,25 @@ def validate_id_token(
     for name in {"sub", settings.oidc_subject_claim}:
         if not isinstance(claims.get(name), str) or not claims[name]:
             raise SignInRefused("token_invalid")
+    _check_auth_time(claims.get("auth_time"), max_age=max_age, asked_at=asked_at)
     return claims
+
+
+def _check_auth_time(auth_time: object, *, max_age: int, asked_at: float) -> None:
+    """Core 3.1.2.1 and 3.1.3.7 (13): with max_age asked for, auth_time is required, and
+    the person must have proved who they are within max_age of the request. The provider
+    weighed max_age when the browser reached it, just after ``asked_at``; measured from
+    then, a person who took a minute at the provider's page is not refused for it. The
+    clock skew allowed is the one for iat and exp."""
+    if auth_time is None:
+        raise SignInRefused("no_auth_time")
+    # A JSON number (NumericDate); not a boolean, NaN or infinity.
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+        raise SignInRefused("token_invalid")
+    if not math.isfinite(auth_time) or auth_time > time.time() + CLOCK_LEEWAY_SECONDS:
+        raise SignInRefused("token_invalid")
+    if auth_time < asked_at - max_age - CLOCK_LEEWAY_SECONDS:
+        raise SignInRefused("authentication_too_old")
 
 
 def asserts_multi_factor(settings: Settings, claims: Mapping[str, Any]) -> bool:

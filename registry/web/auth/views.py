@@ -213,6 +213,11 @@ _REFUSAL_KINDS = {
     "unknown_account": "no_account",
     "subject_mismatch": "no_account",
     "inactive": "no_account",
+    # The provider vouched for a sign-in older than it was asked for (max_age), or did not
+    # say when: it ignores max_age, or its clock is wrong. Starting again may not help, so
+    # the page says to tell the administrators if it keeps happening.
+    "no_auth_time": "untrusted",
+    "authentication_too_old": "untrusted",
 }
 
 
