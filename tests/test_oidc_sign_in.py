@@ -632,6 +632,21 @@ def _sign_out(client: FlaskClient) -> TestResponse:
     return client.post("/sign-out", data={"csrf_token": token})
 
 
+def _latest_sign_out(app: Flask) -> AuditEvent:
+    with app.app_context():
+        event = (
+            session()
+            .scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "auth.sign_out")
+                .order_by(AuditEvent.seq.desc())
+            )
+            .first()
+        )
+        assert event is not None
+        return event
+
+
 def _end_session_endpoint(issuer: str) -> str:
     discovery = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
     endpoint: str = discovery["end_session_endpoint"]  # oidc-provider-mock publishes one
@@ -667,6 +682,22 @@ def test_sign_out_after_provider_sign_in_ends_the_providers_session_too(
     assert "You have signed out." in client.get("/sign-in").get_data(as_text=True)
 
 
+def test_sign_out_audit_says_the_providers_session_was_ended_too(
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
+) -> None:
+    account = create_account(Role.CLINICIAN)
+    subject = _person(issuer, **_verified(account, amr=["mfa"]))
+    _sign_in_through_provider(client, subject)
+
+    _sign_out(client)
+
+    event = _latest_sign_out(app)
+    assert event.target_id == str(account.user.id)
+    assert json.loads(event.details) == {"provider_session": "ended"}
+    for identifier in (subject, account.email):
+        assert identifier not in event.details
+
+
 def test_provider_accepts_the_sign_out_request(
     client: FlaskClient, create_account: Callable[..., Account], issuer: str
 ) -> None:
@@ -693,7 +724,7 @@ def test_provider_sign_in_finished_with_the_registry_code_also_ends_the_provider
 
 
 def test_sign_out_after_password_sign_in_does_not_go_to_the_provider(
-    client: FlaskClient, create_account: Callable[..., Account]
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account]
 ) -> None:
     account = create_account(Role.RESEARCHER)
     post_form(client, "/sign-in", {"email": account.email, "password": PASSWORD})
@@ -706,6 +737,7 @@ def test_sign_out_after_password_sign_in_does_not_go_to_the_provider(
     html = client.get("/sign-in").get_data(as_text=True)
     assert "You have signed out." in html
     assert "close the browser" not in html
+    assert json.loads(_latest_sign_out(app).details) == {}  # no provider session to speak of
 
 
 @pytest.fixture
@@ -718,7 +750,7 @@ def provider_without_end_session(issuer: str, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.usefixtures("provider_without_end_session")
 def test_sign_out_with_a_provider_that_cannot_end_sessions_says_to_sign_out_there(
-    client: FlaskClient, create_account: Callable[..., Account], issuer: str
+    app: Flask, client: FlaskClient, create_account: Callable[..., Account], issuer: str
 ) -> None:
     account = create_account(Role.CLINICIAN)
     _sign_in_through_provider(client, _person(issuer, **_verified(account, amr=["mfa"])))
@@ -731,9 +763,11 @@ def test_sign_out_with_a_provider_that_cannot_end_sessions_says_to_sign_out_ther
     html = client.get("/sign-in").get_data(as_text=True)
     assert "You have signed out of the registry" in html
     assert "also sign out of NHS Care Identity, or close the browser" in html
+    assert json.loads(_latest_sign_out(app).details) == {"provider_session": "left"}
 
 
 def test_provider_sign_out_can_be_turned_off(
+    app: Flask,
     client: FlaskClient,
     create_account: Callable[..., Account],
     issuer: str,
@@ -749,6 +783,7 @@ def test_provider_sign_out_can_be_turned_off(
     assert _signed_out_of_the_registry(client)
     html = client.get("/sign-in").get_data(as_text=True)
     assert "also sign out of NHS Care Identity, or close the browser" in html
+    assert json.loads(_latest_sign_out(app).details) == {"provider_session": "left"}
 
 
 def test_pages_let_the_sign_out_form_lead_on_to_the_provider(

@@ -85,7 +85,7 @@ def _d(sentence: str, label: str = "", **details: str) -> Description:
 DESCRIPTIONS: Mapping[str, Description] = {
     # signing in and accounts
     "auth.sign_in": _d("signed in", "Signed in (or tried to)"),
-    "auth.sign_out": _d("signed out"),
+    "auth.sign_out": _d("signed out", provider_session="Identity provider's session"),
     "auth.oidc_link": _d(
         "linked user account {target} to the identity provider",
         "Linked to the identity provider",

@@ -131,10 +131,18 @@ def refuse_password(user: User) -> None:
     )
 
 
-def sign_out(user: User) -> None:
-    """End every session of this user: cookies name the old generation and stop working."""
+def sign_out(
+    user: User, *, through_provider: bool = False, ends_provider_session: bool = False
+) -> None:
+    """End every session of this user: cookies name the old generation and stop working.
+    After a sign-in through the identity provider, the audit says whether the browser was
+    sent on to end the provider's session too ("ended") or that session may live on
+    ("left": turned off, or the provider cannot end it); nothing says whose it was."""
     user.session_generation += 1
-    _record_own_act(user, "auth.sign_out")
+    details = None
+    if through_provider:
+        details = {"provider_session": "ended" if ends_provider_session else "left"}
+    _record_own_act(user, "auth.sign_out", details=details)
 
 
 def change_password(user: User, *, current_password: str, new_password: str) -> None:

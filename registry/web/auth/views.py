@@ -325,17 +325,21 @@ def sign_out() -> Response:
     the browser goes on to end the provider's session too, and comes back to sign-in."""
     user = signed_in_user()
     through_provider = user is not None and signed_in_through_provider()
+    provider = _provider_name()
+    end_session = None
+    if through_provider and provider is not None:
+        end_session = oidc.end_session_url(
+            _settings(), post_logout_redirect_uri=url_for("auth.sign_in", _external=True)
+        )
     if user is not None:
-        actions.sign_out(user)
+        actions.sign_out(
+            user, through_provider=through_provider, ends_provider_session=end_session is not None
+        )
     logout_user()
     session.clear()
-    provider = _provider_name()
     if not through_provider or provider is None:
         flash("You have signed out.", "info")
         return redirect(url_for("auth.sign_in"))
-    end_session = oidc.end_session_url(
-        _settings(), post_logout_redirect_uri=url_for("auth.sign_in", _external=True)
-    )
     if end_session is None:
         flash(
             f"You have signed out of the registry. You may still be signed in to {provider}: "
