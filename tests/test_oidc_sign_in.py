@@ -117,19 +117,23 @@ def _verified(account: Account, **claims: Any) -> dict[str, Any]:
     return {"email": account.email, "email_verified": True, **claims}
 
 
-def _last_sign_in(app: Flask) -> AuditEvent:
+def _latest(app: Flask, action: str) -> AuditEvent:
     with app.app_context():
         event = (
             session()
             .scalars(
                 select(AuditEvent)
-                .where(AuditEvent.action == "auth.sign_in")
+                .where(AuditEvent.action == action)
                 .order_by(AuditEvent.seq.desc())
             )
             .first()
         )
         assert event is not None
         return event
+
+
+def _last_sign_in(app: Flask) -> AuditEvent:
+    return _latest(app, "auth.sign_in")
 
 
 def _assert_refused(app: Flask, response: TestResponse, reason: str) -> None:
@@ -633,18 +637,7 @@ def _sign_out(client: FlaskClient) -> TestResponse:
 
 
 def _latest_sign_out(app: Flask) -> AuditEvent:
-    with app.app_context():
-        event = (
-            session()
-            .scalars(
-                select(AuditEvent)
-                .where(AuditEvent.action == "auth.sign_out")
-                .order_by(AuditEvent.seq.desc())
-            )
-            .first()
-        )
-        assert event is not None
-        return event
+    return _latest(app, "auth.sign_out")
 
 
 def _end_session_endpoint(issuer: str) -> str:

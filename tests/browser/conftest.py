@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,17 +107,25 @@ def live_server(
 ) -> Iterator[LiveServer]:
     with fresh_database(tmp_path_factory.mktemp("live-db")) as url:
         app = create_app(make_settings(url, keyring_path, tmp_path_factory.mktemp("live-inst")))
-        server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-        thread.start()
-        try:
-            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
-            # Close pooled connections before fresh_database drops the database.
-            app.extensions["registry.db"].engine.dispose()
+        with served(app) as server:
+            yield server
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[LiveServer]:
+    """``app`` answering on a loopback port from a thread of this process (so a test's
+    monkeypatching reaches it); stopped, and its connections closed, afterwards."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        # Close pooled connections before the database is dropped underneath them.
+        app.extensions["registry.db"].engine.dispose()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,7 +5,6 @@ hold a form's redirects to the page's form-action), and comes back to the sign-i
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,10 @@ import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 from playwright.sync_api import Page, expect
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from registry import create_app
 from registry.auth.permissions import Role
-from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer
+from tests.browser.conftest import RECORD_CSP_VIOLATIONS, LiveServer, served
 from tests.conftest import _limiter_store_kept, fresh_database, make_settings
 
 pytestmark = pytest.mark.browser
@@ -47,17 +45,8 @@ def registry_with_provider(
             oidc_mfa_amr="mfa",
             password_roles="researcher,partner",
         )
-        app = create_app(settings)
-        server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="oidc-live", daemon=True)
-        thread.start()
-        try:
-            yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
-            server.server_close()
-            app.extensions["registry.db"].engine.dispose()
+        with served(create_app(settings)) as server:
+            yield server
 
 
 def test_sign_out_goes_on_to_end_the_providers_session_and_comes_back(
