@@ -27,6 +27,7 @@ from registry.consents.models import (
     Withdrawal,
 )
 from registry.crypto.fields import FieldCipher, FieldContext
+from registry.dates_in_words import long_date
 from registry.db import session, utcnow
 from registry.errors import Conflict, ValidationFailed
 from registry.participants.identity import (
@@ -348,8 +349,7 @@ def record_consent(participant: Participant, consent: RecordConsent, *, by: Acto
         raise ValidationFailed(
             {
                 "signed_on": [
-                    f"Version {form.version} was not in use until "
-                    f"{form.effective_on.day} {form.effective_on:%B %Y}."
+                    f"Version {form.version} was not in use until {long_date(form.effective_on)}."
                 ]
             }
         )

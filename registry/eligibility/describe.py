@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from registry.dates_in_words import long_date
 from registry.eligibility.catalogue import Field, FieldType, catalogue
 from registry.eligibility.criteria import GROUP_KINDS, coded_value
 
@@ -115,7 +116,7 @@ def _value(field: Field | None, value: object) -> str:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return value
-        return f"{day.day} {day:%B %Y}"
+        return long_date(day)
     return field.value_label(value)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from registry.assessments.models import Assessment, TreatmentTrial
 from registry.audit.actions import Actor
 from registry.consents.models import ConsentRecord
+from registry.dates_in_words import long_date, long_month
 from registry.db import session
 from registry.errors import ValidationFailed
 from registry.participants.actions import correct_participant
@@ -45,7 +46,7 @@ def dated_before(participant: Participant, birth: dt.date) -> list[str]:
     problems = []
     signed = _earliest(ConsentRecord.signed_on, participant)
     if signed is not None and signed < birth:
-        problems.append(f"Consent was signed on {_day(signed)}, before this date of birth.")
+        problems.append(f"Consent was signed on {long_date(signed)}, before this date of birth.")
     for name, day, whole_month in (
         ("The psychosis onset", participant.psychosis_onset, True),
         ("The episode start", participant.episode_start, True),
@@ -53,14 +54,16 @@ def dated_before(participant: Participant, birth: dt.date) -> list[str]:
         ("Acceptance by the early intervention team", participant.eip_accepted_on, False),
     ):
         if day is not None and day < (month if whole_month else birth):
-            when = f"{day:%B %Y}" if whole_month else _day(day)
+            when = long_month(day) if whole_month else long_date(day)
             problems.append(f"{name} ({when}) is before this date of birth.")
     rated = _earliest(Assessment.administered_on, participant)
     if rated is not None and rated < birth:
-        problems.append(f"An assessment was done on {_day(rated)}, before this date of birth.")
+        problems.append(f"An assessment was done on {long_date(rated)}, before this date of birth.")
     trial = _earliest(TreatmentTrial.started_on, participant)
     if trial is not None and trial < month:
-        problems.append(f"A treatment trial began in {trial:%B %Y}, before this date of birth.")
+        problems.append(
+            f"A treatment trial began in {long_month(trial)}, before this date of birth."
+        )
     return problems
 
 
@@ -71,7 +74,3 @@ def _earliest(column: InstrumentedAttribute[dt.date], participant: Participant) 
     if hasattr(table, "voided_at"):
         query = query.where(table.voided_at.is_(None))
     return session().scalar(query)
-
-
-def _day(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"

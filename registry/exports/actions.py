@@ -23,6 +23,7 @@ from registry.audit.actions import Actor, record_event
 from registry.auth.models import User
 from registry.auth.permissions import Role
 from registry.consents.items import CONSENT_ITEMS, REQUIRED_ITEMS
+from registry.dates_in_words import long_date
 from registry.db import session, utcnow
 from registry.errors import NotFound, ValidationFailed
 from registry.exports.catalogue import CATALOGUE_VERSION
@@ -178,7 +179,7 @@ def renew_grant(grant: DataAccessGrant, command: RenewGrant, *, by: Actor) -> Da
         raise ValidationFailed({"expires_on": ["A revoked grant cannot be renewed."]})
     if command.expires_on <= grant.expires_on:
         raise ValidationFailed(
-            {"expires_on": [f"Give a day after its current expiry, {grant.expires_on:%d %B %Y}."]}
+            {"expires_on": [f"Give a day after its current expiry, {long_date(grant.expires_on)}."]}
         )
     previous = grant.expires_on
     grant.expires_on = command.expires_on

@@ -16,6 +16,7 @@ from registry.assessments.instruments import instrument
 from registry.auth.models import Site
 from registry.auth.permissions import Permission
 from registry.consents.items import CONSENT_ITEM_TEXT
+from registry.dates_in_words import long_date, long_month
 from registry.db import session
 from registry.eligibility.describe import describe
 from registry.eligibility.disclosure import ROUND_TO, SMALL, THRESHOLD
@@ -33,11 +34,6 @@ from registry.web.labels import (
 )
 
 
-def long_date(day: dt.date | None) -> str:
-    """ "7 March 2026"."""
-    return "" if day is None else f"{day.day} {day:%B %Y}"
-
-
 def site_name(code: str | None) -> str:
     """ "Queen Elizabeth Hospital (RXT)": the site's name, with the code staff also use. The
     sites are read once a request (there are a few dozen)."""
@@ -49,11 +45,6 @@ def site_name(code: str | None) -> str:
         g.site_names = names
     name = names.get(code)
     return f"{name} ({code})" if name else code
-
-
-def long_month(day: dt.date | None) -> str:
-    """ "March 2026"."""
-    return "" if day is None else f"{day:%B %Y}"
 
 
 def at_time(value: dt.datetime | str | None) -> str:

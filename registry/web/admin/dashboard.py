@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from registry.auth.models import User
 from registry.consents.models import Withdrawal
 from registry.consents.queries import participants_requiring_reconsent
+from registry.dates_in_words import long_month
 from registry.db import session, utcnow
 from registry.participants.identity import KeyEpochs, key_epochs
 from registry.recruitment.models import APPROVED, SUBMITTED, RecruitmentRequest
@@ -107,7 +108,7 @@ def dashboard(now: dt.datetime | None = None) -> Dashboard:
         ],
         withdrawals=withdrawals,
         withdrawals_chart=bar_chart(withdrawals),
-        month=f"{start:%B %Y}",
+        month=long_month(start),
         month_began=start.date(),
         first_sign_in=users_waiting_for_first_sign_in(),
         keys=key_epochs(),

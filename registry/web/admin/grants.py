@@ -19,6 +19,7 @@ from wtforms import Field, SelectMultipleField
 from registry.auth.permissions import Permission
 from registry.auth.session import acting_as, required_user, requires
 from registry.consents.items import CONSENT_ITEM_TEXT, CONSENT_ITEMS, REQUIRED_ITEMS
+from registry.dates_in_words import long_date
 from registry.errors import ValidationFailed
 from registry.exports.actions import (
     add_researcher,
@@ -44,7 +45,6 @@ from registry.fields import load_or_fail as load
 from registry.participants.models import COHORTS
 from registry.participants.reference import reference
 from registry.web.dates import DateInputField
-from registry.web.filters import long_date
 from registry.web.forms import RegistryForm, form_page, radios, text_field, whole_number
 from registry.web.labels import (
     CHANNEL_LABELS,

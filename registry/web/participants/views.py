@@ -46,6 +46,7 @@ from registry.consents.queries import (
     superseding_form,
 )
 from registry.consents.schemas import ConsentChangeArgs
+from registry.dates_in_words import long_date, long_month
 from registry.db import count_of, rows_of
 from registry.db import session as db_session
 from registry.enrolment.actions import enrol_participant
@@ -72,7 +73,7 @@ from registry.participants.queries import (
 )
 from registry.participants.reference import reference
 from registry.participants.schemas import ParticipantListArgs, ParticipantUpdateArgs
-from registry.web.filters import long_date, long_month, short_name
+from registry.web.filters import short_name
 from registry.web.forms import RegistryForm, form_page, page_and_filters
 from registry.web.labels import (
     ADHERENCE_LABELS,
