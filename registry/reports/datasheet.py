@@ -20,7 +20,12 @@ from registry.csv_cells import defused
 from registry.participants.reference import reference
 from registry.reports.queries import collection, crosstab, missing_by_ethnic_group, written_sections
 from registry.reports.references import ReferencePopulation
-from registry.reports.report import ATTRITION_ATTRIBUTES, STAGES, representativeness
+from registry.reports.report import (
+    ATTRITION_ATTRIBUTES,
+    MISSING_LABELS,
+    STAGES,
+    representativeness,
+)
 
 CUSTODIAN = "MHMTC Research Registry team"
 ACCESS_ROUTE = (
@@ -222,10 +227,7 @@ def _retention_rows(attribute: dict[str, Any]) -> list[tuple[str, str, dict[str,
     as the report's retention tables list them."""
     return [
         *((g["group"], g["label"], g["retention"]) for g in attribute["groups"]),
-        *(
-            (kind, kind.replace("_", " ").capitalize(), m["retention"])
-            for kind, m in attribute["missing"].items()
-        ),
+        *((kind, MISSING_LABELS[kind], m["retention"]) for kind, m in attribute["missing"].items()),
     ]
 
 

@@ -41,6 +41,10 @@ from registry.reports.stats import UNDER_REPRESENTED, representation, wilson_int
 NOT_STATED = "not_stated"  # asked, and the person declined
 NOT_KNOWN = "not_known"  # never asked, or not recorded
 MISSING = (NOT_STATED, NOT_KNOWN)
+MISSING_LABELS = {
+    NOT_STATED: "Not stated (asked, declined)",
+    NOT_KNOWN: "Not known (never recorded)",
+}
 STAGES = (
     "enrolled",
     "contactable",

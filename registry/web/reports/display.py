@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from registry.participants.models import NO_FURTHER_CONTACT, NO_FURTHER_DATA
-from registry.reports.report import ATTRITION_ATTRIBUTES, NOT_KNOWN, NOT_STATED, attributes
+from registry.reports.report import ATTRITION_ATTRIBUTES, MISSING_LABELS, attributes
 from registry.reports.stats import UNCERTAIN, UNDER_REPRESENTED
 from registry.web.charts import Comparison, ComparisonChart, comparison_chart, percent
 from registry.web.labels import level_label
@@ -29,10 +29,6 @@ STAGE_LABELS = {
 STATUS_LABELS = {
     UNDER_REPRESENTED: "Under-represented",
     UNCERTAIN: "Uncertain",
-}
-MISSING_LABELS = {
-    NOT_STATED: "Not stated (asked, declined)",
-    NOT_KNOWN: "Not known (never recorded)",
 }
 
 
